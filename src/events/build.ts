@@ -1,0 +1,20 @@
+import { newEventId } from './event-id.ts';
+import { SCHEMA_VERSION, type ActionEvent } from './schema.ts';
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/** What a producer supplies; the builder fills the pipeline fields (id, version, time). */
+export type EventInput = DistributiveOmit<ActionEvent, 'event_id' | 'schema_version' | 'timestamp'> & {
+  event_id?: string;
+  timestamp?: number;
+};
+
+export function buildEvent(input: EventInput): ActionEvent {
+  const timestamp = input.timestamp ?? Date.now();
+  return {
+    ...input,
+    event_id: input.event_id ?? newEventId(timestamp),
+    schema_version: SCHEMA_VERSION,
+    timestamp,
+  } as ActionEvent;
+}

@@ -1,0 +1,127 @@
+import { z } from 'zod';
+import { NODE_TYPE_NAMES } from './node-types.ts';
+import { FAILURE_REASON_CODES, TOKEN_REFRESH_OUTCOMES } from './failure-reasons.ts';
+import { EVENT_ID_PATTERN } from './event-id.ts';
+
+export const SCHEMA_VERSION = 1 as const;
+
+/** Event time bounds: before 2020 or more than a day ahead is a clock bug, not an event. */
+export const MIN_TIMESTAMP_MS = Date.UTC(2020, 0, 1);
+export const MAX_FUTURE_SKEW_MS = 24 * 3600_000;
+
+const identifier = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.:@-]*$/, 'letters, digits and _ . : @ - only');
+
+const common = {
+  event_id: z.string().regex(EVENT_ID_PATTERN, 'a lowercase UUIDv7'),
+  schema_version: z.literal(SCHEMA_VERSION),
+  /** Event time, milliseconds since the Unix epoch (UTC). */
+  timestamp: z
+    .number()
+    .int()
+    .min(MIN_TIMESTAMP_MS, 'milliseconds since epoch, not before 2020-01-01')
+    .refine((t) => t <= Date.now() + MAX_FUTURE_SKEW_MS, 'not more than 24 h in the future'),
+  /** The producing service, e.g. `agent-runtime`, `builder-api`. */
+  source: z.string().regex(/^[a-z0-9][a-z0-9._:-]{0,63}$/, 'lowercase service name, max 64 chars'),
+  organization_id: identifier,
+  trace_id: z.string().regex(/^[0-9a-f]{32}$/, '32 lowercase hex chars (W3C trace-id)').optional(),
+  span_id: z.string().regex(/^[0-9a-f]{16}$/, '16 lowercase hex chars (W3C span-id)').optional(),
+};
+
+const nodeType = z.enum(NODE_TYPE_NAMES);
+const durationMs = z.number().int().min(0).max(3_600_000);
+const attempt = z.number().int().min(1).max(100);
+
+export const configuredSchema = z.strictObject({
+  event: z.literal('qontak_action_configured'),
+  ...common,
+  node_type: nodeType,
+  agent_id: identifier,
+});
+
+export const invokedSchema = z.strictObject({
+  event: z.literal('qontak_action_invoked'),
+  ...common,
+  node_type: nodeType,
+  agent_id: identifier,
+  conversation_id: identifier,
+  attempt: attempt.optional(),
+});
+
+export const executedSchema = z.strictObject({
+  event: z.literal('qontak_action_executed'),
+  ...common,
+  node_type: nodeType,
+  agent_id: identifier,
+  conversation_id: identifier,
+  duration_ms: durationMs,
+  attempt: attempt.optional(),
+});
+
+export const failedSchema = z.strictObject({
+  event: z.literal('qontak_action_failed'),
+  ...common,
+  node_type: nodeType,
+  agent_id: identifier,
+  conversation_id: identifier,
+  reason: z.enum(FAILURE_REASON_CODES),
+  duration_ms: durationMs,
+  attempt: attempt.optional(),
+  /** Upstream HTTP status when the failure came from the CRM. */
+  upstream_status: z.number().int().min(100).max(599).optional(),
+});
+
+export const tokenRefreshedSchema = z.strictObject({
+  event: z.literal('qontak_action_token_refreshed'),
+  ...common,
+  outcome: z.enum(TOKEN_REFRESH_OUTCOMES),
+  node_type: nodeType.optional(),
+  agent_id: identifier.optional(),
+  conversation_id: identifier.optional(),
+  duration_ms: durationMs.optional(),
+  attempt: attempt.optional(),
+});
+
+/**
+ * Adoption denominator (spec §12): an agent that configured no action never emits an action event,
+ * so the runtime reports each active agent at least once per day with this heartbeat.
+ */
+export const agentActiveSchema = z.strictObject({
+  event: z.literal('qontak_agent_active'),
+  ...common,
+  agent_id: identifier,
+});
+
+export const actionEventSchema = z.discriminatedUnion('event', [
+  configuredSchema,
+  invokedSchema,
+  executedSchema,
+  failedSchema,
+  tokenRefreshedSchema,
+  agentActiveSchema,
+]);
+
+export type ConfiguredEvent = z.infer<typeof configuredSchema>;
+export type InvokedEvent = z.infer<typeof invokedSchema>;
+export type ExecutedEvent = z.infer<typeof executedSchema>;
+export type FailedEvent = z.infer<typeof failedSchema>;
+export type TokenRefreshedEvent = z.infer<typeof tokenRefreshedSchema>;
+export type AgentActiveEvent = z.infer<typeof agentActiveSchema>;
+export type ActionEvent = z.infer<typeof actionEventSchema>;
+export type EventName = ActionEvent['event'];
+
+export const EVENT_SCHEMAS = {
+  qontak_action_configured: configuredSchema,
+  qontak_action_invoked: invokedSchema,
+  qontak_action_executed: executedSchema,
+  qontak_action_failed: failedSchema,
+  qontak_action_token_refreshed: tokenRefreshedSchema,
+  qontak_agent_active: agentActiveSchema,
+} as const;
+
+export const EVENT_NAMES = Object.keys(EVENT_SCHEMAS) as EventName[];
+/** The five action events of spec §11 (the heartbeat is pipeline plumbing, not an action event). */
+export const ACTION_EVENT_NAMES = EVENT_NAMES.filter((n) => n !== 'qontak_agent_active');

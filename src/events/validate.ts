@@ -1,0 +1,58 @@
+import type { z } from 'zod';
+import { actionEventSchema, SCHEMA_VERSION, type ActionEvent } from './schema.ts';
+
+/** Largest accepted serialised event. A real event is ~0.5 KB; anything near this is a bug upstream. */
+export const MAX_EVENT_BYTES = 16 * 1024;
+
+export interface FieldError {
+  /** Dotted field path, e.g. `node_type`, or `` for the whole value. */
+  path: string;
+  message: string;
+}
+
+/** Why a message could not be accepted; the stable codes the dead-letter topic and dashboards group by. */
+export type RejectReason = 'invalid_json' | 'oversized' | 'schema_invalid' | 'unsupported_schema_version';
+
+export type ValidationResult =
+  | { ok: true; event: ActionEvent }
+  | { ok: false; reason: RejectReason; errors: FieldError[] };
+
+function toFieldErrors(error: z.ZodError): FieldError[] {
+  return error.issues.map((issue) => {
+    let message = issue.message;
+    if (issue.code === 'unrecognized_keys') message = `unknown field(s): ${issue.keys.join(', ')}`;
+    return { path: issue.path.map(String).join('.'), message };
+  });
+}
+
+/** Validates a parsed value against the contract and returns every problem, each with its field path. */
+export function validateEvent(value: unknown): ValidationResult {
+  const parsed = actionEventSchema.safeParse(value);
+  if (parsed.success) return { ok: true, event: parsed.data };
+  const version = (value as { schema_version?: unknown } | null)?.schema_version;
+  const reason: RejectReason =
+    typeof version === 'number' && version !== SCHEMA_VERSION ? 'unsupported_schema_version' : 'schema_invalid';
+  return { ok: false, reason, errors: toFieldErrors(parsed.error) };
+}
+
+/** Decodes one serialised event (a Kafka value or an HTTP body element) and validates it. */
+export function decodeEvent(bytes: Buffer | string | null | undefined): ValidationResult {
+  if (bytes == null || bytes.length === 0) {
+    return { ok: false, reason: 'invalid_json', errors: [{ path: '', message: 'empty message' }] };
+  }
+  const size = typeof bytes === 'string' ? Buffer.byteLength(bytes) : bytes.length;
+  if (size > MAX_EVENT_BYTES) {
+    return { ok: false, reason: 'oversized', errors: [{ path: '', message: `${size} bytes exceeds ${MAX_EVENT_BYTES}` }] };
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(typeof bytes === 'string' ? bytes : bytes.toString('utf8'));
+  } catch (err) {
+    return { ok: false, reason: 'invalid_json', errors: [{ path: '', message: (err as Error).message }] };
+  }
+  return validateEvent(value);
+}
+
+export function formatErrors(errors: readonly FieldError[]): string {
+  return errors.map((e) => `${e.path || '(event)'}: ${e.message}`).join('; ');
+}

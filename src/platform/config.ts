@@ -1,0 +1,244 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { DEFAULT_DLQ_TOPIC, DEFAULT_EVENTS_TOPIC } from '../events/wire.ts';
+
+/**
+ * Every setting of Actionpulse, declared once. Sources, later wins: defaults → JSON config file
+ * (ACTIONPULSE_CONFIG) → environment variables (the ENV_SETTINGS map below). Validated once at
+ * start-up; an invalid value stops the process naming the setting and what was expected.
+ */
+const csv = z.preprocess(
+  (v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v),
+  z.array(z.string().min(1)).min(1),
+);
+const bool = z.preprocess((v) => {
+  if (typeof v !== 'string') return v;
+  if (/^(1|true|yes|on)$/i.test(v)) return true;
+  if (/^(0|false|no|off)$/i.test(v)) return false;
+  return v;
+}, z.boolean());
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const url = z.url();
+
+export const configSchema = z.strictObject({
+  dataDir: z.string().min(1).default('.data').describe('Folder for local state: broker logs, chDB, PGlite, spool'),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  kafka: z
+    .strictObject({
+      brokers: csv.optional().describe('Broker list; unset = start the local broker'),
+      clientId: z.string().min(1).default('actionpulse'),
+      client: z.enum(['kafkajs', 'confluent', 'platformatic']).default('kafkajs'),
+      eventsTopic: z.string().min(1).default(DEFAULT_EVENTS_TOPIC),
+      deadLetterTopic: z.string().min(1).default(DEFAULT_DLQ_TOPIC),
+      partitions: int(1, 1024).default(6),
+      replicationFactor: int(1, 10).default(1),
+      ssl: bool.default(false),
+      saslMechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional(),
+      saslUsername: z.string().optional(),
+      saslPassword: z.string().optional(),
+      localPort: int(1024, 65535).default(19092),
+      localControllerPort: int(1024, 65535).default(19093),
+      localHeapMb: int(128, 4096).default(512),
+    })
+    .default({} as never),
+  clickhouse: z
+    .strictObject({
+      url: url.optional().describe('ClickHouse HTTP(S) URL; unset = embedded chDB under dataDir'),
+      username: z.string().default('default'),
+      password: z.string().default(''),
+      database: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default('actionpulse'),
+      ttlDays: int(1, 3650).default(400),
+    })
+    .default({} as never),
+  database: z
+    .strictObject({
+      url: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// URL').optional().describe('PostgreSQL URL; unset = PGlite under dataDir'),
+    })
+    .default({} as never),
+  redis: z.strictObject({ url: z.string().regex(/^rediss?:\/\//, 'a redis:// URL').optional() }).default({} as never),
+  crm: z
+    .strictObject({
+      baseUrl: url.default('http://127.0.0.1:18081'),
+      apiKey: z.string().optional().describe('Fallback X-Crm-Api-Key when a token refresh fails'),
+      tokenEncryptionKey: z
+        .string()
+        .regex(/^[0-9a-fA-F]{64}$/, '64 hex characters (a 256-bit AES key)')
+        .optional(),
+      requestTimeoutMs: int(100, 120_000).default(10_000),
+      maxRetries: int(0, 10).default(2),
+    })
+    .default({} as never),
+  mixpanel: z
+    .strictObject({
+      apiHost: url.default('https://api.mixpanel.com'),
+      projectId: z.string().optional(),
+      projectToken: z.string().optional(),
+      apiSecret: z.string().optional(),
+      serviceAccountUser: z.string().optional(),
+      serviceAccountSecret: z.string().optional(),
+      maxBatchEvents: int(1, 2000).default(2000),
+      maxBatchBytes: int(1024, 10 * 1024 * 1024).default(2 * 1024 * 1024),
+      concurrency: int(1, 64).default(4),
+      requestTimeoutMs: int(100, 120_000).default(30_000),
+    })
+    .default({} as never),
+  alerts: z
+    .strictObject({
+      rulesFile: z.string().optional(),
+      slackWebhookUrl: url.optional(),
+      slackCrmWebhookUrl: url.optional(),
+      pagerdutyUrl: url.default('https://events.pagerduty.com'),
+      pagerdutyRoutingKey: z.string().optional(),
+      webhookUrl: url.optional(),
+      webhookSecret: z.string().optional(),
+      dashboardBaseUrl: url.default('http://127.0.0.1:8080'),
+      killSwitchDryRun: bool.default(false),
+      killSwitchMaxPer24h: int(0, 100).default(2),
+      timeScale: z.coerce.number().min(1).max(100_000).default(1),
+    })
+    .default({} as never),
+  http: z
+    .strictObject({
+      host: z.string().default('127.0.0.1'),
+      port: int(0, 65535).default(8080),
+      adminToken: z.string().min(16).optional(),
+      ingestSecrets: z.string().optional().describe('source=secret pairs, comma separated'),
+      ingestBearerTokens: z.string().optional().describe('source=token pairs, comma separated'),
+    })
+    .default({} as never),
+  spool: z
+    .strictObject({
+      dir: z.string().optional(),
+      fsync: z.enum(['always', 'interval', 'never']).default('interval'),
+      maxBytes: int(1024 * 1024, Number.MAX_SAFE_INTEGER).default(1024 * 1024 * 1024),
+      memoryQueueEvents: int(100, 10_000_000).default(50_000),
+    })
+    .default({} as never),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+/** Environment variable → setting path. */
+export const ENV_SETTINGS: Record<string, string> = {
+  ACTIONPULSE_DATA_DIR: 'dataDir',
+  LOG_LEVEL: 'logLevel',
+  KAFKA_BROKERS: 'kafka.brokers',
+  KAFKA_CLIENT_ID: 'kafka.clientId',
+  KAFKA_CLIENT: 'kafka.client',
+  KAFKA_EVENTS_TOPIC: 'kafka.eventsTopic',
+  KAFKA_DLQ_TOPIC: 'kafka.deadLetterTopic',
+  KAFKA_PARTITIONS: 'kafka.partitions',
+  KAFKA_REPLICATION_FACTOR: 'kafka.replicationFactor',
+  KAFKA_SSL: 'kafka.ssl',
+  KAFKA_SASL_MECHANISM: 'kafka.saslMechanism',
+  KAFKA_SASL_USERNAME: 'kafka.saslUsername',
+  KAFKA_SASL_PASSWORD: 'kafka.saslPassword',
+  KAFKA_LOCAL_PORT: 'kafka.localPort',
+  KAFKA_LOCAL_CONTROLLER_PORT: 'kafka.localControllerPort',
+  KAFKA_LOCAL_HEAP_MB: 'kafka.localHeapMb',
+  CLICKHOUSE_URL: 'clickhouse.url',
+  CLICKHOUSE_USER: 'clickhouse.username',
+  CLICKHOUSE_PASSWORD: 'clickhouse.password',
+  CLICKHOUSE_DATABASE: 'clickhouse.database',
+  CLICKHOUSE_TTL_DAYS: 'clickhouse.ttlDays',
+  DATABASE_URL: 'database.url',
+  REDIS_URL: 'redis.url',
+  QONTAK_CRM_BASE_URL: 'crm.baseUrl',
+  QONTAK_CRM_API_KEY: 'crm.apiKey',
+  CRM_TOKEN_ENCRYPTION_KEY: 'crm.tokenEncryptionKey',
+  CRM_REQUEST_TIMEOUT_MS: 'crm.requestTimeoutMs',
+  CRM_MAX_RETRIES: 'crm.maxRetries',
+  MIXPANEL_API_HOST: 'mixpanel.apiHost',
+  MIXPANEL_PROJECT_ID: 'mixpanel.projectId',
+  MIXPANEL_PROJECT_TOKEN: 'mixpanel.projectToken',
+  MIXPANEL_API_SECRET: 'mixpanel.apiSecret',
+  MIXPANEL_SERVICE_ACCOUNT_USER: 'mixpanel.serviceAccountUser',
+  MIXPANEL_SERVICE_ACCOUNT_SECRET: 'mixpanel.serviceAccountSecret',
+  MIXPANEL_MAX_BATCH_EVENTS: 'mixpanel.maxBatchEvents',
+  MIXPANEL_MAX_BATCH_BYTES: 'mixpanel.maxBatchBytes',
+  MIXPANEL_CONCURRENCY: 'mixpanel.concurrency',
+  MIXPANEL_REQUEST_TIMEOUT_MS: 'mixpanel.requestTimeoutMs',
+  ALERT_RULES_FILE: 'alerts.rulesFile',
+  SLACK_WEBHOOK_URL: 'alerts.slackWebhookUrl',
+  SLACK_CRM_WEBHOOK_URL: 'alerts.slackCrmWebhookUrl',
+  PAGERDUTY_URL: 'alerts.pagerdutyUrl',
+  PAGERDUTY_ROUTING_KEY: 'alerts.pagerdutyRoutingKey',
+  ALERT_WEBHOOK_URL: 'alerts.webhookUrl',
+  ALERT_WEBHOOK_SECRET: 'alerts.webhookSecret',
+  DASHBOARD_BASE_URL: 'alerts.dashboardBaseUrl',
+  KILL_SWITCH_DRY_RUN: 'alerts.killSwitchDryRun',
+  KILL_SWITCH_MAX_PER_24H: 'alerts.killSwitchMaxPer24h',
+  ACTIONPULSE_TIME_SCALE: 'alerts.timeScale',
+  HTTP_HOST: 'http.host',
+  HTTP_PORT: 'http.port',
+  ADMIN_TOKEN: 'http.adminToken',
+  INGEST_HMAC_SECRETS: 'http.ingestSecrets',
+  INGEST_BEARER_TOKENS: 'http.ingestBearerTokens',
+  SPOOL_DIR: 'spool.dir',
+  SPOOL_FSYNC: 'spool.fsync',
+  SPOOL_MAX_BYTES: 'spool.maxBytes',
+  EMITTER_MEMORY_QUEUE_EVENTS: 'spool.memoryQueueEvents',
+};
+
+export class ConfigError extends Error {
+  constructor(
+    message: string,
+    readonly problems: { setting: string; message: string }[],
+  ) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+type Tree = Record<string, unknown>;
+
+function setPath(target: Tree, path: string, value: unknown): void {
+  const parts = path.split('.');
+  let node = target;
+  for (const part of parts.slice(0, -1)) {
+    if (typeof node[part] !== 'object' || node[part] === null) node[part] = {};
+    node = node[part] as Tree;
+  }
+  node[parts[parts.length - 1]] = value;
+}
+
+function settingName(path: string): string {
+  const env = Object.entries(ENV_SETTINGS).find(([, p]) => p === path)?.[0];
+  return env ? `${env} (${path})` : path;
+}
+
+/** Loads and validates the configuration; throws ConfigError naming every invalid setting. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Tree = {}): Config {
+  const raw: Tree = {};
+  const file = env.ACTIONPULSE_CONFIG;
+  if (file) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(readFileSync(resolve(file), 'utf8'));
+    } catch (err) {
+      throw new ConfigError(`Invalid setting ACTIONPULSE_CONFIG: cannot read ${file}: ${(err as Error).message}`, [
+        { setting: 'ACTIONPULSE_CONFIG', message: (err as Error).message },
+      ]);
+    }
+    Object.assign(raw, parsed);
+  }
+  for (const [name, path] of Object.entries(ENV_SETTINGS)) {
+    const value = env[name];
+    if (value !== undefined && value !== '') setPath(raw, path, value);
+  }
+  for (const [path, value] of Object.entries(overrides)) setPath(raw, path, value);
+  const result = configSchema.safeParse(raw);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => {
+      const path = issue.path.map(String).join('.');
+      const message = issue.code === 'unrecognized_keys' ? `unknown setting(s) ${issue.keys.join(', ')}` : issue.message;
+      return { setting: settingName(path), message };
+    });
+    throw new ConfigError(
+      `Invalid configuration:\n${problems.map((p) => `  - ${p.setting}: ${p.message}`).join('\n')}`,
+      problems,
+    );
+  }
+  return result.data;
+}
