@@ -1,0 +1,218 @@
+import type { Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
+import { decodeEvent, formatErrors, type ActionEvent } from '../events/index.ts';
+import type { KafkaPort } from '../platform/kafka/kafka-client.ts';
+import type { Logger } from '../platform/logger.ts';
+import { DeadLetterPublisher, headersToStrings, type DeadLetter } from './dead-letter-publisher.ts';
+import { backoffDelay, DEFAULT_RETRY_POLICY, sleep, type RetryPolicy } from './retry-policy.ts';
+import type { Sink, SinkBatch } from './sink.ts';
+
+/**
+ * Reads the events topic for one sink: decode + validate each message, dead-letter what is invalid,
+ * hand the valid events to the sink, retry transient failures with backoff, and commit offsets only
+ * after the sink accepted the batch — so a crash or outage at any point re-delivers, never skips.
+ */
+export interface ConsumerRunnerOptions {
+  kafka: KafkaPort;
+  sink: Sink;
+  groupId: string;
+  topic: string;
+  deadLetterTopic: string;
+  logger: Logger;
+  fromBeginning?: boolean;
+  /** Largest slice of a Kafka batch handed to the sink at once. */
+  maxBatchEvents?: number;
+  /** Bytes fetched per partition per request; bigger = larger sink batches. */
+  maxBytesPerPartition?: number;
+  /** How long the broker may wait to fill `minBytes` before answering a fetch (batching by time). */
+  maxWaitTimeMs?: number;
+  minBytes?: number;
+  retry?: RetryPolicy;
+  sessionTimeoutMs?: number;
+}
+
+export interface PartitionStats {
+  lag: number;
+  committedOffset: string;
+  lastEventAt: number;
+}
+
+export interface ConsumerStats {
+  consumed: number;
+  written: number;
+  deadLettered: number;
+  retries: number;
+  lastBatchAt: number;
+  partitions: Map<number, PartitionStats>;
+}
+
+export class ConsumerRunner {
+  readonly stats: ConsumerStats = { consumed: 0, written: 0, deadLettered: 0, retries: 0, lastBatchAt: 0, partitions: new Map() };
+  private consumer: Consumer;
+  private dlq: DeadLetterPublisher;
+  private readonly abort = new AbortController();
+  private readonly source: string;
+
+  constructor(private readonly o: ConsumerRunnerOptions) {
+    this.consumer = o.kafka.consumer({
+      groupId: o.groupId,
+      maxBytesPerPartition: o.maxBytesPerPartition ?? 8 * 1024 * 1024,
+      maxBytes: 4 * (o.maxBytesPerPartition ?? 8 * 1024 * 1024),
+      maxWaitTimeInMs: o.maxWaitTimeMs ?? 500,
+      minBytes: o.minBytes ?? 1,
+      sessionTimeout: o.sessionTimeoutMs ?? 30_000,
+      allowAutoTopicCreation: false,
+    });
+    this.dlq = new DeadLetterPublisher(o.kafka, o.deadLetterTopic);
+    this.source = `consumer:${o.sink.name}`;
+  }
+
+  get consumerHandle(): Consumer {
+    return this.consumer;
+  }
+
+  async start(): Promise<void> {
+    await this.dlq.connect();
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topic: this.o.topic, fromBeginning: this.o.fromBeginning ?? true });
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: 1,
+      eachBatch: (payload) => this.handleBatch(payload),
+    });
+  }
+
+  private async handleBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch, heartbeat, isRunning, isStale } = payload;
+    const letters: DeadLetter[] = [];
+    const events: ActionEvent[] = [];
+    const sources: KafkaMessage[] = [];
+    for (const message of batch.messages) {
+      this.stats.consumed++;
+      const result = decodeEvent(message.value);
+      if (result.ok) {
+        events.push(result.event);
+        sources.push(message);
+        continue;
+      }
+      letters.push({
+        original: { key: message.key, value: message.value, headers: headersToStrings(message.headers) },
+        info: {
+          reason: result.reason,
+          source: this.source,
+          errors: result.errors,
+          detail: formatErrors(result.errors),
+          originalTopic: batch.topic,
+          originalPartition: batch.partition,
+          originalOffset: message.offset,
+        },
+      });
+    }
+    const max = this.o.maxBatchEvents ?? 50_000;
+    for (let start = 0; start < events.length; start += max) {
+      const slice = events.slice(start, start + max);
+      const sliceSources = sources.slice(start, start + max);
+      const sinkBatch: SinkBatch = {
+        events: slice,
+        topic: batch.topic,
+        partition: batch.partition,
+        firstOffset: sliceSources[0].offset,
+        lastOffset: sliceSources[sliceSources.length - 1].offset,
+      };
+      const written = await this.writeWithRetry(sinkBatch, payload, letters, sliceSources);
+      if (!written) return; // stopping or rebalanced: leave the offsets uncommitted, the batch comes again
+      await heartbeat();
+    }
+    if (!isRunning() || isStale()) return;
+    await this.publishDeadLetters(letters, payload);
+    if (batch.messages.length > 0) {
+      const last = batch.messages[batch.messages.length - 1].offset;
+      payload.resolveOffset(last);
+      await this.consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() }]);
+      this.stats.partitions.set(batch.partition, {
+        lag: Number(batch.offsetLag()),
+        committedOffset: (BigInt(last) + 1n).toString(),
+        lastEventAt: Date.now(),
+      });
+    }
+    this.stats.lastBatchAt = Date.now();
+  }
+
+  private async writeWithRetry(
+    sinkBatch: SinkBatch,
+    payload: EachBatchPayload,
+    letters: DeadLetter[],
+    sources: readonly KafkaMessage[],
+  ): Promise<boolean> {
+    const policy = this.o.retry ?? DEFAULT_RETRY_POLICY;
+    for (let attempt = 1; ; attempt++) {
+      if (!payload.isRunning() || payload.isStale() || this.abort.signal.aborted) return false;
+      let result;
+      try {
+        result = await this.o.sink.write(sinkBatch, this.abort.signal);
+      } catch (err) {
+        // A throwing sink is a bug, but losing the batch would be worse: treat it as transient.
+        result = { status: 'retry' as const, error: err as Error };
+      }
+      if (result.status === 'ok') {
+        this.stats.written += sinkBatch.events.length;
+        return true;
+      }
+      if (result.status === 'reject') {
+        this.stats.written += sinkBatch.events.length - result.events.length;
+        for (const rejected of result.events) {
+          const message = sources[rejected.index];
+          letters.push({
+            original: { key: message.key, value: message.value, headers: headersToStrings(message.headers) },
+            info: {
+              reason: rejected.reason === 'mixpanel_rejected' ? 'mixpanel_rejected' : 'sink_rejected',
+              source: this.source,
+              detail: `${rejected.reason}: ${rejected.detail}`,
+              originalTopic: sinkBatch.topic,
+              originalPartition: sinkBatch.partition,
+              originalOffset: message.offset,
+            },
+          });
+        }
+        return true;
+      }
+      this.stats.retries++;
+      const delay = backoffDelay(attempt, policy, result.retryInMs);
+      this.o.logger.warn({ sink: this.o.sink.name, attempt, delayMs: Math.round(delay), err: result.error.message }, 'sink write failed; retrying');
+      await this.sleepWithHeartbeat(delay, payload);
+    }
+  }
+
+  private async publishDeadLetters(letters: DeadLetter[], payload: EachBatchPayload): Promise<void> {
+    if (letters.length === 0) return;
+    const policy = this.o.retry ?? DEFAULT_RETRY_POLICY;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.dlq.publish(letters);
+        this.stats.deadLettered += letters.length;
+        this.o.logger.warn({ sink: this.o.sink.name, count: letters.length, reasons: [...new Set(letters.map((l) => l.info.reason))] }, 'dead-lettered messages');
+        return;
+      } catch (err) {
+        // Committing without the dead letters safely stored would lose them: keep trying.
+        this.o.logger.error({ err: (err as Error).message, attempt }, 'dead-letter publish failed; retrying');
+        await this.sleepWithHeartbeat(backoffDelay(attempt, policy), payload);
+        if (!payload.isRunning()) throw err;
+      }
+    }
+  }
+
+  private async sleepWithHeartbeat(ms: number, payload: EachBatchPayload): Promise<void> {
+    const until = Date.now() + ms;
+    while (Date.now() < until && payload.isRunning() && !this.abort.signal.aborted) {
+      await sleep(Math.min(1000, until - Date.now()), this.abort.signal);
+      await payload.heartbeat().catch(() => undefined);
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort();
+    await this.consumer.disconnect().catch(() => undefined);
+    await this.dlq.close().catch(() => undefined);
+    await this.o.sink.close();
+  }
+}

@@ -1,0 +1,36 @@
+import type { ActionEvent } from '../events/index.ts';
+
+/**
+ * The one contract every destination implements. ClickHouse, Mixpanel and the alert evaluator differ
+ * only behind `write`; reading Kafka, validating, dead-lettering, retrying and committing offsets is
+ * the consumer runner's job, written once.
+ */
+export interface SinkBatch {
+  readonly events: readonly ActionEvent[];
+  readonly topic: string;
+  readonly partition: number;
+  /** Kafka offsets of the first and last message the batch came from (dedupe tokens derive from them). */
+  readonly firstOffset: string;
+  readonly lastOffset: string;
+}
+
+export interface RejectedEvent {
+  /** Index in `batch.events`. */
+  index: number;
+  /** Stable code, e.g. `mixpanel_rejected`. */
+  reason: string;
+  detail: string;
+}
+
+export type SinkResult =
+  | { status: 'ok' }
+  /** Transient: back off, do not commit, write the same batch again. */
+  | { status: 'retry'; error: Error; retryInMs?: number }
+  /** Permanent for these events: dead-letter them; the rest of the batch counts as written. */
+  | { status: 'reject'; error: Error; events: RejectedEvent[] };
+
+export interface Sink {
+  readonly name: string;
+  write(batch: SinkBatch, signal: AbortSignal): Promise<SinkResult>;
+  close(): Promise<void>;
+}

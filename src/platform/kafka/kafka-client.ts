@@ -1,0 +1,76 @@
+import { Kafka, logLevel as kafkaLogLevel, type KafkaConfig, type SASLOptions, type LogEntry } from 'kafkajs';
+import type { Config } from '../config.ts';
+import type { Logger } from '../logger.ts';
+import { registerCodecs } from './codecs.ts';
+
+/**
+ * The project's one door to Kafka. Everything else takes a `KafkaPort` — the KafkaJS API surface we use —
+ * so a KafkaJS-compatible client (@confluentinc/kafka-javascript's KafkaJS API, @platformatic/kafka's
+ * kafkajs compatibility entry) can replace kafkajs by config (`KAFKA_CLIENT`), without touching callers.
+ */
+export type KafkaPort = Pick<Kafka, 'producer' | 'consumer' | 'admin'>;
+
+export interface KafkaClientOptions {
+  brokers: string[];
+  clientId: string;
+  client?: Config['kafka']['client'];
+  ssl?: boolean;
+  sasl?: SASLOptions;
+  logger?: Logger;
+  connectionTimeoutMs?: number;
+  requestTimeoutMs?: number;
+}
+
+function pinoLogCreator(logger?: Logger) {
+  return () =>
+    ({ level, log }: LogEntry) => {
+      if (!logger) return;
+      const { message, ...extra } = log;
+      const fields = { component: 'kafkajs', ...extra };
+      if (level === kafkaLogLevel.ERROR) logger.error(fields, message);
+      else if (level === kafkaLogLevel.WARN) logger.warn(fields, message);
+      else logger.debug(fields, message);
+    };
+}
+
+export async function createKafkaClient(o: KafkaClientOptions): Promise<KafkaPort> {
+  const kind = o.client ?? 'kafkajs';
+  const common: KafkaConfig = {
+    clientId: o.clientId,
+    brokers: o.brokers,
+    ssl: o.ssl,
+    sasl: o.sasl,
+    connectionTimeout: o.connectionTimeoutMs ?? 5000,
+    requestTimeout: o.requestTimeoutMs ?? 30_000,
+    logLevel: kafkaLogLevel.WARN,
+    logCreator: pinoLogCreator(o.logger),
+  };
+  if (kind === 'kafkajs') {
+    await registerCodecs();
+    return new Kafka(common);
+  }
+  const moduleName = kind === 'confluent' ? '@confluentinc/kafka-javascript' : '@platformatic/kafka';
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(moduleName)) as Record<string, unknown>;
+  } catch (err) {
+    throw new Error(`KAFKA_CLIENT=${kind} needs the npm package ${moduleName}, which is not installed: ${(err as Error).message}`);
+  }
+  if (kind === 'confluent') {
+    const api = (mod.KafkaJS ?? (mod.default as Record<string, unknown>)?.KafkaJS) as { Kafka: new (c: unknown) => KafkaPort };
+    return new api.Kafka({ kafkaJS: { clientId: o.clientId, brokers: o.brokers, ssl: o.ssl, sasl: o.sasl } });
+  }
+  const compat = (await import('@platformatic/kafka/compatibility/kafkajs' as string)) as { Kafka: new (c: unknown) => KafkaPort };
+  return new compat.Kafka(common);
+}
+
+/** Kafka client options from the validated config; `brokers` when the local broker supplies them. */
+export function kafkaOptionsFromConfig(config: Config, brokers: string[], logger?: Logger): KafkaClientOptions {
+  const k = config.kafka;
+  let sasl: SASLOptions | undefined;
+  if (k.saslMechanism) {
+    if (!k.saslUsername || !k.saslPassword) throw new Error('KAFKA_SASL_MECHANISM needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD');
+    sasl = { mechanism: k.saslMechanism, username: k.saslUsername, password: k.saslPassword } as SASLOptions;
+  }
+  return { brokers, clientId: k.clientId, client: k.client, ssl: k.ssl, sasl, logger };
+}

@@ -1,0 +1,62 @@
+import { randomBytes } from 'node:crypto';
+import { inject } from 'vitest';
+import type { KafkaMessage } from 'kafkajs';
+import { createKafkaClient, type KafkaPort } from '../../src/platform/kafka/kafka-client.ts';
+import { ensureTopics } from '../../src/platform/kafka/topics.ts';
+
+export function testBrokers(): string[] {
+  const fromEnv = process.env.TEST_KAFKA_BROKERS?.split(',').filter(Boolean);
+  return fromEnv?.length ? fromEnv : inject('kafkaBrokers');
+}
+
+export async function testKafka(brokers: string[] = testBrokers()): Promise<KafkaPort> {
+  return createKafkaClient({ brokers, clientId: `test-${randomBytes(3).toString('hex')}` });
+}
+
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
+}
+
+/** Creates a fresh events topic and dead-letter topic for one test. */
+export async function freshTopics(kafka: KafkaPort, partitions = 3): Promise<{ events: string; dlq: string }> {
+  const events = uniqueName('t-events');
+  const dlq = uniqueName('t-dlq');
+  await ensureTopics(kafka, [
+    { topic: events, numPartitions: partitions, replicationFactor: 1 },
+    { topic: dlq, numPartitions: 1, replicationFactor: 1 },
+  ]);
+  return { events, dlq };
+}
+
+/** Reads a topic from the beginning until `count` messages arrived or the timeout passed. */
+export async function readTopic(kafka: KafkaPort, topic: string, count: number, timeoutMs = 60_000): Promise<KafkaMessage[]> {
+  const consumer = kafka.consumer({ groupId: uniqueName('reader'), maxWaitTimeInMs: 200 });
+  const out: KafkaMessage[] = [];
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  const done = new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, timeoutMs);
+    void consumer.run({
+      eachMessage: async ({ message }) => {
+        out.push(message);
+        if (out.length >= count) {
+          clearTimeout(timer);
+          resolve();
+        }
+      },
+    });
+  });
+  await done;
+  await consumer.disconnect();
+  return out;
+}
+
+export async function waitFor<T>(probe: () => T | Promise<T>, { timeoutMs = 30_000, intervalMs = 100, what = 'condition' } = {}): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}

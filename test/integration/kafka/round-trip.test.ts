@@ -1,0 +1,112 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CompressionTypes, type Producer } from 'kafkajs';
+import { decodeEvent, encodeEvent, DLQ_HEADERS, type ActionEvent } from '../../../src/events/index.ts';
+import { ConsumerRunner } from '../../../src/consumers/consumer-runner.ts';
+import { silentLogger } from '../../../src/platform/logger.ts';
+import type { KafkaPort } from '../../../src/platform/kafka/kafka-client.ts';
+import { CollectingSink } from '../../helpers/collecting-sink.ts';
+import { oneOfEach } from '../../helpers/events.ts';
+import { freshTopics, readTopic, testKafka, uniqueName, waitFor } from '../../helpers/kafka.ts';
+
+let kafka: KafkaPort;
+let producer: Producer;
+
+beforeAll(async () => {
+  kafka = await testKafka();
+  producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+});
+
+afterAll(async () => {
+  await producer.disconnect();
+});
+
+describe('Kafka wire format on the real broker', () => {
+  it('round-trips each of the five events: produced, consumed, validated, equal', async () => {
+    const { events: topic } = await freshTopics(kafka);
+    const sent = oneOfEach('org-rt');
+    await producer.send({ topic, acks: -1, messages: sent.map(encodeEvent) });
+    const received = await readTopic(kafka, topic, sent.length);
+    expect(received).toHaveLength(5);
+    const decoded = received.map((m) => {
+      const r = decodeEvent(m.value);
+      if (!r.ok) throw new Error(`invalid: ${JSON.stringify(r.errors)}`);
+      expect(m.key?.toString()).toBe('org-rt');
+      expect(m.headers?.schema_version?.toString()).toBe('1');
+      expect(m.timestamp).toBe(String(r.event.timestamp));
+      return r.event;
+    });
+    expect(decoded).toEqual(sent);
+    const refreshed = received.find((m) => m.headers?.event?.toString() === 'qontak_action_token_refreshed');
+    expect(refreshed?.headers?.traceparent?.toString()).toBe(`00-${'a'.repeat(32)}-${'b'.repeat(16)}-01`);
+  });
+
+  it('consumer runner hands valid events to the sink and dead-letters invalid ones without stopping', async () => {
+    const { events: topic, dlq } = await freshTopics(kafka, 1);
+    const valid = oneOfEach('org-dlq');
+    const oversized = JSON.stringify({ ...valid[0], agent_id: 'x'.repeat(20_000) });
+    const bad: { value: string; reason: string }[] = [
+      { value: '{not json', reason: 'invalid_json' },
+      { value: JSON.stringify({ ...valid[1], node_type: 'qontak_fax_send' }), reason: 'schema_invalid' },
+      { value: JSON.stringify({ ...valid[3], reason: 'bad_luck' }), reason: 'schema_invalid' },
+      { value: JSON.stringify({ ...valid[2], schema_version: 9 }), reason: 'unsupported_schema_version' },
+      { value: oversized, reason: 'oversized' },
+    ];
+    const messages = [
+      encodeEvent(valid[0]),
+      ...bad.map((b) => ({ key: 'org-dlq', value: b.value })),
+      ...valid.slice(1).map(encodeEvent),
+    ];
+    await producer.send({ topic, acks: -1, compression: CompressionTypes.GZIP, messages });
+
+    const sink = new CollectingSink();
+    sink.script.push({ status: 'retry', error: new Error('transient') });
+    const runner = new ConsumerRunner({
+      kafka,
+      sink,
+      groupId: uniqueName('g'),
+      topic,
+      deadLetterTopic: dlq,
+      logger: silentLogger,
+      retry: { initialMs: 10, maxMs: 50, multiplier: 2 },
+    });
+    await runner.start();
+    try {
+      await waitFor(() => sink.events.length >= 5, { what: 'five valid events in the sink' });
+      const dead = await readTopic(kafka, dlq, bad.length);
+      expect(dead.map((m) => m.headers?.[DLQ_HEADERS.reason]?.toString())).toEqual(bad.map((b) => b.reason));
+      expect(dead.map((m) => m.value?.toString())).toEqual(bad.map((b) => b.value));
+      const unknownNode = dead[1];
+      expect(JSON.parse(unknownNode.headers![DLQ_HEADERS.errors]!.toString())).toEqual([
+        expect.objectContaining({ path: 'node_type' }),
+      ]);
+      expect(unknownNode.headers?.[DLQ_HEADERS.source]?.toString()).toBe('consumer:collecting');
+      expect(unknownNode.headers?.[DLQ_HEADERS.offset]?.toString()).toBe('2');
+      expect(sink.events.map((e: ActionEvent) => e.event_id)).toEqual(valid.map((e) => e.event_id));
+      expect(runner.stats.retries).toBe(1);
+      await waitFor(() => runner.stats.partitions.get(0)?.committedOffset === String(messages.length), { what: 'offsets committed' });
+    } finally {
+      await runner.stop();
+    }
+  });
+
+  it('dead-letters events a sink rejects, and counts the rest as written', async () => {
+    const { events: topic, dlq } = await freshTopics(kafka, 1);
+    const valid = oneOfEach('org-rej');
+    await producer.send({ topic, acks: -1, messages: valid.map(encodeEvent) });
+    const sink = new CollectingSink();
+    sink.script.push({ status: 'reject', error: new Error('partial'), events: [{ index: 1, reason: 'mixpanel_rejected', detail: 'time out of range' }] });
+    const runner = new ConsumerRunner({ kafka, sink, groupId: uniqueName('g'), topic, deadLetterTopic: dlq, logger: silentLogger });
+    await runner.start();
+    try {
+      await waitFor(() => sink.events.length >= 4, { what: 'accepted events' });
+      const dead = await readTopic(kafka, dlq, 1);
+      expect(dead[0].value?.toString()).toBe(JSON.stringify(valid[1]));
+      expect(dead[0].headers?.[DLQ_HEADERS.reason]?.toString()).toBe('mixpanel_rejected');
+      expect(dead[0].headers?.[DLQ_HEADERS.detail]?.toString()).toContain('time out of range');
+      expect(sink.events.map((e) => e.event_id)).not.toContain(valid[1].event_id);
+    } finally {
+      await runner.stop();
+    }
+  });
+});
