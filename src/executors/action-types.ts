@@ -1,0 +1,28 @@
+import type { FailureReason, NodeType } from '../events/index.ts';
+import type { Contact } from './interpolate.ts';
+
+/** What the agent runtime passes with each call. */
+export interface ExecutionContext {
+  organization_id: string;
+  agent_id: string;
+  conversation_id: string;
+  /** The conversation's room on its channel; chat actions resolve the room by it (default: conversation_id). */
+  channel_room_id?: string;
+  contact?: Contact;
+  variables?: Record<string, string | number | boolean>;
+}
+
+export type ExecuteResult =
+  | { ok: true; response: unknown }
+  | { ok: false; reason: FailureReason; message: string; upstreamStatus?: number };
+
+/** One action's work after gating and validation; the executor wraps it with events and a span. */
+export interface ActionRun {
+  nodeType: NodeType;
+  rawParams: unknown;
+  context: ExecutionContext;
+}
+
+export function fail(reason: FailureReason, message: string, upstreamStatus?: number): ExecuteResult {
+  return upstreamStatus === undefined ? { ok: false, reason, message } : { ok: false, reason, message, upstreamStatus };
+}

@@ -1,0 +1,203 @@
+import { context as otelContext, SpanStatusCode, trace } from '@opentelemetry/api';
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
+import { buildEvent, isNodeType, NODE_TYPES, type EventInput, type NodeType } from '../events/index.ts';
+import type { Config } from '../platform/config.ts';
+import type { Logger } from '../platform/logger.ts';
+import type { SqlDb } from '../platform/registry-db.ts';
+import type { EventEmitterPort } from '../producers/emitter-port.ts';
+import { fail, type ExecuteResult, type ExecutionContext } from './action-types.ts';
+import { ChatActions } from './chat-actions.ts';
+import { CrmActions } from './crm-actions.ts';
+import { CrmClient } from './crm-client.ts';
+import { CrmHttp } from './crm-http.ts';
+import { RegistryGate } from './registry-gate.ts';
+import { migrateRegistry } from './registry-schema.ts';
+import { RoomDirectory } from './room-directory.ts';
+import { SidekiqQueue } from './sidekiq-queue.ts';
+import { TokenCipher } from './token-crypto.ts';
+import { TokenRefresher, type RefreshReport } from './token-refresh.ts';
+import { TokenStore } from './token-store.ts';
+import { traceIdsOf, type TraceIds } from './trace-ids.ts';
+
+export const TRACER_NAME = 'actionpulse-executors';
+
+export interface ExecutorDeps {
+  db: SqlDb;
+  redis: Redis;
+  emitter: EventEmitterPort;
+  crm: Config['crm'] & { retryBaseDelayMs?: number; retryMaxDelayMs?: number };
+  chat?: { queue?: string; keyPrefix?: string; enqueueTimeoutMs?: number };
+  logger: Logger;
+  /** The `source` field of every event, e.g. `agent-runtime`. */
+  source: string;
+  /** Epoch milliseconds; event timestamps and durations. */
+  clock?: () => number;
+  /** Run migrateRegistry first (default true; idempotent). */
+  migrate?: boolean;
+  registryResyncIntervalMs?: number;
+}
+
+export interface ConfiguredInput {
+  node_type: string;
+  agent_id: string;
+  organization_id: string;
+}
+
+export interface Executor {
+  execute(nodeType: string, params: unknown, context: ExecutionContext): Promise<ExecuteResult>;
+  recordConfigured(input: ConfiguredInput): { ok: true } | { ok: false; reason: 'invalid_params'; message: string };
+  /** Stores an organization's CRM credentials (encrypted): for provisioning and tests. */
+  readonly tokens: TokenStore;
+  readonly rooms: RoomDirectory;
+  readonly registry: RegistryGate;
+  readonly queue: SidekiqQueue;
+  close(): Promise<void>;
+}
+
+const identifier = z.string().min(1).max(128).regex(/^[A-Za-z0-9][A-Za-z0-9_.:@-]*$/);
+const contextSchema = z.object({
+  organization_id: identifier,
+  agent_id: identifier,
+  conversation_id: identifier,
+  channel_room_id: z.string().min(1).max(256).optional(),
+});
+const configuredSchema = z.object({ node_type: z.string(), agent_id: identifier, organization_id: identifier });
+
+/**
+ * Runs the seven Qontak actions. Order per call: context check → `invoked` → registry gate → parameters →
+ * the action → exactly one of `executed`/`failed`. Expected failures are values; emission goes through the
+ * emitter port (which never awaits Kafka), and a span wraps the whole call.
+ */
+export async function createExecutor(deps: ExecutorDeps): Promise<Executor> {
+  if (!deps.crm.tokenEncryptionKey) {
+    throw new Error('CRM_TOKEN_ENCRYPTION_KEY (crm.tokenEncryptionKey) is required: CRM tokens are stored encrypted');
+  }
+  const now = deps.clock ?? Date.now;
+  const logger = deps.logger.child({ component: 'executors' });
+  if (deps.migrate !== false) await migrateRegistry(deps.db);
+  const registry = await RegistryGate.open(deps.db, { logger, resyncIntervalMs: deps.registryResyncIntervalMs });
+
+  const http = new CrmHttp({
+    baseUrl: deps.crm.baseUrl,
+    requestTimeoutMs: deps.crm.requestTimeoutMs,
+    maxRetries: deps.crm.maxRetries,
+    retryBaseDelayMs: deps.crm.retryBaseDelayMs ?? 200,
+    retryMaxDelayMs: deps.crm.retryMaxDelayMs ?? 5_000,
+  });
+  const tokens = new TokenStore(deps.db, new TokenCipher(deps.crm.tokenEncryptionKey), logger);
+  const refresher = new TokenRefresher(http, tokens, logger, now);
+  const crm = new CrmActions(new CrmClient(http, tokens, refresher, deps.crm.apiKey || undefined));
+  const rooms = new RoomDirectory(deps.db);
+  const queue = new SidekiqQueue(
+    deps.redis,
+    { queue: deps.chat?.queue ?? 'default', keyPrefix: deps.chat?.keyPrefix ?? '', timeoutMs: deps.chat?.enqueueTimeoutMs ?? 2_000 },
+    now,
+  );
+  const chat = new ChatActions(rooms, queue);
+  const tracer = trace.getTracer(TRACER_NAME);
+
+  const emit = (input: EventInput): void => {
+    try {
+      deps.emitter.emit(buildEvent({ ...input, timestamp: now() } as EventInput));
+    } catch (err) {
+      // The port promises not to throw; if one does anyway, the action's result still stands.
+      logger.error({ err: (err as Error).message, event: input.event }, 'event emitter threw');
+    }
+  };
+
+  async function runAction(nodeType: NodeType, params: unknown, ctx: ExecutionContext, ids: TraceIds): Promise<ExecuteResult> {
+    if (!registry.isEnabled(nodeType)) return fail('registry_disabled', `${nodeType} is disabled in node_registries`);
+    if (NODE_TYPES[nodeType].group === 'mekari_qontak_chat') {
+      return chat.run({ nodeType: nodeType as 'qontak_chat_room_tag', rawParams: params, context: ctx });
+    }
+    const onRefresh = (r: RefreshReport): void =>
+      emit({
+        event: 'qontak_action_token_refreshed',
+        source: deps.source,
+        organization_id: r.organizationId,
+        outcome: r.outcome,
+        node_type: nodeType,
+        agent_id: ctx.agent_id,
+        conversation_id: ctx.conversation_id,
+        duration_ms: Math.min(r.durationMs, 3_600_000),
+        ...ids,
+      });
+    return crm.run({ nodeType: nodeType as 'qontak_crm_deal_create', rawParams: params, context: ctx }, onRefresh);
+  }
+
+  async function execute(nodeType: string, params: unknown, ctx: ExecutionContext): Promise<ExecuteResult> {
+    if (!isNodeType(nodeType)) return fail('invalid_params', `unknown node type ${JSON.stringify(String(nodeType)).slice(0, 80)}`);
+    const checked = contextSchema.safeParse(ctx);
+    if (!checked.success) {
+      // Without valid ids no event could pass the contract; the runtime gets the error instead.
+      return fail('invalid_params', `invalid context: ${checked.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    }
+    const base = { source: deps.source, organization_id: ctx.organization_id, node_type: nodeType, agent_id: ctx.agent_id, conversation_id: ctx.conversation_id };
+    const span = tracer.startSpan(`qontak_action ${nodeType}`, {
+      attributes: { node_type: nodeType, organization_id: ctx.organization_id, agent_id: ctx.agent_id, conversation_id: ctx.conversation_id },
+    });
+    const ids = traceIdsOf(span);
+    emit({ event: 'qontak_action_invoked', ...base, ...ids });
+    const started = now();
+    let result: ExecuteResult;
+    try {
+      result = await otelContext.with(trace.setSpan(otelContext.active(), span), () => runAction(nodeType, params, ctx, ids));
+    } catch (err) {
+      logger.error({ err, node_type: nodeType, organization_id: ctx.organization_id }, 'executor bug');
+      span.recordException(err as Error);
+      result = fail('internal_error', 'internal error in the executor');
+    }
+    const duration_ms = Math.min(3_600_000, Math.max(0, Math.round(now() - started)));
+    if (result.ok) {
+      emit({ event: 'qontak_action_executed', ...base, duration_ms, ...ids });
+      span.setAttribute('outcome', 'executed');
+    } else {
+      emit({
+        event: 'qontak_action_failed',
+        ...base,
+        reason: result.reason,
+        duration_ms,
+        ...(result.upstreamStatus !== undefined ? { upstream_status: result.upstreamStatus } : {}),
+        ...ids,
+      });
+      span.setAttributes({ outcome: 'failed', reason: result.reason });
+      span.setStatus({ code: SpanStatusCode.ERROR, message: result.reason });
+      logger.info({ node_type: nodeType, organization_id: ctx.organization_id, reason: result.reason, msg_detail: result.message }, 'action failed');
+    }
+    span.end();
+    return result;
+  }
+
+  function recordConfigured(input: ConfiguredInput): { ok: true } | { ok: false; reason: 'invalid_params'; message: string } {
+    const checked = configuredSchema.safeParse(input);
+    if (!checked.success || !isNodeType(input.node_type)) {
+      return { ok: false, reason: 'invalid_params', message: checked.success ? `unknown node type ${input.node_type}` : checked.error.message };
+    }
+    const span = tracer.startSpan(`qontak_action_configured ${input.node_type}`, {
+      attributes: { node_type: input.node_type, organization_id: input.organization_id },
+    });
+    emit({
+      event: 'qontak_action_configured',
+      source: deps.source,
+      organization_id: input.organization_id,
+      node_type: input.node_type,
+      agent_id: input.agent_id,
+      ...traceIdsOf(span),
+    });
+    span.end();
+    return { ok: true };
+  }
+
+  return {
+    execute,
+    recordConfigured,
+    tokens,
+    rooms,
+    registry,
+    queue,
+    async close() {
+      await registry.close();
+    },
+  };
+}

@@ -1,0 +1,12 @@
+export { createExecutor, TRACER_NAME, type Executor, type ExecutorDeps, type ConfiguredInput } from './executor.ts';
+export type { ExecuteResult, ExecutionContext } from './action-types.ts';
+export type { Contact } from './interpolate.ts';
+export { migrateRegistry, setRegistryEnabled, readRegistry, REGISTRY_NOTIFY_CHANNEL, type RegistryChange } from './registry-schema.ts';
+export { RegistryGate } from './registry-gate.ts';
+export { RoomDirectory } from './room-directory.ts';
+export { SidekiqQueue, type SidekiqJob } from './sidekiq-queue.ts';
+export { WORKERS } from './chat-actions.ts';
+export { normalizeTags } from './tag-normalize.ts';
+export { PARAM_SCHEMAS, parseParams } from './action-params.ts';
+export { TokenCipher } from './token-crypto.ts';
+export { TokenStore, type CompanyToken } from './token-store.ts';

@@ -1,0 +1,103 @@
+import type { Logger } from '../platform/logger.ts';
+import type { SqlDb } from '../platform/registry-db.ts';
+import { readRegistry, REGISTRY_NOTIFY_CHANNEL } from './registry-schema.ts';
+
+export interface RegistryGateOptions {
+  /** Safety net: full reload this often even without notifications (a dropped LISTEN connection). */
+  resyncIntervalMs?: number;
+  logger: Logger;
+}
+
+/**
+ * The `enabled` flags of node_registries, held in memory. `isEnabled` is a Map lookup (no DB round
+ * trip per action); a trigger NOTIFYs on every change and the gate reloads the (tiny) table, so a
+ * disable reaches running executors in well under a second.
+ */
+export class RegistryGate {
+  private flags = new Map<string, boolean>();
+  private schema = '';
+  private unlisten: (() => Promise<void>) | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private reloading: Promise<void> | undefined;
+  private dirty = false;
+  private closed = false;
+
+  private constructor(
+    private readonly db: SqlDb,
+    private readonly options: RegistryGateOptions,
+  ) {}
+
+  static async open(db: SqlDb, options: RegistryGateOptions): Promise<RegistryGate> {
+    const gate = new RegistryGate(db, options);
+    const [row] = await db.query<{ schema: string }>('SELECT current_schema() AS schema');
+    gate.schema = row?.schema ?? '';
+    // Listen before the first load, so a change landing between the two is not missed.
+    gate.unlisten = await db.listen(REGISTRY_NOTIFY_CHANNEL, (payload) => gate.onNotify(payload));
+    await gate.reload();
+    const every = options.resyncIntervalMs ?? 30_000;
+    gate.timer = setInterval(() => gate.requestReload(), every);
+    gate.timer.unref();
+    return gate;
+  }
+
+  /** Unknown actions are disabled: an action nobody registered must not run. */
+  isEnabled(nodeType: string): boolean {
+    return this.flags.get(nodeType) === true;
+  }
+
+  snapshot(): Record<string, boolean> {
+    return Object.fromEntries(this.flags);
+  }
+
+  private onNotify(payload: string): void {
+    try {
+      const parsed = JSON.parse(payload) as { schema?: string };
+      if (parsed.schema && this.schema && parsed.schema !== this.schema) return;
+    } catch {
+      // A payload we cannot read still means "something changed": reload.
+    }
+    this.requestReload();
+  }
+
+  /** Coalesces bursts of notifications: at most one reload running and one queued behind it. */
+  requestReload(): void {
+    if (this.closed) return;
+    if (this.reloading) {
+      this.dirty = true;
+      return;
+    }
+    this.reloading = this.reload()
+      .catch((err: unknown) => this.options.logger.warn({ err: (err as Error).message }, 'registry reload failed; keeping last flags'))
+      .finally(() => {
+        this.reloading = undefined;
+        if (this.dirty) {
+          this.dirty = false;
+          this.requestReload();
+        }
+      });
+  }
+
+  /** Resolves when any reload in flight (and one queued) has finished; for start-up and tests. */
+  async settled(): Promise<void> {
+    while (this.reloading) await this.reloading;
+  }
+
+  private async reload(): Promise<void> {
+    const rows = await readRegistry(this.db);
+    const next = new Map<string, boolean>();
+    for (const row of rows) next.set(row.node_type, row.enabled === true);
+    for (const [nodeType, enabled] of next) {
+      if (this.flags.size > 0 && this.flags.get(nodeType) !== enabled) {
+        this.options.logger.info({ node_type: nodeType, enabled }, 'node registry flag changed');
+      }
+    }
+    this.flags = next;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.settled();
+    await this.unlisten?.();
+  }
+}

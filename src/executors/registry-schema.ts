@@ -1,0 +1,143 @@
+import { NODE_TYPE_NAMES } from '../events/index.ts';
+import type { SqlDb } from '../platform/registry-db.ts';
+
+/**
+ * DDL for the executors' tables in the registry database. Idempotent: every service calls it at start-up.
+ * Tables are created unqualified, so they land in the connection's search_path (tests use a schema each).
+ *
+ * - node_registries      one row per action; `enabled=false` stops the action everywhere within ~1 s.
+ * - node_registry_audit  who switched what, when and why (the alert kill switch writes here too).
+ * - crm_company_tokens   per-organization Qontak CRM company token + refresh token, AES-256-GCM encrypted.
+ * - chat_channel_integrations / chat_rooms  the room directory the chat actions resolve rooms through.
+ */
+export const REGISTRY_NOTIFY_CHANNEL = 'actionpulse_node_registries';
+
+const DDL = `
+CREATE TABLE IF NOT EXISTS node_registries (
+  node_type   text PRIMARY KEY,
+  enabled     boolean NOT NULL DEFAULT true,
+  updated_at  timestamptz NOT NULL DEFAULT now(),
+  updated_by  text,
+  reason      text
+);
+
+CREATE TABLE IF NOT EXISTS node_registry_audit (
+  id          bigserial PRIMARY KEY,
+  node_type   text NOT NULL,
+  action      text NOT NULL CHECK (action IN ('disable', 'enable')),
+  actor       text NOT NULL,
+  reason      text,
+  details     jsonb NOT NULL DEFAULT '{}'::jsonb,
+  created_at  timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS node_registry_audit_node_type_idx ON node_registry_audit (node_type, created_at);
+
+-- Any change, by any writer (an operator's psql UPDATE included), tells every executor to reload.
+-- The payload names the schema so listeners sharing one database can tell their table's changes apart.
+CREATE OR REPLACE FUNCTION node_registries_notify() RETURNS trigger AS $fn$
+BEGIN
+  PERFORM pg_notify('${REGISTRY_NOTIFY_CHANNEL}', json_build_object('schema', TG_TABLE_SCHEMA, 'op', TG_OP)::text);
+  RETURN NULL;
+END
+$fn$ LANGUAGE plpgsql;
+
+DROP TRIGGER IF EXISTS node_registries_notify_trg ON node_registries;
+CREATE TRIGGER node_registries_notify_trg AFTER INSERT OR UPDATE OR DELETE ON node_registries
+  FOR EACH STATEMENT EXECUTE FUNCTION node_registries_notify();
+
+CREATE TABLE IF NOT EXISTS crm_company_tokens (
+  organization_id  text PRIMARY KEY,
+  -- base64(iv(12) | auth tag(16) | ciphertext) of {"company_token","refresh_token"}; never stored in clear.
+  ciphertext       text NOT NULL,
+  key_id           text NOT NULL,
+  updated_at       timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE IF NOT EXISTS chat_channel_integrations (
+  id               text PRIMARY KEY,
+  organization_id  text NOT NULL,
+  channel          text NOT NULL,
+  active           boolean NOT NULL DEFAULT true,
+  created_at       timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE IF NOT EXISTS chat_rooms (
+  organization_id         text NOT NULL,
+  channel_room_id         text NOT NULL,
+  room_id                 text NOT NULL,
+  channel_integration_id  text,
+  status                  text NOT NULL DEFAULT 'open',
+  updated_at              timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (organization_id, channel_room_id)
+);
+`;
+
+export async function migrateRegistry(db: SqlDb): Promise<void> {
+  await db.transaction(async (tx) => {
+    // Two services starting together would race on CREATE OR REPLACE FUNCTION; one lock serialises them.
+    if (db.kind === 'postgres') await tx.query(`SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.actionpulse_registry'))`);
+    for (const stmt of splitStatements(DDL)) await tx.query(stmt);
+    // Seed every known action as enabled; an existing row (maybe disabled on purpose) is left alone.
+    for (const nodeType of NODE_TYPE_NAMES) {
+      await tx.query(
+        `INSERT INTO node_registries (node_type, enabled, updated_by, reason) VALUES ($1, true, 'migration', 'seed')
+         ON CONFLICT (node_type) DO NOTHING`,
+        [nodeType],
+      );
+    }
+  });
+}
+
+/** Splits on `;` at line ends outside dollar-quoted bodies (PGlite's extended protocol takes one statement). */
+function splitStatements(sql: string): string[] {
+  const out: string[] = [];
+  let current = '';
+  let inDollar = false;
+  for (const line of sql.split('\n')) {
+    if (line.trim().startsWith('--') && !inDollar) continue;
+    current += line + '\n';
+    const dollars = line.match(/\$fn\$/g)?.length ?? 0;
+    if (dollars % 2 === 1) inDollar = !inDollar;
+    if (!inDollar && line.trimEnd().endsWith(';')) {
+      out.push(current.trim());
+      current = '';
+    }
+  }
+  if (current.trim()) out.push(current.trim());
+  return out;
+}
+
+export interface RegistryChange {
+  actor: string;
+  reason?: string;
+  details?: Record<string, unknown>;
+}
+
+/**
+ * Switches an action on or off and writes the audit row in the same transaction, so the trail can never
+ * disagree with the flag. Returns false when the action has no registry row.
+ */
+export async function setRegistryEnabled(db: SqlDb, nodeType: string, enabled: boolean, change: RegistryChange): Promise<boolean> {
+  return db.transaction(async (tx) => {
+    const rows = await tx.query(
+      `UPDATE node_registries SET enabled = $2, updated_at = now(), updated_by = $3, reason = $4
+       WHERE node_type = $1 RETURNING node_type`,
+      [nodeType, enabled, change.actor, change.reason ?? null],
+    );
+    if (rows.length === 0) return false;
+    await tx.query(
+      `INSERT INTO node_registry_audit (node_type, action, actor, reason, details) VALUES ($1, $2, $3, $4, $5::jsonb)`,
+      [nodeType, enabled ? 'enable' : 'disable', change.actor, change.reason ?? null, JSON.stringify(change.details ?? {})],
+    );
+    return true;
+  });
+}
+
+export interface RegistryRow {
+  node_type: string;
+  enabled: boolean;
+}
+
+export async function readRegistry(db: SqlDb): Promise<RegistryRow[]> {
+  return db.query<{ node_type: string; enabled: boolean }>(`SELECT node_type, enabled FROM node_registries`);
+}
