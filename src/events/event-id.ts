@@ -7,8 +7,10 @@ import { randomBytes } from 'node:crypto';
  */
 let pool = Buffer.alloc(0);
 let poolOffset = 0;
-let lastMs = 0;
+let lastMs = -1;
 let seq = 0;
+/** 12 bits of rand_a plus the 6 free bits of the variant byte: 262 144 ids per millisecond. */
+const SEQ_MAX = 0x3ffff;
 
 function random10(): Buffer {
   if (poolOffset + 10 > pool.length) {
@@ -22,13 +24,23 @@ function random10(): Buffer {
 
 const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
+/**
+ * `nowMs` is the event time the id encodes (`eventIdTime` gives it back exactly). Ids for a
+ * non-decreasing time are strictly increasing within a process: an 18-bit counter (rand_a and the
+ * variant byte's free bits) orders ids of the same millisecond. An id for an EARLIER time than the
+ * latest seen (a producer back-dating an event to when the action started, or the clock stepping
+ * back) sorts by its own time and leaves the counter alone, so it cannot break the order of the
+ * ids that follow.
+ */
 export function newEventId(nowMs: number = Date.now()): string {
-  // A 12-bit counter in rand_a keeps ids monotonic within one millisecond of one process.
-  if (nowMs === lastMs) {
-    seq = (seq + 1) & 0xfff;
-  } else {
+  let counter = 0;
+  if (nowMs > lastMs) {
     lastMs = nowMs;
     seq = 0;
+  } else if (nowMs === lastMs) {
+    // More than 262k ids in one millisecond is beyond a JS process; wrapping keeps ids unique (random bits).
+    seq = seq === SEQ_MAX ? 0 : seq + 1;
+    counter = seq;
   }
   const r = random10();
   const b = new Array<string>(16);
@@ -37,9 +49,9 @@ export function newEventId(nowMs: number = Date.now()): string {
     b[i] = HEX[t % 256];
     t = Math.floor(t / 256);
   }
-  b[6] = HEX[0x70 | (seq >> 8)];
-  b[7] = HEX[seq & 0xff];
-  b[8] = HEX[0x80 | (r[0] & 0x3f)];
+  b[6] = HEX[0x70 | (counter >> 14)];
+  b[7] = HEX[(counter >> 6) & 0xff];
+  b[8] = HEX[0x80 | (counter & 0x3f)];
   for (let i = 9; i < 16; i++) b[i] = HEX[r[i - 8]];
   return `${b[0]}${b[1]}${b[2]}${b[3]}-${b[4]}${b[5]}-${b[6]}${b[7]}-${b[8]}${b[9]}-${b[10]}${b[11]}${b[12]}${b[13]}${b[14]}${b[15]}`;
 }

@@ -18,11 +18,12 @@ export type ValidationResult =
   | { ok: false; reason: RejectReason; errors: FieldError[] };
 
 function toFieldErrors(error: z.ZodError): FieldError[] {
-  return error.issues.map((issue) => {
-    let message = issue.message;
-    if (issue.code === 'unrecognized_keys') message = `unknown field(s): ${issue.keys.join(', ')}`;
-    return { path: issue.path.map(String).join('.'), message };
-  });
+  // Unknown fields get one error each, at their own path, like every other problem.
+  return error.issues.flatMap((issue) =>
+    issue.code === 'unrecognized_keys'
+      ? issue.keys.map((key) => ({ path: [...issue.path, key].map(String).join('.'), message: 'unknown field' }))
+      : [{ path: issue.path.map(String).join('.'), message: issue.message }],
+  );
 }
 
 /** Validates a parsed value against the contract and returns every problem, each with its field path. */
