@@ -41,7 +41,7 @@ export const configSchema = z.strictObject({
       localControllerPort: int(1024, 65535).default(19093),
       localHeapMb: int(128, 4096).default(512),
     })
-    .default({} as never),
+    .prefault({}),
   clickhouse: z
     .strictObject({
       url: url.optional().describe('ClickHouse HTTP(S) URL; unset = embedded chDB under dataDir'),
@@ -50,13 +50,13 @@ export const configSchema = z.strictObject({
       database: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default('actionpulse'),
       ttlDays: int(1, 3650).default(400),
     })
-    .default({} as never),
+    .prefault({}),
   database: z
     .strictObject({
       url: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// URL').optional().describe('PostgreSQL URL; unset = PGlite under dataDir'),
     })
-    .default({} as never),
-  redis: z.strictObject({ url: z.string().regex(/^rediss?:\/\//, 'a redis:// URL').optional() }).default({} as never),
+    .prefault({}),
+  redis: z.strictObject({ url: z.string().regex(/^rediss?:\/\//, 'a redis:// URL').optional() }).prefault({}),
   crm: z
     .strictObject({
       baseUrl: url.default('http://127.0.0.1:18081'),
@@ -68,7 +68,7 @@ export const configSchema = z.strictObject({
       requestTimeoutMs: int(100, 120_000).default(10_000),
       maxRetries: int(0, 10).default(2),
     })
-    .default({} as never),
+    .prefault({}),
   mixpanel: z
     .strictObject({
       apiHost: url.default('https://api.mixpanel.com'),
@@ -82,7 +82,7 @@ export const configSchema = z.strictObject({
       concurrency: int(1, 64).default(4),
       requestTimeoutMs: int(100, 120_000).default(30_000),
     })
-    .default({} as never),
+    .prefault({}),
   alerts: z
     .strictObject({
       rulesFile: z.string().optional(),
@@ -97,7 +97,7 @@ export const configSchema = z.strictObject({
       killSwitchMaxPer24h: int(0, 100).default(2),
       timeScale: z.coerce.number().min(1).max(100_000).default(1),
     })
-    .default({} as never),
+    .prefault({}),
   http: z
     .strictObject({
       host: z.string().default('127.0.0.1'),
@@ -106,7 +106,7 @@ export const configSchema = z.strictObject({
       ingestSecrets: z.string().optional().describe('source=secret pairs, comma separated'),
       ingestBearerTokens: z.string().optional().describe('source=token pairs, comma separated'),
     })
-    .default({} as never),
+    .prefault({}),
   spool: z
     .strictObject({
       dir: z.string().optional(),
@@ -114,7 +114,7 @@ export const configSchema = z.strictObject({
       maxBytes: int(1024 * 1024, Number.MAX_SAFE_INTEGER).default(1024 * 1024 * 1024),
       memoryQueueEvents: int(100, 10_000_000).default(50_000),
     })
-    .default({} as never),
+    .prefault({}),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -1,5 +1,8 @@
 import { createRequire } from 'node:module';
-import { CompressionCodecs, CompressionTypes } from 'kafkajs';
+import kafkajs from 'kafkajs';
+
+// CompressionCodecs is not a named export Node's ESM loader can see in kafkajs' CommonJS build.
+const { CompressionCodecs, CompressionTypes } = kafkajs;
 
 /**
  * kafkajs only ships gzip. Producers of our topic are not all kafkajs (librdkafka, Java, Ruby clients

@@ -34,6 +34,9 @@ function pinoLogCreator(logger?: Logger) {
 }
 
 export async function createKafkaClient(o: KafkaClientOptions): Promise<KafkaPort> {
+  // kafkajs prints a one-time notice about its v2 partitioner change on every producer; we key by
+  // organization with the default partitioner on purpose.
+  process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
   const kind = o.client ?? 'kafkajs';
   const common: KafkaConfig = {
     clientId: o.clientId,

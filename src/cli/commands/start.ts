@@ -1,0 +1,1 @@
+export { help, run } from './smoke.ts';
