@@ -1,0 +1,88 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { Logger } from '../../platform/logger.ts';
+import type { RejectedEvent, Sink, SinkBatch, SinkResult } from '../sink.ts';
+import { toEventRow } from './event-row.ts';
+
+export interface ClickhouseSinkOptions {
+  client: ClickHouseClient;
+  database: string;
+  logger: Logger;
+  /** An insert that takes longer is abandoned and retried (same dedupe token, so never doubled). */
+  insertTimeoutMs?: number;
+}
+
+/**
+ * ClickHouse server error codes that mean "this data can never be inserted" (parse errors, type
+ * mismatches, values out of range). Anything else — refused connections, timeouts, 5xx, too many
+ * parts, memory limits — is transient: the batch is retried and the offsets stay uncommitted.
+ */
+const DATA_ERROR_CODES = new Set(['6', '26', '27', '38', '41', '53', '69', '70', '72', '117', '321']);
+
+function isDataError(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return code !== undefined && DATA_ERROR_CODES.has(String(code));
+}
+
+/** The batch's identity in Kafka: the same messages sent again carry the same token. */
+export function dedupeToken(batch: Pick<SinkBatch, 'topic' | 'partition' | 'firstOffset' | 'lastOffset'>): string {
+  return `${batch.topic}:${batch.partition}:${batch.firstOffset}-${batch.lastOffset}`;
+}
+
+export class ClickhouseSink implements Sink {
+  readonly name = 'clickhouse';
+  private readonly table: string;
+
+  constructor(private readonly o: ClickhouseSinkOptions) {
+    this.table = `${o.database}.action_events`;
+  }
+
+  async write(batch: SinkBatch, signal: AbortSignal): Promise<SinkResult> {
+    if (batch.events.length === 0) return { status: 'ok' };
+    const token = dedupeToken(batch);
+    try {
+      await this.insert(batch.events.map(toEventRow), token, signal);
+      return { status: 'ok' };
+    } catch (err) {
+      if (!isDataError(err)) return { status: 'retry', error: err as Error };
+      // Events passed the contract, so this is rare: find the rows the table refuses, keep the rest.
+      this.o.logger.warn({ err: (err as Error).message, events: batch.events.length }, 'clickhouse refused a batch; inserting row by row');
+      return this.writeOneByOne(batch, token, signal);
+    }
+  }
+
+  private async writeOneByOne(batch: SinkBatch, token: string, signal: AbortSignal): Promise<SinkResult> {
+    const rejected: RejectedEvent[] = [];
+    for (let i = 0; i < batch.events.length; i++) {
+      try {
+        await this.insert([toEventRow(batch.events[i])], `${token}#${i}`, signal);
+      } catch (err) {
+        if (!isDataError(err)) return { status: 'retry', error: err as Error };
+        rejected.push({ index: i, reason: 'clickhouse_rejected', detail: (err as Error).message.slice(0, 500) });
+      }
+    }
+    if (rejected.length === 0) return { status: 'ok' };
+    return { status: 'reject', error: new Error(`${rejected.length} event(s) refused by ClickHouse`), events: rejected };
+  }
+
+  private async insert(values: unknown[], token: string, signal: AbortSignal): Promise<void> {
+    const timeout = AbortSignal.timeout(this.o.insertTimeoutMs ?? 30_000);
+    await this.o.client.insert({
+      table: this.table,
+      values,
+      format: 'JSONEachRow',
+      abort_signal: AbortSignal.any([signal, timeout]),
+      clickhouse_settings: {
+        insert_deduplication_token: token,
+        insert_deduplicate: 1,
+        // Without this a dropped duplicate block would still feed the rollups once more.
+        deduplicate_blocks_in_dependent_materialized_views: 1,
+        // Exactness first: the insert returns only when the rows are queryable.
+        async_insert: 0,
+      },
+    });
+  }
+
+  async close(): Promise<void> {
+    // The client belongs to whoever created it (the dashboard API shares it).
+  }
+}

@@ -1,0 +1,153 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import { ensureDatabase } from '../../platform/clickhouse-client.ts';
+
+/**
+ * Versioned schema for the analytics store. Each step is applied once, in order, and recorded in
+ * `schema_migrations`; every statement is also `IF NOT EXISTS` so a crash between a statement and its
+ * record only repeats harmless work. Minimum server version: ClickHouse 23.8 (uniqExact states in
+ * AggregatingMergeTree, `non_replicated_deduplication_window`, `insert_deduplication_token`); chDB 3.4
+ * embeds 26.x. Steps never change once released: a change is a new version.
+ *
+ * Why the raw table is a ReplacingMergeTree keyed by the event: exactness under duplicates is the
+ * point. Two kinds of duplicates reach us. (1) Kafka redelivers a batch after a crash or rebalance:
+ * the insert dedupe token (topic/partition/offset range) drops the whole repeated block at insert
+ * time — when the batch boundaries are the same. (2) A producer retry carries the same event_id at a
+ * new offset, or a redelivery is sliced differently: those rows DO land twice. Merges collapse them
+ * eventually, never on a schedule, so every read that needs single rows says FINAL (exact, cheap on
+ * a monthly partition), and every rollup counts `uniqExact(event_id)` instead of rows — a count that
+ * a duplicate cannot change. Identical duplicates share every sort-key column (event time, org,
+ * node_type), so they always meet in the same partition and the same rollup group.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  statements: (ctx: MigrationContext) => string[];
+}
+
+export interface MigrationContext {
+  db: string;
+  ttlDays: number;
+}
+
+export const MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    name: 'raw action_events',
+    statements: ({ db, ttlDays }) => [
+      // LowCardinality: enums and org ids repeat millions of times (dictionary-encoded, GROUP BY on ints).
+      // ORDER BY (event, organization_id, node_type, timestamp): every dashboard query picks events by
+      // name, most filter by org and node_type, then a time range; event_id last makes the key unique.
+      // Monthly partitions: TTL drops whole parts and time ranges prune months. No Nullable (slower):
+      // '' / 0 stand for "absent", except duration where NULL keeps quantiles honest.
+      `CREATE TABLE IF NOT EXISTS ${db}.action_events (
+        event_id UUID,
+        event LowCardinality(String),
+        timestamp DateTime64(3, 'UTC'),
+        organization_id LowCardinality(String),
+        node_type LowCardinality(String),
+        agent_id String,
+        conversation_id String,
+        reason LowCardinality(String),
+        outcome LowCardinality(String),
+        duration_ms Nullable(UInt32),
+        attempt UInt8,
+        upstream_status UInt16,
+        source LowCardinality(String),
+        trace_id String,
+        span_id String,
+        schema_version UInt8,
+        ingested_at DateTime64(3, 'UTC') DEFAULT now64(3)
+      ) ENGINE = ReplacingMergeTree
+      PARTITION BY toYYYYMM(timestamp)
+      ORDER BY (event, organization_id, node_type, timestamp, event_id)
+      TTL toDateTime(timestamp) + INTERVAL ${ttlDays} DAY
+      SETTINGS non_replicated_deduplication_window = 10000`,
+    ],
+  },
+  {
+    version: 2,
+    name: 'hourly rollups fed by materialized views',
+    statements: ({ db, ttlDays }) => [
+      // Counts per hour and dimension, as exact distinct-event_id states: re-inserted duplicates merge into
+      // the same state instead of adding to a sum (a SummingMergeTree would double count them).
+      `CREATE TABLE IF NOT EXISTS ${db}.action_counts_hourly (
+        hour DateTime('UTC'),
+        event LowCardinality(String),
+        organization_id LowCardinality(String),
+        node_type LowCardinality(String),
+        reason LowCardinality(String),
+        outcome LowCardinality(String),
+        events AggregateFunction(uniqExact, UUID)
+      ) ENGINE = AggregatingMergeTree
+      PARTITION BY toYYYYMM(hour)
+      ORDER BY (event, organization_id, node_type, hour, reason, outcome)
+      TTL hour + INTERVAL ${ttlDays} DAY`,
+      `CREATE MATERIALIZED VIEW IF NOT EXISTS ${db}.action_counts_hourly_mv TO ${db}.action_counts_hourly AS
+        SELECT toStartOfHour(timestamp) AS hour, event, organization_id, node_type, reason, outcome,
+               uniqExactState(event_id) AS events
+        FROM ${db}.action_events
+        GROUP BY hour, event, organization_id, node_type, reason, outcome`,
+      // Which agents did what, per hour: a set (one row per agent/hour/event/node_type), so duplicates are
+      // harmless by construction and readers count uniqExact(organization_id, agent_id). Feeds adoption.
+      `CREATE TABLE IF NOT EXISTS ${db}.agent_activity_hourly (
+        hour DateTime('UTC'),
+        event LowCardinality(String),
+        organization_id LowCardinality(String),
+        node_type LowCardinality(String),
+        agent_id String
+      ) ENGINE = ReplacingMergeTree
+      PARTITION BY toYYYYMM(hour)
+      ORDER BY (event, organization_id, hour, node_type, agent_id)
+      TTL hour + INTERVAL ${ttlDays} DAY`,
+      `CREATE MATERIALIZED VIEW IF NOT EXISTS ${db}.agent_activity_hourly_mv TO ${db}.agent_activity_hourly AS
+        SELECT DISTINCT toStartOfHour(timestamp) AS hour, event, organization_id, node_type, agent_id
+        FROM ${db}.action_events
+        WHERE agent_id != ''`,
+    ],
+  },
+];
+
+export interface MigrationOptions {
+  database: string;
+  ttlDays: number;
+}
+
+/** Applies the missing migrations, then the configured TTL (a setting, so re-applied on every start). */
+export async function runMigrations(client: ClickHouseClient, o: MigrationOptions): Promise<number[]> {
+  await ensureDatabase(client, o.database);
+  const db = o.database;
+  await client.command({
+    query: `CREATE TABLE IF NOT EXISTS ${db}.schema_migrations (
+      version UInt32, name String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3)
+    ) ENGINE = ReplacingMergeTree ORDER BY version`,
+  });
+  const done = await client.query({ query: `SELECT DISTINCT version FROM ${db}.schema_migrations`, format: 'JSONEachRow' });
+  const applied = new Set((await done.json<{ version: number }>()).map((r) => Number(r.version)));
+  const ctx: MigrationContext = { db, ttlDays: o.ttlDays };
+  const ran: number[] = [];
+  for (const m of MIGRATIONS) {
+    if (applied.has(m.version)) continue;
+    for (const query of m.statements(ctx)) await client.command({ query });
+    await client.insert({ table: `${db}.schema_migrations`, values: [{ version: m.version, name: m.name }], format: 'JSONEachRow' });
+    ran.push(m.version);
+  }
+  await applyTtl(client, o);
+  return ran;
+}
+
+async function applyTtl(client: ClickHouseClient, { database: db, ttlDays }: MigrationOptions): Promise<void> {
+  const current = await client.query({
+    query: `SELECT create_table_query AS q FROM system.tables WHERE database = {db:String} AND name = 'action_events'`,
+    query_params: { db },
+    format: 'JSONEachRow',
+  });
+  const [row] = await current.json<{ q: string }>();
+  if (row && !row.q.includes(`toIntervalDay(${ttlDays})`)) {
+    // Changing the retention must not rewrite old parts on start-up: the new TTL applies at the next merge.
+    const settings = { materialize_ttl_after_modify: 0 } as const;
+    await client.command({ query: `ALTER TABLE ${db}.action_events MODIFY TTL toDateTime(timestamp) + INTERVAL ${ttlDays} DAY`, clickhouse_settings: settings });
+    for (const t of ['action_counts_hourly', 'agent_activity_hourly']) {
+      await client.command({ query: `ALTER TABLE ${db}.${t} MODIFY TTL hour + INTERVAL ${ttlDays} DAY`, clickhouse_settings: settings });
+    }
+  }
+}
