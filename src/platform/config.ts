@@ -10,7 +10,7 @@ import { DEFAULT_DLQ_TOPIC, DEFAULT_EVENTS_TOPIC } from '../events/wire.ts';
  */
 const csv = z.preprocess(
   (v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v),
-  z.array(z.string().min(1)).min(1),
+  z.array(z.string().regex(/^[^\s:,/]+:\d{1,5}$/, 'host:port')).min(1, 'at least one host:port'),
 );
 const bool = z.preprocess((v) => {
   if (typeof v !== 'string') return v;
@@ -18,8 +18,18 @@ const bool = z.preprocess((v) => {
   if (/^(0|false|no|off)$/i.test(v)) return false;
   return v;
 }, z.boolean());
-const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
-const url = z.url();
+// Numeric strings (env vars) become numbers; anything else stays as is and fails as "expected number",
+// so `true` or `null` in the config file is an error rather than a silent 1 or 0 (z.coerce would).
+const toNumber = (v: unknown) => (typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v)) ? Number(v) : v);
+const num = (min: number, max: number) => z.preprocess(toNumber, z.number().min(min).max(max));
+const int = (min: number, max: number) => z.preprocess(toNumber, z.number().int().min(min).max(max));
+// Every URL setting is an HTTP API (ClickHouse, CRM, Mixpanel, Slack, PagerDuty, webhooks).
+const url = z.url({ protocol: /^https?$/, error: 'an http:// or https:// URL' });
+// Kafka's own rule for topic names.
+const topic = z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, 'a Kafka topic name: letters, digits, . _ - (max 249)');
+const pairs = z
+  .string()
+  .regex(/^\s*[^=,\s]+=[^,\s]+\s*(,\s*[^=,\s]+=[^,\s]+\s*)*$/, 'comma-separated name=value pairs');
 
 export const configSchema = z.strictObject({
   dataDir: z.string().min(1).default('.data').describe('Folder for local state: broker logs, chDB, PGlite, spool'),
@@ -29,8 +39,8 @@ export const configSchema = z.strictObject({
       brokers: csv.optional().describe('Broker list; unset = start the local broker'),
       clientId: z.string().min(1).default('actionpulse'),
       client: z.enum(['kafkajs', 'confluent', 'platformatic']).default('kafkajs'),
-      eventsTopic: z.string().min(1).default(DEFAULT_EVENTS_TOPIC),
-      deadLetterTopic: z.string().min(1).default(DEFAULT_DLQ_TOPIC),
+      eventsTopic: topic.default(DEFAULT_EVENTS_TOPIC),
+      deadLetterTopic: topic.default(DEFAULT_DLQ_TOPIC),
       partitions: int(1, 1024).default(6),
       replicationFactor: int(1, 10).default(1),
       ssl: bool.default(false),
@@ -95,7 +105,7 @@ export const configSchema = z.strictObject({
       dashboardBaseUrl: url.default('http://127.0.0.1:8080'),
       killSwitchDryRun: bool.default(false),
       killSwitchMaxPer24h: int(0, 100).default(2),
-      timeScale: z.coerce.number().min(1).max(100_000).default(1),
+      timeScale: num(1, 100_000).default(1),
     })
     .prefault({}),
   http: z
@@ -103,8 +113,8 @@ export const configSchema = z.strictObject({
       host: z.string().default('127.0.0.1'),
       port: int(0, 65535).default(8080),
       adminToken: z.string().min(16).optional(),
-      ingestSecrets: z.string().optional().describe('source=secret pairs, comma separated'),
-      ingestBearerTokens: z.string().optional().describe('source=token pairs, comma separated'),
+      ingestSecrets: pairs.optional().describe('source=secret pairs, comma separated'),
+      ingestBearerTokens: pairs.optional().describe('source=token pairs, comma separated'),
     })
     .prefault({}),
   spool: z
@@ -203,9 +213,10 @@ function setPath(target: Tree, path: string, value: unknown): void {
   node[parts[parts.length - 1]] = value;
 }
 
+/** `kafka.brokers.1` (one element of a list) is still the setting KAFKA_BROKERS (kafka.brokers). */
 function settingName(path: string): string {
-  const env = Object.entries(ENV_SETTINGS).find(([, p]) => p === path)?.[0];
-  return env ? `${env} (${path})` : path;
+  const entry = Object.entries(ENV_SETTINGS).find(([, p]) => p === path || path.startsWith(`${p}.`));
+  return entry ? `${entry[0]} (${entry[1]})` : path;
 }
 
 /** Loads and validates the configuration; throws ConfigError naming every invalid setting. */
@@ -221,6 +232,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Tree
         { setting: 'ACTIONPULSE_CONFIG', message: (err as Error).message },
       ]);
     }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+      throw new ConfigError(`Invalid setting ACTIONPULSE_CONFIG: ${file} must hold a JSON object`, [
+        { setting: 'ACTIONPULSE_CONFIG', message: 'must hold a JSON object' },
+      ]);
+    }
     Object.assign(raw, parsed);
   }
   for (const [name, path] of Object.entries(ENV_SETTINGS)) {
@@ -230,11 +246,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Tree
   for (const [path, value] of Object.entries(overrides)) setPath(raw, path, value);
   const result = configSchema.safeParse(raw);
   if (!result.success) {
-    const problems = result.error.issues.map((issue) => {
-      const path = issue.path.map(String).join('.');
-      const message = issue.code === 'unrecognized_keys' ? `unknown setting(s) ${issue.keys.join(', ')}` : issue.message;
-      return { setting: settingName(path), message };
-    });
+    // Unknown keys can only come from the config file (env vars map to known settings): name each one.
+    const problems = result.error.issues.flatMap((issue) =>
+      issue.code === 'unrecognized_keys'
+        ? issue.keys.map((key) => ({
+            setting: [...issue.path, key].map(String).join('.'),
+            message: `unknown setting${file ? ` in ${file}` : ''}`,
+          }))
+        : [{ setting: settingName(issue.path.map(String).join('.')), message: issue.message }],
+    );
     throw new ConfigError(
       `Invalid configuration:\n${problems.map((p) => `  - ${p.setting}: ${p.message}`).join('\n')}`,
       problems,

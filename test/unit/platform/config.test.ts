@@ -1,0 +1,205 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ConfigError, ENV_SETTINGS, configSchema, loadConfig } from '../../../src/platform/config.ts';
+
+/** A wrong value for every setting that can have one. */
+const WRONG: Record<string, string[]> = {
+  LOG_LEVEL: ['verbose'],
+  KAFKA_BROKERS: [',', 'localhost', 'kafka:port', 'a:9092,b'],
+  KAFKA_CLIENT: ['librdkafka'],
+  KAFKA_EVENTS_TOPIC: ['events topic', 'x'.repeat(250)],
+  KAFKA_DLQ_TOPIC: ['dlq/v1'],
+  KAFKA_PARTITIONS: ['abc', '0', '1.5', '2000'],
+  KAFKA_REPLICATION_FACTOR: ['0'],
+  KAFKA_SSL: ['sometimes'],
+  KAFKA_SASL_MECHANISM: ['gssapi'],
+  KAFKA_LOCAL_PORT: ['80', 'ninety'],
+  KAFKA_LOCAL_CONTROLLER_PORT: ['70000'],
+  KAFKA_LOCAL_HEAP_MB: ['64'],
+  CLICKHOUSE_URL: ['notaurl', 'ftp://clickhouse:8123'],
+  CLICKHOUSE_DATABASE: ['my-db', '1db'],
+  CLICKHOUSE_TTL_DAYS: ['0'],
+  DATABASE_URL: ['mysql://x', 'localhost:5432'],
+  REDIS_URL: ['http://127.0.0.1:6379'],
+  QONTAK_CRM_BASE_URL: ['notaurl'],
+  CRM_TOKEN_ENCRYPTION_KEY: ['short', 'z'.repeat(64)],
+  CRM_REQUEST_TIMEOUT_MS: ['50'],
+  CRM_MAX_RETRIES: ['11', '-1'],
+  MIXPANEL_API_HOST: ['api.mixpanel.com'],
+  MIXPANEL_MAX_BATCH_EVENTS: ['2001'],
+  MIXPANEL_MAX_BATCH_BYTES: ['100'],
+  MIXPANEL_CONCURRENCY: ['0'],
+  MIXPANEL_REQUEST_TIMEOUT_MS: ['1.5'],
+  MIXPANEL_GROUP_PROFILE_INTERVAL_MS: ['10'],
+  MIXPANEL_RETRY_INITIAL_MS: ['5'],
+  MIXPANEL_RETRY_MAX_MS: ['soon'],
+  SLACK_WEBHOOK_URL: ['hooks.slack.com/services/x'],
+  SLACK_CRM_WEBHOOK_URL: ['notaurl'],
+  PAGERDUTY_URL: ['notaurl'],
+  ALERT_WEBHOOK_URL: ['mailto:oncall@example.com'],
+  DASHBOARD_BASE_URL: ['notaurl'],
+  KILL_SWITCH_DRY_RUN: ['perhaps'],
+  KILL_SWITCH_MAX_PER_24H: ['-1', '101'],
+  ACTIONPULSE_TIME_SCALE: ['0', 'fast'],
+  HTTP_PORT: ['70000', 'http'],
+  ADMIN_TOKEN: ['short'],
+  INGEST_HMAC_SECRETS: ['just-a-secret', 'svc='],
+  INGEST_BEARER_TOKENS: ['svc-a token'],
+  SPOOL_FSYNC: ['sometimes'],
+  SPOOL_MAX_BYTES: ['10'],
+  EMITTER_MEMORY_QUEUE_EVENTS: ['5'],
+};
+
+/** Free-form settings: any non-empty string is a valid value (an empty one means "unset"). */
+const FREE_FORM = [
+  'ACTIONPULSE_DATA_DIR',
+  'KAFKA_CLIENT_ID',
+  'KAFKA_SASL_USERNAME',
+  'KAFKA_SASL_PASSWORD',
+  'CLICKHOUSE_USER',
+  'CLICKHOUSE_PASSWORD',
+  'QONTAK_CRM_API_KEY',
+  'MIXPANEL_PROJECT_ID',
+  'MIXPANEL_PROJECT_TOKEN',
+  'MIXPANEL_API_SECRET',
+  'MIXPANEL_SERVICE_ACCOUNT_USER',
+  'MIXPANEL_SERVICE_ACCOUNT_SECRET',
+  'MIXPANEL_CONSUMER_GROUP',
+  'ALERT_RULES_FILE',
+  'PAGERDUTY_ROUTING_KEY',
+  'ALERT_WEBHOOK_SECRET',
+  'HTTP_HOST',
+  'SPOOL_DIR',
+];
+
+function configError(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'actionpulse-config-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+function configFile(content: unknown): string {
+  const path = join(dir, `config-${Math.random().toString(36).slice(2)}.json`);
+  writeFileSync(path, typeof content === 'string' ? content : JSON.stringify(content));
+  return path;
+}
+
+describe('loadConfig', () => {
+  it('loads the defaults from an empty environment', () => {
+    const config = loadConfig({});
+    expect(config).toEqual(configSchema.parse({}));
+    expect(config.dataDir).toBe('.data');
+    expect(config.kafka).toMatchObject({ eventsTopic: 'actionpulse.events.v1', deadLetterTopic: 'actionpulse.events.dlq.v1', partitions: 6 });
+    expect(config.kafka.brokers).toBeUndefined();
+    expect(config.clickhouse.url).toBeUndefined();
+    expect(config.clickhouse.database).toBe('actionpulse');
+    expect(config.database.url).toBeUndefined();
+    expect(config.http.port).toBe(8080);
+    expect(config.spool.fsync).toBe('interval');
+  });
+
+  it('reads and converts environment variables', () => {
+    const config = loadConfig({
+      KAFKA_BROKERS: 'k1:9092, k2:9093',
+      KAFKA_PARTITIONS: '12',
+      KAFKA_SSL: 'true',
+      KILL_SWITCH_DRY_RUN: 'off',
+      CLICKHOUSE_URL: 'https://ch.example.com:8443',
+      DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/test',
+      CRM_TOKEN_ENCRYPTION_KEY: 'ab'.repeat(32),
+      ACTIONPULSE_TIME_SCALE: '60.5',
+      INGEST_HMAC_SECRETS: 'builder-api=s3cr3t==, crm-webhooks=abc',
+      HTTP_PORT: '0',
+      LOG_LEVEL: '',
+    });
+    expect(config.kafka.brokers).toEqual(['k1:9092', 'k2:9093']);
+    expect(config.kafka.partitions).toBe(12);
+    expect(config.kafka.ssl).toBe(true);
+    expect(config.alerts.killSwitchDryRun).toBe(false);
+    expect(config.alerts.timeScale).toBe(60.5);
+    expect(config.clickhouse.url).toBe('https://ch.example.com:8443');
+    expect(config.http.port).toBe(0);
+    expect(config.logLevel).toBe('info'); // empty means unset
+  });
+
+  it('every env var is either tested with a wrong value here or free-form', () => {
+    // A new setting must be added to WRONG (or, if any string is valid, to FREE_FORM).
+    const covered = new Set([...Object.keys(WRONG), ...FREE_FORM]);
+    expect(Object.keys(ENV_SETTINGS).filter((name) => !covered.has(name))).toEqual([]);
+  });
+
+  // Only settings that exist: others are added in parallel and their entries here may run ahead.
+  for (const [name, values] of Object.entries(WRONG).filter(([name]) => name in ENV_SETTINGS)) {
+    for (const value of values) {
+      it(`${name}=${value.length > 40 ? `${value.slice(0, 20)}…` : value} fails naming ${name}`, () => {
+        const err = configError(() => loadConfig({ [name]: value }));
+        expect(err.message).toContain(name);
+        expect(err.message).toContain(ENV_SETTINGS[name]);
+        expect(err.problems).toHaveLength(1);
+        expect(err.problems[0].setting).toBe(`${name} (${ENV_SETTINGS[name]})`);
+        expect(err.problems[0].message.length).toBeGreaterThan(3);
+      });
+    }
+  }
+
+  it('says what is expected', () => {
+    expect(configError(() => loadConfig({ CLICKHOUSE_URL: 'ftp://x' })).message).toMatch(/http:\/\/ or https:\/\//);
+    expect(configError(() => loadConfig({ CRM_TOKEN_ENCRYPTION_KEY: 'short' })).message).toMatch(/64 hex/);
+    expect(configError(() => loadConfig({ KAFKA_BROKERS: 'localhost' })).message).toMatch(/host:port/);
+    expect(configError(() => loadConfig({ HTTP_PORT: '70000' })).message).toMatch(/65535/);
+  });
+
+  it('reports every invalid setting at once', () => {
+    const err = configError(() => loadConfig({ KAFKA_PARTITIONS: 'abc', HTTP_PORT: '70000', SPOOL_FSYNC: 'sometimes' }));
+    expect(err.problems.map((p) => p.setting).sort()).toEqual([
+      'HTTP_PORT (http.port)',
+      'KAFKA_PARTITIONS (kafka.partitions)',
+      'SPOOL_FSYNC (spool.fsync)',
+    ]);
+  });
+});
+
+describe('loadConfig with a config file (ACTIONPULSE_CONFIG)', () => {
+  it('reads settings from the file, and environment variables override it', () => {
+    const path = configFile({ kafka: { partitions: 3, eventsTopic: 'events.from.file' }, http: { port: 9001 }, logLevel: 'warn' });
+    const fromFile = loadConfig({ ACTIONPULSE_CONFIG: path });
+    expect(fromFile.kafka.partitions).toBe(3);
+    expect(fromFile.kafka.eventsTopic).toBe('events.from.file');
+    expect(fromFile.kafka.clientId).toBe('actionpulse'); // defaults still fill the rest of the section
+    expect(fromFile.http.port).toBe(9001);
+    expect(fromFile.logLevel).toBe('warn');
+
+    const overridden = loadConfig({ ACTIONPULSE_CONFIG: path, KAFKA_PARTITIONS: '24', LOG_LEVEL: 'debug' });
+    expect(overridden.kafka.partitions).toBe(24);
+    expect(overridden.kafka.eventsTopic).toBe('events.from.file');
+    expect(overridden.logLevel).toBe('debug');
+  });
+
+  it('rejects unknown keys in the file, naming each one', () => {
+    const path = configFile({ kafka: { partitionz: 3 }, verbose: true });
+    const err = configError(() => loadConfig({ ACTIONPULSE_CONFIG: path }));
+    expect(err.problems.map((p) => p.setting).sort()).toEqual(['kafka.partitionz', 'verbose']);
+    expect(err.message).toContain(path);
+  });
+
+  it('rejects wrong types in the file that env parsing would have converted', () => {
+    const err = configError(() => loadConfig({ ACTIONPULSE_CONFIG: configFile({ http: { port: true }, kafka: { ssl: 'sometimes' } }) }));
+    expect(err.problems.map((p) => p.setting).sort()).toEqual(['HTTP_PORT (http.port)', 'KAFKA_SSL (kafka.ssl)']);
+  });
+
+  it('a missing, unparsable or non-object file fails naming ACTIONPULSE_CONFIG', () => {
+    for (const path of [join(dir, 'missing.json'), configFile('{ not json'), configFile('null'), configFile('[1, 2]')]) {
+      const err = configError(() => loadConfig({ ACTIONPULSE_CONFIG: path }));
+      expect(err.message).toContain('ACTIONPULSE_CONFIG');
+      expect(err.problems[0].setting).toBe('ACTIONPULSE_CONFIG');
+    }
+  });
+});
