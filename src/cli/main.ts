@@ -1,4 +1,5 @@
 import { ConfigError } from '../platform/config.ts';
+import { UsageError } from './args.ts';
 
 /**
  * `actionpulse <command>`: one entry point for the main job and the operator commands. Each command
@@ -12,6 +13,8 @@ interface CommandModule {
 const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandModule> }> = {
   start: { summary: 'run the whole pipeline (local infra unless configured otherwise)', load: () => import('./commands/start.ts') },
   smoke: { summary: 'send one of each event through Kafka and read them back', load: () => import('./commands/smoke.ts') },
+  dlq: { summary: 'inspect or replay dead-lettered events', load: () => import('./commands/dlq.ts') },
+  replay: { summary: 're-feed a sink from Kafka from a point in time', load: () => import('./commands/replay.ts') },
   kafka: { summary: 'start or stop the local Kafka broker', load: () => import('./commands/kafka.ts') },
 };
 
@@ -39,6 +42,10 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return await mod.run(args);
   } catch (err) {
+    if (err instanceof UsageError) {
+      console.error(err.message);
+      return 2;
+    }
     if (err instanceof ConfigError) {
       console.error(err.message);
       return 78; // EX_CONFIG

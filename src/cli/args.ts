@@ -1,0 +1,21 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+export class UsageError extends Error {}
+
+/** node:util parseArgs, with unknown options reported as usage errors (exit 2) instead of stack traces. */
+export function parse<T extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: T) {
+  try {
+    return parseArgs({ args, options, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+/** Accepts ISO-8601 times and relative ones like `2h`, `30m`, `7d` (meaning "that long ago"). */
+export function parseTime(value: string, now = Date.now()): number {
+  const rel = /^(\d+)(s|m|h|d)$/.exec(value);
+  if (rel) return now - Number(rel[1]) * { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[rel[2] as 's' | 'm' | 'h' | 'd'];
+  const t = Date.parse(value);
+  if (Number.isNaN(t)) throw new UsageError(`not a time: '${value}' (use ISO-8601 like 2026-11-25T10:00:00Z, or 2h / 30m / 7d ago)`);
+  return t;
+}
