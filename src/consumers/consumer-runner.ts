@@ -5,6 +5,7 @@ import type { Logger } from '../platform/logger.ts';
 import { DeadLetterPublisher, headersToStrings, type DeadLetter } from './dead-letter-publisher.ts';
 import { backoffDelay, DEFAULT_RETRY_POLICY, sleep, type RetryPolicy } from './retry-policy.ts';
 import type { Sink, SinkBatch } from './sink.ts';
+import { contextFromIds, pipelineTracer, tracingActive } from '../platform/telemetry.ts';
 
 /**
  * Reads the events topic for one sink: decode + validate each message, dead-letter what is invalid,
@@ -156,6 +157,7 @@ export class ConsumerRunner {
       }
       if (result.status === 'ok') {
         this.stats.written += sinkBatch.events.length;
+        this.traceWritten(sinkBatch);
         return true;
       }
       if (result.status === 'reject') {
@@ -180,6 +182,21 @@ export class ConsumerRunner {
       const delay = backoffDelay(attempt, policy, result.retryInMs);
       this.o.logger.warn({ sink: this.o.sink.name, attempt, delayMs: Math.round(delay), err: result.error.message }, 'sink write failed; retrying');
       await this.sleepWithHeartbeat(delay, payload);
+    }
+  }
+
+  /** One child span per traced event under the executor's span, so a trace shows where the event landed. */
+  private traceWritten(batch: SinkBatch): void {
+    if (!tracingActive()) return;
+    const tracer = pipelineTracer();
+    for (const e of batch.events) {
+      if (!e.trace_id || !e.span_id) continue;
+      const span = tracer.startSpan(
+        `${this.o.sink.name} write`,
+        { attributes: { 'actionpulse.event': e.event, 'actionpulse.event_id': e.event_id, 'messaging.kafka.partition': batch.partition } },
+        contextFromIds(e.trace_id, e.span_id),
+      );
+      span.end();
     }
   }
 
