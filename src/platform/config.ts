@@ -91,6 +91,10 @@ export const configSchema = z.strictObject({
       maxBatchBytes: int(1024, 10 * 1024 * 1024).default(2 * 1024 * 1024),
       concurrency: int(1, 64).default(4),
       requestTimeoutMs: int(100, 120_000).default(30_000),
+      consumerGroup: z.string().min(1).default('actionpulse-mixpanel'),
+      groupProfileIntervalMs: int(1000, 7 * 24 * 3600_000).default(3600_000).describe('At most one group profile update per organization per interval'),
+      retryInitialMs: int(10, 600_000).default(2000).describe("Mixpanel's advice: start at 2 s, double up to 60 s, with jitter"),
+      retryMaxMs: int(10, 3600_000).default(60_000),
     })
     .prefault({}),
   alerts: z
@@ -169,6 +173,10 @@ export const ENV_SETTINGS: Record<string, string> = {
   MIXPANEL_MAX_BATCH_BYTES: 'mixpanel.maxBatchBytes',
   MIXPANEL_CONCURRENCY: 'mixpanel.concurrency',
   MIXPANEL_REQUEST_TIMEOUT_MS: 'mixpanel.requestTimeoutMs',
+  MIXPANEL_CONSUMER_GROUP: 'mixpanel.consumerGroup',
+  MIXPANEL_GROUP_PROFILE_INTERVAL_MS: 'mixpanel.groupProfileIntervalMs',
+  MIXPANEL_RETRY_INITIAL_MS: 'mixpanel.retryInitialMs',
+  MIXPANEL_RETRY_MAX_MS: 'mixpanel.retryMaxMs',
   ALERT_RULES_FILE: 'alerts.rulesFile',
   SLACK_WEBHOOK_URL: 'alerts.slackWebhookUrl',
   SLACK_CRM_WEBHOOK_URL: 'alerts.slackCrmWebhookUrl',

@@ -1,0 +1,87 @@
+import { ACTION_EVENT_NAMES, type ActionEvent } from '../../events/index.ts';
+
+/**
+ * Contract event → Mixpanel /import record. Only allow-listed properties are copied, so nothing that
+ * identifies a customer (names, phone numbers, message text) can leave even if a producer slips it into
+ * an event: the contract is strict today, this is the second wall.
+ */
+export const MIXPANEL_PROPERTY_ALLOW_LIST = [
+  'node_type',
+  'agent_id',
+  'conversation_id',
+  'organization_id',
+  'reason',
+  'outcome',
+  'duration_ms',
+  'attempt',
+  'upstream_status',
+  'source',
+] as const;
+
+/** The Group Analytics key: must be declared with this exact name in the Mixpanel project settings. */
+export const MIXPANEL_GROUP_KEY = 'organization_id';
+
+/** Events forwarded to Mixpanel: the five action events of spec §11, names unchanged. */
+export const MIXPANEL_EVENT_NAMES: ReadonlySet<string> = new Set(ACTION_EVENT_NAMES);
+
+/** /import refuses times before 1971 and more than one hour ahead of Mixpanel's clock. */
+export const MIXPANEL_MIN_TIME_MS = Date.UTC(1971, 0, 1);
+export const MIXPANEL_MAX_FUTURE_MS = 3600_000;
+
+/** Values Mixpanel treats as "no identity" and rejects or merges into one bogus user. */
+const PLACEHOLDER_IDS = new Set([
+  '00000000-0000-0000-0000-000000000000', 'anon', 'anonymous', 'nil', 'none', 'null', 'n/a', 'na',
+  'undefined', 'unknown', '<nil>', '0', '-1', 'true', 'false', '[]', '{}', '',
+]);
+
+export interface MixpanelRecord {
+  event: string;
+  properties: { time: number; distinct_id: string; $insert_id: string } & Record<string, string | number>;
+}
+
+export type MappingResult =
+  | { kind: 'record'; record: MixpanelRecord }
+  /** Not a Mixpanel event (pipeline plumbing such as the agent heartbeat): delivered elsewhere, not here. */
+  | { kind: 'skip' }
+  /** Mixpanel would refuse it: dead-letter with this reason, never drop silently. */
+  | { kind: 'invalid'; field: string; message: string };
+
+const INSERT_ID = /^[A-Za-z0-9-]{1,36}$/;
+
+function usableId(value: unknown): value is string {
+  return typeof value === 'string' && value.length <= 255 && !PLACEHOLDER_IDS.has(value.trim().toLowerCase());
+}
+
+/**
+ * distinct_id is the agent, so funnels and retention read "per agent". Token refreshes happen on the
+ * organization's CRM token, often with no agent: they get `org:<organization_id>`, a real, stable
+ * identity that Mixpanel accepts and that never collides with an agent id (agent ids have no `org:` prefix
+ * by convention of the builder API).
+ */
+export function distinctIdOf(event: Pick<ActionEvent, 'organization_id'> & { agent_id?: unknown }): string {
+  if (usableId(event.agent_id)) return event.agent_id;
+  return `org:${event.organization_id}`;
+}
+
+export function toMixpanelRecord(event: ActionEvent, nowMs: number = Date.now()): MappingResult {
+  if (!MIXPANEL_EVENT_NAMES.has(event.event)) return { kind: 'skip' };
+  // The UUIDv7 event_id is 36 chars of [0-9a-f-]: Mixpanel's $insert_id limit exactly, so it is used
+  // as is — every redelivery of the event carries the same dedupe key.
+  if (!INSERT_ID.test(event.event_id)) return { kind: 'invalid', field: '$insert_id', message: 'event_id is not a valid $insert_id' };
+  const time = event.timestamp;
+  if (!Number.isSafeInteger(time) || time < MIXPANEL_MIN_TIME_MS) {
+    return { kind: 'invalid', field: 'time', message: `time ${time} is before 1971-01-01, which /import refuses` };
+  }
+  if (time > nowMs + MIXPANEL_MAX_FUTURE_MS) {
+    return { kind: 'invalid', field: 'time', message: `time ${new Date(time).toISOString()} is more than 1 h in the future, which /import refuses` };
+  }
+  const source = event as unknown as Record<string, unknown>;
+  const properties: MixpanelRecord['properties'] = { time, distinct_id: distinctIdOf(event), $insert_id: event.event_id };
+  for (const name of MIXPANEL_PROPERTY_ALLOW_LIST) {
+    const value = source[name];
+    // Only scalars of sane size: an object or a long string under an allowed name is not what the name promises.
+    if (typeof value === 'string' && value.length > 0 && value.length <= 255) properties[name] = value;
+    else if (typeof value === 'number' && Number.isFinite(value)) properties[name] = value;
+  }
+  return { kind: 'record', record: { event: event.event, properties } };
+}
