@@ -58,6 +58,8 @@ export async function openHarness(options: HarnessOptions = {}): Promise<Harness
   const crm = new FakeQontakCrm(options.crm);
   await crm.start();
   const redis = new Redis(options.redisUrl ?? REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  // A test may point at a dead Redis on purpose; the executor reports it, the event needs no listener noise.
+  redis.on('error', () => undefined);
   if (!options.redisUrl) await redis.connect();
   const emitter = new RecordingEmitter();
   const keyPrefix = `test:executors:${suffix()}:`;

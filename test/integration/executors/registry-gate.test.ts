@@ -1,0 +1,113 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { migrateRegistry, setRegistryEnabled } from '../../../src/executors/index.ts';
+import { context, expectLifecycle, openHarness, pollUntil, type Harness } from './executor-harness.ts';
+
+describe('registry gating on PostgreSQL', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await openHarness();
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('QACT-S05 AC-1 migrateRegistry is idempotent and seeds every action enabled', async () => {
+    await migrateRegistry(h.db);
+    await migrateRegistry(h.db);
+    const rows = await h.db.query<{ node_type: string; enabled: boolean }>('SELECT node_type, enabled FROM node_registries ORDER BY node_type');
+    expect(rows).toHaveLength(7);
+    expect(rows.every((r) => r.enabled)).toBe(true);
+  });
+
+  it('QACT-S05 AC-1 an UPDATE in SQL disables the action in the running executor within 1 s; nothing is touched', async () => {
+    const o = `org-gate-${Date.now()}`;
+    await h.seedRoom(o, 'wa-g', 'room-g');
+    try {
+      const started = Date.now();
+      await h.db.query(`UPDATE node_registries SET enabled = false, updated_by = 'psql', reason = 'test' WHERE node_type = 'qontak_chat_room_assign'`);
+      await pollUntil(() => !h.executor.registry.isEnabled('qontak_chat_room_assign'), 10_000, 10);
+      const propagationMs = Date.now() - started;
+      // Reported, not asserted as a timing (the 1 s budget is measured by the benchmark and logged here).
+      console.log(`registry disable propagated in ${propagationMs} ms`);
+      const ctx = context(o, undefined, { channel_room_id: 'wa-g' });
+      expect(await h.executor.execute('qontak_chat_room_assign', { assign_type: 'auto' }, ctx)).toMatchObject({ ok: false, reason: 'registry_disabled' });
+      expectLifecycle(h.events(ctx.conversation_id), 'qontak_action_failed');
+      expect(h.events(ctx.conversation_id)[1]).toMatchObject({ reason: 'registry_disabled' });
+      expect(await h.jobs()).toEqual([]);
+      // Other actions are unaffected.
+      expect(h.executor.registry.isEnabled('qontak_chat_room_resolve')).toBe(true);
+    } finally {
+      await h.db.query(`UPDATE node_registries SET enabled = true WHERE node_type = 'qontak_chat_room_assign'`);
+      await pollUntil(() => h.executor.registry.isEnabled('qontak_chat_room_assign'));
+    }
+    const ctx = context(o, undefined, { channel_room_id: 'wa-g' });
+    expect(await h.executor.execute('qontak_chat_room_assign', { assign_type: 'auto' }, ctx)).toMatchObject({ ok: true });
+    expect(await h.jobs()).toHaveLength(1);
+  });
+
+  it('QACT-S01 AC-1 setRegistryEnabled updates the flag and writes the audit row in one transaction; a disabled CRM action sends nothing', async () => {
+    const o = `org-kill-${Date.now()}`;
+    const { companyToken } = await h.seedOrg(o);
+    expect(await setRegistryEnabled(h.db, 'qontak_crm_deal_create', false, { actor: 'alert-evaluator', reason: 'failure rate 31%', details: { rule: 'failed_rate' } })).toBe(true);
+    await pollUntil(() => !h.executor.registry.isEnabled('qontak_crm_deal_create'));
+    const ctx = context(o, undefined, { contact: { name: 'A' } });
+    expect(await h.executor.execute('qontak_crm_deal_create', { crm_pipeline_id: 1, crm_stage_id: 2, name: 'x' }, ctx)).toMatchObject({ ok: false, reason: 'registry_disabled' });
+    expect(h.crm.requests.filter((r) => r.headers.authorization === `Bearer ${companyToken}`)).toEqual([]);
+    const [row] = await h.db.query<{ enabled: boolean; updated_by: string; reason: string }>(`SELECT enabled, updated_by, reason FROM node_registries WHERE node_type = 'qontak_crm_deal_create'`);
+    expect(row).toEqual({ enabled: false, updated_by: 'alert-evaluator', reason: 'failure rate 31%' });
+    expect(await setRegistryEnabled(h.db, 'qontak_crm_deal_create', true, { actor: 'oncall@example.com', reason: 'fixed' })).toBe(true);
+    const audit = await h.db.query<{ action: string; actor: string; details: Record<string, unknown> }>(
+      `SELECT action, actor, details FROM node_registry_audit WHERE node_type = 'qontak_crm_deal_create' ORDER BY id`,
+    );
+    expect(audit).toEqual([
+      { action: 'disable', actor: 'alert-evaluator', details: { rule: 'failed_rate' } },
+      { action: 'enable', actor: 'oncall@example.com', details: {} },
+    ]);
+    expect(await setRegistryEnabled(h.db, 'no_such_action', false, { actor: 'x' })).toBe(false);
+    await pollUntil(() => h.executor.registry.isEnabled('qontak_crm_deal_create'));
+  });
+
+  it('QACT-S07 AC-1 an action with no registry row is refused (registry_disabled)', async () => {
+    await h.db.query(`DELETE FROM node_registries WHERE node_type = 'qontak_chat_room_tag'`);
+    await pollUntil(() => !h.executor.registry.isEnabled('qontak_chat_room_tag'));
+    const ctx = context('org-x');
+    expect(await h.executor.execute('qontak_chat_room_tag', { tags: ['a'] }, ctx)).toMatchObject({ ok: false, reason: 'registry_disabled' });
+    await migrateRegistry(h.db);
+    await pollUntil(() => h.executor.registry.isEnabled('qontak_chat_room_tag'));
+  });
+});
+
+describe('the same executor on PGlite (embedded registry database)', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await openHarness({ store: 'pglite' });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('QACT-S07 AC-1 tags a room, then stops within a poll after a SQL disable (LISTEN/NOTIFY on PGlite)', async () => {
+    const o = 'org-pglite';
+    await h.seedRoom(o, 'wa-p', 'room-p');
+    const ctx = context(o, undefined, { channel_room_id: 'wa-p' });
+    expect(await h.executor.execute('qontak_chat_room_tag', { tags: 'a,b' }, ctx)).toMatchObject({ ok: true });
+    expect(await h.jobs()).toMatchObject([{ class: 'BulkTagsRoomWorker', args: ['room-p', o, ['a', 'b']] }]);
+    expectLifecycle(h.events(ctx.conversation_id), 'qontak_action_executed');
+
+    await h.db.query(`UPDATE node_registries SET enabled = false WHERE node_type = 'qontak_chat_room_tag'`);
+    await pollUntil(() => !h.executor.registry.isEnabled('qontak_chat_room_tag'));
+    const ctx2 = context(o, undefined, { channel_room_id: 'wa-p' });
+    expect(await h.executor.execute('qontak_chat_room_tag', { tags: 'c' }, ctx2)).toMatchObject({ ok: false, reason: 'registry_disabled' });
+    expect(await h.jobs()).toHaveLength(1);
+  });
+
+  it('QACT-S01 ERR-1 CRM refresh works with tokens stored in PGlite', async () => {
+    const o = 'org-pglite-crm';
+    await h.seedOrg(o);
+    h.crm.expireTokens(o);
+    const ctx = context(o, undefined, { contact: { name: 'P' } });
+    expect(await h.executor.execute('qontak_crm_deal_create', { crm_pipeline_id: 1, crm_stage_id: 2, name: '{{customer_name}}' }, ctx)).toMatchObject({ ok: true });
+    expect(h.crm.refreshCount()).toBe(1);
+    expect(h.events(ctx.conversation_id).map((e) => e.event)).toEqual(['qontak_action_invoked', 'qontak_action_token_refreshed', 'qontak_action_executed']);
+  });
+});
