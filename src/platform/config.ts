@@ -119,6 +119,10 @@ export const configSchema = z.strictObject({
       adminToken: z.string().min(16).optional(),
       ingestSecrets: pairs.optional().describe('source=secret pairs, comma separated'),
       ingestBearerTokens: pairs.optional().describe('source=token pairs, comma separated'),
+      ingestMaxEvents: int(1, 10_000).default(500).describe('Most events in one POST /v1/events'),
+      ingestMaxBodyBytes: int(1024, 64 * 1024 * 1024).default(1024 * 1024).describe('Largest POST /v1/events body'),
+      ingestRateEventsPerSecond: int(1, 10_000_000).default(5000).describe('Per-source sustained event rate'),
+      ingestRateBurstEvents: int(1, 10_000_000).default(10_000).describe('Per-source burst size'),
     })
     .prefault({}),
   spool: z
@@ -127,6 +131,18 @@ export const configSchema = z.strictObject({
       fsync: z.enum(['always', 'interval', 'never']).default('interval'),
       maxBytes: int(1024 * 1024, Number.MAX_SAFE_INTEGER).default(1024 * 1024 * 1024),
       memoryQueueEvents: int(100, 10_000_000).default(50_000),
+      segmentBytes: int(64 * 1024, 1024 * 1024 * 1024).default(64 * 1024 * 1024).describe('Spool segment file size before rotating'),
+      fsyncIntervalMs: int(10, 60_000).default(200).describe('fsync period when spool.fsync = interval'),
+    })
+    .prefault({}),
+  producer: z
+    .strictObject({
+      compression: z.enum(['none', 'gzip', 'snappy', 'lz4', 'zstd']).default('gzip'),
+      lingerMs: int(0, 10_000).default(5).describe('How long a partial batch waits for more events'),
+      batchMaxEvents: int(1, 100_000).default(2000),
+      batchMaxBytes: int(1024, 8 * 1024 * 1024).default(1024 * 1024),
+      spillAfterMs: int(50, 600_000).default(2000).describe('A send pending this long moves the memory queue to the spool'),
+      shutdownDeadlineMs: int(0, 600_000).default(10_000),
     })
     .prefault({}),
 });
@@ -197,6 +213,18 @@ export const ENV_SETTINGS: Record<string, string> = {
   SPOOL_FSYNC: 'spool.fsync',
   SPOOL_MAX_BYTES: 'spool.maxBytes',
   EMITTER_MEMORY_QUEUE_EVENTS: 'spool.memoryQueueEvents',
+  SPOOL_SEGMENT_BYTES: 'spool.segmentBytes',
+  SPOOL_FSYNC_INTERVAL_MS: 'spool.fsyncIntervalMs',
+  PRODUCER_COMPRESSION: 'producer.compression',
+  PRODUCER_LINGER_MS: 'producer.lingerMs',
+  PRODUCER_BATCH_MAX_EVENTS: 'producer.batchMaxEvents',
+  PRODUCER_BATCH_MAX_BYTES: 'producer.batchMaxBytes',
+  PRODUCER_SPILL_AFTER_MS: 'producer.spillAfterMs',
+  PRODUCER_SHUTDOWN_DEADLINE_MS: 'producer.shutdownDeadlineMs',
+  INGEST_MAX_EVENTS: 'http.ingestMaxEvents',
+  INGEST_MAX_BODY_BYTES: 'http.ingestMaxBodyBytes',
+  INGEST_RATE_EVENTS_PER_SECOND: 'http.ingestRateEventsPerSecond',
+  INGEST_RATE_BURST_EVENTS: 'http.ingestRateBurstEvents',
 };
 
 export class ConfigError extends Error {

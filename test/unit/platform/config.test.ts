@@ -50,6 +50,18 @@ const WRONG: Record<string, string[]> = {
   SPOOL_FSYNC: ['sometimes'],
   SPOOL_MAX_BYTES: ['10'],
   EMITTER_MEMORY_QUEUE_EVENTS: ['5'],
+  SPOOL_SEGMENT_BYTES: ['1'],
+  SPOOL_FSYNC_INTERVAL_MS: ['0'],
+  PRODUCER_COMPRESSION: ['brotli'],
+  PRODUCER_LINGER_MS: ['-1'],
+  PRODUCER_BATCH_MAX_EVENTS: ['0'],
+  PRODUCER_BATCH_MAX_BYTES: ['12'],
+  PRODUCER_SPILL_AFTER_MS: ['1'],
+  PRODUCER_SHUTDOWN_DEADLINE_MS: ['soon'],
+  INGEST_MAX_EVENTS: ['0'],
+  INGEST_MAX_BODY_BYTES: ['10'],
+  INGEST_RATE_EVENTS_PER_SECOND: ['0'],
+  INGEST_RATE_BURST_EVENTS: ['many'],
 };
 
 /** Free-form settings: any non-empty string is a valid value (an empty one means "unset"). */
