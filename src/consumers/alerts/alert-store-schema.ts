@@ -1,0 +1,89 @@
+import type { SqlDb } from '../../platform/registry-db.ts';
+
+/**
+ * The alert evaluator's tables in the registry database (unqualified: they land in the connection's
+ * search_path, like the executors' tables). Idempotent; every evaluator and the admin API call it.
+ *
+ * - alert_state            one row per rule and scope: the persisted state machine (optimistic `version`).
+ * - alert_outbox           every notification owed, one row per channel; delivered by the dispatcher,
+ *                          retried until sent, never deleted — silenced/inhibited rows stay as a record.
+ * - alert_silences         matchers with creator, comment and expiry.
+ * - alert_kill_switch_log  every kill-switch decision (disabled, dry run, capped, grace) with its numbers;
+ *                          the cap counts the `done` rows of the last 24 h.
+ * - alert_checkpoint       the event time evaluated through, so a restart replays without re-deciding.
+ */
+const DDL = [
+  `CREATE TABLE IF NOT EXISTS alert_state (
+    rule_id text NOT NULL,
+    scope_key text NOT NULL,
+    scope jsonb NOT NULL,
+    status text NOT NULL,
+    pending_since bigint,
+    firing_since bigint,
+    recovering_since bigint,
+    last_notified_at bigint,
+    last_eval_at bigint,
+    last_value double precision,
+    episode integer NOT NULL DEFAULT 0,
+    repeats integer NOT NULL DEFAULT 0,
+    action_status text NOT NULL DEFAULT 'none',
+    version integer NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (rule_id, scope_key)
+  )`,
+  `CREATE TABLE IF NOT EXISTS alert_outbox (
+    id bigserial PRIMARY KEY,
+    transition_key text NOT NULL UNIQUE,
+    rule_id text NOT NULL,
+    scope_key text NOT NULL,
+    receiver text NOT NULL,
+    channel text NOT NULL,
+    kind text NOT NULL,
+    dedup_key text NOT NULL,
+    episode integer NOT NULL,
+    payload jsonb NOT NULL,
+    status text NOT NULL CHECK (status IN ('pending', 'sent', 'silenced', 'inhibited', 'suppressed', 'dead')),
+    attempts integer NOT NULL DEFAULT 0,
+    next_attempt_at timestamptz NOT NULL DEFAULT now(),
+    lease_until timestamptz,
+    last_error text,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    sent_at timestamptz
+  )`,
+  `CREATE INDEX IF NOT EXISTS alert_outbox_due_idx ON alert_outbox (status, next_attempt_at)`,
+  `CREATE TABLE IF NOT EXISTS alert_silences (
+    id text PRIMARY KEY,
+    matchers jsonb NOT NULL,
+    creator text NOT NULL,
+    comment text NOT NULL,
+    starts_at timestamptz NOT NULL DEFAULT now(),
+    ends_at timestamptz NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    expired_by text
+  )`,
+  `CREATE TABLE IF NOT EXISTS alert_kill_switch_log (
+    id bigserial PRIMARY KEY,
+    node_type text NOT NULL,
+    rule_id text NOT NULL,
+    episode integer NOT NULL,
+    decision text NOT NULL,
+    dry_run boolean NOT NULL,
+    rate double precision NOT NULL,
+    failed integer NOT NULL,
+    invoked integer NOT NULL,
+    event_time bigint NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now()
+  )`,
+  `CREATE TABLE IF NOT EXISTS alert_checkpoint (
+    id text PRIMARY KEY,
+    evaluated_through bigint NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT now()
+  )`,
+];
+
+export async function migrateAlerts(db: SqlDb): Promise<void> {
+  await db.transaction(async (tx) => {
+    if (db.kind === 'postgres') await tx.query(`SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.actionpulse_alerts'))`);
+    for (const stmt of DDL) await tx.query(stmt);
+  });
+}

@@ -1,0 +1,212 @@
+import type { SqlDb, SqlTx } from '../../platform/registry-db.ts';
+import type { Transition } from './alert-engine.ts';
+import { buildNotification, type AlertNotification, type NotificationKind } from './alert-notification.ts';
+import { decideKillSwitch, type KillSwitchOptions } from './kill-switch.ts';
+import type { ActionStatus, AlertState, AlertStatus } from './rule-state-machine.ts';
+import { activeSilenceFor } from './silence-store.ts';
+
+/**
+ * Persists transitions. The database is the arbiter between instances: a transition is written with a
+ * compare-and-set on the row version, and its notifications go into the outbox in the same
+ * transaction under a unique transition key. Whoever loses the race writes nothing and adopts the
+ * winner's state — so one transition is paged exactly once, however many evaluators saw it.
+ */
+export interface StoreOptions {
+  /** Logical receiver (rules file) → the channels (notifier names) that serve it. */
+  routes: Record<string, string[]>;
+  dashboardBaseUrl: string;
+  killSwitch: KillSwitchOptions;
+}
+
+type StateRow = {
+  rule_id: string;
+  scope_key: string;
+  scope: Record<string, string>;
+  status: AlertStatus;
+  pending_since: string | null;
+  firing_since: string | null;
+  recovering_since: string | null;
+  last_notified_at: string | null;
+  last_eval_at: string | null;
+  last_value: number | null;
+  episode: number;
+  repeats: number;
+  action_status: ActionStatus;
+  version: number;
+};
+
+const num = (v: string | number | null): number | null => (v === null ? null : Number(v));
+
+function fromRow(r: StateRow): AlertState {
+  return {
+    ruleId: r.rule_id,
+    scopeKey: r.scope_key,
+    scope: r.scope,
+    status: r.status,
+    pendingSince: num(r.pending_since),
+    firingSince: num(r.firing_since),
+    recoveringSince: num(r.recovering_since),
+    lastNotifiedAt: num(r.last_notified_at),
+    lastEvalAt: num(r.last_eval_at),
+    lastValue: r.last_value,
+    episode: r.episode,
+    repeats: r.repeats,
+    actionStatus: r.action_status,
+    version: r.version,
+  };
+}
+
+export interface ApplyResult {
+  /** The state now in the database (ours, or the winner's). */
+  state: AlertState;
+  won: boolean;
+  notifications: number;
+}
+
+export class AlertStore {
+  constructor(
+    readonly db: SqlDb,
+    private readonly o: StoreOptions,
+  ) {}
+
+  async loadStates(): Promise<AlertState[]> {
+    return (await this.db.query<StateRow>(`SELECT * FROM alert_state`)).map(fromRow);
+  }
+
+  async loadState(ruleId: string, scopeKey: string): Promise<AlertState | undefined> {
+    const rows = await this.db.query<StateRow>(`SELECT * FROM alert_state WHERE rule_id = $1 AND scope_key = $2`, [ruleId, scopeKey]);
+    return rows[0] ? fromRow(rows[0]) : undefined;
+  }
+
+  async loadCheckpoint(id: string): Promise<number | null> {
+    const rows = await this.db.query<{ evaluated_through: string }>(`SELECT evaluated_through FROM alert_checkpoint WHERE id = $1`, [id]);
+    return rows[0] ? Number(rows[0].evaluated_through) : null;
+  }
+
+  async saveCheckpoint(id: string, evaluatedThrough: number): Promise<void> {
+    await this.db.query(
+      `INSERT INTO alert_checkpoint (id, evaluated_through) VALUES ($1, $2)
+       ON CONFLICT (id) DO UPDATE SET evaluated_through = GREATEST(alert_checkpoint.evaluated_through, EXCLUDED.evaluated_through), updated_at = now()`,
+      [id, evaluatedThrough],
+    );
+  }
+
+  async apply(t: Transition): Promise<ApplyResult> {
+    const result = await this.db.transaction(async (tx) => {
+      const next = { ...t.next };
+      const written = await this.compareAndSet(tx, t.prev.version, next);
+      if (!written) return undefined;
+      let notifications = 0;
+      for (const effect of t.effects) {
+        if (effect === 'action') {
+          const ks = await decideKillSwitch(this.db.kind, tx, t, this.o.killSwitch);
+          const status: ActionStatus = ks.decision;
+          // A grace postponement is announced once per episode, not on every minute it is retried.
+          const announce = !(ks.decision === 'waiting_grace' && t.prev.actionStatus === 'waiting_grace');
+          next.actionStatus = status;
+          await tx.query(`UPDATE alert_state SET action_status = $3 WHERE rule_id = $1 AND scope_key = $2`, [next.ruleId, next.scopeKey, status]);
+          if (announce && ks.decision !== 'already_disabled') {
+            const n = buildNotification(t, 'kill_switch', { dashboardBaseUrl: this.o.dashboardBaseUrl }, ks);
+            notifications += await this.enqueue(tx, t, n, `ks:${ks.decision}`);
+          }
+          continue;
+        }
+        const n = buildNotification(t, effect, { dashboardBaseUrl: this.o.dashboardBaseUrl });
+        notifications += await this.enqueue(tx, t, n, effect === 'repeat' ? `repeat:${t.next.repeats}` : effect);
+      }
+      return { state: { ...next, version: next.version }, won: true, notifications };
+    });
+    if (result) return result;
+    const current = await this.loadState(t.next.ruleId, t.next.scopeKey);
+    return { state: current ?? t.prev, won: false, notifications: 0 };
+  }
+
+  /** Writes `next` only if the row still has the version this instance read; bumps the version. */
+  private async compareAndSet(tx: SqlTx, expected: number, next: AlertState): Promise<boolean> {
+    const values = [
+      next.ruleId,
+      next.scopeKey,
+      JSON.stringify(next.scope),
+      next.status,
+      next.pendingSince,
+      next.firingSince,
+      next.recoveringSince,
+      next.lastNotifiedAt,
+      next.lastEvalAt,
+      next.lastValue,
+      next.episode,
+      next.repeats,
+      next.actionStatus,
+      expected + 1,
+    ];
+    let rows;
+    if (expected === 0) {
+      rows = await tx.query(
+        `INSERT INTO alert_state (rule_id, scope_key, scope, status, pending_since, firing_since, recovering_since, last_notified_at,
+           last_eval_at, last_value, episode, repeats, action_status, version)
+         VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+         ON CONFLICT (rule_id, scope_key) DO NOTHING RETURNING version`,
+        values,
+      );
+    } else {
+      rows = await tx.query(
+        `UPDATE alert_state SET scope = $3::jsonb, status = $4, pending_since = $5, firing_since = $6, recovering_since = $7,
+           last_notified_at = $8, last_eval_at = $9, last_value = $10, episode = $11, repeats = $12, action_status = $13,
+           version = $14, updated_at = now()
+         WHERE rule_id = $1 AND scope_key = $2 AND version = $14 - 1 RETURNING version`,
+        values,
+      );
+    }
+    if (rows.length === 0) return false;
+    next.version = expected + 1;
+    return true;
+  }
+
+  /** One outbox row per channel; returns how many will be delivered (not silenced/inhibited). */
+  private async enqueue(tx: SqlTx, t: Transition, n: AlertNotification, kindKey: string): Promise<number> {
+    let deliverable = 0;
+    const inhibited = n.kind !== 'resolve' && n.kind !== 'kill_switch' && t.rule.inhibitWhenDisabled && (await this.isDisabled(tx, n.scope.node_type));
+    for (const receiver of t.rule.receivers) {
+      const channels = this.o.routes[receiver] ?? [];
+      for (const channel of channels) {
+        let status: 'pending' | 'silenced' | 'inhibited' | 'suppressed' = 'pending';
+        let note: string | null = null;
+        if (inhibited) {
+          status = 'inhibited';
+          note = `node_type ${n.scope.node_type} is disabled`;
+        } else if (n.kind === 'resolve') {
+          // Resolve only what this channel was told about.
+          const told = await tx.query(
+            `SELECT 1 FROM alert_outbox WHERE rule_id = $1 AND scope_key = $2 AND episode = $3 AND channel = $4 AND kind IN ('trigger', 'repeat')
+             AND status IN ('pending', 'sent', 'dead') LIMIT 1`,
+            [n.ruleId, n.scopeKey, n.episode, channel],
+          );
+          if (told.length === 0) {
+            status = 'suppressed';
+            note = 'the trigger was silenced or inhibited';
+          }
+        } else if (n.kind !== 'kill_switch') {
+          const silence = await activeSilenceFor(tx, { rule_id: n.ruleId, receiver, scope_key: n.scopeKey, scope: n.scope });
+          if (silence) {
+            status = 'silenced';
+            note = `silence ${silence}`;
+          }
+        }
+        const key = `${n.ruleId}|${n.scopeKey}|${n.episode}|${kindKey}|${receiver}|${channel}`;
+        const rows = await tx.query(
+          `INSERT INTO alert_outbox (transition_key, rule_id, scope_key, receiver, channel, kind, dedup_key, episode, payload, status, last_error)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10, $11) ON CONFLICT (transition_key) DO NOTHING RETURNING id`,
+          [key, n.ruleId, n.scopeKey, receiver, channel, n.kind satisfies NotificationKind, n.dedupKey, n.episode, JSON.stringify(n), status, note],
+        );
+        if (rows.length > 0 && status === 'pending') deliverable++;
+      }
+    }
+    return deliverable;
+  }
+
+  private async isDisabled(tx: SqlTx, nodeType: string | undefined): Promise<boolean> {
+    if (!nodeType) return false;
+    const rows = await tx.query<{ enabled: boolean }>(`SELECT enabled FROM node_registries WHERE node_type = $1`, [nodeType]);
+    return rows.length > 0 && rows[0].enabled === false;
+  }
+}

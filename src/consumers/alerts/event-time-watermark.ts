@@ -1,0 +1,61 @@
+/**
+ * Event-time progress across partitions. Events are keyed by organization, so partitions progress
+ * independently — worst while rebuilding, when one partition may be read to "now" before another
+ * starts. A partition that is still catching up holds the watermark back; partitions that are caught
+ * up do not (they may simply be quiet). The watermark never moves backwards.
+ *
+ * Lateness (documented default: 2 event-time minutes, `latenessMinutes` in the rules file): a minute is
+ * evaluated once the watermark passes its end, where watermark = newest usable event time − lateness.
+ * Events for a minute already evaluated are "too late to count" and only counted in a metric.
+ */
+interface PartitionProgress {
+  maxTs: number;
+  caughtUp: boolean;
+}
+
+export class EventTimeWatermark {
+  private readonly partitions = new Map<number, PartitionProgress>();
+  private value = -Infinity;
+
+  constructor(private readonly latenessMs: number) {}
+
+  observe(partition: number, ts: number): void {
+    const p = this.partitions.get(partition);
+    if (!p) this.partitions.set(partition, { maxTs: ts, caughtUp: false });
+    else if (ts > p.maxTs) p.maxTs = ts;
+  }
+
+  setCaughtUp(partition: number, caughtUp: boolean): void {
+    const p = this.partitions.get(partition);
+    if (p) p.caughtUp = caughtUp;
+    else if (!caughtUp) this.partitions.set(partition, { maxTs: -Infinity, caughtUp });
+  }
+
+  /** Recomputes from the partitions; returns the (monotonic) watermark. */
+  update(): number {
+    let lagging = Infinity;
+    let newest = -Infinity;
+    for (const p of this.partitions.values()) {
+      if (!p.caughtUp) lagging = Math.min(lagging, p.maxTs);
+      newest = Math.max(newest, p.maxTs);
+    }
+    const usable = lagging === Infinity ? newest : lagging;
+    if (usable !== -Infinity) this.value = Math.max(this.value, usable - this.latenessMs);
+    return this.value;
+  }
+
+  /** Wall-clock fallback for quiet periods: no partition has anything left to deliver. */
+  advanceTo(ts: number): number {
+    this.value = Math.max(this.value, ts - this.latenessMs);
+    return this.value;
+  }
+
+  allCaughtUp(): boolean {
+    for (const p of this.partitions.values()) if (!p.caughtUp) return false;
+    return true;
+  }
+
+  get current(): number {
+    return this.value;
+  }
+}

@@ -1,0 +1,64 @@
+import { summaryOf, type AlertNotification } from '../alert-notification.ts';
+import { postJson, type DeliveryResult, type Notifier } from './notifier.ts';
+
+/**
+ * PagerDuty Events API v2: trigger on firing (and repeat), resolve on recovery, with the rule+scope
+ * dedup_key so PagerDuty folds every message of one alert into one incident.
+ */
+export interface PagerDutyNotifierOptions {
+  name: string;
+  /** Base URL, e.g. https://events.pagerduty.com */
+  baseUrl: string;
+  routingKey: string;
+  timeoutMs?: number;
+}
+
+const SEVERITY: Record<AlertNotification['severity'], 'info' | 'warning' | 'error' | 'critical'> = {
+  info: 'info',
+  warning: 'warning',
+  error: 'error',
+  critical: 'critical',
+};
+
+export function pagerDutyEvent(n: AlertNotification, routingKey: string): Record<string, unknown> {
+  const action = n.kind === 'resolve' ? 'resolve' : 'trigger';
+  const event: Record<string, unknown> = { routing_key: routingKey, event_action: action, dedup_key: n.dedupKey };
+  if (action === 'trigger') {
+    event.payload = {
+      summary: summaryOf(n).slice(0, 1024),
+      source: 'actionpulse-alerts',
+      severity: SEVERITY[n.severity],
+      timestamp: new Date(n.at).toISOString(),
+      component: n.scope.node_type ?? n.scope.organization_id ?? 'all',
+      group: n.ruleId,
+      class: n.kind,
+      custom_details: {
+        value: n.value,
+        threshold: n.threshold,
+        numerator: n.numerator,
+        denominator: n.denominator,
+        window_minutes: n.windowMinutes,
+        top_reasons: n.topReasons,
+        kill_switch: n.killSwitch,
+      },
+    };
+    event.links = [{ href: n.dashboardUrl, text: 'Dashboard' }, ...(n.traceUrl ? [{ href: n.traceUrl, text: 'Trace of a recent failure' }] : [])];
+  }
+  return event;
+}
+
+export class PagerDutyNotifier implements Notifier {
+  readonly name: string;
+  readonly minIntervalMs = 0;
+
+  constructor(private readonly o: PagerDutyNotifierOptions) {
+    this.name = o.name;
+  }
+
+  async send(n: AlertNotification, signal: AbortSignal): Promise<DeliveryResult> {
+    const url = `${this.o.baseUrl.replace(/\/$/, '')}/v2/enqueue`;
+    const r = await postJson(url, pagerDutyEvent(n, this.o.routingKey), {}, signal, this.o.timeoutMs ?? 10_000);
+    if (r.ok) return { ok: true };
+    return { ok: false, retryable: r.retryable, retryInMs: r.retryInMs, error: r.error };
+  }
+}

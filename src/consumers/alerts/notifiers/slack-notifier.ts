@@ -1,0 +1,62 @@
+import { formatValue, scopeLabel, summaryOf, type AlertNotification } from '../alert-notification.ts';
+import { postJson, type DeliveryResult, type Notifier } from './notifier.ts';
+
+/**
+ * Slack incoming webhook with Block Kit. Slack allows about one message per second per webhook and
+ * answers 429 with Retry-After beyond it: the pacing is declared here, enforced by the dispatcher.
+ */
+export interface SlackNotifierOptions {
+  name: string;
+  webhookUrl: string;
+  timeoutMs?: number;
+  minIntervalMs?: number;
+}
+
+export function slackBlocks(n: AlertNotification): { text: string; blocks: unknown[] } {
+  const emoji = n.kind === 'resolve' ? ':white_check_mark:' : n.kind === 'kill_switch' ? ':no_entry:' : ':rotating_light:';
+  const threshold = n.ruleKind === 'ratio' ? `${(n.threshold * 100).toFixed(1)}%` : String(n.threshold);
+  const fields = [
+    { type: 'mrkdwn', text: `*Rule*\n${n.ruleId}` },
+    { type: 'mrkdwn', text: `*Scope*\n${scopeLabel(n.scope)}` },
+    { type: 'mrkdwn', text: `*Value*\n${formatValue(n)} (threshold > ${threshold})` },
+    {
+      type: 'mrkdwn',
+      text: n.ruleKind === 'ratio' ? `*Counts*\n${n.numerator} failed / ${n.denominator} invoked` : `*Count*\n${n.numerator}`,
+    },
+    { type: 'mrkdwn', text: `*Window*\n${n.windowMinutes} min ending ${new Date(n.at).toISOString()}` },
+    { type: 'mrkdwn', text: `*Severity*\n${n.severity}` },
+  ];
+  const blocks: unknown[] = [
+    { type: 'header', text: { type: 'plain_text', text: `${n.kind === 'resolve' ? 'Resolved' : n.kind === 'kill_switch' ? 'Kill switch' : 'Firing'}: ${n.title}`.slice(0, 150) } },
+    { type: 'section', text: { type: 'mrkdwn', text: `${emoji} ${summaryOf(n)}` }, fields },
+  ];
+  if (n.topReasons.length > 0) {
+    blocks.push({
+      type: 'section',
+      text: { type: 'mrkdwn', text: `*Top failure reasons*\n${n.topReasons.map((r) => `• \`${r.reason}\` × ${r.count}`).join('\n')}` },
+    });
+  }
+  if (n.killSwitch) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `*Kill switch (${n.killSwitch.decision})*\n${n.killSwitch.message}` } });
+  const buttons: unknown[] = [{ type: 'button', text: { type: 'plain_text', text: 'Dashboard' }, url: n.dashboardUrl }];
+  if (n.traceUrl) buttons.push({ type: 'button', text: { type: 'plain_text', text: 'Trace of a recent failure' }, url: n.traceUrl });
+  blocks.push({ type: 'actions', elements: buttons });
+  blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `dedup \`${n.dedupKey}\` · episode ${n.episode}` }] });
+  return { text: summaryOf(n), blocks };
+}
+
+export class SlackNotifier implements Notifier {
+  readonly name: string;
+  readonly minIntervalMs: number;
+
+  constructor(private readonly o: SlackNotifierOptions) {
+    this.name = o.name;
+    this.minIntervalMs = o.minIntervalMs ?? 1000;
+  }
+
+  async send(n: AlertNotification, signal: AbortSignal): Promise<DeliveryResult> {
+    const r = await postJson(this.o.webhookUrl, slackBlocks(n), {}, signal, this.o.timeoutMs ?? 10_000);
+    if (r.ok) return { ok: true };
+    // Slack answers 400/403/404 with a reason word (invalid_payload, no_service): a config error, not transient.
+    return { ok: false, retryable: r.retryable, retryInMs: r.retryInMs, error: r.error };
+  }
+}
