@@ -2,24 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { buildEvent, type ActionEvent } from '../../../src/events/index.ts';
 import { distinctIdOf, MIXPANEL_PROPERTY_ALLOW_LIST, toMixpanelRecord } from '../../../src/consumers/mixpanel/event-mapping.ts';
 import { oneOfEach } from '../../helpers/events.ts';
+import { PII_EXTRAS, PII_VALUES } from './pii-fixtures.ts';
 
 const NOW = Date.now();
-
-/** What a careless producer might put in an event: customer names, phones, message text, tokens. */
-export const PII_EXTRAS = {
-  contact_name: 'Budi Santoso',
-  customer_name: 'Siti Rahayu',
-  phone: '+62 812 3456 7890',
-  phone_number: '081234567890',
-  email: 'budi@example.co.id',
-  message: 'Halo, saya mau tanya soal tagihan saya',
-  message_text: 'nomor KTP saya 3174xxxxxxxx',
-  text: 'alamat: Jl. Sudirman 1',
-  access_token: 'eyJhbGciOi-secret',
-  deal_name: 'PT Maju Jaya — renewal',
-  params: { name: 'Budi', phone: '0812' },
-};
-const PII_VALUES = ['Budi', 'Siti', '812', '0812', 'example.co.id', 'Halo', 'KTP', 'Sudirman', 'eyJhbGciOi', 'Maju Jaya'];
 
 function withExtras(event: ActionEvent): ActionEvent {
   return { ...event, ...PII_EXTRAS } as unknown as ActionEvent;
