@@ -13,6 +13,7 @@ interface CommandModule {
 const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandModule> }> = {
   start: { summary: 'run the whole pipeline (local infra unless configured otherwise)', load: () => import('./commands/start.ts') },
   smoke: { summary: 'send one of each event through Kafka and read them back', load: () => import('./commands/smoke.ts') },
+  doctor: { summary: 'check every configured part and say how to fix what is wrong', load: () => import('./commands/doctor.ts') },
   dlq: { summary: 'inspect or replay dead-lettered events', load: () => import('./commands/dlq.ts') },
   replay: { summary: 're-feed a sink from Kafka from a point in time', load: () => import('./commands/replay.ts') },
   kafka: { summary: 'start or stop the local Kafka broker', load: () => import('./commands/kafka.ts') },
