@@ -1,0 +1,87 @@
+import { buildEvent, type ActionEvent, type NodeType } from '../../../src/events/index.ts';
+import type { AlertEngine, Transition } from '../../../src/consumers/alerts/alert-engine.ts';
+
+/** Minute-aligned start of the synthetic timelines. */
+export const T0 = Date.UTC(2025, 0, 6, 0, 0, 0);
+export const MIN = 60_000;
+
+let seq = 0;
+/** A deterministic, valid UUIDv7-shaped id per call (the engine only needs uniqueness). */
+function id(ts: number): string {
+  seq++;
+  const hex = ts.toString(16).padStart(12, '0');
+  const rand = seq.toString(16).padStart(15, '0');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-7${rand.slice(0, 3)}-8${rand.slice(3, 6)}-${rand.slice(6, 15).padStart(12, '0')}`;
+}
+
+export function invoked(ts: number, nodeType: NodeType = 'qontak_crm_deal_create', org = 'org-1'): ActionEvent {
+  return buildEvent({ event: 'qontak_action_invoked', event_id: id(ts), timestamp: ts, source: 'test', organization_id: org, node_type: nodeType, agent_id: 'a1', conversation_id: 'c1' });
+}
+
+export function failed(ts: number, nodeType: NodeType = 'qontak_crm_deal_create', org = 'org-1', reason: 'crm_server_error' | 'empty_tags' = 'crm_server_error'): ActionEvent {
+  return buildEvent({
+    event: 'qontak_action_failed',
+    event_id: id(ts),
+    timestamp: ts,
+    source: 'test',
+    organization_id: org,
+    node_type: nodeType,
+    agent_id: 'a1',
+    conversation_id: 'c1',
+    reason,
+    duration_ms: 5,
+    trace_id: 'f'.repeat(32),
+  });
+}
+
+export function refreshFailed(ts: number, org: string): ActionEvent {
+  return buildEvent({ event: 'qontak_action_token_refreshed', event_id: id(ts), timestamp: ts, source: 'test', organization_id: org, outcome: 'failed' });
+}
+
+/** `perMinute(minutes, fn)`: events for each minute of a timeline starting at `start`. */
+export function perMinute(start: number, minutes: number, fn: (minuteStart: number, i: number) => ActionEvent[]): ActionEvent[] {
+  const out: ActionEvent[] = [];
+  for (let i = 0; i < minutes; i++) out.push(...fn(start + i * MIN, i));
+  return out;
+}
+
+export function traffic(ts: number, invokedCount: number, failedCount: number, nodeType: NodeType = 'qontak_crm_deal_create'): ActionEvent[] {
+  const out: ActionEvent[] = [];
+  for (let i = 0; i < invokedCount; i++) out.push(invoked(ts + 100 + i, nodeType));
+  for (let i = 0; i < failedCount; i++) out.push(failed(ts + 200 + i, nodeType));
+  return out;
+}
+
+/**
+ * Feeds events in order, evaluating each minute the watermark closes, and accepts every transition the
+ * way the store would (version + 1) — the persistence layer is covered by the integration tests.
+ */
+export function drive(engine: AlertEngine, events: readonly ActionEvent[], untilTs?: number): Transition[] {
+  const out: Transition[] = [];
+  const evaluate = () => {
+    for (const b of engine.pendingBuckets()) {
+      for (const t of engine.evaluate(b)) {
+        out.push(t);
+        engine.commit({ ...t.next, version: t.prev.version + 1 });
+      }
+    }
+  };
+  for (const e of events) {
+    engine.ingest(e, 0);
+    evaluate();
+  }
+  if (untilTs !== undefined) {
+    engine.watermark.setCaughtUp(0, true);
+    engine.watermark.advanceTo(untilTs + engine.rules.latenessMinutes * engine.options.bucketMs);
+    evaluate();
+  }
+  return out;
+}
+
+export function fired(ts: readonly Transition[], ruleId: string, scopeKey?: string): Transition[] {
+  return ts.filter((t) => t.rule.id === ruleId && t.effects.includes('trigger') && (scopeKey === undefined || t.next.scopeKey === scopeKey));
+}
+
+export function resolved(ts: readonly Transition[], ruleId: string, scopeKey?: string): Transition[] {
+  return ts.filter((t) => t.rule.id === ruleId && t.effects.includes('resolve') && (scopeKey === undefined || t.next.scopeKey === scopeKey));
+}
