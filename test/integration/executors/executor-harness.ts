@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { expect } from 'vitest';
 import { validateEvent, type ActionEvent } from '../../../src/events/index.ts';
-import { createExecutor, type Executor, type ExecutorDeps } from '../../../src/executors/index.ts';
+import { createExecutor, type ExecutionContext, type Executor, type ExecutorDeps } from '../../../src/executors/index.ts';
 import { silentLogger } from '../../../src/platform/logger.ts';
 import { openRegistryDb, type SqlDb } from '../../../src/platform/registry-db.ts';
 import { RecordingEmitter } from '../../../src/producers/emitter-port.ts';
@@ -149,6 +149,6 @@ export async function pollUntil<T>(fn: () => T | Promise<T>, timeoutMs = 10_000,
   }
 }
 
-export function context(org: string, conversationId = `conv-${suffix()}`, extra: Record<string, unknown> = {}) {
+export function context(org: string, conversationId = `conv-${suffix()}`, extra: Partial<ExecutionContext> = {}): ExecutionContext {
   return { organization_id: org, agent_id: 'agent-7', conversation_id: conversationId, ...extra };
 }
