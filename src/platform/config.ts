@@ -10,7 +10,7 @@ import { DEFAULT_DLQ_TOPIC, DEFAULT_EVENTS_TOPIC } from '../events/wire.ts';
  */
 const csv = z.preprocess(
   (v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v),
-  z.array(z.string().regex(/^[^\s:,/]+:\d{1,5}$/, 'host:port')).min(1, 'at least one host:port'),
+  z.array(z.string().regex(/^(\[[0-9A-Fa-f:.]+\]|[^\s:,/[\]]+):\d{1,5}$/, 'host:port')).min(1, 'at least one host:port'),
 );
 const bool = z.preprocess((v) => {
   if (typeof v !== 'string') return v;

@@ -120,7 +120,7 @@ describe('loadConfig', () => {
 
   it('reads and converts environment variables', () => {
     const config = loadConfig({
-      KAFKA_BROKERS: 'k1:9092, k2:9093',
+      KAFKA_BROKERS: 'k1:9092, k2:9093,[::1]:9094',
       KAFKA_PARTITIONS: '12',
       KAFKA_SSL: 'true',
       KILL_SWITCH_DRY_RUN: 'off',
@@ -132,7 +132,7 @@ describe('loadConfig', () => {
       HTTP_PORT: '0',
       LOG_LEVEL: '',
     });
-    expect(config.kafka.brokers).toEqual(['k1:9092', 'k2:9093']);
+    expect(config.kafka.brokers).toEqual(['k1:9092', 'k2:9093', '[::1]:9094']);
     expect(config.kafka.partitions).toBe(12);
     expect(config.kafka.ssl).toBe(true);
     expect(config.alerts.killSwitchDryRun).toBe(false);
