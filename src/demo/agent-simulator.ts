@@ -1,0 +1,183 @@
+import type { NodeType } from '../events/index.ts';
+import { buildEvent } from '../events/build.ts';
+import type { Executor } from '../executors/index.ts';
+import type { Logger } from '../platform/logger.ts';
+import type { EventEmitterPort } from '../producers/emitter-port.ts';
+import { SeededRandom } from '../workload/seeded-random.ts';
+import type { DemoAgent, DemoScenario } from './demo-scenario.ts';
+
+/** What the simulator may ask of the simulated CRM to stage its incidents. */
+export interface CrmIncidentControls {
+  issueToken(org: string): { companyToken: string; refreshToken: string };
+  expireTokens(org: string): void;
+  setRefreshFailing(org: string, failing: boolean): void;
+  setFailureShare(o: { method: string; pathPrefix: string; share: number; status: number }): void;
+  addLead(lead: { id: number; phone: string }): void;
+  seedRecord(kind: 'deals' | 'tickets', id: string, fields?: Record<string, unknown>): void;
+}
+
+export interface SimulatorStats {
+  calls: number;
+  ok: number;
+  failed: number;
+  byReason: Map<string, number>;
+}
+
+/**
+ * A simulated agent runtime: conversations arrive at a steady rate, the agent function-calls one of its
+ * configured actions through the REAL executors, builders save actions now and then, and every agent
+ * reports itself active (the adoption denominator). The scenario's incidents start on schedule.
+ */
+export class AgentSimulator {
+  readonly stats: SimulatorStats = { calls: 0, ok: 0, failed: 0, byReason: new Map() };
+  private readonly rng: SeededRandom;
+  private timer: NodeJS.Timeout | undefined;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private conversationSeq = 0;
+  private readonly startedAt = Date.now();
+  private incidentStarted = false;
+  private stopped = false;
+
+  constructor(
+    private readonly o: {
+      executor: Executor;
+      emitter: EventEmitterPort;
+      crm: CrmIncidentControls;
+      scenario: DemoScenario;
+      callsPerSecond: number;
+      /** How often each agent reports itself active (real ms). */
+      heartbeatEveryMs: number;
+      logger: Logger;
+      maxInFlight?: number;
+    },
+  ) {
+    this.rng = new SeededRandom(o.scenario.seed);
+  }
+
+  /** Provisions tokens, rooms, leads and records, and records the builders' configured actions. */
+  async provision(): Promise<void> {
+    const { executor, crm, scenario } = this.o;
+    for (const org of scenario.organizations) {
+      const token = crm.issueToken(org);
+      await executor.tokens.put(org, { companyToken: token.companyToken, refreshToken: token.refreshToken });
+      await executor.rooms.upsertIntegration({ id: `${org}-wa`, organizationId: org, channel: 'whatsapp' });
+      for (let r = 1; r <= 20; r++) {
+        await executor.rooms.upsertRoom({ organizationId: org, channelRoomId: `${org}-room-${r}`, roomId: `${org}-r${r}`, channelIntegrationId: `${org}-wa` });
+      }
+    }
+    for (let id = 1; id <= 50; id++) {
+      crm.addLead({ id, phone: `+62812000${String(id).padStart(4, '0')}` });
+      crm.seedRecord('deals', String(id), { name: `Deal ${id}` });
+      crm.seedRecord('tickets', String(id), { name: `Ticket ${id}` });
+    }
+    crm.setRefreshFailing(scenario.brokenTokenOrg, true);
+    for (const agent of scenario.agents) {
+      for (const nodeType of agent.actions) {
+        executor.recordConfigured({ node_type: nodeType, agent_id: agent.agentId, organization_id: agent.organizationId });
+      }
+    }
+    this.heartbeat();
+  }
+
+  start(): void {
+    const tickMs = 50;
+    let carry = 0;
+    this.timer = setInterval(() => {
+      this.maybeStartIncident();
+      carry += (this.o.callsPerSecond * tickMs) / 1000;
+      const n = Math.floor(carry);
+      carry -= n;
+      for (let i = 0; i < n; i++) this.launchOne();
+    }, tickMs);
+    this.heartbeatTimer = setInterval(() => this.heartbeat(), this.o.heartbeatEveryMs);
+  }
+
+  private maybeStartIncident(): void {
+    const { scenario, crm } = this.o;
+    if (!this.incidentStarted && Date.now() - this.startedAt >= scenario.failingAfterMs) {
+      this.incidentStarted = true;
+      crm.setFailureShare({ method: 'PUT', pathPrefix: '/api/v3.1/deals', share: scenario.failingShare, status: 503 });
+      this.o.logger.info({ node_type: scenario.failingNodeType }, 'demo incident: the CRM starts failing deal updates');
+    }
+    // The broken organization's tokens keep expiring; each refresh fails.
+    if (this.rng.chance(0.05)) crm.expireTokens(scenario.brokenTokenOrg);
+  }
+
+  private heartbeat(): void {
+    for (const agent of this.o.scenario.agents) {
+      this.o.emitter.emit(buildEvent({ event: 'qontak_agent_active', source: 'agent-runtime', organization_id: agent.organizationId, agent_id: agent.agentId }));
+    }
+  }
+
+  private launchOne(): void {
+    if (this.stopped || this.inFlight.size >= (this.o.maxInFlight ?? 200)) return;
+    const agents = this.o.scenario.agents.filter((a) => a.actions.length > 0);
+    // The broken organization is busy with CRM work, so its refresh failures show up fast.
+    const agent = this.rng.chance(0.1) ? agents.find((a) => a.organizationId === this.o.scenario.brokenTokenOrg && a.actions.some(isCrm)) ?? this.rng.pick(agents) : this.rng.pick(agents);
+    const nodeType = this.pickAction(agent);
+    const call = this.call(agent, nodeType).finally(() => this.inFlight.delete(call));
+    this.inFlight.add(call);
+  }
+
+  private pickAction(agent: DemoAgent): NodeType {
+    const failing = this.o.scenario.failingNodeType;
+    if (agent.actions.includes(failing) && this.rng.chance(0.3)) return failing;
+    return this.rng.pick(agent.actions);
+  }
+
+  private async call(agent: DemoAgent, nodeType: NodeType): Promise<void> {
+    const seq = ++this.conversationSeq;
+    const room = this.rng.int(1, 21);
+    const context = {
+      organization_id: agent.organizationId,
+      agent_id: agent.agentId,
+      conversation_id: `conv-${agent.organizationId}-${seq}`,
+      channel_room_id: `${agent.organizationId}-room-${room}`,
+      contact: { name: `Customer ${seq}`, phone: `+62812000${String(this.rng.int(1, 60)).padStart(4, '0')}` },
+    };
+    const result = await this.o.executor.execute(nodeType, this.params(nodeType), context);
+    this.stats.calls++;
+    if (result.ok) this.stats.ok++;
+    else {
+      this.stats.failed++;
+      this.stats.byReason.set(result.reason, (this.stats.byReason.get(result.reason) ?? 0) + 1);
+    }
+  }
+
+  /** Realistic parameters, with the occasional mistake an LLM makes (empty tags, missing ids). */
+  private params(nodeType: NodeType): unknown {
+    const r = this.rng;
+    switch (nodeType) {
+      case 'qontak_crm_deal_create':
+        return { crm_pipeline_id: r.int(1, 4), crm_stage_id: r.int(1, 6), name: 'Deal for {{customer_name}}', customer_contact_association: r.chance(0.3) };
+      case 'qontak_crm_ticket_create':
+        return { crm_pipeline_id: r.int(1, 4), crm_stage_id: r.int(1, 6), name: 'Support: {{customer_name}}' };
+      case 'qontak_crm_ticket_update':
+        return r.chance(0.03) ? { name: 'no id' } : { id: String(r.int(1, 51)), crm_stage_id: r.int(1, 6) };
+      case 'qontak_crm_deal_update':
+        return r.chance(0.02) ? { amount: 10 } : { id: String(r.int(1, 51)), stage_id: String(r.int(1, 6)), amount: r.int(1, 1000) * 1000 };
+      case 'qontak_chat_room_assign': {
+        const type = r.pick(['auto', 'division', 'agent'] as const);
+        if (type === 'auto') return { assign_type: 'auto' };
+        if (r.chance(0.04)) return { assign_type: type };
+        return type === 'division' ? { assign_type: 'division', division_id: String(r.int(1, 5)) } : { assign_type: 'agent', agent_id: String(r.int(100, 120)), closing_message: 'Connecting you to our team' };
+      }
+      case 'qontak_chat_room_resolve':
+        return r.chance(0.5) ? { closing_message: 'Thanks for chatting with us!' } : {};
+      case 'qontak_chat_room_tag':
+        return r.chance(0.03) ? { tags: ' , ' } : { tags: r.pick([['vip', 'lead'], 'complaint, billing', [{ name: 'promo' }, { name: 'Promo' }]]) };
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    clearInterval(this.heartbeatTimer);
+    await Promise.allSettled([...this.inFlight]);
+  }
+}
+
+function isCrm(nodeType: NodeType): boolean {
+  return nodeType.startsWith('qontak_crm_');
+}
