@@ -1,0 +1,99 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeEvent, type ActionEvent } from '../../../src/events/index.ts';
+import { loadConfig } from '../../../src/platform/config.ts';
+import type { KafkaPort } from '../../../src/platform/kafka/kafka-client.ts';
+import { silentLogger } from '../../../src/platform/logger.ts';
+import { createEmitter } from '../../../src/producers/emitter.ts';
+import { oneOfEach } from '../../helpers/events.ts';
+import { freshTopics, readTopic, testKafka, waitFor } from '../../helpers/kafka.ts';
+
+let kafka: KafkaPort;
+const dirs: string[] = [];
+
+beforeAll(async () => {
+  kafka = await testKafka();
+});
+afterAll(async () => {
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+});
+
+async function spoolDir(): Promise<string> {
+  const d = await mkdtemp(join(tmpdir(), 'emitter-spool-'));
+  dirs.push(d);
+  return d;
+}
+
+function configFor(topic: string, dir: string, extra: Record<string, string> = {}) {
+  return loadConfig({}, { 'kafka.eventsTopic': topic, 'spool.dir': dir, ...extra });
+}
+
+describe('emitter on the real broker', () => {
+  it('delivers events keyed by organization with schema and traceparent headers; counts invalid ones without throwing', async () => {
+    const { events: topic } = await freshTopics(kafka);
+    const emitter = await createEmitter(configFor(topic, await spoolDir(), { 'producer.compression': 'zstd' }), { kafka, logger: silentLogger });
+    const sent = [...oneOfEach('org-a'), ...oneOfEach('org-b')];
+    for (const e of sent) emitter.emit(e);
+    expect(() => emitter.emit({ ...sent[0], node_type: 'qontak_fax_send' } as unknown as ActionEvent)).not.toThrow();
+    expect(await emitter.drained(30_000)).toBe(true);
+    const got = await readTopic(kafka, topic, sent.length);
+    expect(got).toHaveLength(sent.length);
+    for (const m of got) {
+      const r = decodeEvent(m.value);
+      if (!r.ok) throw new Error('invalid event on the topic');
+      expect(m.key?.toString()).toBe(r.event.organization_id);
+      expect(m.headers?.schema_version?.toString()).toBe('1');
+    }
+    expect(got.find((m) => m.headers?.traceparent)?.headers?.traceparent?.toString()).toBe(`00-${'a'.repeat(32)}-${'b'.repeat(16)}-01`);
+    expect(emitter.stats()).toMatchObject({ accepted: 10, invalid: 1, sent: 10, dropped: 0 });
+    await emitter.close();
+  });
+
+  it('emitDurable resolves only once the event is acknowledged by Kafka', async () => {
+    const { events: topic } = await freshTopics(kafka, 1);
+    const emitter = await createEmitter(configFor(topic, await spoolDir()), { kafka, logger: silentLogger });
+    const [event] = oneOfEach('org-durable');
+    expect(await emitter.emitDurable(event)).toEqual({ ok: true, via: 'kafka' });
+    const [msg] = await readTopic(kafka, topic, 1);
+    expect(JSON.parse(msg.value!.toString())).toEqual(event);
+    expect(await emitter.emitDurable({ ...event, organization_id: '' })).toEqual({ ok: false, reason: 'invalid' });
+    await emitter.close();
+  });
+
+  it('after SIGKILL of an emitting process, a new process drains its spool: every durably spooled event arrives once', async () => {
+    const { events: topic } = await freshTopics(kafka);
+    const dir = await spoolDir();
+    const child = spawn(resolve('node_modules/.bin/tsx'), [resolve('test/integration/producers/fixtures/emit-until-killed.ts')], {
+      // Port 9 (discard) is closed here: the child's broker is down for its whole life.
+      env: { ...process.env, EMIT_TOPIC: topic, EMIT_SPOOL_DIR: dir, EMIT_BROKER: '127.0.0.1:9' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let durable = 0;
+    let emitted = 0;
+    child.stdout.on('data', (chunk: Buffer) => {
+      const m = /durable (\d+) emitted (\d+)\s*$/.exec(chunk.toString().trim().split('\n').at(-1) ?? '');
+      if (m) [durable, emitted] = [Number(m[1]), Number(m[2])];
+    });
+    await waitFor(() => durable >= 5000, { timeoutMs: 90_000, what: 'child to spool 5000 events' });
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    const durableAtKill = durable;
+    expect(emitted).toBeGreaterThan(durableAtKill - 1);
+
+    const emitter = await createEmitter(configFor(topic, dir), { kafka, logger: silentLogger });
+    expect(emitter.stats().spoolRecords).toBeGreaterThanOrEqual(durableAtKill);
+    expect(await emitter.drained(90_000)).toBe(true);
+    const recovered = emitter.stats().sent;
+    await emitter.close();
+    const got = await readTopic(kafka, topic, recovered, 60_000);
+    const seqs = got.map((m) => Number((JSON.parse(m.value!.toString()) as { conversation_id: string }).conversation_id.slice(2)));
+    expect(new Set(seqs).size).toBe(seqs.length); // exactly once
+    const present = new Set(seqs);
+    const missing = Array.from({ length: durableAtKill }, (_, i) => i).filter((i) => !present.has(i));
+    expect(missing).toEqual([]);
+  }, 180_000);
+});
+
