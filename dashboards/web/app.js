@@ -1,0 +1,144 @@
+// Actionpulse dashboard: every number comes from a JSON endpoint that runs one SQL file of dashboards/sql.
+// Plain script (no build step); uPlot is served from ./vendor (copied from node_modules at setup).
+(function () {
+  'use strict';
+  const form = document.getElementById('filters');
+  const statusLine = document.getElementById('status');
+  const charts = {};
+
+  const pct = (v) => (v === null || v === undefined ? 'n/a' : `${Number(v).toFixed(1)}%`);
+  const int = (v) => (v === null || v === undefined ? 'n/a' : Number(v).toLocaleString('en-US'));
+  window.actionpulseFormat = { pct, int };
+
+  function params() {
+    const data = new window.FormData(form);
+    const p = new window.URLSearchParams();
+    for (const [k, v] of data.entries()) {
+      if (!v) continue;
+      p.set(k, k === 'from' || k === 'to' ? new Date(`${v}:00Z`).toISOString() : String(v));
+    }
+    return p;
+  }
+
+  async function get(path) {
+    const res = await fetch(`${path}?${params().toString()}`);
+    const body = await res.json();
+    if (!res.ok) throw new Error(body.detail || body.error || res.statusText);
+    return body;
+  }
+
+  function tile(id, value, detail, good) {
+    const el = document.querySelector(`[data-testid="${id}"]`);
+    el.querySelector('.value').textContent = value;
+    el.querySelector('.detail').textContent = detail;
+    el.classList.toggle('ok', good === true);
+    el.classList.toggle('bad', good === false);
+  }
+
+  function cell(text, cls) {
+    const td = document.createElement('td');
+    td.textContent = text;
+    if (cls) td.className = cls;
+    return td;
+  }
+
+  function fillTable(id, rows, columns) {
+    const body = document.querySelector(`[data-testid="${id}"] tbody`);
+    body.replaceChildren(
+      ...rows.map((row) => {
+        const tr = document.createElement('tr');
+        for (const c of columns) tr.append(cell(c.format(row[c.key], row), c.cls ? c.cls(row) : ''));
+        return tr;
+      }),
+    );
+  }
+
+  function chart(id, series, data) {
+    const el = document.getElementById(id);
+    charts[id]?.destroy();
+    const opts = { width: Math.max(300, el.clientWidth), height: 220, series: [{}, ...series], axes: [{}, { size: 60 }], legend: { live: false } };
+    charts[id] = new window.uPlot(opts, data, el);
+  }
+
+  const label = (v) => v;
+
+  async function refresh() {
+    statusLine.textContent = 'Loading…';
+    try {
+      const overview = await get('/api/overview');
+      const a = overview.adoption;
+      tile('tile-adoption', pct(a.adoption_pct), `${int(a.adopting_agents)} of ${int(a.active_agents)} active agents`, a.adoption_pct === null ? undefined : a.adoption_pct >= a.target_pct);
+      const weeks = overview.execution_volume_weekly;
+      const last = weeks[weeks.length - 1];
+      tile('tile-volume', last ? int(last.executed) : '0', last ? `week of ${last.week_start}, ${last.growth_pct === null ? 'no growth figure' : `${last.growth_pct >= 0 ? '+' : ''}${pct(last.growth_pct)} w/w`}` : 'no executions', last && last.growth_pct !== null ? last.growth_pct > 0 : undefined);
+      const s = overview.success_rate;
+      tile('tile-success', pct(s.success_rate_pct), `${int(s.executed)} executed, ${int(s.failed)} failed`, s.success_rate_pct === null ? undefined : s.success_rate_pct >= s.target_pct);
+      const t = overview.token_refresh_success;
+      tile('tile-token', pct(t.success_pct), `${int(t.successful)} of ${int(t.total)} refreshes`, t.success_pct === null ? undefined : t.success_pct >= t.target_pct);
+      chart('chart-weekly', [{ label: 'Executed', stroke: '#1570ef', width: 2 }], [weeks.map((w) => Date.parse(`${w.week_start}T00:00:00Z`) / 1000), weeks.map((w) => w.executed)]);
+
+      const [series, rate1h, reasons, nodeTypes, orgs] = await Promise.all(
+        ['actions-timeseries', 'failure-rate-1h', 'failure-reasons', 'node-types', 'organizations'].map((m) => get(`/api/metrics/${m}`)),
+      );
+      const ts = series.rows;
+      chart('chart-timeseries', [
+        { label: 'Executed', stroke: '#1b7f3b', width: 2 },
+        { label: 'Failed', stroke: '#b42318', width: 2 },
+      ], [ts.map((r) => r.t), ts.map((r) => r.executed), ts.map((r) => r.failed)]);
+      fillTable('table-failure-rate-1h', rate1h.rows, [
+        { key: 'node_type', format: label },
+        { key: 'invoked', format: int },
+        { key: 'failed', format: int },
+        { key: 'failure_rate_pct', format: pct, cls: (r) => (r.failure_rate_pct !== null && r.failure_rate_pct > r.threshold_pct ? 'alert' : '') },
+      ]);
+      fillTable('table-failure-reasons', reasons.rows, [
+        { key: 'reason', format: label },
+        { key: 'failures', format: int },
+        { key: 'share_pct', format: pct },
+      ]);
+      fillTable('table-node-types', nodeTypes.rows, [
+        { key: 'node_type', format: label },
+        { key: 'invoked', format: int },
+        { key: 'executed', format: int },
+        { key: 'failed', format: int },
+        { key: 'success_rate_pct', format: pct },
+        { key: 'p50_ms', format: int },
+        { key: 'p95_ms', format: int },
+      ]);
+      fillTable('table-organizations', orgs.rows, [
+        { key: 'organization_id', format: label },
+        { key: 'executed', format: int },
+        { key: 'failed', format: int },
+        { key: 'success_rate_pct', format: pct },
+        { key: 'token_refresh_failed', format: int },
+      ]);
+      statusLine.textContent = `Range ${overview.range.from} – ${overview.range.to} (UTC, whole hours). Updated ${new Date().toISOString()}.`;
+      document.body.dataset.loaded = 'true';
+    } catch (err) {
+      statusLine.textContent = `Could not load: ${err.message}`;
+      document.body.dataset.loaded = 'error';
+    }
+  }
+
+  async function init() {
+    const p = new window.URLSearchParams(window.location.search);
+    for (const name of ['from', 'to']) if (p.get(name)) form.elements[name].value = p.get(name).slice(0, 16);
+    try {
+      const filters = await get('/api/filters');
+      const org = form.elements.organization_id;
+      for (const o of filters.organizations) org.append(new window.Option(o, o));
+      const node = form.elements.node_type;
+      for (const n of filters.node_types) node.append(new window.Option(n.label, n.name));
+    } catch (err) {
+      statusLine.textContent = `Could not load filters: ${err.message}`;
+    }
+    for (const name of ['organization_id', 'node_type']) if (p.get(name)) form.elements[name].value = p.get(name);
+    form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      void refresh();
+    });
+    await refresh();
+  }
+
+  void init();
+})();

@@ -1,0 +1,119 @@
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import express, { type Request, type Response, type Router } from 'express';
+import type { ClickHouseClient } from '@clickhouse/client';
+import { z } from 'zod';
+import { NODE_TYPE_NAMES, NODE_TYPES } from '../../events/index.ts';
+import type { Logger } from '../../platform/logger.ts';
+import { isMetricName, METRIC_NAMES, runMetric, type MetricFilters } from './metric-queries.ts';
+
+export const WEB_DIR = resolve(join(dirname(fileURLToPath(import.meta.url)), '../../../dashboards/web'));
+const HOUR = 3600_000;
+
+export interface DashboardRouterOptions {
+  clickhouse: ClickHouseClient;
+  database: string;
+  logger: Logger;
+  /** Default range when the request names none: the last `defaultDays` days up to the next hour. */
+  defaultDays?: number;
+  now?: () => number;
+}
+
+const identifier = /^[A-Za-z0-9][A-Za-z0-9_.:@-]*$/;
+const filtersSchema = z.strictObject({
+  from: z.iso.datetime({ offset: true }).optional(),
+  to: z.iso.datetime({ offset: true }).optional(),
+  organization_id: z.union([z.literal(''), z.string().max(128).regex(identifier)]).optional(),
+  node_type: z.union([z.literal(''), z.enum(NODE_TYPE_NAMES)]).optional(),
+});
+
+/**
+ * Copies the chart library from node_modules into the served folder (also done by scripts/setup.d), so the
+ * page never needs a CDN.
+ */
+export function ensureWebAssets(): void {
+  const vendor = join(WEB_DIR, 'vendor');
+  const require = createRequire(import.meta.url);
+  const dist = dirname(require.resolve('uplot/dist/uPlot.iife.min.js'));
+  mkdirSync(vendor, { recursive: true });
+  for (const file of ['uPlot.iife.min.js', 'uPlot.min.css']) {
+    if (!existsSync(join(vendor, file))) copyFileSync(join(dist, file), join(vendor, file));
+  }
+}
+
+/**
+ * Parses the filters; ranges are aligned to whole hours (from floored, to ceiled) because the rollups are
+ * hourly — every endpoint then answers for exactly the same events. Returns the effective range.
+ */
+export function parseFilters(query: unknown, now: number, defaultDays: number): { ok: true; filters: MetricFilters } | { ok: false; error: string } {
+  const parsed = filtersSchema.safeParse(query);
+  if (!parsed.success) return { ok: false, error: parsed.error.issues.map((i) => `${i.path.join('.') || 'query'}: ${i.message}`).join('; ') };
+  const q = parsed.data;
+  const toMs = Math.ceil((q.to ? Date.parse(q.to) : now) / HOUR) * HOUR;
+  const fromMs = Math.floor((q.from ? Date.parse(q.from) : toMs - defaultDays * 24 * HOUR) / HOUR) * HOUR;
+  if (fromMs >= toMs) return { ok: false, error: 'from must be before to' };
+  if (toMs - fromMs > 400 * 24 * HOUR) return { ok: false, error: 'range longer than 400 days' };
+  const spanHours = (toMs - fromMs) / HOUR;
+  // About 48–200 points per chart whatever the range.
+  const bucketHours = spanHours <= 72 ? 1 : spanHours <= 14 * 24 ? 6 : 24;
+  return { ok: true, filters: { fromMs, toMs, organizationId: q.organization_id ?? '', nodeType: q.node_type ?? '', bucketHours } };
+}
+
+export function createDashboardRouter(o: DashboardRouterOptions): Router {
+  const router = express.Router();
+  const now = o.now ?? Date.now;
+  ensureWebAssets();
+
+  const withFilters = (handler: (f: MetricFilters, res: Response) => Promise<void>) => async (req: Request, res: Response) => {
+    const parsed = parseFilters(req.query, now(), o.defaultDays ?? 28);
+    if (!parsed.ok) {
+      res.status(400).json({ error: 'invalid_filters', detail: parsed.error });
+      return;
+    }
+    try {
+      await handler(parsed.filters, res);
+    } catch (err) {
+      o.logger.error({ err: (err as Error).message }, 'dashboard query failed');
+      res.status(503).json({ error: 'clickhouse_unavailable', detail: 'the analytics store did not answer; try again' });
+    }
+  };
+  const range = (f: MetricFilters) => ({ from: new Date(f.fromMs).toISOString(), to: new Date(f.toMs).toISOString(), organization_id: f.organizationId, node_type: f.nodeType, bucket_hours: f.bucketHours });
+
+  router.get('/api/metrics', (_req, res) => {
+    res.json({ metrics: METRIC_NAMES });
+  });
+
+  router.get('/api/filters', withFilters(async (f, res) => {
+    const r = await o.clickhouse.query({
+      query: `SELECT DISTINCT organization_id FROM ${o.database}.action_counts_hourly WHERE hour >= {from:DateTime64(3, 'UTC')} - INTERVAL 90 DAY ORDER BY organization_id LIMIT 1000`,
+      query_params: { from: new Date(f.fromMs).toISOString().replace('T', ' ').replace('Z', '') },
+      format: 'JSONEachRow',
+    });
+    const organizations = (await r.json<{ organization_id: string }>()).map((row) => row.organization_id);
+    res.json({ organizations, node_types: NODE_TYPE_NAMES.map((name) => ({ name, label: NODE_TYPES[name].label })) });
+  }));
+
+  // The four §12 tiles in one round trip: the page paints them first.
+  router.get('/api/overview', withFilters(async (f, res) => {
+    const [adoption, volume, success, token] = await Promise.all(
+      (['adoption', 'execution-volume-weekly', 'success-rate', 'token-refresh-success'] as const).map((m) => runMetric(o.clickhouse, o.database, m, f)),
+    );
+    res.json({ range: range(f), adoption: adoption[0], execution_volume_weekly: volume, success_rate: success[0], token_refresh_success: token[0] });
+  }));
+
+  router.get('/api/metrics/:name', async (req, res, next) => {
+    const name = String(req.params.name);
+    if (!isMetricName(name)) {
+      res.status(404).json({ error: 'unknown_metric', detail: `known: ${METRIC_NAMES.join(', ')}` });
+      return;
+    }
+    await withFilters(async (f, r) => {
+      r.json({ range: range(f), rows: await runMetric(o.clickhouse, o.database, name, f) });
+    })(req, res).catch(next);
+  });
+
+  router.use(express.static(WEB_DIR, { index: 'index.html', maxAge: '5m' }));
+  return router;
+}
