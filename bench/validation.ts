@@ -3,6 +3,7 @@
  * so this is a ceiling on per-partition throughput. Prints events/s and per-call p50/p99 for
  * decodeEvent (bytes → validated event) and validateEvent (parsed object → validated event).
  */
+import { cpus, loadavg } from 'node:os';
 import { buildEvent, decodeEvent, encodeEvent, validateEvent, type EventInput } from '../src/events/index.ts';
 
 const N = Number(process.env.BENCH_EVENTS ?? 20_000);
@@ -65,7 +66,10 @@ const bytes = Array.from({ length: N }, (_, i) => sample(i));
 const parsed = bytes.map((b) => JSON.parse(b.toString('utf8')) as unknown);
 const avgBytes = Math.round(bytes.reduce((s, b) => s + b.length, 0) / bytes.length);
 
-console.log(`validation bench: ${N} events (avg ${avgBytes} B, 1% invalid), best of ${ROUNDS} rounds, node ${process.version}`);
+console.log(
+  `validation bench: ${N} events (avg ${avgBytes} B, 1% invalid), best of ${ROUNDS} rounds, node ${process.version}, ` +
+    `load ${loadavg()[0].toFixed(1)} on ${cpus().length} cores (figures are only comparable on a quiet machine)`,
+);
 measure('JSON.parse only (reference)', bytes, (b: Buffer) => ({ ok: JSON.parse(b.toString('utf8')) != null }));
 measure('validateEvent (parsed objects)', parsed, validateEvent);
 measure('decodeEvent (Kafka value bytes)', bytes, decodeEvent);
