@@ -1,0 +1,115 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { buildEvent, validateEvent } from '../../../src/events/index.ts';
+import { toEventRow } from '../../../src/consumers/clickhouse/event-row.ts';
+import { dedupeToken } from '../../../src/consumers/clickhouse/clickhouse-sink.ts';
+import { parseFilters } from '../../../src/consumers/clickhouse/dashboard-api.ts';
+import { buildGrafanaDashboard } from '../../../src/consumers/clickhouse/grafana-dashboard.ts';
+import { MIGRATIONS } from '../../../src/consumers/clickhouse/migrations.ts';
+import { loadMetricSql, METRIC_NAMES, toChDateTime } from '../../../src/consumers/clickhouse/metric-queries.ts';
+import { quantileExact } from '../../../src/workload/ground-truth.ts';
+import { generateWorkload } from '../../../src/workload/workload-generator.ts';
+
+const HOUR = 3600_000;
+
+describe('event rows', () => {
+  it('flattens the union: absent fields become empty/zero, duration stays NULL when absent', () => {
+    const e = buildEvent({ event: 'qontak_action_token_refreshed', source: 'svc', organization_id: 'org-1', outcome: 'failed', timestamp: 1_760_000_000_123 });
+    expect(toEventRow(e)).toEqual({
+      event_id: e.event_id, event: 'qontak_action_token_refreshed', timestamp: 1_760_000_000_123, organization_id: 'org-1',
+      node_type: '', agent_id: '', conversation_id: '', reason: '', outcome: 'failed', duration_ms: null, attempt: 0,
+      upstream_status: 0, source: 'svc', trace_id: '', span_id: '', schema_version: 1,
+    });
+    const f = buildEvent({ event: 'qontak_action_failed', source: 'svc', organization_id: 'o', node_type: 'qontak_crm_deal_create', agent_id: 'a', conversation_id: 'c', reason: 'crm_timeout', duration_ms: 0, attempt: 3, upstream_status: 504 });
+    expect(toEventRow(f)).toMatchObject({ reason: 'crm_timeout', duration_ms: 0, attempt: 3, upstream_status: 504, node_type: 'qontak_crm_deal_create' });
+  });
+
+  it('derives the insert dedupe token from topic, partition and offset range only', () => {
+    expect(dedupeToken({ topic: 'ev', partition: 4, firstOffset: '100', lastOffset: '199' })).toBe('ev:4:100-199');
+    expect(dedupeToken({ topic: 'ev', partition: 4, firstOffset: '100', lastOffset: '199' })).not.toBe(dedupeToken({ topic: 'ev', partition: 5, firstOffset: '100', lastOffset: '199' }));
+  });
+});
+
+describe('migrations', () => {
+  it('are strictly versioned and every statement is idempotent', () => {
+    const versions = MIGRATIONS.map((m) => m.version);
+    expect(versions).toEqual([...versions].sort((a, b) => a - b));
+    expect(new Set(versions).size).toBe(versions.length);
+    for (const m of MIGRATIONS) for (const s of m.statements({ db: 'x', ttlDays: 30 })) expect(s).toMatch(/^CREATE (TABLE|MATERIALIZED VIEW) IF NOT EXISTS x\./);
+    expect(MIGRATIONS[0].statements({ db: 'x', ttlDays: 30 })[0]).toContain('INTERVAL 30 DAY');
+  });
+});
+
+describe('dashboard filters', () => {
+  const now = Date.UTC(2026, 10, 25, 10, 37);
+  it('aligns the range to whole hours and defaults to the last days', () => {
+    const r = parseFilters({}, now, 7);
+    expect(r).toEqual({ ok: true, filters: { fromMs: Date.UTC(2026, 10, 18, 11), toMs: Date.UTC(2026, 10, 25, 11), organizationId: '', nodeType: '', bucketHours: 6 } });
+    const q = parseFilters({ from: '2026-11-20T10:15:00Z', to: '2026-11-21T09:05:00.000Z', node_type: 'qontak_chat_room_tag', organization_id: 'org-7' }, now, 7);
+    expect(q).toEqual({ ok: true, filters: { fromMs: Date.UTC(2026, 10, 20, 10), toMs: Date.UTC(2026, 10, 21, 10), organizationId: 'org-7', nodeType: 'qontak_chat_room_tag', bucketHours: 1 } });
+  });
+
+  it('rejects unknown node types, bad organization ids, inverted ranges and unknown parameters', () => {
+    expect(parseFilters({ node_type: 'qontak_fax_send' }, now, 7)).toMatchObject({ ok: false, error: expect.stringContaining('node_type') });
+    expect(parseFilters({ organization_id: "x' OR 1=1" }, now, 7)).toMatchObject({ ok: false, error: expect.stringContaining('organization_id') });
+    expect(parseFilters({ from: '2026-11-22T00:00:00Z', to: '2026-11-21T00:00:00Z' }, now, 7)).toEqual({ ok: false, error: 'from must be before to' });
+    expect(parseFilters({ limit: '5' }, now, 7)).toMatchObject({ ok: false });
+  });
+
+  it('formats DateTime64 parameters in UTC with milliseconds', () => {
+    expect(toChDateTime(Date.UTC(2026, 0, 5, 7, 8, 9, 10))).toBe('2026-01-05 07:08:09.010');
+  });
+});
+
+describe('metric SQL files', () => {
+  it('exist for every metric and take the four shared parameters', () => {
+    const sql = loadMetricSql();
+    for (const name of METRIC_NAMES) {
+      const q = sql.get(name)!;
+      expect(q, name).toMatch(/^-- /);
+      for (const p of ["{to:DateTime64(3, 'UTC')}", '{organization_id:String}', '{node_type:String}', '{db:Identifier}']) expect(q, `${name} ${p}`).toContain(p);
+    }
+  });
+
+  it('the committed Grafana dashboard is generated from them, with every parameter replaced by a macro', () => {
+    const committed = JSON.parse(readFileSync('dashboards/grafana/actionpulse.json', 'utf8'));
+    expect(committed).toEqual(buildGrafanaDashboard());
+    const panels = committed.panels as { targets: { rawSql: string }[] }[];
+    expect(panels).toHaveLength(METRIC_NAMES.length);
+    for (const p of panels) {
+      expect(p.targets[0].rawSql).not.toMatch(/\{\w+:/);
+      expect(p.targets[0].rawSql).toContain('actionpulse.');
+    }
+  });
+});
+
+describe('workload generator', () => {
+  const opts = { seed: 5, endMs: Date.UTC(2026, 10, 1), hours: 72, organizations: 3, agentsPerOrg: 5, invocations: 2000 };
+  it('is reproducible from its seed', () => {
+    expect(generateWorkload(opts).deliveries).toEqual(generateWorkload(opts).deliveries);
+    expect(generateWorkload({ ...opts, seed: 6 }).events[0]).not.toEqual(generateWorkload(opts).events[0]);
+  });
+
+  it('delivers about 5% duplicates, out of order, some hours late, all valid and inside the window', () => {
+    const w = generateWorkload(opts);
+    const dupShare = (w.deliveries.length - w.events.length) / w.events.length;
+    expect(dupShare).toBeGreaterThan(0.035);
+    expect(dupShare).toBeLessThan(0.065);
+    expect(new Set(w.deliveries.map((e) => e.event_id)).size).toBe(w.events.length);
+    const late = w.deliveries.filter((e, i) => w.deliveries.slice(0, i).some((p) => p.timestamp - e.timestamp > HOUR));
+    expect(late.length).toBeGreaterThan(0);
+    expect(w.events.every((e) => validateEvent(e).ok)).toBe(true);
+    const kinds = new Set(w.events.map((e) => e.event));
+    expect(kinds.size).toBe(6);
+    expect(w.events.filter((e) => e.event !== 'qontak_action_configured').every((e) => e.timestamp < opts.endMs && e.timestamp >= opts.endMs - 72 * HOUR)).toBe(true);
+  });
+});
+
+describe('ground truth quantile', () => {
+  it('matches ClickHouse quantileExact: element floor(level * n) of the sorted values', () => {
+    expect(quantileExact([4, 1, 3, 2], 0.5)).toBe(3);
+    expect(quantileExact([5], 0.95)).toBe(5);
+    expect(quantileExact(Array.from({ length: 20 }, (_, i) => i), 0.95)).toBe(19);
+    expect(quantileExact([], 0.5)).toBeNull();
+  });
+});
