@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 
 /**
- * A local stand-in for the Qontak CRM API v3.1, behaving like the real one where the executors care:
+ * A local stand-in for the Qontak CRM API v3.1 — the demo's CRM and the tests' fake — behaving like the real one where the executors care:
  * company tokens that expire, 401 on a bad/expired token, refresh via POST /api/v3.1/teams/company_token
  * (which can be made to fail), X-Crm-Api-Key fallback, lead lookup by phone, injected 5xx/429 and slow
  * responses. It records every request it received (with the time it spent on each) for assertions.
@@ -38,11 +38,24 @@ export interface FakeCrmOptions {
   apiKey?: string;
   /** Lifetime of issued company tokens. */
   tokenTtlMs?: number;
+  /** Keep at most this many recorded requests (the demo runs for hours; tests keep all). */
+  maxRecordedRequests?: number;
 }
 
-export class FakeQontakCrm {
+interface FailureShare {
+  method: string;
+  pathPrefix: string;
+  share: number;
+  status: number;
+  seen: number;
+}
+
+export class QontakCrmSimulator {
   readonly requests: RecordedRequest[] = [];
   refreshMode: 'ok' | 'fail_500' | 'fail_401' = 'ok';
+  /** Organizations whose token refresh always fails (their token service is broken). */
+  private readonly failingRefreshOrgs = new Set<string>();
+  private readonly failureShares: FailureShare[] = [];
   refreshDelayMs = 0;
   private server: Server | undefined;
   private readonly tokens = new Map<string, TokenInfo>();
@@ -94,6 +107,18 @@ export class FakeQontakCrm {
     return this.records[kind].get(id);
   }
 
+  setRefreshFailing(org: string, failing: boolean): void {
+    if (failing) this.failingRefreshOrgs.add(org);
+    else this.failingRefreshOrgs.delete(org);
+  }
+
+  /** From now on, `share` of the requests matching method/path prefix answer `status` (share 0 removes it). */
+  setFailureShare(f: Omit<FailureShare, 'seen'>): void {
+    const i = this.failureShares.findIndex((x) => x.method === f.method && x.pathPrefix === f.pathPrefix);
+    if (i >= 0) this.failureShares.splice(i, 1);
+    if (f.share > 0) this.failureShares.push({ ...f, seen: 0 });
+  }
+
   /** The next `times` requests matching method/path prefix answer `status` (and/or are delayed). */
   inject(fault: Partial<Fault> & { pathPrefix: string }): void {
     this.faults.push({ times: 1, ...fault });
@@ -108,6 +133,14 @@ export class FakeQontakCrm {
   }
 
   private takeFault(method: string, path: string): Fault | undefined {
+    const shared = this.failureShares.find((f) => f.method === method && path.startsWith(f.pathPrefix));
+    if (shared) {
+      shared.seen++;
+      // Every 1/share-th matching request fails: deterministic, so a run fails the same share every time.
+      if (Math.floor(shared.seen * shared.share) !== Math.floor((shared.seen - 1) * shared.share)) {
+        return { pathPrefix: shared.pathPrefix, status: shared.status, times: 1 };
+      }
+    }
     const i = this.faults.findIndex((f) => (!f.method || f.method === method) && path.startsWith(f.pathPrefix));
     if (i < 0) return undefined;
     const fault = this.faults[i];
@@ -138,6 +171,8 @@ export class FakeQontakCrm {
       handledMs: 0,
     };
     this.requests.push(entry);
+    const cap = this.options.maxRecordedRequests;
+    if (cap !== undefined && this.requests.length > cap) this.requests.splice(0, this.requests.length - cap);
     const send = (status: number, payload: unknown, headers: Record<string, string> = {}): void => {
       entry.status = status;
       entry.handledMs = performance.now() - started;
@@ -172,6 +207,7 @@ export class FakeQontakCrm {
     if (this.refreshMode === 'fail_500') return send(500, { meta: { status: 500, message: 'token service unavailable' } });
     const rt = (body as { refresh_token?: unknown } | null)?.refresh_token;
     const org = typeof rt === 'string' ? this.refreshTokens.get(rt) : undefined;
+    if (org && this.failingRefreshOrgs.has(org)) return send(500, { meta: { status: 500, message: 'token service unavailable' } });
     if (this.refreshMode === 'fail_401' || !org) return send(401, { meta: { status: 401, message: 'invalid refresh token' } });
     for (const info of this.tokens.values()) if (info.org === org) info.revoked = true;
     this.refreshTokens.delete(rt as string);
