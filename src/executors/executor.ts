@@ -14,7 +14,7 @@ import { CrmHttp } from './crm-http.ts';
 import { RegistryGate } from './registry-gate.ts';
 import { migrateRegistry } from './registry-schema.ts';
 import { RoomDirectory } from './room-directory.ts';
-import { SidekiqQueue } from './sidekiq-queue.ts';
+import { redisBackend, SidekiqQueue, type SidekiqBackend } from './sidekiq-queue.ts';
 import { TokenCipher } from './token-crypto.ts';
 import { TokenRefresher, type RefreshReport } from './token-refresh.ts';
 import { TokenStore } from './token-store.ts';
@@ -24,7 +24,9 @@ export const TRACER_NAME = 'actionpulse-executors';
 
 export interface ExecutorDeps {
   db: SqlDb;
-  redis: Redis;
+  /** Real Sidekiq queues; or `jobBackend` (e.g. the file fallback) when there is no Redis. */
+  redis?: Redis;
+  jobBackend?: SidekiqBackend;
   emitter: EventEmitterPort;
   crm: Config['crm'] & { retryBaseDelayMs?: number; retryMaxDelayMs?: number };
   chat?: { queue?: string; keyPrefix?: string; enqueueTimeoutMs?: number };
@@ -89,8 +91,10 @@ export async function createExecutor(deps: ExecutorDeps): Promise<Executor> {
   const refresher = new TokenRefresher(http, tokens, logger, now);
   const crm = new CrmActions(new CrmClient(http, tokens, refresher, deps.crm.apiKey || undefined));
   const rooms = new RoomDirectory(deps.db);
+  const backend = deps.jobBackend ?? (deps.redis ? redisBackend(deps.redis) : undefined);
+  if (!backend) throw new Error('createExecutor needs `redis` or `jobBackend` for chat jobs');
   const queue = new SidekiqQueue(
-    deps.redis,
+    backend,
     { queue: deps.chat?.queue ?? 'default', keyPrefix: deps.chat?.keyPrefix ?? '', timeoutMs: deps.chat?.enqueueTimeoutMs ?? 2_000 },
     now,
   );

@@ -4,7 +4,7 @@ export type { Contact } from './interpolate.ts';
 export { migrateRegistry, setRegistryEnabled, readRegistry, REGISTRY_NOTIFY_CHANNEL, type RegistryChange } from './registry-schema.ts';
 export { RegistryGate } from './registry-gate.ts';
 export { RoomDirectory } from './room-directory.ts';
-export { SidekiqQueue, type SidekiqJob } from './sidekiq-queue.ts';
+export { SidekiqQueue, redisBackend, fileBackend, type SidekiqJob, type SidekiqBackend } from './sidekiq-queue.ts';
 export { WORKERS } from './chat-actions.ts';
 export { normalizeTags } from './tag-normalize.ts';
 export { PARAM_SCHEMAS, parseParams } from './action-params.ts';

@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { appendFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 
 export interface SidekiqJob {
@@ -20,6 +23,35 @@ export interface SidekiqQueueOptions {
   timeoutMs: number;
 }
 
+/**
+ * Where Sidekiq jobs go. Redis is the real one; the file fallback keeps the same JSON payloads, one line
+ * per job in `<dir>/<queue key>.jsonl`, for machines without Redis (the demo), so nothing is lost and a
+ * later `LPUSH` of each line hands them to the Ruby workers unchanged.
+ */
+export interface SidekiqBackend {
+  /** Adds `queue` to the `queues` set and pushes the payload, atomically where the backend can. */
+  push(o: { queuesKey: string; queue: string; queueKey: string; payload: string }): Promise<void>;
+}
+
+export function redisBackend(redis: Redis): SidekiqBackend {
+  return {
+    async push({ queuesKey, queue, queueKey, payload }) {
+      const replies = await redis.multi().sadd(queuesKey, queue).lpush(queueKey, payload).exec();
+      const failed = replies?.find(([err]) => err);
+      if (!replies || failed) throw new Error(`redis refused the job: ${failed?.[0]?.message ?? 'transaction aborted'}`);
+    },
+  };
+}
+
+export function fileBackend(dir: string): SidekiqBackend {
+  mkdirSync(dir, { recursive: true });
+  return {
+    async push({ queueKey, payload }) {
+      await appendFile(join(dir, `${queueKey.replace(/[^A-Za-z0-9_.-]/g, '_')}.jsonl`), `${payload}\n`);
+    },
+  };
+}
+
 export type EnqueueResult = { ok: true; job: SidekiqJob } | { ok: false; message: string };
 
 /**
@@ -28,7 +60,7 @@ export type EnqueueResult = { ok: true; job: SidekiqJob } | { ok: false; message
  */
 export class SidekiqQueue {
   constructor(
-    private readonly redis: Redis,
+    private readonly backend: SidekiqBackend,
     readonly options: SidekiqQueueOptions,
     private readonly nowMs: () => number = Date.now,
   ) {}
@@ -57,10 +89,8 @@ export class SidekiqQueue {
       timer = setTimeout(() => reject(new Error(`redis did not answer within ${this.options.timeoutMs} ms`)), this.options.timeoutMs);
     });
     try {
-      const push = this.redis.multi().sadd(this.queuesKey(), this.options.queue).lpush(this.queueKey(), JSON.stringify(job)).exec();
-      const replies = await Promise.race([push, timeout]);
-      const failed = replies?.find(([err]) => err);
-      if (!replies || failed) return { ok: false, message: `redis refused the job: ${failed?.[0]?.message ?? 'transaction aborted'}` };
+      const push = this.backend.push({ queuesKey: this.queuesKey(), queue: this.options.queue, queueKey: this.queueKey(), payload: JSON.stringify(job) });
+      await Promise.race([push, timeout]);
       return { ok: true, job };
     } catch (err) {
       return { ok: false, message: (err as Error).message };
