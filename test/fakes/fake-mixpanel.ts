@@ -5,7 +5,10 @@ import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { gunzip } from 'node:zlib';
+
+const gunzipAsync = promisify(gunzip);
 
 /**
  * A local server that behaves like Mixpanel's ingestion API: /import with Basic auth (service account +
@@ -128,7 +131,7 @@ export class FakeMixpanel {
     if (req.headers['content-encoding'] === 'gzip') {
       this.requests.gzip++;
       try {
-        raw = gunzipSync(raw);
+        raw = await gunzipAsync(raw);
       } catch {
         return this.answer(res, 400, { code: 400, error: 'invalid gzip body', status: 'Bad Request' });
       }
@@ -141,7 +144,10 @@ export class FakeMixpanel {
     let records: unknown;
     try {
       const text = raw.toString('utf8');
-      records = String(req.headers['content-type']).includes('ndjson') ? text.split('\n').filter(Boolean).map((l) => JSON.parse(l)) : JSON.parse(text);
+      const type = String(req.headers['content-type']);
+      // The `mixpanel` package posts the legacy form: data=<base64 JSON>.
+      if (type.includes('x-www-form-urlencoded')) records = JSON.parse(Buffer.from(new URLSearchParams(text).get('data') ?? '', 'base64').toString('utf8'));
+      else records = type.includes('ndjson') ? text.split('\n').filter(Boolean).map((l) => JSON.parse(l)) : JSON.parse(text);
     } catch {
       return this.answer(res, 400, { code: 400, error: 'could not parse body as JSON', status: 'Bad Request' });
     }
@@ -151,8 +157,10 @@ export class FakeMixpanel {
       return this.answer(res, 413, { code: 413, error: 'too many records: max 2000 per request', status: 'Payload Too Large' });
     }
     const failed: FailedRecord[] = [];
+    // Only a body over 1 MB can hold a record over 1 MB: skip the per-record size check otherwise.
+    const checkSize = raw.length > 1024 * 1024;
     records.forEach((r, index) => {
-      const problem = this.validate(r);
+      const problem = this.validate(r, checkSize);
       const insertId = (r as ImportRecord)?.properties?.$insert_id as string | undefined;
       if (problem) failed.push({ index, $insert_id: insertId, ...problem });
       else this.accept(r as ImportRecord);
@@ -178,13 +186,13 @@ export class FakeMixpanel {
     return this.o.projectSecret !== undefined && user === this.o.projectSecret && pass === '';
   }
 
-  private validate(r: unknown): { field: string; message: string } | undefined {
+  private validate(r: unknown, checkSize: boolean): { field: string; message: string } | undefined {
     const rec = r as ImportRecord;
     if (!rec || typeof rec.event !== 'string' || rec.event === '') return { field: 'event', message: "'event' must be a non-empty string" };
     const p = rec.properties;
     if (!p || typeof p !== 'object') return { field: 'properties', message: "'properties' must be an object" };
     if (Object.keys(p).length >= 255) return { field: 'properties', message: 'too many properties (max 255)' };
-    if (JSON.stringify(rec).length > 1024 * 1024) return { field: 'properties', message: 'record exceeds 1 MB' };
+    if (checkSize && JSON.stringify(rec).length > 1024 * 1024) return { field: 'properties', message: 'record exceeds 1 MB' };
     const time = p.time;
     if (typeof time !== 'number' || !Number.isFinite(time)) return { field: 'properties.time', message: "'properties.time' is invalid: must be a number" };
     const ms = time < 1e11 ? time * 1000 : time;
