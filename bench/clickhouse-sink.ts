@@ -1,0 +1,135 @@
+/**
+ * ClickHouse sink benchmark (embedded chDB engine, one process, 2-core box friendly):
+ *  1. raw insert rate: the same rows, already serialised, inserted straight through @clickhouse/client;
+ *  2. sink throughput: the same events read from Kafka by ConsumerRunner + ClickhouseSink; ratio to (1);
+ *  3. end-to-end latency event → queryable at a steady produce rate (default 20k events/s);
+ *  4. dashboard API query times over everything loaded; 5. process RSS (sink + engine).
+ *   BENCH_EVENTS=300000 BENCH_RATE=20000 BENCH_RATE_SECONDS=15 BENCH_QUERY_EVENTS=2000000 npx tsx bench/clickhouse-sink.ts
+ * KAFKA_BROKERS uses an existing broker; otherwise a throw-away local one is started on port 19292.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CompressionTypes } from 'kafkajs';
+import { encodeEvent, type ActionEvent } from '../src/events/index.ts';
+import { createClickhouse } from '../src/platform/clickhouse-client.ts';
+import { createKafkaClient } from '../src/platform/kafka/kafka-client.ts';
+import { startLocalBroker, stopLocalBroker } from '../src/platform/kafka/local-broker.ts';
+import { ensureTopics } from '../src/platform/kafka/topics.ts';
+import { silentLogger } from '../src/platform/logger.ts';
+import { startClickhouseConsumer } from '../src/consumers/clickhouse/clickhouse-consumer.ts';
+import { toEventRow } from '../src/consumers/clickhouse/event-row.ts';
+import { runMigrations } from '../src/consumers/clickhouse/migrations.ts';
+import { METRIC_NAMES, runMetric } from '../src/consumers/clickhouse/metric-queries.ts';
+import { generateWorkload } from '../src/workload/workload-generator.ts';
+
+const N = Number(process.env.BENCH_EVENTS ?? 300_000);
+const RATE = Number(process.env.BENCH_RATE ?? 20_000);
+const RATE_SECONDS = Number(process.env.BENCH_RATE_SECONDS ?? 15);
+const QUERY_EVENTS = Number(process.env.BENCH_QUERY_EVENTS ?? 2_000_000);
+const HOUR = 3600_000;
+const suffix = Date.now().toString(36);
+const BROKER = { dataDir: '.data/bench', port: 19292, controllerPort: 19293 };
+
+let peakRss = 0;
+const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 200);
+const mb = (b: number) => `${(b / 1024 / 1024).toFixed(0)} MB`;
+const count = async (client: ReturnType<typeof createClickhouse>, db: string) =>
+  Number((await (await client.query({ query: `SELECT count() AS n FROM ${db}.action_events`, format: 'JSONEachRow' })).json<{ n: number }>())[0].n);
+
+function events(n: number, seed: number, endMs: number, hours: number): ActionEvent[] {
+  const w = generateWorkload({ seed, endMs, hours, organizations: 50, agentsPerOrg: 20, invocations: Math.ceil(n / 2), duplicateRate: 0 });
+  return w.events.slice(0, n);
+}
+
+async function main(): Promise<void> {
+  let brokers = process.env.KAFKA_BROKERS?.split(',');
+  if (!brokers) brokers = (await startLocalBroker({ ...BROKER, heapMb: 512 })).brokers;
+  const kafka = await createKafkaClient({ brokers, clientId: 'bench-ch' });
+  const dataDir = mkdtempSync(join(tmpdir(), 'actionpulse-bench-ch-'));
+  const client = createClickhouse({ dataDir });
+  const endMs = Math.floor(Date.now() / HOUR) * HOUR;
+  const data = events(N, 1, endMs, 24 * 28);
+  const bytes = data.reduce((s, e) => s + JSON.stringify(e).length, 0) / data.length;
+  console.log(`clickhouse-sink bench: ${data.length} events, ${bytes.toFixed(0)} B/event, chDB in-process, ${brokers.join(',')}`);
+
+  // 1. Raw insert rate: pre-serialised rows, 50k per insert, same table shape and rollups.
+  await runMigrations(client, { database: 'bench_raw', ttlDays: 400 });
+  const rows = data.map(toEventRow);
+  let t = performance.now();
+  for (let i = 0; i < rows.length; i += 50_000) await client.insert({ table: 'bench_raw.action_events', values: rows.slice(i, i + 50_000), format: 'JSONEachRow' });
+  const rawRate = rows.length / ((performance.now() - t) / 1000);
+  console.log(`raw insert: ${rawRate.toFixed(0)} rows/s`);
+
+  // 2. Sink throughput: produce first (not timed), then time the consumer from start to all rows stored.
+  const topic = `bench-ch-${suffix}`;
+  const dlq = `bench-ch-dlq-${suffix}`;
+  await ensureTopics(kafka, [{ topic, numPartitions: 3, replicationFactor: 1 }, { topic: dlq, numPartitions: 1, replicationFactor: 1 }]);
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  for (let i = 0; i < data.length; i += 5000) {
+    await producer.send({ topic, acks: -1, compression: CompressionTypes.ZSTD, messages: data.slice(i, i + 5000).map(encodeEvent) });
+  }
+  const rssBefore = process.memoryUsage().rss;
+  const consumer = await startClickhouseConsumer({ kafka, clickhouse: client, database: 'bench_sink', ttlDays: 400, topic, deadLetterTopic: dlq, logger: silentLogger, groupId: `bench-${suffix}` });
+  // Timed from the first stored batch: the consumer-group join (a few seconds, once per start) is not throughput.
+  let first = 0;
+  while ((first = await count(client, 'bench_sink').catch(() => 0)) === 0) await new Promise((r) => setTimeout(r, 20));
+  t = performance.now();
+  while ((await count(client, 'bench_sink')) < data.length) await new Promise((r) => setTimeout(r, 100));
+  const sinkRate = (data.length - first) / ((performance.now() - t) / 1000);
+  console.log(`sink (Kafka → runner → ClickHouse): ${sinkRate.toFixed(0)} events/s — ratio to raw ${(sinkRate / rawRate).toFixed(2)} (target ≥ 0.8); peak RSS ${mb(peakRss)} (before ${mb(rssBefore)})`);
+
+  // 3. Latency at a steady rate: events stamped when sent; ingested_at is set when the insert that made them
+  // queryable ran (synchronous inserts), so ingested_at − timestamp is event → queryable.
+  const live = events(RATE * RATE_SECONDS, 2, endMs + 24 * HOUR, 24);
+  const perTick = RATE / 10;
+  const started = Date.now();
+  for (let i = 0; i < live.length; i += perTick) {
+    const due = started + (i / perTick) * 100;
+    if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
+    const now = Date.now();
+    const batch = live.slice(i, i + perTick).map((e) => encodeEvent({ ...e, timestamp: now }));
+    producer.send({ topic, acks: -1, compression: CompressionTypes.ZSTD, messages: batch }).catch((err) => console.error('send failed', err));
+  }
+  const achieved = live.length / ((Date.now() - started) / 1000);
+  while ((await count(client, 'bench_sink')) < data.length + live.length) await new Promise((r) => setTimeout(r, 200));
+  const lat = await client.query({
+    query: `SELECT quantilesExact(0.5, 0.99)(toUnixTimestamp64Milli(ingested_at) - toUnixTimestamp64Milli(timestamp)) AS q FROM bench_sink.action_events WHERE timestamp >= fromUnixTimestamp64Milli(${started})`,
+    format: 'JSONEachRow',
+  });
+  const [p50, p99] = (await lat.json<{ q: number[] }>())[0].q;
+  console.log(`end-to-end event → queryable at ${achieved.toFixed(0)} events/s for ${RATE_SECONDS}s: p50 ${p50} ms, p99 ${p99} ms (target p99 < 5000)`);
+  await consumer.stop();
+  await producer.disconnect();
+
+  // 4. Dashboard queries over a bigger table: bulk-load more rows straight into the raw bench database.
+  const extra = QUERY_EVENTS - rows.length;
+  for (let loaded = 0, seed = 10; loaded < extra; seed++) {
+    const more = events(Math.min(500_000, extra - loaded), seed, endMs, 24 * 28).map(toEventRow);
+    for (let i = 0; i < more.length; i += 100_000) await client.insert({ table: 'bench_raw.action_events', values: more.slice(i, i + 100_000), format: 'JSONEachRow' });
+    loaded += more.length;
+  }
+  const total = await count(client, 'bench_raw');
+  console.log(`dashboard queries on ${total} events (28 days, 50 orgs), median of 3:`);
+  for (const name of METRIC_NAMES) {
+    const times: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const q0 = performance.now();
+      await runMetric(client, 'bench_raw', name, { fromMs: endMs - 28 * 24 * HOUR, toMs: endMs, bucketHours: 6 });
+      times.push(performance.now() - q0);
+    }
+    console.log(`  ${name.padEnd(26)} ${times.sort((a, b) => a - b)[1].toFixed(0)} ms`);
+  }
+  console.log(`peak RSS (sink + engine + bench data in memory): ${mb(peakRss)}`);
+  clearInterval(rssTimer);
+  await client.close();
+  rmSync(dataDir, { recursive: true, force: true });
+  if (!process.env.KAFKA_BROKERS) await stopLocalBroker(BROKER);
+}
+
+main().catch(async (err) => {
+  console.error(err);
+  if (!process.env.KAFKA_BROKERS) await stopLocalBroker(BROKER).catch(() => undefined);
+  process.exit(1);
+});
