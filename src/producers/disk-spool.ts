@@ -66,6 +66,10 @@ export class DiskSpool {
     return spool;
   }
 
+  get dir(): string {
+    return this.o.dir;
+  }
+
   /** Records written and not yet drained. */
   get pendingRecords(): number {
     return this.unread;

@@ -1,3 +1,5 @@
+import { constants } from 'node:fs';
+import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Meter } from '@opentelemetry/api';
 import type { Message, Producer } from 'kafkajs';
@@ -42,6 +44,8 @@ export interface Emitter extends EventEmitterPort {
   /** Like emit, but resolves once the event is in Kafka or in the spool (for HTTP ingest's 202). */
   emitDurable(event: ActionEvent): Promise<DurableResult>;
   stats(): EmitterStats;
+  /** Readiness: Kafka reachable (connected, no send stuck) or the spool folder writable. */
+  ready(): Promise<boolean>;
   /** Resolves when the emitter holds nothing (memory, spool, in flight), or after `timeoutMs`. */
   drained(timeoutMs: number): Promise<boolean>;
   /** Flushes until the deadline, spools the rest, disconnects. Safe to call twice. */
@@ -163,6 +167,16 @@ class KafkaEmitter implements Emitter {
       mode: this.mode,
       connected: this.connected,
     };
+  }
+
+  async ready(): Promise<boolean> {
+    if (this.connected && !this.stalled()) return true;
+    try {
+      await access(this.spool.dir, constants.W_OK);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   private logEvery(key: string, fn: () => void): void {
