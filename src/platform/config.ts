@@ -112,6 +112,22 @@ export const configSchema = z.strictObject({
       timeScale: num(1, 100_000).default(1),
     })
     .prefault({}),
+  telemetry: z
+    .strictObject({
+      otlpTracesEndpoint: url.optional().describe('OTLP/HTTP traces endpoint, e.g. http://collector:4318/v1/traces'),
+      serviceName: z.string().min(1).default('actionpulse'),
+    })
+    .prefault({}),
+  demo: z
+    .strictObject({
+      mode: z.enum(['auto', 'on', 'off']).default('auto').describe('auto = run the simulated agent runtime when Kafka is local'),
+      callsPerSecond: num(0.1, 10_000).default(40),
+      organizations: int(1, 1000).default(6),
+      agentsPerOrg: int(1, 200).default(5),
+      seed: int(0, 2 ** 31 - 1).default(7),
+      failingAfterMs: int(0, 86_400_000).default(20_000),
+    })
+    .prefault({}),
   http: z
     .strictObject({
       host: z.string().default('127.0.0.1'),
@@ -204,6 +220,14 @@ export const ENV_SETTINGS: Record<string, string> = {
   KILL_SWITCH_DRY_RUN: 'alerts.killSwitchDryRun',
   KILL_SWITCH_MAX_PER_24H: 'alerts.killSwitchMaxPer24h',
   ACTIONPULSE_TIME_SCALE: 'alerts.timeScale',
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'telemetry.otlpTracesEndpoint',
+  OTEL_SERVICE_NAME: 'telemetry.serviceName',
+  ACTIONPULSE_DEMO: 'demo.mode',
+  DEMO_CALLS_PER_SECOND: 'demo.callsPerSecond',
+  DEMO_ORGANIZATIONS: 'demo.organizations',
+  DEMO_AGENTS_PER_ORG: 'demo.agentsPerOrg',
+  DEMO_SEED: 'demo.seed',
+  DEMO_FAILING_AFTER_MS: 'demo.failingAfterMs',
   HTTP_HOST: 'http.host',
   HTTP_PORT: 'http.port',
   ADMIN_TOKEN: 'http.adminToken',

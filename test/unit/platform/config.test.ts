@@ -6,6 +6,13 @@ import { ConfigError, ENV_SETTINGS, configSchema, loadConfig } from '../../../sr
 
 /** A wrong value for every setting that can have one. */
 const WRONG: Record<string, string[]> = {
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: ['collector:4318'],
+  ACTIONPULSE_DEMO: ['maybe'],
+  DEMO_CALLS_PER_SECOND: ['fast', '0'],
+  DEMO_ORGANIZATIONS: ['0', '1.5'],
+  DEMO_AGENTS_PER_ORG: ['none'],
+  DEMO_SEED: ['-1'],
+  DEMO_FAILING_AFTER_MS: ['soon'],
   LOG_LEVEL: ['verbose'],
   KAFKA_BROKERS: [',', 'localhost', 'kafka:port', 'a:9092,b'],
   KAFKA_CLIENT: ['librdkafka'],
@@ -66,6 +73,7 @@ const WRONG: Record<string, string[]> = {
 
 /** Free-form settings: any non-empty string is a valid value (an empty one means "unset"). */
 const FREE_FORM = [
+  'OTEL_SERVICE_NAME',
   'ACTIONPULSE_DATA_DIR',
   'KAFKA_CLIENT_ID',
   'KAFKA_SASL_USERNAME',
