@@ -11,7 +11,7 @@ import { gunzip } from 'node:zlib';
 const gunzipAsync = promisify(gunzip);
 
 /**
- * A local server that behaves like Mixpanel's ingestion API: /import with Basic auth (service account +
+ * A local server that behaves like Mixpanel's ingestion API — the demo's recorder and the tests' fake: /import with Basic auth (service account +
  * project_id, or the project secret), the 2,000-record and byte limits (413), gzip bodies, strict=1 400s
  * with `failed_records` while ingesting the valid records, Mixpanel's time rules, and scriptable faults
  * (429 storms, 5xx, slow answers, dropped connections). /engage and /groups take profile updates the way
@@ -26,7 +26,7 @@ export type Fault =
   /** Answer normally, after this delay. */
   | { kind: 'slow'; delayMs: number };
 
-export interface FakeMixpanelOptions {
+export interface MixpanelRecorderOptions {
   tls?: boolean;
   projectId?: string;
   serviceAccount?: { username: string; secret: string };
@@ -56,7 +56,7 @@ export interface FailedRecord {
 
 const PLACEHOLDERS = new Set(['00000000-0000-0000-0000-000000000000', 'anon', 'anonymous', 'nil', 'none', 'null', 'n/a', 'na', 'undefined', 'unknown', '<nil>', '0', '-1', 'true', 'false', '[]', '{}', '']);
 
-export class FakeMixpanel {
+export class MixpanelRecorder {
   /** Accepted records by $insert_id, with how many times each arrived. */
   readonly accepted = new Map<string, { record?: ImportRecord; count: number }>();
   readonly rejected: FailedRecord[] = [];
@@ -72,7 +72,7 @@ export class FakeMixpanel {
   private readonly sockets = new Set<Socket>();
   private certDir?: string;
 
-  constructor(readonly o: FakeMixpanelOptions = {}) {}
+  constructor(readonly o: MixpanelRecorderOptions = {}) {}
 
   async start(): Promise<this> {
     const handler = (req: http.IncomingMessage, res: http.ServerResponse) => void this.handle(req, res);

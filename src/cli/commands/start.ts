@@ -1,1 +1,98 @@
-export { help, run } from './smoke.ts';
+import { startPipeline, demoEnabled, type Pipeline } from '../../app/pipeline.ts';
+import { ProgressView, type ProgressSnapshot } from '../../app/progress-view.ts';
+import { consumerLag } from '../../consumers/clickhouse/consumer-lag.ts';
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { pino } from 'pino';
+import { loadConfig } from '../../platform/config.ts';
+import { createLogger } from '../../platform/logger.ts';
+import { parse, UsageError } from '../args.ts';
+
+export const help = `actionpulse start [--duration SECONDS] [--quiet]
+
+  Runs the whole pipeline: Kafka (the local broker unless KAFKA_BROKERS is set), ClickHouse (embedded
+  chDB unless CLICKHOUSE_URL), the registry database (PGlite unless DATABASE_URL), the ClickHouse, Mixpanel
+  and alert consumer groups, and the HTTP service (ingest, admin API, dashboard, /metrics). With local
+  infrastructure (or ACTIONPULSE_DEMO=on) it also runs a simulated agent runtime calling the real executors.
+  Ctrl-C stops it cleanly, flushing what is in flight.
+
+  --duration SECONDS   stop by itself after this long (exit 0), e.g. for a smoke check
+  --quiet              no live progress block; logs only`;
+
+export async function run(args: string[]): Promise<number> {
+  const { values } = parse(args, { duration: { type: 'string' }, quiet: { type: 'boolean', default: false } });
+  const duration = values.duration === undefined ? undefined : Number(values.duration);
+  if (duration !== undefined && !(duration > 0)) throw new UsageError('--duration takes a positive number of seconds');
+  const config = loadConfig();
+  // The terminal shows the progress block; the structured logs go to a file beside the data (all of them
+  // to stdout with --quiet, for log collectors).
+  const logFile = join(config.dataDir, 'logs', 'actionpulse.log');
+  if (!values.quiet) mkdirSync(dirname(logFile), { recursive: true });
+  const logger = createLogger({ level: config.logLevel, destination: values.quiet ? undefined : (pino.destination({ dest: logFile, sync: false }) as unknown as NodeJS.WritableStream) });
+  const started = Date.now();
+  console.log(`Starting Actionpulse${demoEnabled(config) ? ' with the demo agent workload' : ''}…`);
+  const pipeline = await startPipeline(config, logger);
+  console.log(
+    `Kafka ${pipeline.kafka.brokers.join(',')}${pipeline.kafka.local ? ` (local broker ${pipeline.kafka.local.reused ? 'reused' : `started in ${pipeline.kafka.local.startMs} ms`})` : ''}; ` +
+      `ClickHouse ${config.clickhouse.url ?? 'embedded chDB'}; registry ${pipeline.db.kind}`,
+  );
+  if (!values.quiet) console.log(`Logs: ${logFile}`);
+  console.log(`Dashboard: ${pipeline.dashboardUrl}   (metrics: ${pipeline.http.url}/metrics, ingest: POST ${pipeline.http.url}/v1/events)`);
+
+  const view = new ProgressView();
+  const timer = values.quiet ? undefined : setInterval(() => void snapshot(pipeline, started).then((s) => view.render(s)).catch(() => undefined), 2000);
+  let stopping: Promise<void> | undefined;
+  const stop = (why: string) => {
+    stopping ??= (async () => {
+      clearInterval(timer);
+      view.note(`\n${why}: stopping — flushing in-flight events…`);
+      await pipeline.stop();
+      console.log('stopped cleanly.');
+    })();
+    return stopping;
+  };
+  process.once('SIGINT', () => void stop('Ctrl-C'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  if (duration !== undefined) {
+    await new Promise((r) => setTimeout(r, duration * 1000));
+    const s = await snapshot(pipeline, started);
+    view.render(s);
+    await stop(`${duration}s elapsed`);
+    return 0;
+  }
+  await new Promise<void>((resolve) => {
+    const check = setInterval(() => {
+      if (stopping) void stopping.then(() => (clearInterval(check), resolve()));
+    }, 200);
+  });
+  return 0;
+}
+
+export async function snapshot(p: Pipeline, started: number): Promise<ProgressSnapshot> {
+  const stats = p.emitter.stats();
+  const consumers = await Promise.all(
+    p.consumers.map(async (c) => {
+      const lag = await consumerLag(p.kafka.kafka, c.groupId, p.config.kafka.eventsTopic).catch(() => new Map<number, number>());
+      const last = c.runner.stats.lastBatchAt;
+      return {
+        name: c.name,
+        written: c.runner.stats.written,
+        lag: [...lag.values()].reduce((a, b) => a + b, 0),
+        deadLettered: c.runner.stats.deadLettered,
+        secondsSinceLast: last ? Math.round((Date.now() - last) / 1000) : null,
+      };
+    }),
+  );
+  return {
+    elapsedMs: Date.now() - started,
+    emitted: stats.accepted,
+    spooled: stats.spoolRecords,
+    actionCalls: p.demo?.simulator.stats.calls ?? 0,
+    actionFailures: p.demo?.simulator.stats.failed ?? 0,
+    consumers,
+    alertsFiring: [],
+    alertsFired: 0,
+    actionsDisabled: [],
+    dashboardUrl: p.dashboardUrl,
+  };
+}

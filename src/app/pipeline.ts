@@ -1,0 +1,215 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import { Redis } from 'ioredis';
+import { join } from 'node:path';
+import type { Router } from 'express';
+import type { Config } from '../platform/config.ts';
+import type { Logger } from '../platform/logger.ts';
+import { createMetrics, type Metrics } from '../platform/metrics.ts';
+import { startTelemetry, type Telemetry } from '../platform/telemetry.ts';
+import { createClickhouse, ensureDatabase } from '../platform/clickhouse-client.ts';
+import { openRegistryDb, type SqlDb } from '../platform/registry-db.ts';
+import { createHttpApp, listen, type RunningServer } from '../platform/http-server.ts';
+import { createEmitter, type Emitter } from '../producers/emitter.ts';
+import { createIngestRouter } from '../producers/ingest-router.ts';
+import { startClickhouseConsumer, type ClickhouseConsumer } from '../consumers/clickhouse/clickhouse-consumer.ts';
+import { createDashboardRouter, ensureWebAssets } from '../consumers/clickhouse/dashboard-api.ts';
+import type { ConsumerRunner } from '../consumers/consumer-runner.ts';
+import { createExecutor, fileBackend, type Executor } from '../executors/index.ts';
+import { QontakCrmSimulator } from '../simulators/qontak-crm-simulator.ts';
+import { AgentSimulator } from '../demo/agent-simulator.ts';
+import { MixpanelRecorder } from '../simulators/mixpanel-recorder.ts';
+import { createMixpanelConsumer } from '../consumers/mixpanel/mixpanel-consumer.ts';
+import { buildScenario } from '../demo/demo-scenario.ts';
+import { connectKafka, type KafkaReady } from './local-infra.ts';
+import { localSecret } from './local-secrets.ts';
+
+/**
+ * The whole pipeline in one process, on local defaults or on configured infrastructure: Kafka, ClickHouse,
+ * the registry database, the emitter, the three consumer groups, the HTTP service (ingest, admin,
+ * dashboard, /metrics) and — when Kafka is local or the demo is switched on — a simulated agent runtime
+ * calling the real executors against a simulated CRM. One process owns the embedded ClickHouse folder.
+ */
+export interface ConsumerHandle {
+  name: string;
+  groupId: string;
+  runner: ConsumerRunner;
+  stop(): Promise<void>;
+}
+
+export interface Pipeline {
+  config: Config;
+  kafka: KafkaReady;
+  clickhouse: ClickHouseClient;
+  db: SqlDb;
+  emitter: Emitter;
+  consumers: ConsumerHandle[];
+  http: RunningServer;
+  dashboardUrl: string;
+  demo?: { simulator: AgentSimulator; executor: Executor; crm: QontakCrmSimulator };
+  /** The local Mixpanel-compatible recorder, when no Mixpanel credentials are configured. */
+  mixpanelRecorder?: MixpanelRecorder;
+  /** Extra components (alerts, Mixpanel recorder) register their own stop here. */
+  onStop: (() => Promise<void>)[];
+  metrics: Metrics;
+  stop(deadlineMs?: number): Promise<void>;
+}
+
+export interface PipelineOptions {
+  /** Extra routers mounted on the HTTP service (admin API). */
+  routers?: { path: string; router: Router }[];
+}
+
+export function demoEnabled(config: Config): boolean {
+  return config.demo.mode === 'on' || (config.demo.mode === 'auto' && !config.kafka.brokers);
+}
+
+export async function startPipeline(config: Config, logger: Logger, options: PipelineOptions = {}): Promise<Pipeline> {
+  const onStop: (() => Promise<void>)[] = [];
+  const metrics = createMetrics({ serviceName: config.telemetry.serviceName });
+  const telemetry: Telemetry = startTelemetry({ serviceName: config.telemetry.serviceName, otlpEndpoint: config.telemetry.otlpTracesEndpoint, logger });
+  const kafka = await connectKafka(config, logger);
+  const clickhouse = createClickhouse({ ...config.clickhouse, dataDir: config.dataDir });
+  await ensureDatabase(clickhouse, config.clickhouse.database);
+  const db = await openRegistryDb({ url: config.database.url, dataDir: config.dataDir, logger });
+  const emitter = await createEmitter(config, { kafka: kafka.kafka, logger: logger.child({ component: 'emitter' }), meter: metrics.meter });
+
+  const consumers: ConsumerHandle[] = [];
+  const ch: ClickhouseConsumer = await startClickhouseConsumer({
+    kafka: kafka.kafka,
+    clickhouse,
+    database: config.clickhouse.database,
+    ttlDays: config.clickhouse.ttlDays,
+    topic: config.kafka.eventsTopic,
+    deadLetterTopic: config.kafka.deadLetterTopic,
+    logger: logger.child({ component: 'clickhouse-consumer' }),
+  });
+  consumers.push({ name: 'clickhouse', groupId: 'actionpulse-clickhouse', runner: ch.runner, stop: () => ch.stop() });
+
+  const mixpanel = await startMixpanel(config, logger, kafka, onStop);
+  consumers.push(mixpanel.consumer);
+
+  ensureWebAssets();
+  const app = createHttpApp({
+    logger: logger.child({ component: 'http' }),
+    metrics,
+    readiness: {
+      kafka: () => emitter.ready(),
+      clickhouse: async () => (await clickhouse.ping()).success,
+    },
+    routers: [
+      { path: '/', router: createIngestRouter(config.http, { emitter, meter: metrics.meter }) },
+      ...(options.routers ?? []),
+      { path: '/', router: createDashboardRouter({ clickhouse, database: config.clickhouse.database, logger: logger.child({ component: 'dashboard' }) }) },
+    ],
+  });
+  const http = await listen(app, config.http.port, config.http.host);
+  const dashboardUrl = `${http.url}/`;
+
+  let demo: Pipeline['demo'];
+  if (demoEnabled(config)) demo = await startDemo(config, logger, db, emitter);
+
+  const pipeline: Pipeline = {
+    config,
+    kafka,
+    clickhouse,
+    db,
+    emitter,
+    consumers,
+    http,
+    dashboardUrl,
+    demo,
+    mixpanelRecorder: mixpanel.recorder,
+    onStop,
+    metrics,
+    async stop(deadlineMs = 10_000) {
+      // Producers first (nothing new enters), then flush the emitter, then consumers commit and leave.
+      if (demo) {
+        await demo.simulator.stop();
+        await demo.executor.close();
+        await demo.crm.close();
+      }
+      await http.close();
+      await emitter.close(deadlineMs);
+      for (const stop of onStop.reverse()) await stop().catch((err: Error) => logger.warn({ err: err.message }, 'stop failed'));
+      for (const c of consumers) await c.stop().catch((err: Error) => logger.warn({ consumer: c.name, err: err.message }, 'consumer stop failed'));
+      await clickhouse.close();
+      await db.close();
+      await metrics.shutdown();
+      await telemetry.shutdown();
+    },
+  };
+  return pipeline;
+}
+
+/**
+ * Mixpanel's own consumer group. Without credentials the events go to a local recorder that speaks the
+ * same /import API (auth, limits, strict mode), so the whole delivery path runs as it would in production.
+ */
+async function startMixpanel(config: Config, logger: Logger, kafka: KafkaReady, onStop: (() => Promise<void>)[]) {
+  let settings = config.mixpanel;
+  let recorder: MixpanelRecorder | undefined;
+  if (!settings.serviceAccountUser && !settings.apiSecret) {
+    const secret = localSecret(config.dataDir, 'mixpanel-recorder-secret');
+    recorder = await new MixpanelRecorder({ projectSecret: secret, keepRecords: false }).start();
+    onStop.push(() => recorder!.stop());
+    settings = { ...settings, apiHost: recorder.url, apiSecret: secret, projectToken: undefined };
+    logger.info({ url: recorder.url }, 'no Mixpanel credentials: sending to the local Mixpanel recorder');
+  }
+  const runner = createMixpanelConsumer(settings, {
+    kafka: kafka.kafka,
+    logger: logger.child({ component: 'mixpanel-consumer' }),
+    topic: config.kafka.eventsTopic,
+    deadLetterTopic: config.kafka.deadLetterTopic,
+  });
+  await runner.start();
+  const consumer: ConsumerHandle = { name: 'mixpanel', groupId: settings.consumerGroup, runner, stop: () => runner.stop() };
+  return { consumer, recorder };
+}
+
+async function startDemo(config: Config, logger: Logger, db: SqlDb, emitter: Emitter): Promise<NonNullable<Pipeline['demo']>> {
+  const crm = new QontakCrmSimulator({ apiKey: undefined, maxRecordedRequests: 1000 });
+  await crm.start();
+  let redis: Redis | undefined;
+  if (config.redis.url) {
+    redis = new Redis(config.redis.url, { maxRetriesPerRequest: 1 });
+    redis.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis error'));
+  }
+  const executor = await createExecutor({
+    db,
+    redis,
+    jobBackend: redis ? undefined : fileBackend(join(config.dataDir, 'chat-jobs')),
+    emitter,
+    logger: logger.child({ component: 'demo-executor' }),
+    source: 'agent-runtime',
+    crm: { ...config.crm, baseUrl: crm.url, tokenEncryptionKey: config.crm.tokenEncryptionKey ?? localSecret(config.dataDir, 'crm-token-key') },
+    chat: { queue: 'actionpulse_demo', keyPrefix: 'actionpulse:demo:' },
+  });
+  const scenario = buildScenario({
+    seed: config.demo.seed,
+    organizations: config.demo.organizations,
+    agentsPerOrg: config.demo.agentsPerOrg,
+    failingAfterMs: config.demo.failingAfterMs,
+  });
+  const simulator = new AgentSimulator({
+    executor,
+    emitter,
+    crm,
+    scenario,
+    callsPerSecond: config.demo.callsPerSecond,
+    heartbeatEveryMs: Math.max(1000, Math.round(3_600_000 / config.alerts.timeScale)),
+    logger: logger.child({ component: 'agent-simulator' }),
+  });
+  await simulator.provision();
+  simulator.start();
+  const close = executor.close.bind(executor);
+  return {
+    simulator,
+    crm,
+    executor: Object.assign(executor, {
+      close: async () => {
+        await close();
+        redis?.disconnect();
+      },
+    }),
+  };
+}
