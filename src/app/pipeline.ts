@@ -11,7 +11,7 @@ import { openRegistryDb, type SqlDb } from '../platform/registry-db.ts';
 import { createHttpApp, listen, type RunningServer } from '../platform/http-server.ts';
 import { createEmitter, type Emitter } from '../producers/emitter.ts';
 import { createIngestRouter } from '../producers/ingest-router.ts';
-import { startClickhouseConsumer, type ClickhouseConsumer } from '../consumers/clickhouse/clickhouse-consumer.ts';
+import { DEFAULT_CLICKHOUSE_GROUP, startClickhouseConsumer, type ClickhouseConsumer } from '../consumers/clickhouse/clickhouse-consumer.ts';
 import { createDashboardRouter, ensureWebAssets } from '../consumers/clickhouse/dashboard-api.ts';
 import type { ConsumerRunner } from '../consumers/consumer-runner.ts';
 import { createExecutor, fileBackend, type Executor } from '../executors/index.ts';
@@ -38,13 +38,14 @@ export interface ConsumerHandle {
 
 export interface Pipeline {
   config: Config;
+  components: ReadonlySet<Component>;
   kafka: KafkaReady;
-  clickhouse: ClickHouseClient;
+  clickhouse?: ClickHouseClient;
   db: SqlDb;
-  emitter: Emitter;
+  emitter?: Emitter;
   consumers: ConsumerHandle[];
-  http: RunningServer;
-  dashboardUrl: string;
+  http?: RunningServer;
+  dashboardUrl?: string;
   demo?: { simulator: AgentSimulator; executor: Executor; crm: QontakCrmSimulator };
   /** The local Mixpanel-compatible recorder, when no Mixpanel credentials are configured. */
   mixpanelRecorder?: MixpanelRecorder;
@@ -55,70 +56,97 @@ export interface Pipeline {
 }
 
 export interface PipelineOptions {
+  /** Which parts run in this process (default: all; the demo only on local infrastructure). */
+  components?: Set<Component>;
   /** Extra routers mounted on the HTTP service (admin API). */
   routers?: { path: string; router: Router }[];
 }
+
+export const COMPONENTS = ['clickhouse', 'mixpanel', 'alerts', 'http', 'demo'] as const;
+export type Component = (typeof COMPONENTS)[number];
 
 export function demoEnabled(config: Config): boolean {
   return config.demo.mode === 'on' || (config.demo.mode === 'auto' && !config.kafka.brokers);
 }
 
+/** What runs by default: everything, the demo only on local infrastructure (or ACTIONPULSE_DEMO=on). */
+export function defaultComponents(config: Config): Set<Component> {
+  return new Set(COMPONENTS.filter((c) => c !== 'demo' || demoEnabled(config)));
+}
+
 export async function startPipeline(config: Config, logger: Logger, options: PipelineOptions = {}): Promise<Pipeline> {
+  const run = options.components ?? defaultComponents(config);
+  if (run.has('http') && !run.has('clickhouse') && !config.clickhouse.url) {
+    // The embedded engine's folder belongs to one process; the dashboard must live where the data is.
+    throw new Error('the http component serves the dashboard: with embedded ClickHouse run it together with the clickhouse component (or set CLICKHOUSE_URL)');
+  }
   const onStop: (() => Promise<void>)[] = [];
   const metrics = createMetrics({ serviceName: config.telemetry.serviceName });
   const telemetry: Telemetry = startTelemetry({ serviceName: config.telemetry.serviceName, otlpEndpoint: config.telemetry.otlpTracesEndpoint, logger });
   const kafka = await connectKafka(config, logger);
-  const clickhouse = createClickhouse({ ...config.clickhouse, dataDir: config.dataDir });
-  await ensureDatabase(clickhouse, config.clickhouse.database);
+  const needsClickhouse = run.has('clickhouse') || run.has('http');
+  const clickhouse = needsClickhouse ? createClickhouse({ ...config.clickhouse, dataDir: config.dataDir }) : undefined;
+  if (clickhouse) await ensureDatabase(clickhouse, config.clickhouse.database);
   const db = await openRegistryDb({ url: config.database.url, dataDir: config.dataDir, logger });
-  const emitter = await createEmitter(config, { kafka: kafka.kafka, logger: logger.child({ component: 'emitter' }), meter: metrics.meter });
+  const emitter =
+    run.has('http') || run.has('demo')
+      ? await createEmitter(config, { kafka: kafka.kafka, logger: logger.child({ component: 'emitter' }), meter: metrics.meter })
+      : undefined;
 
   const consumers: ConsumerHandle[] = [];
-  const ch: ClickhouseConsumer = await startClickhouseConsumer({
-    kafka: kafka.kafka,
-    clickhouse,
-    database: config.clickhouse.database,
-    ttlDays: config.clickhouse.ttlDays,
-    topic: config.kafka.eventsTopic,
-    deadLetterTopic: config.kafka.deadLetterTopic,
-    logger: logger.child({ component: 'clickhouse-consumer' }),
-  });
-  consumers.push({ name: 'clickhouse', groupId: 'actionpulse-clickhouse', runner: ch.runner, stop: () => ch.stop() });
+  if (run.has('clickhouse') && clickhouse) {
+    const ch: ClickhouseConsumer = await startClickhouseConsumer({
+      kafka: kafka.kafka,
+      clickhouse,
+      database: config.clickhouse.database,
+      ttlDays: config.clickhouse.ttlDays,
+      topic: config.kafka.eventsTopic,
+      deadLetterTopic: config.kafka.deadLetterTopic,
+      logger: logger.child({ component: 'clickhouse-consumer' }),
+    });
+    consumers.push({ name: 'clickhouse', groupId: DEFAULT_CLICKHOUSE_GROUP, runner: ch.runner, stop: () => ch.stop() });
+  }
+  let mixpanelRecorder: MixpanelRecorder | undefined;
+  if (run.has('mixpanel')) {
+    const mixpanel = await startMixpanel(config, logger, kafka, onStop);
+    consumers.push(mixpanel.consumer);
+    mixpanelRecorder = mixpanel.recorder;
+  }
 
-  const mixpanel = await startMixpanel(config, logger, kafka, onStop);
-  consumers.push(mixpanel.consumer);
-
-  ensureWebAssets();
-  const app = createHttpApp({
-    logger: logger.child({ component: 'http' }),
-    metrics,
-    readiness: {
-      kafka: () => emitter.ready(),
-      clickhouse: async () => (await clickhouse.ping()).success,
-    },
-    routers: [
-      { path: '/', router: createIngestRouter(config.http, { emitter, meter: metrics.meter }) },
-      ...(options.routers ?? []),
-      { path: '/', router: createDashboardRouter({ clickhouse, database: config.clickhouse.database, logger: logger.child({ component: 'dashboard' }) }) },
-    ],
-  });
-  const http = await listen(app, config.http.port, config.http.host);
-  const dashboardUrl = `${http.url}/`;
+  let http: RunningServer | undefined;
+  if (run.has('http') && clickhouse && emitter) {
+    ensureWebAssets();
+    const app = createHttpApp({
+      logger: logger.child({ component: 'http' }),
+      metrics,
+      readiness: {
+        kafka: () => emitter.ready(),
+        clickhouse: async () => (await clickhouse.ping()).success,
+      },
+      routers: [
+        { path: '/', router: createIngestRouter(config.http, { emitter, meter: metrics.meter }) },
+        ...(options.routers ?? []),
+        { path: '/', router: createDashboardRouter({ clickhouse, database: config.clickhouse.database, logger: logger.child({ component: 'dashboard' }) }) },
+      ],
+    });
+    http = await listen(app, config.http.port, config.http.host);
+  }
 
   let demo: Pipeline['demo'];
-  if (demoEnabled(config)) demo = await startDemo(config, logger, db, emitter);
+  if (run.has('demo') && emitter) demo = await startDemo(config, logger, db, emitter);
 
   const pipeline: Pipeline = {
     config,
+    components: run,
     kafka,
     clickhouse,
     db,
     emitter,
     consumers,
     http,
-    dashboardUrl,
+    dashboardUrl: http ? `${http.url}/` : undefined,
     demo,
-    mixpanelRecorder: mixpanel.recorder,
+    mixpanelRecorder,
     onStop,
     metrics,
     async stop(deadlineMs = 10_000) {
@@ -128,11 +156,11 @@ export async function startPipeline(config: Config, logger: Logger, options: Pip
         await demo.executor.close();
         await demo.crm.close();
       }
-      await http.close();
-      await emitter.close(deadlineMs);
+      await http?.close();
+      await emitter?.close(deadlineMs);
       for (const stop of onStop.reverse()) await stop().catch((err: Error) => logger.warn({ err: err.message }, 'stop failed'));
       for (const c of consumers) await c.stop().catch((err: Error) => logger.warn({ consumer: c.name, err: err.message }, 'consumer stop failed'));
-      await clickhouse.close();
+      await clickhouse?.close();
       await db.close();
       await metrics.shutdown();
       await telemetry.shutdown();

@@ -1,4 +1,4 @@
-import { startPipeline, demoEnabled, type Pipeline } from '../../app/pipeline.ts';
+import { COMPONENTS, defaultComponents, startPipeline, type Component, type Pipeline } from '../../app/pipeline.ts';
 import { ProgressView, type ProgressSnapshot } from '../../app/progress-view.ts';
 import { consumerLag } from '../../consumers/clickhouse/consumer-lag.ts';
 import { mkdirSync } from 'node:fs';
@@ -8,7 +8,7 @@ import { loadConfig } from '../../platform/config.ts';
 import { createLogger } from '../../platform/logger.ts';
 import { parse, UsageError } from '../args.ts';
 
-export const help = `actionpulse start [--duration SECONDS] [--quiet]
+export const help = `actionpulse start [--only clickhouse,mixpanel,alerts,http,demo] [--duration SECONDS] [--quiet]
 
   Runs the whole pipeline: Kafka (the local broker unless KAFKA_BROKERS is set), ClickHouse (embedded
   chDB unless CLICKHOUSE_URL), the registry database (PGlite unless DATABASE_URL), the ClickHouse, Mixpanel
@@ -16,11 +16,20 @@ export const help = `actionpulse start [--duration SECONDS] [--quiet]
   infrastructure (or ACTIONPULSE_DEMO=on) it also runs a simulated agent runtime calling the real executors.
   Ctrl-C stops it cleanly, flushing what is in flight.
 
+  --only LIST          run only these components in this process (e.g. one consumer group per process);
+                       with embedded ClickHouse, http runs together with clickhouse
   --duration SECONDS   stop by itself after this long (exit 0), e.g. for a smoke check
   --quiet              no live progress block; logs only`;
 
 export async function run(args: string[]): Promise<number> {
-  const { values } = parse(args, { duration: { type: 'string' }, quiet: { type: 'boolean', default: false } });
+  const { values } = parse(args, { duration: { type: 'string' }, quiet: { type: 'boolean', default: false }, only: { type: 'string' } });
+  let components: Set<Component> | undefined;
+  if (values.only !== undefined) {
+    const names = values.only.split(',').map((s) => s.trim()).filter(Boolean);
+    const unknown = names.filter((n) => !(COMPONENTS as readonly string[]).includes(n));
+    if (unknown.length || names.length === 0) throw new UsageError(`--only takes a comma-separated list of ${COMPONENTS.join(', ')}${unknown.length ? ` (unknown: ${unknown.join(', ')})` : ''}`);
+    components = new Set(names as Component[]);
+  }
   const duration = values.duration === undefined ? undefined : Number(values.duration);
   if (duration !== undefined && !(duration > 0)) throw new UsageError('--duration takes a positive number of seconds');
   const config = loadConfig();
@@ -30,14 +39,15 @@ export async function run(args: string[]): Promise<number> {
   if (!values.quiet) mkdirSync(dirname(logFile), { recursive: true });
   const logger = createLogger({ level: config.logLevel, destination: values.quiet ? undefined : (pino.destination({ dest: logFile, sync: false }) as unknown as NodeJS.WritableStream) });
   const started = Date.now();
-  console.log(`Starting Actionpulse${demoEnabled(config) ? ' with the demo agent workload' : ''}…`);
-  const pipeline = await startPipeline(config, logger);
+  const running = components ?? defaultComponents(config);
+  console.log(`Starting Actionpulse: ${[...running].join(', ')}${running.has('demo') ? ' (with the demo agent workload)' : ''}…`);
+  const pipeline = await startPipeline(config, logger, { components });
   console.log(
     `Kafka ${pipeline.kafka.brokers.join(',')}${pipeline.kafka.local ? ` (local broker ${pipeline.kafka.local.reused ? 'reused' : `started in ${pipeline.kafka.local.startMs} ms`})` : ''}; ` +
-      `ClickHouse ${config.clickhouse.url ?? 'embedded chDB'}; registry ${pipeline.db.kind}`,
+      `ClickHouse ${pipeline.clickhouse ? (config.clickhouse.url ?? 'embedded chDB') : 'not used here'}; registry ${pipeline.db.kind}`,
   );
   if (!values.quiet) console.log(`Logs: ${logFile}`);
-  console.log(`Dashboard: ${pipeline.dashboardUrl}   (metrics: ${pipeline.http.url}/metrics, ingest: POST ${pipeline.http.url}/v1/events)`);
+  if (pipeline.http) console.log(`Dashboard: ${pipeline.dashboardUrl}   (metrics: ${pipeline.http.url}/metrics, ingest: POST ${pipeline.http.url}/v1/events)`);
 
   const view = new ProgressView();
   const timer = values.quiet ? undefined : setInterval(() => void snapshot(pipeline, started).then((s) => view.render(s)).catch(() => undefined), 2000);
@@ -69,7 +79,7 @@ export async function run(args: string[]): Promise<number> {
 }
 
 export async function snapshot(p: Pipeline, started: number): Promise<ProgressSnapshot> {
-  const stats = p.emitter.stats();
+  const stats = p.emitter?.stats();
   const consumers = await Promise.all(
     p.consumers.map(async (c) => {
       const lag = await consumerLag(p.kafka.kafka, c.groupId, p.config.kafka.eventsTopic).catch(() => new Map<number, number>());
@@ -85,14 +95,14 @@ export async function snapshot(p: Pipeline, started: number): Promise<ProgressSn
   );
   return {
     elapsedMs: Date.now() - started,
-    emitted: stats.accepted,
-    spooled: stats.spoolRecords,
+    emitted: stats?.accepted ?? 0,
+    spooled: stats?.spoolRecords ?? 0,
     actionCalls: p.demo?.simulator.stats.calls ?? 0,
     actionFailures: p.demo?.simulator.stats.failed ?? 0,
     consumers,
     alertsFiring: [],
     alertsFired: 0,
     actionsDisabled: [],
-    dashboardUrl: p.dashboardUrl,
+    dashboardUrl: p.dashboardUrl ?? '(not served by this process)',
   };
 }
