@@ -1,0 +1,338 @@
+import { randomBytes } from 'node:crypto';
+import type { Consumer, EachBatchPayload } from 'kafkajs';
+import { decodeEvent } from '../../events/index.ts';
+import type { KafkaPort } from '../../platform/kafka/kafka-client.ts';
+import { ensureTopics } from '../../platform/kafka/topics.ts';
+import type { Logger } from '../../platform/logger.ts';
+import type { SqlDb } from '../../platform/registry-db.ts';
+import { AlertEngine } from './alert-engine.ts';
+import { longestWindowMinutes, type RulesFile } from './alert-rules.ts';
+import { migrateAlerts } from './alert-store-schema.ts';
+import { AlertStore } from './alert-store.ts';
+import type { Notifier } from './notifiers/notifier.ts';
+import { OutboxDispatcher } from './outbox-dispatcher.ts';
+
+/**
+ * The alert evaluator service. Per-node_type and overall rates need every partition, so exactly one
+ * instance evaluates: the members of consumer group `actionpulse-alerts` share a one-partition control
+ * topic, and whoever is assigned its partition is the leader. The others stand by and take over when
+ * the group rebalances (leader crash or shutdown). Leadership is an optimisation, not the safety net:
+ * every transition is a compare-and-set in the database, so even two leaders page once.
+ *
+ * On becoming leader the windows are rebuilt from Kafka: offsets for "now − (longest window + grace)"
+ * (or further back, to the last evaluated minute) come from `fetchTopicOffsetsByTimestamp` — producers
+ * set the record timestamp to the event time — and are committed for a fresh reader group before it
+ * joins, so the reader starts exactly there. Minutes evaluated before the restart are replayed for
+ * their counts only (the checkpoint), so a restart neither re-pages nor forgets a pending-since.
+ */
+export interface AlertEvaluatorOptions {
+  kafka: KafkaPort;
+  db: SqlDb;
+  rules: RulesFile;
+  eventsTopic: string;
+  controlTopic?: string;
+  groupId?: string;
+  instanceId?: string;
+  /** 1 = real minutes; 60 = a minute lasts one second (demo, tests). */
+  timeScale: number;
+  notifiers: Record<string, Notifier>;
+  /** Logical receiver of the rules file → notifier names. */
+  routes: Record<string, string[]>;
+  dashboardBaseUrl: string;
+  killSwitch: { dryRun: boolean; maxPer24h: number };
+  logger: Logger;
+  /** Wall clock (ms); injectable so tests drive time by event timestamps. */
+  clock?: () => number;
+  /** Extra event-time minutes read before the longest window on rebuild. */
+  rebuildGraceMinutes?: number;
+  /** Advance the watermark by the clock after this much quiet with every partition caught up; 0 = never. */
+  idleAdvanceMs?: number;
+  /** Deliver the outbox from this instance (default true). */
+  dispatch?: boolean;
+  sessionTimeoutMs?: number;
+}
+
+export interface EvaluatorStats {
+  leaderTerms: number;
+  events: number;
+  invalid: number;
+  transitions: number;
+  lostRaces: number;
+  notificationsQueued: number;
+  rebuildMs: number;
+  rebuildEvents: number;
+}
+
+const CONTROL_TOPIC = 'actionpulse.alerts.control.v1';
+const GROUP_ID = 'actionpulse-alerts';
+
+export class AlertEvaluator {
+  readonly stats: EvaluatorStats = { leaderTerms: 0, events: 0, invalid: 0, transitions: 0, lostRaces: 0, notificationsQueued: 0, rebuildMs: 0, rebuildEvents: 0 };
+  readonly store: AlertStore;
+  readonly dispatcher: OutboxDispatcher;
+  readonly instanceId: string;
+  private readonly groupId: string;
+  private readonly controlTopic: string;
+  private readonly bucketMs: number;
+  private readonly clock: () => number;
+  private control: Consumer | undefined;
+  private reader: Consumer | undefined;
+  private readerGroup: string | undefined;
+  private engine: AlertEngine | undefined;
+  private leader = false;
+  private rebuilt = false;
+  private rebuildTargets = new Map<number, bigint>();
+  private work: Promise<void> = Promise.resolve();
+  private lastEventWall = Date.now();
+  private idleTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private rebuiltWaiters: (() => void)[] = [];
+  private readerClosing: Promise<void> = Promise.resolve();
+
+  constructor(private readonly o: AlertEvaluatorOptions) {
+    this.instanceId = o.instanceId ?? randomBytes(4).toString('hex');
+    this.groupId = o.groupId ?? GROUP_ID;
+    this.controlTopic = o.controlTopic ?? CONTROL_TOPIC;
+    this.bucketMs = 60_000 / o.timeScale;
+    this.clock = o.clock ?? Date.now;
+    this.store = new AlertStore(o.db, {
+      routes: o.routes,
+      dashboardBaseUrl: o.dashboardBaseUrl,
+      killSwitch: {
+        dryRun: o.killSwitch.dryRun,
+        maxPer24h: o.killSwitch.maxPer24h,
+        capWindowMs: 24 * 60 * this.bucketMs,
+        graceMs: o.rules.reenableGraceMinutes * this.bucketMs,
+      },
+    });
+    this.dispatcher = new OutboxDispatcher({ db: o.db, notifiers: o.notifiers, logger: o.logger });
+  }
+
+  get isLeader(): boolean {
+    return this.leader;
+  }
+
+  /** The live engine while leading (tests and benchmarks read its stats). */
+  get currentEngine(): AlertEngine | undefined {
+    return this.engine;
+  }
+
+  async start(): Promise<void> {
+    await migrateAlerts(this.o.db);
+    await ensureTopics(this.o.kafka, [{ topic: this.controlTopic, numPartitions: 1, replicationFactor: 1 }]);
+    if (this.o.dispatch ?? true) this.dispatcher.start();
+    const control = this.o.kafka.consumer({ groupId: this.groupId, sessionTimeout: this.o.sessionTimeoutMs ?? 10_000, heartbeatInterval: 1000 });
+    this.control = control;
+    control.on(control.events.GROUP_JOIN, (e) => {
+      const mine = (e.payload.memberAssignment[this.controlTopic] ?? []).includes(0);
+      this.o.logger.info({ instance: this.instanceId, leader: mine }, 'alert evaluator group joined');
+      this.serialize(() => (mine ? this.becomeLeader() : this.becomeStandby()));
+    });
+    control.on(control.events.CRASH, () => this.serialize(() => this.becomeStandby()));
+    await control.connect();
+    await control.subscribe({ topic: this.controlTopic, fromBeginning: false });
+    await control.run({ eachMessage: async () => undefined });
+    const idle = this.o.idleAdvanceMs ?? 5000;
+    if (idle > 0) {
+      this.idleTimer = setInterval(() => this.serialize(() => this.idleAdvance(idle)), Math.max(50, idle / 2));
+      this.idleTimer.unref();
+    }
+  }
+
+  /** Resolves once this instance leads and has rebuilt its windows up to the topic's end at start. */
+  async rebuiltAndLeading(): Promise<void> {
+    if (this.leader && this.rebuilt) return;
+    await new Promise<void>((resolve) => this.rebuiltWaiters.push(resolve));
+  }
+
+  /** Waits for the in-flight evaluation work (tests use it after feeding events). */
+  async settled(): Promise<void> {
+    let current: Promise<void>;
+    do {
+      current = this.work;
+      await current;
+    } while (current !== this.work);
+  }
+
+  private serialize(fn: () => Promise<void>): void {
+    this.work = this.work.then(fn).catch((err: unknown) => this.o.logger.error({ err: (err as Error).message, stack: (err as Error).stack }, 'alert evaluator step failed'));
+  }
+
+  private async becomeLeader(): Promise<void> {
+    if (this.leader || this.stopped) return;
+    this.leader = true;
+    this.rebuilt = false;
+    this.stats.leaderTerms++;
+    const started = Date.now();
+    const engine = new AlertEngine(this.o.rules, { bucketMs: this.bucketMs });
+    const checkpoint = await this.store.loadCheckpoint(this.groupId);
+    engine.restore(await this.store.loadStates(), checkpoint);
+    this.engine = engine;
+    const longest = (longestWindowMinutes(this.o.rules) + (this.o.rebuildGraceMinutes ?? 10)) * this.bucketMs;
+    const now = this.clock();
+    let from = now - longest;
+    // After a long outage, reach back to the last evaluated minute's window so no minute is skipped (at most 2 days).
+    if (checkpoint !== null) from = Math.max(Math.min(from, checkpoint - longestWindowMinutes(this.o.rules) * this.bucketMs), now - 2 * 1440 * this.bucketMs);
+    const admin = this.o.kafka.admin();
+    await admin.connect();
+    this.readerGroup = `${this.groupId}-reader-${this.instanceId}-${this.stats.leaderTerms}`;
+    try {
+      const starts = await admin.fetchTopicOffsetsByTimestamp(this.o.eventsTopic, from);
+      const ends = await admin.fetchTopicOffsets(this.o.eventsTopic);
+      this.rebuildTargets = new Map();
+      for (const end of ends) {
+        const start = starts.find((s) => s.partition === end.partition)?.offset ?? end.high;
+        if (BigInt(start) < BigInt(end.high)) this.rebuildTargets.set(end.partition, BigInt(end.high) - 1n);
+        else engine.watermark.setCaughtUp(end.partition, true);
+      }
+      await admin.setOffsets({ groupId: this.readerGroup, topic: this.o.eventsTopic, partitions: starts.map((s) => ({ partition: s.partition, offset: s.offset })) });
+    } finally {
+      await admin.disconnect();
+    }
+    for (const p of this.rebuildTargets.keys()) engine.watermark.setCaughtUp(p, false);
+    this.o.logger.info({ instance: this.instanceId, from: new Date(from).toISOString(), partitions: this.rebuildTargets.size }, 'alert evaluator leading; rebuilding windows');
+    const reader = this.o.kafka.consumer({ groupId: this.readerGroup, maxBytesPerPartition: 4 * 1024 * 1024, maxWaitTimeInMs: 200, sessionTimeout: this.o.sessionTimeoutMs ?? 30_000 });
+    this.reader = reader;
+    await reader.connect();
+    await reader.subscribe({ topic: this.o.eventsTopic, fromBeginning: true });
+    const rebuildStart = started;
+    await reader.run({
+      autoCommit: false,
+      eachBatchAutoResolve: true,
+      eachBatch: (payload) => this.onBatch(payload, engine, rebuildStart),
+    });
+    if (this.rebuildTargets.size === 0) this.markRebuilt(rebuildStart);
+  }
+
+  private markRebuilt(started: number): void {
+    if (this.rebuilt) return;
+    this.rebuilt = true;
+    this.stats.rebuildMs = Date.now() - started;
+    this.o.logger.info({ instance: this.instanceId, ms: this.stats.rebuildMs, events: this.stats.rebuildEvents }, 'alert windows rebuilt');
+    for (const w of this.rebuiltWaiters.splice(0)) w();
+  }
+
+  private async onBatch(payload: EachBatchPayload, engine: AlertEngine, rebuildStart: number): Promise<void> {
+    const { batch } = payload;
+    // Evaluation is serialized with leadership changes and the idle timer.
+    const done = new Promise<void>((resolve, reject) => {
+      this.serialize(async () => {
+        try {
+          if (this.engine !== engine) return resolve();
+          for (const message of batch.messages) {
+            const decoded = decodeEvent(message.value);
+            if (!decoded.ok) {
+              // Invalid messages are the ingest consumers' to dead-letter; here they only count.
+              this.stats.invalid++;
+              continue;
+            }
+            this.stats.events++;
+            if (!this.rebuilt) this.stats.rebuildEvents++;
+            engine.ingest(decoded.event, batch.partition);
+          }
+          if (batch.messages.length > 0) {
+            this.lastEventWall = Date.now();
+            const last = BigInt(batch.lastOffset());
+            engine.watermark.setCaughtUp(batch.partition, batch.offsetLag() === '0');
+            const target = this.rebuildTargets.get(batch.partition);
+            if (target !== undefined && last >= target) {
+              this.rebuildTargets.delete(batch.partition);
+              engine.watermark.setCaughtUp(batch.partition, true);
+            }
+          }
+          await this.evaluatePending(engine);
+          this.o.logger.debug({ partition: batch.partition, messages: batch.messages.length, watermark: engine.watermark.current, closedThrough: engine.closedThroughMs }, 'alert batch evaluated');
+          this.o.logger.debug({ lag: batch.offsetLag(), caught: engine.watermark.allCaughtUp(), targets: this.rebuildTargets.size }, 'lag');
+          if (this.rebuildTargets.size === 0) this.markRebuilt(rebuildStart);
+          resolve();
+        } catch (err) {
+          reject(err as Error);
+        }
+      });
+    });
+    await done;
+    await payload.heartbeat();
+  }
+
+  private async evaluatePending(engine: AlertEngine): Promise<void> {
+    const before = engine.closedThroughMs;
+    for (const bucket of engine.pendingBuckets()) {
+      for (const t of engine.evaluate(bucket)) {
+        const r = await this.store.apply(t);
+        engine.commit(r.state);
+        this.o.logger.debug({ rule: t.rule.id, scope: t.next.scopeKey, status: r.state.status, effects: t.effects, won: r.won, at: t.at }, 'alert transition');
+        if (r.won) {
+          this.stats.transitions++;
+          this.stats.notificationsQueued += r.notifications;
+          if (r.notifications > 0) this.dispatcher.poke();
+        } else {
+          this.stats.lostRaces++;
+        }
+      }
+    }
+    if (engine.closedThroughMs > before) await this.store.saveCheckpoint(this.groupId, engine.closedThroughMs);
+  }
+
+  private async idleAdvance(idleMs: number): Promise<void> {
+    const engine = this.engine;
+    if (!engine || !this.leader || !this.rebuilt || this.rebuildTargets.size > 0) return;
+    this.o.logger.debug({ caught: engine.watermark.allCaughtUp(), quietMs: Date.now() - this.lastEventWall }, 'idle check');
+    if (!engine.watermark.allCaughtUp() || Date.now() - this.lastEventWall < idleMs) return;
+    engine.watermark.advanceTo(this.clock());
+    await this.evaluatePending(engine);
+  }
+
+  private async becomeStandby(): Promise<void> {
+    if (!this.leader) return;
+    this.leader = false;
+    this.engine = undefined;
+    const reader = this.reader;
+    const group = this.readerGroup;
+    this.reader = undefined;
+    // Not awaited inside the serialized chain: disconnect waits for the reader's current batch, which
+    // may itself be queued behind this step.
+    const closing = (async () => {
+      await reader?.disconnect().catch(() => undefined);
+      if (group) await this.deleteGroup(group);
+    })();
+    this.readerClosing = this.readerClosing.then(() => closing);
+    this.o.logger.info({ instance: this.instanceId }, 'alert evaluator standing by');
+  }
+
+  private async deleteGroup(group: string): Promise<void> {
+    const admin = this.o.kafka.admin();
+    try {
+      await admin.connect();
+      await admin.deleteGroups([group]);
+    } catch {
+      // an empty reader group without offsets expires on its own; nothing is lost
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+  }
+
+  metrics(): Record<string, number> {
+    const e = this.engine?.stats;
+    return {
+      actionpulse_alerts_events_total: this.stats.events,
+      actionpulse_alerts_invalid_events_total: this.stats.invalid,
+      actionpulse_alerts_late_events_total: e?.tooLate ?? 0,
+      actionpulse_alerts_duplicate_events_total: e?.duplicates ?? 0,
+      actionpulse_alerts_transitions_total: this.stats.transitions,
+      actionpulse_alerts_notifications_sent_total: this.dispatcher.stats.sent,
+      actionpulse_alerts_notifications_dead_total: this.dispatcher.stats.dead,
+      actionpulse_alerts_is_leader: this.leader ? 1 : 0,
+    };
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.idleTimer) clearInterval(this.idleTimer);
+    await this.control?.disconnect().catch(() => undefined);
+    await this.settled();
+    this.serialize(() => this.becomeStandby());
+    await this.settled();
+    await this.readerClosing;
+    await this.dispatcher.stop();
+  }
+}

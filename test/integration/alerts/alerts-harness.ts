@@ -1,0 +1,83 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { encodeEvent, type ActionEvent } from '../../../src/events/index.ts';
+import { migrateRegistry } from '../../../src/executors/registry-schema.ts';
+import type { KafkaPort } from '../../../src/platform/kafka/kafka-client.ts';
+import { createLogger, silentLogger } from '../../../src/platform/logger.ts';
+import { openRegistryDb, type SqlDb } from '../../../src/platform/registry-db.ts';
+import { AlertEvaluator, type AlertEvaluatorOptions } from '../../../src/consumers/alerts/alert-evaluator.ts';
+import { migrateAlerts } from '../../../src/consumers/alerts/alert-store-schema.ts';
+import { SlackNotifier } from '../../../src/consumers/alerts/notifiers/slack-notifier.ts';
+import { PagerDutyNotifier } from '../../../src/consumers/alerts/notifiers/pagerduty-notifier.ts';
+import type { FakeSlack } from '../../fakes/fake-slack.ts';
+import type { FakePagerDuty } from '../../fakes/fake-pagerduty.ts';
+import { uniqueName } from '../../helpers/kafka.ts';
+
+export const PG_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+/** A registry database in a schema of its own (the executors' tables + ours), dropped afterwards. */
+export async function freshRegistryDb(): Promise<{ db: SqlDb; schema: string; drop: () => Promise<void> }> {
+  const schema = `alerts_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: PG_URL });
+  await admin.connect();
+  await admin.query(`CREATE SCHEMA ${schema}`);
+  await admin.end();
+  const db = await openRegistryDb({ url: `${PG_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}` });
+  await migrateRegistry(db);
+  await migrateAlerts(db);
+  return {
+    db,
+    schema,
+    drop: async () => {
+      await db.close().catch(() => undefined);
+      const c = new pg.Client({ connectionString: PG_URL });
+      await c.connect();
+      await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await c.end();
+    },
+  };
+}
+
+export async function produce(kafka: KafkaPort, topic: string, events: readonly ActionEvent[]): Promise<void> {
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  await producer.connect();
+  for (let i = 0; i < events.length; i += 5000) {
+    await producer.send({ topic, acks: -1, messages: events.slice(i, i + 5000).map((e) => encodeEvent(e)) });
+  }
+  await producer.disconnect();
+}
+
+export interface Harness {
+  slack: FakeSlack;
+  pd: FakePagerDuty;
+}
+
+/** bot-oncall → Slack #bot + PagerDuty; crm-oncall → Slack #crm. */
+export function channels(h: Harness): Pick<AlertEvaluatorOptions, 'notifiers' | 'routes'> {
+  return {
+    notifiers: {
+      'slack-bot': new SlackNotifier({ name: 'slack-bot', webhookUrl: h.slack.webhook('bot') }),
+      'slack-crm': new SlackNotifier({ name: 'slack-crm', webhookUrl: h.slack.webhook('crm') }),
+      pagerduty: new PagerDutyNotifier({ name: 'pagerduty', baseUrl: h.pd.url, routingKey: h.pd.routingKey }),
+    },
+    routes: { 'bot-oncall': ['slack-bot', 'pagerduty'], 'crm-oncall': ['slack-crm'] },
+  };
+}
+
+export function evaluator(o: Partial<AlertEvaluatorOptions> & Pick<AlertEvaluatorOptions, 'kafka' | 'db' | 'rules' | 'eventsTopic' | 'notifiers' | 'routes'>): AlertEvaluator {
+  return new AlertEvaluator({
+    timeScale: 1,
+    dashboardBaseUrl: 'http://dash.test',
+    killSwitch: { dryRun: false, maxPer24h: 2 },
+    logger: process.env.ALERTS_TEST_LOG ? createLogger({ level: process.env.ALERTS_TEST_LOG }) : silentLogger,
+    groupId: uniqueName('alerts'),
+    controlTopic: uniqueName('t-alerts-control'),
+    idleAdvanceMs: 500,
+    sessionTimeoutMs: 10_000,
+    ...o,
+  });
+}
+
+export function slackTexts(slack: FakeSlack, name: string): string[] {
+  return slack.for(name).map((m) => m.body.text ?? '');
+}
