@@ -12,7 +12,7 @@ import { DiskSpool, type SpoolBatch } from './disk-spool.ts';
 import type { EventEmitterPort } from './emitter-port.ts';
 import { emitterInstruments, type DropReason, type EmitterInstruments, type EmitterStats } from './emitter-metrics.ts';
 import { MemoryQueue } from './memory-queue.ts';
-import { COMPRESSION, producerConfig } from './producer-settings.ts';
+import { producerConfig, sendOptions } from './producer-settings.ts';
 
 /**
  * The in-process emitter: `emit()` validates and enqueues, nothing else; one background pump owns Kafka.
@@ -81,6 +81,7 @@ class KafkaEmitter implements Emitter {
   private readonly log: Logger;
   private readonly topic: string;
   private readonly p: Config['producer'];
+  private readonly sendOpts: ReturnType<typeof sendOptions>;
   private readonly capacity: number;
   private mode: 'direct' | 'spooling';
   private connected = false;
@@ -113,6 +114,7 @@ class KafkaEmitter implements Emitter {
     this.p = config.producer;
     this.capacity = config.spool.memoryQueueEvents;
     this.mode = spool.pendingRecords > 0 ? 'spooling' : 'direct';
+    this.sendOpts = sendOptions(config.kafka.client, config.producer.compression);
     this.producer = deps.kafka.producer(producerConfig(config.kafka.client, config.producer.compression));
     this.metrics = emitterInstruments(deps.meter ?? noopMeter, () => this.stats());
   }
@@ -343,7 +345,7 @@ class KafkaEmitter implements Emitter {
     const started = Date.now();
     this.busySince = started;
     try {
-      await this.producer.send({ topic: this.topic, acks: -1, compression: COMPRESSION[this.p.compression], messages });
+      await this.producer.send({ topic: this.topic, ...this.sendOpts, messages });
       this.counts.sent += messages.length;
       this.metrics.sent.add(messages.length);
       this.metrics.sendLatency.record(Date.now() - started);

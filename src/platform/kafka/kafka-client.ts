@@ -61,7 +61,10 @@ export async function createKafkaClient(o: KafkaClientOptions): Promise<KafkaPor
   }
   if (kind === 'confluent') {
     const api = (mod.KafkaJS ?? (mod.default as Record<string, unknown>)?.KafkaJS) as { Kafka: new (c: unknown) => KafkaPort };
-    return new api.Kafka({ kafkaJS: { clientId: o.clientId, brokers: o.brokers, ssl: o.ssl, sasl: o.sasl } });
+    // librdkafka's config mapper reads `sasl.mechanism` whenever the key exists: omit unset keys.
+    const kafkaJS: Record<string, unknown> = { clientId: o.clientId, brokers: o.brokers, ssl: o.ssl ?? false };
+    if (o.sasl) kafkaJS.sasl = o.sasl;
+    return new api.Kafka({ kafkaJS });
   }
   const compat = (await import('@platformatic/kafka/compatibility/kafkajs' as string)) as { Kafka: new (c: unknown) => KafkaPort };
   return new compat.Kafka(common);
