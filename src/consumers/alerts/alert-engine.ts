@@ -65,6 +65,7 @@ export class AlertEngine {
   private closedBucket = -Infinity;
   /** Minutes ending at or before this instant were evaluated by an earlier run: replayed for counts only. */
   private checkpointMs = -Infinity;
+  private oldestBucket = Infinity;
 
   constructor(
     readonly rules: RulesFile,
@@ -103,6 +104,7 @@ export class AlertEngine {
   ingest(e: ActionEvent, partition = 0): 'counted' | 'duplicate' | 'late' | 'ignored' {
     const bucket = this.bucketOf(e.timestamp);
     this.watermark.observe(partition, e.timestamp);
+    if (bucket < this.oldestBucket) this.oldestBucket = bucket;
     if (bucket <= this.closedBucket) {
       this.stats.tooLate++;
       return 'late';
@@ -161,7 +163,13 @@ export class AlertEngine {
     if (last <= this.closedBucket) return [];
     // A jump (first event, or a quiet period) evaluates only as far back as any rule can still see.
     const horizon = Math.max(...this.runtimes.map((r) => r.windowBuckets + Math.ceil(r.timings.recoveryHoldMs / this.options.bucketMs))) + 1;
-    const first = this.closedBucket === -Infinity ? last : Math.max(this.closedBucket + 1, last - horizon);
+    // The very first evaluation starts at the oldest minute read (a rebuild reads a bounded range), so
+    // a first batch that already spans an hour does not skip that hour's decisions.
+    // A jump over minutes without data skips to what a rule can still see; minutes with data are never skipped.
+    let nextData = Infinity;
+    for (const b of this.seen.keys()) if (b > this.closedBucket && b < nextData) nextData = b;
+    const first =
+      this.closedBucket === -Infinity ? Math.min(last, this.oldestBucket) : Math.max(this.closedBucket + 1, Math.min(nextData, last - horizon));
     const out: number[] = [];
     for (let b = first; b <= last; b++) out.push(b);
     return out;

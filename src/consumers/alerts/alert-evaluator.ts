@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Consumer, EachBatchPayload } from 'kafkajs';
+import type { Admin, Consumer, EachBatchPayload } from 'kafkajs';
 import { decodeEvent } from '../../events/index.ts';
 import type { KafkaPort } from '../../platform/kafka/kafka-client.ts';
 import { ensureTopics } from '../../platform/kafka/topics.ts';
@@ -88,6 +88,11 @@ export class AlertEvaluator {
   private stopped = false;
   private rebuiltWaiters: (() => void)[] = [];
   private readerClosing: Promise<void> = Promise.resolve();
+  /** Next offset to read and last known end, per partition: a partition with unread records holds the watermark. */
+  private readonly consumed = new Map<number, bigint>();
+  private readonly highs = new Map<number, bigint>();
+  private readonly startOffsets = new Map<number, bigint>();
+  private admin: Admin | undefined;
 
   constructor(private readonly o: AlertEvaluatorOptions) {
     this.instanceId = o.instanceId ?? randomBytes(4).toString('hex');
@@ -180,8 +185,12 @@ export class AlertEvaluator {
       const starts = await admin.fetchTopicOffsetsByTimestamp(this.o.eventsTopic, from);
       const ends = await admin.fetchTopicOffsets(this.o.eventsTopic);
       this.rebuildTargets = new Map();
+      this.consumed.clear();
+      this.highs.clear();
       for (const end of ends) {
         const start = starts.find((s) => s.partition === end.partition)?.offset ?? end.high;
+        this.startOffsets.set(end.partition, BigInt(start));
+        this.highs.set(end.partition, BigInt(end.high));
         if (BigInt(start) < BigInt(end.high)) this.rebuildTargets.set(end.partition, BigInt(end.high) - 1n);
         else engine.watermark.setCaughtUp(end.partition, true);
       }
@@ -233,16 +242,18 @@ export class AlertEvaluator {
           if (batch.messages.length > 0) {
             this.lastEventWall = Date.now();
             const last = BigInt(batch.lastOffset());
-            engine.watermark.setCaughtUp(batch.partition, batch.offsetLag() === '0');
+            this.consumed.set(batch.partition, last + 1n);
+            const high = BigInt(batch.highWatermark) > (this.highs.get(batch.partition) ?? 0n) ? BigInt(batch.highWatermark) : (this.highs.get(batch.partition) ?? 0n);
+            engine.watermark.setCaughtUp(batch.partition, last + 1n >= high);
             const target = this.rebuildTargets.get(batch.partition);
             if (target !== undefined && last >= target) {
               this.rebuildTargets.delete(batch.partition);
               engine.watermark.setCaughtUp(batch.partition, true);
             }
           }
+          await this.refreshHighs(engine);
           await this.evaluatePending(engine);
           this.o.logger.debug({ partition: batch.partition, messages: batch.messages.length, watermark: engine.watermark.current, closedThrough: engine.closedThroughMs }, 'alert batch evaluated');
-          this.o.logger.debug({ lag: batch.offsetLag(), caught: engine.watermark.allCaughtUp(), targets: this.rebuildTargets.size }, 'lag');
           if (this.rebuildTargets.size === 0) this.markRebuilt(rebuildStart);
           resolve();
         } catch (err) {
@@ -273,10 +284,32 @@ export class AlertEvaluator {
     if (engine.closedThroughMs > before) await this.store.saveCheckpoint(this.groupId, engine.closedThroughMs);
   }
 
+  /**
+   * kafkajs only reports a partition's end when it delivers a batch from it, so a partition that has
+   * unread records but no batch yet would not hold the watermark back: ask the broker.
+   */
+  private async refreshHighs(engine: AlertEngine): Promise<void> {
+    try {
+      if (!this.admin) {
+        this.admin = this.o.kafka.admin();
+        await this.admin.connect();
+      }
+      for (const p of await this.admin.fetchTopicOffsets(this.o.eventsTopic)) {
+        const high = BigInt(p.high);
+        this.highs.set(p.partition, high);
+        if (this.engine === engine) engine.watermark.setCaughtUp(p.partition, (this.consumed.get(p.partition) ?? this.startOffsets.get(p.partition) ?? 0n) >= high);
+      }
+    } catch (err) {
+      this.o.logger.warn({ err: (err as Error).message }, 'could not read partition ends');
+      await this.admin?.disconnect().catch(() => undefined);
+      this.admin = undefined;
+    }
+  }
+
   private async idleAdvance(idleMs: number): Promise<void> {
     const engine = this.engine;
     if (!engine || !this.leader || !this.rebuilt || this.rebuildTargets.size > 0) return;
-    this.o.logger.debug({ caught: engine.watermark.allCaughtUp(), quietMs: Date.now() - this.lastEventWall }, 'idle check');
+    await this.refreshHighs(engine);
     if (!engine.watermark.allCaughtUp() || Date.now() - this.lastEventWall < idleMs) return;
     engine.watermark.advanceTo(this.clock());
     await this.evaluatePending(engine);
@@ -333,6 +366,7 @@ export class AlertEvaluator {
     this.serialize(() => this.becomeStandby());
     await this.settled();
     await this.readerClosing;
+    await this.admin?.disconnect().catch(() => undefined);
     await this.dispatcher.stop();
   }
 }

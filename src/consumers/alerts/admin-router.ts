@@ -1,0 +1,113 @@
+import { timingSafeEqual } from 'node:crypto';
+import express, { Router, type NextFunction, type Request, type Response } from 'express';
+import { z } from 'zod';
+import { isNodeType } from '../../events/index.ts';
+import { setRegistryEnabled } from '../../executors/registry-schema.ts';
+import type { Logger } from '../../platform/logger.ts';
+import type { SqlDb } from '../../platform/registry-db.ts';
+import { requeueOutbox } from './outbox-dispatcher.ts';
+import { createSilence, expireSilence, listSilences, silenceInputSchema } from './silence-store.ts';
+
+/**
+ * The admin API the HTTP service mounts: switch an action on or off by hand (the only way back after
+ * the kill switch), silences, and what the evaluator is doing. Every route needs the admin bearer
+ * token; every registry change needs a reason and lands in node_registry_audit with the actor.
+ */
+export interface AdminRouterOptions {
+  db: SqlDb;
+  adminToken: string | undefined;
+  logger: Logger;
+}
+
+const changeSchema = z.strictObject({
+  reason: z.string().trim().min(3, 'a reason of at least 3 characters').max(2000),
+  actor: z.string().trim().min(1).max(200).optional(),
+});
+
+function tokenMatches(expected: string, header: string | undefined): boolean {
+  const m = /^Bearer (.+)$/.exec(header ?? '');
+  if (!m) return false;
+  const a = Buffer.from(m[1]);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+function badRequest(res: Response, error: z.ZodError): void {
+  res.status(400).json({ error: 'invalid_request', details: error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message })) });
+}
+
+export function createAlertsAdminRouter(o: AdminRouterOptions): Router {
+  const router = Router();
+  router.use(express.json({ limit: '64kb' }));
+  router.use((req: Request, res: Response, next: NextFunction) => {
+    if (!o.adminToken) return void res.status(503).json({ error: 'admin_disabled', message: 'ADMIN_TOKEN is not configured' });
+    if (!tokenMatches(o.adminToken, req.headers.authorization)) return void res.status(401).json({ error: 'unauthorized' });
+    next();
+  });
+
+  for (const action of ['enable', 'disable'] as const) {
+    router.post(`/v1/registries/:node_type/${action}`, async (req: Request, res: Response) => {
+      const nodeType = String(req.params.node_type);
+      if (!isNodeType(nodeType)) return void res.status(404).json({ error: 'unknown_node_type', node_type: nodeType });
+      const parsed = changeSchema.safeParse(req.body ?? {});
+      if (!parsed.success) return badRequest(res, parsed.error);
+      const actor = `admin:${parsed.data.actor ?? 'api'}`;
+      const ok = await setRegistryEnabled(o.db, nodeType, action === 'enable', { actor, reason: parsed.data.reason, details: { via: 'admin-api' } });
+      if (!ok) return void res.status(404).json({ error: 'no_registry_row', node_type: nodeType });
+      o.logger.info({ node_type: nodeType, action, actor }, 'node registry changed by admin');
+      res.json({ node_type: nodeType, enabled: action === 'enable', actor, reason: parsed.data.reason });
+    });
+  }
+
+  router.get('/v1/registries', async (_req, res) => {
+    res.json({ registries: await o.db.query(`SELECT node_type, enabled, updated_at, updated_by, reason FROM node_registries ORDER BY node_type`) });
+  });
+
+  router.get('/v1/registries/:node_type/audit', async (req, res) => {
+    const rows = await o.db.query(`SELECT * FROM node_registry_audit WHERE node_type = $1 ORDER BY id DESC LIMIT 100`, [String(req.params.node_type)]);
+    res.json({ audit: rows });
+  });
+
+  router.get('/v1/alerts', async (req, res) => {
+    const status = typeof req.query.status === 'string' ? req.query.status : undefined;
+    const rows = await o.db.query(
+      `SELECT rule_id, scope_key, scope, status, pending_since, firing_since, last_value, episode, action_status, updated_at
+       FROM alert_state ${status ? 'WHERE status = $1' : ''} ORDER BY updated_at DESC LIMIT 500`,
+      status ? [status] : [],
+    );
+    res.json({ alerts: rows });
+  });
+
+  router.get('/v1/alerts/outbox', async (req, res) => {
+    const status = typeof req.query.status === 'string' ? req.query.status : undefined;
+    const rows = await o.db.query(
+      `SELECT id, rule_id, scope_key, receiver, channel, kind, status, attempts, last_error, created_at, sent_at
+       FROM alert_outbox ${status ? 'WHERE status = $1' : ''} ORDER BY id DESC LIMIT 500`,
+      status ? [status] : [],
+    );
+    res.json({ outbox: rows });
+  });
+
+  router.post('/v1/alerts/outbox/:id/retry', async (req, res) => {
+    const ok = /^\d+$/.test(String(req.params.id)) && (await requeueOutbox(o.db, String(req.params.id)));
+    res.status(ok ? 200 : 404).json({ requeued: ok });
+  });
+
+  router.get('/v1/silences', async (req, res) => {
+    res.json({ silences: await listSilences(o.db, { includeExpired: req.query.all === '1' }) });
+  });
+
+  router.post('/v1/silences', async (req, res) => {
+    const parsed = silenceInputSchema.safeParse(req.body ?? {});
+    if (!parsed.success) return badRequest(res, parsed.error);
+    res.status(201).json(await createSilence(o.db, parsed.data));
+  });
+
+  router.delete('/v1/silences/:id', async (req, res) => {
+    const actor = typeof req.query.actor === 'string' ? req.query.actor : 'api';
+    const ok = await expireSilence(o.db, String(req.params.id), `admin:${actor}`);
+    res.status(ok ? 200 : 404).json({ expired: ok });
+  });
+
+  return router;
+}
