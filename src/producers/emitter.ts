@@ -94,6 +94,11 @@ class KafkaEmitter implements Emitter {
   private spillScheduled = false;
   private wake: (() => void) | undefined;
   private halted = false;
+  private onHalt: () => void = () => undefined;
+  /** Resolves when close() halts the pump, so back-off sleeps end at once instead of delaying exit. */
+  private readonly haltedSignal = new Promise<void>((resolve) => {
+    this.onHalt = resolve;
+  });
   private closing: Promise<void> | undefined;
   private runDone: Promise<void> = Promise.resolve();
   private watchdog: NodeJS.Timeout | undefined;
@@ -212,7 +217,7 @@ class KafkaEmitter implements Emitter {
         break;
       } catch (err) {
         this.logEvery('connect', () => this.log.warn({ err: (err as Error).message }, 'Kafka producer cannot connect yet; events go to the spool'));
-        await sleep(Math.min(5000, 200 * 2 ** Math.min(attempt, 5)));
+        await this.pause(Math.min(5000, 200 * 2 ** Math.min(attempt, 5)));
       }
     }
     this.busySince = undefined;
@@ -336,7 +341,7 @@ class KafkaEmitter implements Emitter {
     for (let attempt = 0; ; attempt++) {
       if (await this.send(messages)) break;
       if (this.halted) return;
-      await sleep(Math.min(5000, 100 * 2 ** Math.min(attempt, 6)));
+      await this.pause(Math.min(5000, 100 * 2 ** Math.min(attempt, 6)));
     }
     await this.spool.ack(batch);
   }
@@ -357,6 +362,10 @@ class KafkaEmitter implements Emitter {
     } finally {
       this.busySince = undefined;
     }
+  }
+
+  private pause(ms: number): Promise<void> {
+    return Promise.race([new Promise<void>((r) => setTimeout(r, ms).unref()), this.haltedSignal]);
   }
 
   async drained(timeoutMs: number): Promise<boolean> {
@@ -382,6 +391,7 @@ class KafkaEmitter implements Emitter {
     process.removeListener('SIGINT', this.signalHandler);
     const flushed = this.connected && (await this.drained(deadlineMs));
     this.halted = true;
+    this.onHalt();
     if (this.watchdog) clearInterval(this.watchdog);
     this.wake?.();
     if (!flushed) {
@@ -391,7 +401,7 @@ class KafkaEmitter implements Emitter {
       this.log.warn({ spooled: this.spool.pendingRecords }, 'shutdown deadline reached: remaining events left in the spool');
     }
     await this.producer.disconnect().catch(() => undefined);
-    await Promise.race([this.runDone, sleep(5000)]);
+    await Promise.race([this.runDone, new Promise((r) => setTimeout(r, 5000).unref())]);
     await this.spool.close();
   }
 }

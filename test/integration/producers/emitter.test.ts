@@ -3,8 +3,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeEvent, type ActionEvent } from '../../../src/events/index.ts';
+import { buildEvent, decodeEvent, type ActionEvent } from '../../../src/events/index.ts';
 import { loadConfig } from '../../../src/platform/config.ts';
+import { createKafkaClient } from '../../../src/platform/kafka/kafka-client.ts';
 import type { KafkaPort } from '../../../src/platform/kafka/kafka-client.ts';
 import { silentLogger } from '../../../src/platform/logger.ts';
 import { createEmitter } from '../../../src/producers/emitter.ts';
@@ -62,6 +63,51 @@ describe('emitter on the real broker', () => {
     expect(await emitter.emitDurable({ ...event, organization_id: '' })).toEqual({ ok: false, reason: 'invalid' });
     await emitter.close();
   });
+
+  it('close() with Kafka unreachable spools everything by the deadline; the next start drains the spool first', async () => {
+    const { events: topic } = await freshTopics(kafka);
+    const dir = await spoolDir();
+    const deadKafka = await createKafkaClient({ brokers: ['127.0.0.1:9'], clientId: 'dead', connectionTimeoutMs: 300 });
+    const down = await createEmitter(configFor(topic, dir, { 'spool.fsync': 'never' }), { kafka: deadKafka, logger: silentLogger });
+    const sent = Array.from({ length: 1000 }, (_, i) =>
+      buildEvent({ event: 'qontak_action_invoked', source: 'close-test', organization_id: `org-${i % 3}`, node_type: 'qontak_crm_deal_create', agent_id: 'a', conversation_id: `s-${i}` }),
+    );
+    for (const e of sent) down.emit(e);
+    await down.close(300);
+    expect(down.stats()).toMatchObject({ accepted: 1000, spooled: 1000, sent: 0, dropped: 0, spoolRecords: 1000 });
+
+    const up = await createEmitter(configFor(topic, dir), { kafka, logger: silentLogger });
+    expect(up.stats().mode).toBe('spooling');
+    up.emit(buildEvent({ event: 'qontak_action_invoked', source: 'close-test', organization_id: 'org-0', node_type: 'qontak_crm_deal_create', agent_id: 'a', conversation_id: 's-1000' }));
+    expect(await up.drained(60_000)).toBe(true);
+    await up.close();
+    const got = await readTopic(kafka, topic, 1002, 15_000);
+    const org0 = got.filter((m) => m.key?.toString() === 'org-0').map((m) => Number((JSON.parse(m.value!.toString()) as { conversation_id: string }).conversation_id.slice(2)));
+    expect(got).toHaveLength(1001);
+    // The event emitted after the restart comes after the spooled ones of its organization.
+    expect(org0.at(-1)).toBe(1000);
+    expect(org0).toEqual([...org0].sort((a, b) => a - b));
+  }, 120_000);
+
+  it('a full spool drops, counts and reports events; memory stays bounded by the queue capacity', async () => {
+    const dir = await spoolDir();
+    const deadKafka = await createKafkaClient({ brokers: ['127.0.0.1:9'], clientId: 'dead', connectionTimeoutMs: 300 });
+    const emitter = await createEmitter(configFor('t-unused', dir, { 'spool.maxBytes': String(1024 * 1024), 'spool.memoryQueueEvents': '1000', 'producer.spillAfterMs': '50' }), {
+      kafka: deadKafka,
+      logger: silentLogger,
+    });
+    const pad = 'x'.repeat(100);
+    for (let i = 0; i < 8000; i++) {
+      emitter.emit(buildEvent({ event: 'qontak_action_configured', source: 'full-test', organization_id: `org-${i % 5}`, node_type: 'qontak_crm_deal_create', agent_id: `agent-${pad}-${i}` }));
+      if (i % 500 === 0) await new Promise((r) => setTimeout(r, 20));
+    }
+    await waitFor(() => emitter.stats().queued === 0, { timeoutMs: 30_000, what: 'queue to empty into the spool or be dropped' });
+    const s = emitter.stats();
+    expect(s.dropped).toBeGreaterThan(0);
+    expect(s.spooled + s.dropped).toBe(8000);
+    expect(s.spoolBytes).toBeLessThanOrEqual(1024 * 1024);
+    await emitter.close(100);
+  }, 60_000);
 
   it('after SIGKILL of an emitting process, a new process drains its spool: every durably spooled event arrives once', async () => {
     const { events: topic } = await freshTopics(kafka);
