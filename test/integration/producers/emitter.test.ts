@@ -10,7 +10,7 @@ import type { KafkaPort } from '../../../src/platform/kafka/kafka-client.ts';
 import { silentLogger } from '../../../src/platform/logger.ts';
 import { createEmitter } from '../../../src/producers/emitter.ts';
 import { oneOfEach } from '../../helpers/events.ts';
-import { freshTopics, readTopic, testKafka, waitFor } from '../../helpers/kafka.ts';
+import { freshTopics, readTopic, testBrokers, testKafka, waitFor } from '../../helpers/kafka.ts';
 
 let kafka: KafkaPort;
 const dirs: string[] = [];
@@ -108,6 +108,27 @@ describe('emitter on the real broker', () => {
     expect(s.spoolBytes).toBeLessThanOrEqual(1024 * 1024);
     await emitter.close(100);
   }, 60_000);
+
+  it('SIGTERM: the emitter flushes to Kafka before the process exits; every accepted event is in the topic', async () => {
+    const { events: topic } = await freshTopics(kafka);
+    const child = spawn(resolve('node_modules/.bin/tsx'), [resolve('test/integration/producers/fixtures/emit-until-killed.ts')], {
+      env: { ...process.env, EMIT_TOPIC: topic, EMIT_SPOOL_DIR: await spoolDir(), EMIT_BROKER: testBrokers()[0], EMIT_HANDLE_SIGNALS: '1' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    await waitFor(() => /emitted ([3-9]\d{3}|\d{5,})/.test(out), { timeoutMs: 90_000, what: 'child to emit 3000 events' });
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+    const final = /final code (\d+) accepted (\d+) sent (\d+) spooled (\d+) dropped (\d+)/.exec(out);
+    expect(final).not.toBeNull();
+    const [code, accepted, sent, spooled] = final!.slice(1, 5).map(Number);
+    expect(code).toBe(0);
+    expect(spooled).toBe(0);
+    expect(sent).toBe(accepted);
+    const got = await readTopic(kafka, topic, accepted + 1, 10_000);
+    expect(got).toHaveLength(accepted);
+  }, 180_000);
 
   it('after SIGKILL of an emitting process, a new process drains its spool: every durably spooled event arrives once', async () => {
     const { events: topic } = await freshTopics(kafka);
