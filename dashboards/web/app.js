@@ -112,12 +112,38 @@
         { key: 'success_rate_pct', format: pct },
         { key: 'token_refresh_failed', format: int },
       ]);
+      await refreshHealth();
       statusLine.textContent = `Range ${overview.range.from} – ${overview.range.to} (UTC, whole hours). Updated ${new Date().toISOString()}.`;
       document.body.dataset.loaded = 'true';
     } catch (err) {
       statusLine.textContent = `Could not load: ${err.message}`;
       document.body.dataset.loaded = 'error';
     }
+  }
+
+  // The health view exists only where the whole pipeline serves the page; elsewhere it stays hidden.
+  async function refreshHealth() {
+    const section = document.getElementById('health');
+    let health;
+    try {
+      health = await get('/api/health');
+    } catch {
+      section.hidden = true;
+      return;
+    }
+    section.hidden = false;
+    fillTable('table-health', health.consumers, [
+      { key: 'name', format: label },
+      { key: 'lag', format: int },
+      { key: 'written', format: int },
+      { key: 'deadLettered', format: int },
+      { key: 'secondsSinceProgress', format: (v) => (v === null ? '–' : `${v} s`) },
+      { key: 'stalled', format: (v) => (v ? 'STALLED' : 'ok'), cls: (r) => (r.stalled ? 'alert' : '') },
+    ]);
+    const e = health.emitter;
+    document.getElementById('health-emitter').textContent = e
+      ? `Emitter: ${e.mode}, ${e.connected ? 'connected' : 'not connected'} to Kafka, ${int(e.queued)} queued, ${int(e.spoolRecords)} in the spool (${int(e.spoolBytes)} bytes), ${int(e.dropped)} dropped.`
+      : '';
   }
 
   async function init() {

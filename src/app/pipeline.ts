@@ -22,6 +22,7 @@ import { createMixpanelConsumer } from '../consumers/mixpanel/mixpanel-consumer.
 import { buildScenario } from '../demo/demo-scenario.ts';
 import { connectKafka, type KafkaReady } from './local-infra.ts';
 import { localSecret } from './local-secrets.ts';
+import { HealthMonitor } from './pipeline-health.ts';
 
 /**
  * The whole pipeline in one process, on local defaults or on configured infrastructure: Kafka, ClickHouse,
@@ -49,6 +50,7 @@ export interface Pipeline {
   demo?: { simulator: AgentSimulator; executor: Executor; crm: QontakCrmSimulator };
   /** The local Mixpanel-compatible recorder, when no Mixpanel credentials are configured. */
   mixpanelRecorder?: MixpanelRecorder;
+  health: HealthMonitor;
   /** Extra components (alerts, Mixpanel recorder) register their own stop here. */
   onStop: (() => Promise<void>)[];
   metrics: Metrics;
@@ -113,6 +115,8 @@ export async function startPipeline(config: Config, logger: Logger, options: Pip
     mixpanelRecorder = mixpanel.recorder;
   }
 
+  const health = new HealthMonitor({ kafka: kafka.kafka, topic: config.kafka.eventsTopic, consumers: () => consumers, emitter });
+  health.register(metrics.meter);
   let http: RunningServer | undefined;
   if (run.has('http') && clickhouse && emitter) {
     ensureWebAssets();
@@ -125,6 +129,7 @@ export async function startPipeline(config: Config, logger: Logger, options: Pip
       },
       routers: [
         { path: '/', router: createIngestRouter(config.http, { emitter, meter: metrics.meter }) },
+        { path: '/', router: health.router() },
         ...(options.routers ?? []),
         { path: '/', router: createDashboardRouter({ clickhouse, database: config.clickhouse.database, logger: logger.child({ component: 'dashboard' }) }) },
       ],
@@ -147,6 +152,7 @@ export async function startPipeline(config: Config, logger: Logger, options: Pip
     dashboardUrl: http ? `${http.url}/` : undefined,
     demo,
     mixpanelRecorder,
+    health,
     onStop,
     metrics,
     async stop(deadlineMs = 10_000) {
