@@ -12,7 +12,7 @@ import { createKafkaClient } from '../src/platform/kafka/kafka-client.ts';
 import { ensureTopics } from '../src/platform/kafka/topics.ts';
 import { silentLogger } from '../src/platform/logger.ts';
 import { createEmitter } from '../src/producers/emitter.ts';
-import { benchBrokers, percentile } from './bench-kafka.ts';
+import { benchBrokers, percentile } from './lib/bench-kafka.ts';
 
 const RATE = Number(process.env.BENCH_EMIT_RATE ?? 10_000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);

@@ -15,7 +15,7 @@ import { createKafkaClient } from '../src/platform/kafka/kafka-client.ts';
 import { ensureTopics } from '../src/platform/kafka/topics.ts';
 import { silentLogger } from '../src/platform/logger.ts';
 import { createEmitter } from '../src/producers/emitter.ts';
-import { benchBrokers } from './bench-kafka.ts';
+import { benchBrokers } from './lib/bench-kafka.ts';
 
 const TOTAL = Number(process.env.BENCH_PRODUCER_EVENTS ?? 1_000_000);
 const RUNS = (process.env.BENCH_PRODUCER_RUNS ?? 'kafkajs:gzip,kafkajs:lz4,confluent:gzip').split(',').map((r) => r.split(':') as [string, string]);

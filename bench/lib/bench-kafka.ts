@@ -1,5 +1,5 @@
-import { loadConfig, type Config } from '../src/platform/config.ts';
-import { startLocalBroker } from '../src/platform/kafka/local-broker.ts';
+import { loadConfig, type Config } from '../../src/platform/config.ts';
+import { startLocalBroker } from '../../src/platform/kafka/local-broker.ts';
 
 /** Brokers for a benchmark: KAFKA_BROKERS, or the project's local broker (started or reused). */
 export async function benchBrokers(config: Config = loadConfig()): Promise<string[]> {
