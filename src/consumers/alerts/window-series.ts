@@ -1,7 +1,8 @@
 /**
- * Counts for one rule and one scope in minute buckets, as fixed rings: memory per scope is constant
- * (window length × two counters), whatever the traffic, which is what keeps 10k organizations cheap.
- * A slot remembers which bucket it holds, so a ring never needs a sweep to expire old minutes.
+ * Counts for one rule and one scope, per minute bucket. A Map, not a ring: while rebuilding, one
+ * partition may be read hours ahead of another that still holds the watermark back, and those
+ * future minutes must wait without overwriting minutes not yet evaluated. Minutes that fell out of the
+ * window are dropped at evaluation, so memory follows the window, not the traffic.
  */
 export interface RecentFailure {
   event_id: string;
@@ -9,80 +10,71 @@ export interface RecentFailure {
   timestamp: number;
 }
 
+interface Bucket {
+  num: number;
+  den: number;
+  reasons?: Map<string, number>;
+}
+
 export class WindowSeries {
-  private readonly stamps: Float64Array;
-  private readonly num: Uint32Array;
-  private readonly den: Uint32Array;
-  /** Failure reasons per slot, kept only for rules whose numerator carries a reason. */
-  private reasons: Map<string, Uint32Array> | undefined;
+  private readonly buckets = new Map<number, Bucket>();
   lastFailure: RecentFailure | undefined;
   newestBucket = -Infinity;
 
   constructor(
     readonly scope: Readonly<Record<string, string>>,
     private readonly size: number,
-  ) {
-    this.stamps = new Float64Array(size).fill(-1);
-    this.num = new Uint32Array(size);
-    this.den = new Uint32Array(size);
-  }
+  ) {}
 
-  private slot(bucket: number): number {
-    const i = bucket % this.size;
-    if (this.stamps[i] !== bucket) {
-      this.stamps[i] = bucket;
-      this.num[i] = 0;
-      this.den[i] = 0;
-      if (this.reasons) for (const arr of this.reasons.values()) arr[i] = 0;
+  private bucket(b: number): Bucket {
+    let x = this.buckets.get(b);
+    if (!x) {
+      x = { num: 0, den: 0 };
+      this.buckets.set(b, x);
+      if (b > this.newestBucket) this.newestBucket = b;
     }
-    if (bucket > this.newestBucket) this.newestBucket = bucket;
-    return i;
+    return x;
   }
 
-  addNumerator(bucket: number, reason?: string): void {
-    const i = this.slot(bucket);
-    this.num[i]++;
+  addNumerator(b: number, reason?: string): void {
+    const x = this.bucket(b);
+    x.num++;
     if (reason !== undefined) {
-      this.reasons ??= new Map();
-      let arr = this.reasons.get(reason);
-      if (!arr) {
-        arr = new Uint32Array(this.size);
-        this.reasons.set(reason, arr);
-      }
-      // A slot reused by a newer bucket was zeroed above for known reasons; a new reason starts at 0.
-      arr[i]++;
+      x.reasons ??= new Map();
+      x.reasons.set(reason, (x.reasons.get(reason) ?? 0) + 1);
     }
   }
 
-  addDenominator(bucket: number): void {
-    this.den[this.slot(bucket)]++;
+  addDenominator(b: number): void {
+    this.bucket(b).den++;
   }
 
-  /** Sums over the `size` buckets ending at `lastBucket` (inclusive). */
+  /** Sums over the `size` buckets ending at `lastBucket` (inclusive); forgets older buckets. */
   sum(lastBucket: number): { numerator: number; denominator: number } {
     let numerator = 0;
     let denominator = 0;
     const first = lastBucket - this.size;
-    for (let i = 0; i < this.size; i++) {
-      const b = this.stamps[i];
-      if (b > first && b <= lastBucket) {
-        numerator += this.num[i];
-        denominator += this.den[i];
+    for (const [b, x] of this.buckets) {
+      if (b <= first) this.buckets.delete(b);
+      else if (b <= lastBucket) {
+        numerator += x.num;
+        denominator += x.den;
       }
     }
     return { numerator, denominator };
   }
 
   topReasons(lastBucket: number, limit = 3): { reason: string; count: number }[] {
-    if (!this.reasons) return [];
     const first = lastBucket - this.size;
-    const out: { reason: string; count: number }[] = [];
-    for (const [reason, arr] of this.reasons) {
-      let count = 0;
-      for (let i = 0; i < this.size; i++) if (this.stamps[i] > first && this.stamps[i] <= lastBucket) count += arr[i];
-      if (count > 0) out.push({ reason, count });
+    const totals = new Map<string, number>();
+    for (const [b, x] of this.buckets) {
+      if (b <= first || b > lastBucket || !x.reasons) continue;
+      for (const [r, n] of x.reasons) totals.set(r, (totals.get(r) ?? 0) + n);
     }
-    return out.sort((a, b) => b.count - a.count || a.reason.localeCompare(b.reason)).slice(0, limit);
+    return [...totals]
+      .map(([reason, count]) => ({ reason, count }))
+      .sort((a, b) => b.count - a.count || a.reason.localeCompare(b.reason))
+      .slice(0, limit);
   }
 
   /** True when every counted minute is older than the window ending at `lastBucket`. */
