@@ -7,7 +7,8 @@
  *   BENCH_EVENTS=300000 BENCH_RATE=20000 BENCH_RATE_SECONDS=15 BENCH_QUERY_EVENTS=2000000 npx tsx bench/clickhouse-sink.ts
  * KAFKA_BROKERS uses an existing broker; otherwise a throw-away local one is started on port 19292.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import inspector from 'node:inspector';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadavg } from 'node:os';
@@ -18,7 +19,7 @@ import { createClickhouse } from '../src/platform/clickhouse-client.ts';
 import { createKafkaClient } from '../src/platform/kafka/kafka-client.ts';
 import { startLocalBroker, stopLocalBroker } from '../src/platform/kafka/local-broker.ts';
 import { ensureTopics } from '../src/platform/kafka/topics.ts';
-import { silentLogger } from '../src/platform/logger.ts';
+import { createLogger, silentLogger } from '../src/platform/logger.ts';
 import { startClickhouseConsumer } from '../src/consumers/clickhouse/clickhouse-consumer.ts';
 import { toEventRow } from '../src/consumers/clickhouse/event-row.ts';
 import { runMigrations } from '../src/consumers/clickhouse/migrations.ts';
@@ -39,6 +40,50 @@ const mb = (b: number) => `${(b / 1024 / 1024).toFixed(0)} MB`;
 const count = async (client: ReturnType<typeof createClickhouse>, db: string) =>
   Number((await (await client.query({ query: `SELECT count() AS n FROM ${db}.action_events`, format: 'JSONEachRow' })).json<{ n: number }>())[0].n);
 
+/** Time spent inside `insert` calls: the engine's share of the sink phase. */
+const inserts = { n: 0, ms: 0 };
+function timedClient(client: ReturnType<typeof createClickhouse>): ReturnType<typeof createClickhouse> {
+  return new Proxy(client, {
+    get(target, prop, receiver) {
+      if (prop !== 'insert' && prop !== 'exec') return Reflect.get(target, prop, receiver);
+      const fn = Reflect.get(target, prop, receiver) as (...a: unknown[]) => Promise<unknown>;
+      return async (...args: unknown[]) => {
+        const t0 = performance.now();
+        try {
+          return await fn.apply(target, args);
+        } finally {
+          inserts.n++;
+          inserts.ms += performance.now() - t0;
+        }
+      };
+    },
+  });
+}
+
+/** BENCH_CPU_PROFILE=file.cpuprofile: a V8 CPU profile of the sink phase only. */
+async function startProfiler(): Promise<{ stop(): Promise<void> } | undefined> {
+  const file = process.env.BENCH_CPU_PROFILE;
+  if (!file) return undefined;
+  const session = new inspector.Session();
+  session.connect();
+  const post = (method: string) => new Promise<unknown>((res, rej) => session.post(method, (err, r) => (err ? rej(err) : res(r))));
+  await post('Profiler.enable');
+  await post('Profiler.start');
+  return {
+    async stop() {
+      const { profile } = (await post('Profiler.stop')) as { profile: unknown };
+      writeFileSync(file, JSON.stringify(profile));
+      session.disconnect();
+    },
+  };
+}
+
+/** Process CPU time (all threads: JS and the engine's) per wall-clock second since `since`. */
+function cores(since: NodeJS.CpuUsage, t0: number): string {
+  const used = process.cpuUsage(since);
+  return ((used.user + used.system) / 1000 / (performance.now() - t0)).toFixed(2);
+}
+
 async function insertText(client: ReturnType<typeof createClickhouse>, table: string, text: string): Promise<void> {
   const r = await client.exec({ query: `INSERT INTO ${table} FORMAT JSONEachRow`, values: Readable.from([text]), clickhouse_settings: { insert_deduplication_token: `raw-${table}-${Math.random()}` } });
   r.stream.destroy();
@@ -56,20 +101,22 @@ async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'actionpulse-bench-ch-'));
   const client = createClickhouse({ dataDir });
   const endMs = Math.floor(Date.now() / HOUR) * HOUR;
-  const data = events(N, 1, endMs, 24 * 28);
+  let data = events(N, 1, endMs, 24 * 28);
+  const total = data.length;
   const bytes = data.reduce((s, e) => s + JSON.stringify(e).length, 0) / data.length;
   console.log(`clickhouse-sink bench: ${data.length} events, ${bytes.toFixed(0)} B/event, chDB in-process, ${brokers.join(',')}, load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
 
   // 1. Raw insert rate: the same rows already serialised to JSONEachRow (not timed), 50k rows per INSERT,
   // same table shape and rollups. `exec` sends the text as the body, as an HTTP client would.
   await runMigrations(client, { database: 'bench_raw', ttlDays: 400 });
-  const rows = data.map(toEventRow);
-  const chunks: string[] = [];
+  let rows = data.map(toEventRow);
+  let chunks: string[] = [];
   for (let i = 0; i < rows.length; i += 50_000) chunks.push(rows.slice(i, i + 50_000).map((r) => JSON.stringify(r)).join('\n'));
+  let cpu = process.cpuUsage();
   let t = performance.now();
   for (const chunk of chunks) await insertText(client, 'bench_raw.action_events', chunk);
-  const rawRate = rows.length / ((performance.now() - t) / 1000);
-  console.log(`raw insert (pre-serialised JSONEachRow, 50k/insert): ${rawRate.toFixed(0)} rows/s`);
+  const rawRate = total / ((performance.now() - t) / 1000);
+  console.log(`raw insert (pre-serialised JSONEachRow, 50k/insert): ${rawRate.toFixed(0)} rows/s, ${cores(cpu, t)} cores busy`);
 
   // 2. Sink throughput: produce first (not timed), then time the consumer from start to all rows stored.
   const topic = `bench-ch-${suffix}`;
@@ -80,17 +127,27 @@ async function main(): Promise<void> {
   for (let i = 0; i < data.length; i += 5000) {
     await producer.send({ topic, acks: -1, compression: CompressionTypes.ZSTD, messages: data.slice(i, i + 5000).map(encodeEvent) });
   }
+  // The sink runs in this process: drop the bench's own copies so its GC does not pay for them.
+  data = [];
+  rows = [];
+  chunks = [];
   const rssBefore = process.memoryUsage().rss;
   await runMigrations(client, { database: 'bench_sink', ttlDays: 400 });
   // Timed from the moment the consumer joined its group (kafkajs' run() resolves after the join):
   // the join (a few seconds, once per start) is not throughput; the first fetch is.
-  const consumer = await startClickhouseConsumer({ kafka, clickhouse: client, database: 'bench_sink', ttlDays: 400, topic, deadLetterTopic: dlq, logger: silentLogger, groupId: `bench-${suffix}`,
-    partitionsConsumedConcurrently: process.env.BENCH_CONCURRENCY ? Number(process.env.BENCH_CONCURRENCY) : undefined });
+  const profiler = await startProfiler();
+  const consumer = await startClickhouseConsumer({ kafka, clickhouse: timedClient(client), database: 'bench_sink', ttlDays: 400, topic, deadLetterTopic: dlq, logger: process.env.BENCH_LOG ? createLogger({ level: process.env.BENCH_LOG }) : silentLogger, groupId: `bench-${suffix}`,
+    partitionsConsumedConcurrently: process.env.BENCH_CONCURRENCY ? Number(process.env.BENCH_CONCURRENCY) : undefined,
+    pipelineWrites: process.env.BENCH_PIPELINE ? process.env.BENCH_PIPELINE === '1' : undefined });
   t = performance.now();
-  while (consumer.runner.stats.written < data.length) await new Promise((r) => setTimeout(r, 20));
-  const sinkRate = data.length / ((performance.now() - t) / 1000);
+  cpu = process.cpuUsage();
+  while (consumer.runner.stats.written < total) await new Promise((r) => setTimeout(r, 20));
+  const sinkMs = performance.now() - t;
+  const sinkRate = total / (sinkMs / 1000);
+  await profiler?.stop();
+  console.log(`  sink phase ${sinkMs.toFixed(0)} ms, ${cores(cpu, t)} cores busy: ${inserts.n} inserts (${(total / inserts.n).toFixed(0)} rows each), ${inserts.ms.toFixed(0)} ms inside insert calls (overlapping when concurrent)`);
   const stored = await count(client, 'bench_sink');
-  if (stored !== data.length) throw new Error(`sink stored ${stored} rows, expected ${data.length}`);
+  if (stored !== total) throw new Error(`sink stored ${stored} rows, expected ${total}`);
   console.log(`sink (Kafka → runner → ClickHouse): ${sinkRate.toFixed(0)} events/s — ratio to raw ${(sinkRate / rawRate).toFixed(2)} (target ≥ 0.8); peak RSS ${mb(peakRss)} (before ${mb(rssBefore)})`);
 
   // 3. Latency at a steady rate: events stamped when sent; ingested_at is set when the insert that made them
@@ -107,7 +164,7 @@ async function main(): Promise<void> {
       producer.send({ topic, acks: -1, compression: CompressionTypes.ZSTD, messages: batch }).catch((err) => console.error('send failed', err));
     }
     const achieved = live.length / ((Date.now() - started) / 1000);
-    while ((await count(client, 'bench_sink')) < data.length + live.length) await new Promise((r) => setTimeout(r, 200));
+    while ((await count(client, 'bench_sink')) < total + live.length) await new Promise((r) => setTimeout(r, 200));
     const lat = await client.query({
       query: `SELECT quantilesExact(0.5, 0.99)(toUnixTimestamp64Milli(ingested_at) - toUnixTimestamp64Milli(timestamp)) AS q FROM bench_sink.action_events WHERE timestamp >= fromUnixTimestamp64Milli(${started})`,
       format: 'JSONEachRow',
@@ -120,7 +177,7 @@ async function main(): Promise<void> {
 
   if (QUERY_EVENTS > 0) {
     // 4. Dashboard queries over a bigger table: bulk-load more rows straight into the raw bench database.
-    const extra = QUERY_EVENTS - rows.length;
+    const extra = QUERY_EVENTS - total;
     for (let loaded = 0, seed = 10; loaded < extra; seed++) {
       const more = events(Math.min(500_000, extra - loaded), seed, endMs, 24 * 28).map(toEventRow);
       for (let i = 0; i < more.length; i += 100_000) {
@@ -132,8 +189,8 @@ async function main(): Promise<void> {
       }
       loaded += more.length;
     }
-    const total = await count(client, 'bench_raw');
-    console.log(`dashboard queries on ${total} events (28 days, 50 orgs), median of 3:`);
+    const loadedRows = await count(client, 'bench_raw');
+    console.log(`dashboard queries on ${loadedRows} events (28 days, 50 orgs), median of 3:`);
     for (const name of METRIC_NAMES) {
       const times: number[] = [];
       for (let i = 0; i < 3; i++) {

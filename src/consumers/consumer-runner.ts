@@ -27,6 +27,17 @@ export interface ConsumerRunnerOptions {
   /** How long the broker may wait to fill `minBytes` before answering a fetch (batching by time). */
   maxWaitTimeMs?: number;
   minBytes?: number;
+  /**
+   * Partitions whose batches are handled at the same time (default 1). Above 1 the sink's `write` must
+   * accept concurrent calls; each partition still writes, then commits, in order.
+   */
+  partitionsConsumedConcurrently?: number;
+  /**
+   * Overlap each partition's sink write with fetching and decoding its next batch (default false). The
+   * offsets are resolved early so kafkajs fetches on, but still committed only after the sink accepted
+   * the batch, in order; a batch that was not committed is read again (seek back), never skipped.
+   */
+  pipelineWrites?: boolean;
   retry?: RetryPolicy;
   sessionTimeoutMs?: number;
 }
@@ -46,12 +57,20 @@ export interface ConsumerStats {
   partitions: Map<number, PartitionStats>;
 }
 
+interface Decoded {
+  events: ActionEvent[];
+  sources: KafkaMessage[];
+  letters: DeadLetter[];
+}
+
 export class ConsumerRunner {
   readonly stats: ConsumerStats = { consumed: 0, written: 0, deadLettered: 0, retries: 0, lastBatchAt: 0, partitions: new Map() };
   private consumer: Consumer;
   private dlq: DeadLetterPublisher;
   private readonly abort = new AbortController();
   private readonly source: string;
+  /** Pipelined mode: the write in flight per topic:partition and the first offset it covers. */
+  private readonly writing = new Map<string, { job: Promise<boolean>; firstOffset: string }>();
 
   constructor(private readonly o: ConsumerRunnerOptions) {
     this.consumer = o.kafka.consumer({
@@ -78,13 +97,44 @@ export class ConsumerRunner {
     await this.consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: 1,
+      partitionsConsumedConcurrently: this.o.partitionsConsumedConcurrently ?? 1,
       eachBatch: (payload) => this.handleBatch(payload),
     });
   }
 
   private async handleBatch(payload: EachBatchPayload): Promise<void> {
-    const { batch, heartbeat, isRunning, isStale } = payload;
+    const decoded = this.decode(payload);
+    if (!this.o.pipelineWrites) {
+      await this.writeAndCommit(payload, decoded);
+      return;
+    }
+    const { batch, isRunning, isStale } = payload;
+    const key = `${batch.topic}:${batch.partition}`;
+    const previous = this.writing.get(key);
+    if (previous) {
+      // One batch per partition in the sink at a time, in offset order: this one was fetched and decoded
+      // while the previous one was being written.
+      const ok = await previous.job;
+      if (this.writing.get(key) === previous) this.writing.delete(key);
+      const first = batch.firstOffset();
+      if (!ok && (first === null || BigInt(first) > BigInt(previous.firstOffset))) {
+        // The previous batch was not committed (stopping, or its generation ended), and kafkajs has moved
+        // past it because it was resolved early: go back to it rather than ever commit beyond it.
+        if (isRunning() && !isStale()) this.consumer.seek({ topic: batch.topic, partition: batch.partition, offset: previous.firstOffset });
+        return;
+      }
+    }
+    if (!isRunning() || isStale() || batch.messages.length === 0) return;
+    const job = this.writeAndCommit(payload, decoded).catch((err: Error) => {
+      this.o.logger.error({ err: err.message, partition: batch.partition }, 'batch write failed; it will be read again');
+      return false;
+    });
+    this.writing.set(key, { job, firstOffset: batch.messages[0].offset });
+    // Resolved, not committed: kafkajs fetches the next batch now; the commit follows the sink's answer.
+    payload.resolveOffset(batch.messages[batch.messages.length - 1].offset);
+  }
+
+  private decode({ batch }: EachBatchPayload): Decoded {
     const letters: DeadLetter[] = [];
     const events: ActionEvent[] = [];
     const sources: KafkaMessage[] = [];
@@ -109,6 +159,12 @@ export class ConsumerRunner {
         },
       });
     }
+    return { events, sources, letters };
+  }
+
+  /** Sink, then dead letters, then the commit: true when the batch's offsets were committed. */
+  private async writeAndCommit(payload: EachBatchPayload, { events, sources, letters }: Decoded): Promise<boolean> {
+    const { batch, heartbeat, isRunning, isStale } = payload;
     const max = this.o.maxBatchEvents ?? 50_000;
     for (let start = 0; start < events.length; start += max) {
       const slice = events.slice(start, start + max);
@@ -119,12 +175,14 @@ export class ConsumerRunner {
         partition: batch.partition,
         firstOffset: sliceSources[0].offset,
         lastOffset: sliceSources[sliceSources.length - 1].offset,
+        // decodeEvent accepted these, so none is null.
+        values: sliceSources.map((m) => m.value as Buffer),
       };
       const written = await this.writeWithRetry(sinkBatch, payload, letters, sliceSources);
-      if (!written) return; // stopping or rebalanced: leave the offsets uncommitted, the batch comes again
+      if (!written) return false; // stopping or rebalanced: leave the offsets uncommitted, the batch comes again
       await heartbeat();
     }
-    if (!isRunning() || isStale()) return;
+    if (!isRunning() || isStale()) return false;
     await this.publishDeadLetters(letters, payload);
     if (batch.messages.length > 0) {
       const last = batch.messages[batch.messages.length - 1].offset;
@@ -137,6 +195,7 @@ export class ConsumerRunner {
       });
     }
     this.stats.lastBatchAt = Date.now();
+    return true;
   }
 
   private async writeWithRetry(
@@ -228,6 +287,8 @@ export class ConsumerRunner {
 
   async stop(): Promise<void> {
     this.abort.abort();
+    // Aborted writes return promptly and commit nothing; wait so the sink is not closed under them.
+    await Promise.allSettled([...this.writing.values()].map((w) => w.job));
     await this.consumer.disconnect().catch(() => undefined);
     await this.dlq.close().catch(() => undefined);
     await this.o.sink.close();

@@ -12,6 +12,12 @@ export interface SinkBatch {
   /** Kafka offsets of the first and last message the batch came from (dedupe tokens derive from them). */
   readonly firstOffset: string;
   readonly lastOffset: string;
+  /**
+   * The Kafka message values `events` were decoded from, same order (optional). A valid value's JSON has
+   * exactly the contract's fields, so a sink whose rows mirror the contract may store these bytes as they
+   * are instead of serialising every event again.
+   */
+  readonly values?: readonly Buffer[];
 }
 
 export interface RejectedEvent {

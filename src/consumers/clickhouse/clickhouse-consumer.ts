@@ -27,6 +27,10 @@ export interface ClickhouseConsumerOptions {
   maxWaitTimeMs?: number;
   minBytes?: number;
   insertTimeoutMs?: number;
+  /** Partitions handled at once: one partition's insert runs in the engine while another's batch is decoded. */
+  partitionsConsumedConcurrently?: number;
+  /** See ConsumerRunnerOptions.pipelineWrites (on by default here). */
+  pipelineWrites?: boolean;
   retry?: RetryPolicy;
 }
 
@@ -53,6 +57,9 @@ export async function startClickhouseConsumer(o: ClickhouseConsumerOptions): Pro
     maxBytesPerPartition: o.maxBytesPerPartition ?? 16 * 1024 * 1024,
     maxWaitTimeMs: o.maxWaitTimeMs ?? 1000,
     minBytes: o.minBytes ?? 256 * 1024,
+    partitionsConsumedConcurrently: o.partitionsConsumedConcurrently ?? 1,
+    // The engine inserts on its own threads: decoding the next batch meanwhile keeps both busy.
+    pipelineWrites: o.pipelineWrites ?? true,
     retry: o.retry,
   });
   await runner.start();

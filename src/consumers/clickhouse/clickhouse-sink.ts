@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Logger } from '../../platform/logger.ts';
 import type { RejectedEvent, Sink, SinkBatch, SinkResult } from '../sink.ts';
@@ -28,6 +29,33 @@ export function dedupeToken(batch: Pick<SinkBatch, 'topic' | 'partition' | 'firs
   return `${batch.topic}:${batch.partition}:${batch.firstOffset}-${batch.lastOffset}`;
 }
 
+/** Newline-delimited rows in one buffer: one copy of each message value, nothing parsed or re-encoded. */
+export function joinLines(values: readonly Buffer[]): Buffer {
+  let size = 0;
+  for (const v of values) size += v.length + 1;
+  const out = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (const v of values) {
+    at += v.copy(out, at);
+    out[at++] = 0x0a;
+  }
+  return out;
+}
+
+/**
+ * Inserts through one client run one at a time. The embedded engine applies per-query settings as SET
+ * statements on its one shared session, so two concurrent inserts could each run under the other's
+ * dedupe token (and one be dropped as a "duplicate"); it inserts one statement at a time anyway.
+ * Pipelined partitions still overlap decoding with the insert in flight.
+ */
+const insertQueues = new WeakMap<ClickHouseClient, Promise<unknown>>();
+function serialised<T>(client: ClickHouseClient, run: () => Promise<T>): Promise<T> {
+  const previous = insertQueues.get(client) ?? Promise.resolve();
+  const next = previous.then(run, run);
+  insertQueues.set(client, next.catch(() => undefined));
+  return next;
+}
+
 export class ClickhouseSink implements Sink {
   readonly name = 'clickhouse';
   private readonly table: string;
@@ -40,6 +68,17 @@ export class ClickhouseSink implements Sink {
     if (batch.events.length === 0) return { status: 'ok' };
     const token = dedupeToken(batch);
     try {
+      if (batch.values?.length === batch.events.length) {
+        try {
+          await this.insertBody(joinLines(batch.values), token, signal);
+          return { status: 'ok' };
+        } catch (err) {
+          if (!isDataError(err)) throw err;
+          // Valid JSON the engine reads differently (1.0 for an integer, 1e3, …): our own serialisation
+          // of the validated events is canonical, so the batch goes again in that form, same token.
+          this.o.logger.debug({ err: (err as Error).message }, 'clickhouse refused the message bytes; inserting serialised rows');
+        }
+      }
       await this.insert(batch.events.map(toEventRow), token, signal);
       return { status: 'ok' };
     } catch (err) {
@@ -65,21 +104,45 @@ export class ClickhouseSink implements Sink {
   }
 
   private async insert(values: unknown[], token: string, signal: AbortSignal): Promise<void> {
-    const timeout = AbortSignal.timeout(this.o.insertTimeoutMs ?? 30_000);
-    await this.o.client.insert({
+    await serialised(this.o.client, () => this.o.client.insert({
       table: this.table,
       values,
       format: 'JSONEachRow',
-      abort_signal: AbortSignal.any([signal, timeout]),
-      clickhouse_settings: {
-        insert_deduplication_token: token,
-        insert_deduplicate: 1,
-        // Without this a dropped duplicate block would still feed the rollups once more.
-        deduplicate_blocks_in_dependent_materialized_views: 1,
-        // Exactness first: the insert returns only when the rows are queryable.
-        async_insert: 0,
-      },
+      abort_signal: this.abortSignal(signal),
+      clickhouse_settings: this.settings(token),
+    }));
+  }
+
+  /** Inserts JSONEachRow text as it is: no parse, no object per row, no second serialisation. */
+  private async insertBody(body: Buffer, token: string, signal: AbortSignal): Promise<void> {
+    await serialised(this.o.client, async () => {
+      const result = await this.o.client.exec({
+        query: `INSERT INTO ${this.table} FORMAT JSONEachRow`,
+        values: Readable.from([body], { objectMode: false }),
+        abort_signal: this.abortSignal(signal),
+        clickhouse_settings: this.settings(token),
+      });
+      // The (empty) response must be read to the end, or an HTTP connection stays taken.
+      for await (const chunk of result.stream) void chunk;
     });
+  }
+
+  private abortSignal(signal: AbortSignal): AbortSignal {
+    return AbortSignal.any([signal, AbortSignal.timeout(this.o.insertTimeoutMs ?? 30_000)]);
+  }
+
+  private settings(token: string) {
+    return {
+      insert_deduplication_token: token,
+      insert_deduplicate: 1,
+      // Without this a dropped duplicate block would still feed the rollups once more.
+      deduplicate_blocks_in_dependent_materialized_views: 1,
+      // Exactness first: the insert returns only when the rows are queryable.
+      async_insert: 0,
+      // A contract-valid event has only column names as keys; absent optional fields take the column
+      // defaults ('' / 0 / NULL), which are exactly what toEventRow writes for them.
+      input_format_defaults_for_omitted_fields: 1,
+    } as const;
   }
 
   async close(): Promise<void> {
