@@ -23,6 +23,8 @@ import { buildScenario } from '../demo/demo-scenario.ts';
 import { connectKafka, type KafkaReady } from './local-infra.ts';
 import { localSecret } from './local-secrets.ts';
 import { HealthMonitor } from './pipeline-health.ts';
+import { effectiveTimeScale, startAlerts, type AlertsHandle } from './alerts-wiring.ts';
+import { createAlertsAdminRouter } from '../consumers/alerts/admin-router.ts';
 
 /**
  * The whole pipeline in one process, on local defaults or on configured infrastructure: Kafka, ClickHouse,
@@ -51,6 +53,9 @@ export interface Pipeline {
   /** The local Mixpanel-compatible recorder, when no Mixpanel credentials are configured. */
   mixpanelRecorder?: MixpanelRecorder;
   health: HealthMonitor;
+  alerts?: AlertsHandle;
+  /** Bearer token of the admin API (configured, or generated under the data folder for local runs). */
+  adminToken: string;
   /** Extra components (alerts, Mixpanel recorder) register their own stop here. */
   onStop: (() => Promise<void>)[];
   metrics: Metrics;
@@ -58,6 +63,8 @@ export interface Pipeline {
 }
 
 export interface PipelineOptions {
+  /** Where alert notifications are printed when no Slack webhook is configured. */
+  print?: (line: string) => void;
   /** Which parts run in this process (default: all; the demo only on local infrastructure). */
   components?: Set<Component>;
   /** Extra routers mounted on the HTTP service (admin API). */
@@ -115,6 +122,13 @@ export async function startPipeline(config: Config, logger: Logger, options: Pip
     mixpanelRecorder = mixpanel.recorder;
   }
 
+  let alerts: AlertsHandle | undefined;
+  const adminToken = config.http.adminToken ?? localSecret(config.dataDir, 'admin-token', 24);
+  if (run.has('alerts')) {
+    alerts = await startAlerts(config, { kafka: kafka.kafka, db, logger, adminToken, demo: run.has('demo'), print: options.print ?? (() => undefined) });
+    onStop.push(() => alerts!.stop());
+  }
+
   const health = new HealthMonitor({ kafka: kafka.kafka, topic: config.kafka.eventsTopic, consumers: () => consumers, emitter });
   health.register(metrics.meter);
   let http: RunningServer | undefined;
@@ -130,6 +144,7 @@ export async function startPipeline(config: Config, logger: Logger, options: Pip
       routers: [
         { path: '/', router: createIngestRouter(config.http, { emitter, meter: metrics.meter }) },
         { path: '/', router: health.router() },
+        { path: '/', router: createAlertsAdminRouter({ db, adminToken, logger: logger.child({ component: 'admin' }) }) },
         ...(options.routers ?? []),
         { path: '/', router: createDashboardRouter({ clickhouse, database: config.clickhouse.database, logger: logger.child({ component: 'dashboard' }) }) },
       ],
@@ -138,7 +153,7 @@ export async function startPipeline(config: Config, logger: Logger, options: Pip
   }
 
   let demo: Pipeline['demo'];
-  if (run.has('demo') && emitter) demo = await startDemo(config, logger, db, emitter);
+  if (run.has('demo') && emitter) demo = await startDemo(config, logger, db, emitter, effectiveTimeScale(config, true));
 
   const pipeline: Pipeline = {
     config,
@@ -152,6 +167,8 @@ export async function startPipeline(config: Config, logger: Logger, options: Pip
     dashboardUrl: http ? `${http.url}/` : undefined,
     demo,
     mixpanelRecorder,
+    alerts,
+    adminToken,
     health,
     onStop,
     metrics,
@@ -200,8 +217,11 @@ async function startMixpanel(config: Config, logger: Logger, kafka: KafkaReady, 
   return { consumer, recorder };
 }
 
-async function startDemo(config: Config, logger: Logger, db: SqlDb, emitter: Emitter): Promise<NonNullable<Pipeline['demo']>> {
-  const crm = new QontakCrmSimulator({ apiKey: undefined, maxRecordedRequests: 1000 });
+async function startDemo(config: Config, logger: Logger, db: SqlDb, emitter: Emitter, timeScale: number): Promise<NonNullable<Pipeline['demo']>> {
+  // The simulated CRM accepts the fallback API key, as the real one does for QONTAK_CRM_API_KEY: the broken
+  // organization's refreshes fail (rule 2 fires) while its actions still go through.
+  const apiKey = config.crm.apiKey ?? localSecret(config.dataDir, 'crm-api-key', 16);
+  const crm = new QontakCrmSimulator({ apiKey, maxRecordedRequests: 1000 });
   await crm.start();
   let redis: Redis | undefined;
   if (config.redis.url) {
@@ -215,7 +235,7 @@ async function startDemo(config: Config, logger: Logger, db: SqlDb, emitter: Emi
     emitter,
     logger: logger.child({ component: 'demo-executor' }),
     source: 'agent-runtime',
-    crm: { ...config.crm, baseUrl: crm.url, tokenEncryptionKey: config.crm.tokenEncryptionKey ?? localSecret(config.dataDir, 'crm-token-key') },
+    crm: { ...config.crm, baseUrl: crm.url, apiKey, tokenEncryptionKey: config.crm.tokenEncryptionKey ?? localSecret(config.dataDir, 'crm-token-key') },
     chat: { queue: 'actionpulse_demo', keyPrefix: 'actionpulse:demo:' },
   });
   const scenario = buildScenario({
@@ -230,7 +250,7 @@ async function startDemo(config: Config, logger: Logger, db: SqlDb, emitter: Emi
     crm,
     scenario,
     callsPerSecond: config.demo.callsPerSecond,
-    heartbeatEveryMs: Math.max(1000, Math.round(3_600_000 / config.alerts.timeScale)),
+    heartbeatEveryMs: Math.max(1000, Math.round(3_600_000 / timeScale)),
     logger: logger.child({ component: 'agent-simulator' }),
   });
   await simulator.provision();

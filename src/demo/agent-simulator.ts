@@ -154,19 +154,19 @@ export class AgentSimulator {
       case 'qontak_crm_ticket_create':
         return { crm_pipeline_id: r.int(1, 4), crm_stage_id: r.int(1, 6), name: 'Support: {{customer_name}}' };
       case 'qontak_crm_ticket_update':
-        return r.chance(0.03) ? { name: 'no id' } : { id: String(r.int(1, 51)), crm_stage_id: r.int(1, 6) };
+        return r.chance(0.01) ? { name: 'no id' } : { id: String(r.int(1, 51)), crm_stage_id: r.int(1, 6) };
       case 'qontak_crm_deal_update':
-        return r.chance(0.02) ? { amount: 10 } : { id: String(r.int(1, 51)), stage_id: String(r.int(1, 6)), amount: r.int(1, 1000) * 1000 };
+        return r.chance(0.01) ? { amount: 10 } : { id: String(r.int(1, 51)), stage_id: String(r.int(1, 6)), amount: r.int(1, 1000) * 1000 };
       case 'qontak_chat_room_assign': {
         const type = r.pick(['auto', 'division', 'agent'] as const);
         if (type === 'auto') return { assign_type: 'auto' };
-        if (r.chance(0.04)) return { assign_type: type };
+        if (r.chance(0.02)) return { assign_type: type };
         return type === 'division' ? { assign_type: 'division', division_id: String(r.int(1, 5)) } : { assign_type: 'agent', agent_id: String(r.int(100, 120)), closing_message: 'Connecting you to our team' };
       }
       case 'qontak_chat_room_resolve':
         return r.chance(0.5) ? { closing_message: 'Thanks for chatting with us!' } : {};
       case 'qontak_chat_room_tag':
-        return r.chance(0.03) ? { tags: ' , ' } : { tags: r.pick([['vip', 'lead'], 'complaint, billing', [{ name: 'promo' }, { name: 'Promo' }]]) };
+        return r.chance(0.01) ? { tags: ' , ' } : { tags: r.pick([['vip', 'lead'], 'complaint, billing', [{ name: 'promo' }, { name: 'Promo' }]]) };
     }
   }
 

@@ -17,7 +17,7 @@ export interface DemoScenario {
   seed: number;
   organizations: string[];
   agents: DemoAgent[];
-  /** Its company token refresh fails every time (rule 2). */
+  /** Its company token refresh fails every time (rule 2); its calls still succeed through the API-key fallback. */
   brokenTokenOrg: string;
   /** Starts failing `failingAfterMs` into the run (rules 1 and 3). */
   failingNodeType: NodeType;
@@ -53,6 +53,6 @@ export function buildScenario(o: { seed?: number; organizations?: number; agents
     brokenTokenOrg: organizations[organizations.length - 1],
     failingNodeType,
     failingAfterMs: o.failingAfterMs ?? 20_000,
-    failingShare: 0.5,
+    failingShare: 1,
   };
 }

@@ -109,7 +109,7 @@ export const configSchema = z.strictObject({
       dashboardBaseUrl: url.default('http://127.0.0.1:8080'),
       killSwitchDryRun: bool.default(false),
       killSwitchMaxPer24h: int(0, 100).default(2),
-      timeScale: num(1, 100_000).default(1),
+      timeScale: num(1, 100_000).optional().describe('Compresses alert windows (60 = a minute lasts a second); default 1, or 480 when the demo runs'),
     })
     .prefault({}),
   telemetry: z
@@ -121,7 +121,7 @@ export const configSchema = z.strictObject({
   demo: z
     .strictObject({
       mode: z.enum(['auto', 'on', 'off']).default('auto').describe('auto = run the simulated agent runtime when Kafka is local'),
-      callsPerSecond: num(0.1, 10_000).default(40),
+      callsPerSecond: num(0.1, 10_000).default(60),
       organizations: int(1, 1000).default(6),
       agentsPerOrg: int(1, 200).default(5),
       seed: int(0, 2 ** 31 - 1).default(7),

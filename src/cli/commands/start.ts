@@ -41,7 +41,8 @@ export async function run(args: string[]): Promise<number> {
   const started = Date.now();
   const running = components ?? defaultComponents(config);
   console.log(`Starting Actionpulse: ${[...running].join(', ')}${running.has('demo') ? ' (with the demo agent workload)' : ''}…`);
-  const pipeline = await startPipeline(config, logger, { components });
+  const view = new ProgressView();
+  const pipeline = await startPipeline(config, logger, { components, print: (line) => view.note(line) });
   console.log(
     `Kafka ${pipeline.kafka.brokers.join(',')}${pipeline.kafka.local ? ` (local broker ${pipeline.kafka.local.reused ? 'reused' : `started in ${pipeline.kafka.local.startMs} ms`})` : ''}; ` +
       `ClickHouse ${pipeline.clickhouse ? (config.clickhouse.url ?? 'embedded chDB') : 'not used here'}; registry ${pipeline.db.kind}`,
@@ -49,7 +50,7 @@ export async function run(args: string[]): Promise<number> {
   if (!values.quiet) console.log(`Logs: ${logFile}`);
   if (pipeline.http) console.log(`Dashboard: ${pipeline.dashboardUrl}   (metrics: ${pipeline.http.url}/metrics, ingest: POST ${pipeline.http.url}/v1/events)`);
 
-  const view = new ProgressView();
+  if (pipeline.alerts) console.log(`Alerts: time scale ×${pipeline.alerts.timeScale}${pipeline.alerts.terminal.length ? '; no SLACK_WEBHOOK_URL, so notifications print here' : ''}`);
   const timer = values.quiet ? undefined : setInterval(() => void snapshot(pipeline, started).then((s) => view.render(s)).catch(() => undefined), 2000);
   let stopping: Promise<void> | undefined;
   const stop = (why: string) => {
@@ -100,9 +101,23 @@ export async function snapshot(p: Pipeline, started: number): Promise<ProgressSn
     actionCalls: p.demo?.simulator.stats.calls ?? 0,
     actionFailures: p.demo?.simulator.stats.failed ?? 0,
     consumers,
-    alertsFiring: [],
-    alertsFired: 0,
-    actionsDisabled: [],
+    ...(await alertSummary(p)),
     dashboardUrl: p.dashboardUrl ?? '(not served by this process)',
+  };
+}
+
+/** Firing alerts, pages sent and kill-switched actions, read from the registry database (shared by every process). */
+async function alertSummary(p: Pipeline): Promise<Pick<ProgressSnapshot, 'alertsFiring' | 'alertsFired' | 'actionsDisabled'>> {
+  const firing = await p.db
+    .query<{ rule_id: string; scope: Record<string, string> }>(`SELECT rule_id, scope FROM alert_state WHERE status = 'firing' ORDER BY rule_id`)
+    .catch(() => []);
+  const [fired] = await p.db
+    .query<{ n: number | string }>(`SELECT count(DISTINCT rule_id || '|' || scope_key || '|' || episode) AS n FROM alert_outbox WHERE kind IN ('trigger', 'kill_switch')`)
+    .catch(() => [{ n: 0 }]);
+  const disabled = await p.db.query<{ node_type: string }>(`SELECT node_type FROM node_registries WHERE NOT enabled ORDER BY node_type`).catch(() => []);
+  return {
+    alertsFiring: firing.map((f) => `${f.rule_id}${Object.keys(f.scope).length ? ` [${Object.values(f.scope).join(',')}]` : ' [all]'}`),
+    alertsFired: Number(fired?.n ?? 0),
+    actionsDisabled: disabled.map((d) => d.node_type),
   };
 }
