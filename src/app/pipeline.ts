@@ -14,7 +14,7 @@ import { createIngestRouter } from '../producers/ingest-router.ts';
 import { DEFAULT_CLICKHOUSE_GROUP, startClickhouseConsumer, type ClickhouseConsumer } from '../consumers/clickhouse/clickhouse-consumer.ts';
 import { createDashboardRouter, ensureWebAssets } from '../consumers/clickhouse/dashboard-api.ts';
 import type { ConsumerRunner } from '../consumers/consumer-runner.ts';
-import { createExecutor, fileBackend, type Executor } from '../executors/index.ts';
+import { createExecutor, fileBackend, migrateRegistry, type Executor } from '../executors/index.ts';
 import { QontakCrmSimulator } from '../simulators/qontak-crm-simulator.ts';
 import { AgentSimulator } from '../demo/agent-simulator.ts';
 import { MixpanelRecorder } from '../simulators/mixpanel-recorder.ts';
@@ -23,8 +23,10 @@ import { buildScenario } from '../demo/demo-scenario.ts';
 import { connectKafka, type KafkaReady } from './local-infra.ts';
 import { localSecret } from './local-secrets.ts';
 import { HealthMonitor } from './pipeline-health.ts';
+import { createReportRouter } from './report-router.ts';
 import { effectiveTimeScale, startAlerts, type AlertsHandle } from './alerts-wiring.ts';
 import { createAlertsAdminRouter } from '../consumers/alerts/admin-router.ts';
+import { migrateAlerts } from '../consumers/alerts/alert-store-schema.ts';
 
 /**
  * The whole pipeline in one process, on local defaults or on configured infrastructure: Kafka, ClickHouse,
@@ -97,6 +99,9 @@ export async function startPipeline(config: Config, logger: Logger, options: Pip
   const clickhouse = needsClickhouse ? createClickhouse({ ...config.clickhouse, dataDir: config.dataDir }) : undefined;
   if (clickhouse) await ensureDatabase(clickhouse, config.clickhouse.database);
   const db = await openRegistryDb({ url: config.database.url, dataDir: config.dataDir, logger });
+  // Every component may read or write the registry and alert tables (admin API, executors, evaluator).
+  await migrateRegistry(db);
+  await migrateAlerts(db);
   const emitter =
     run.has('http') || run.has('demo')
       ? await createEmitter(config, { kafka: kafka.kafka, logger: logger.child({ component: 'emitter' }), meter: metrics.meter })
@@ -145,6 +150,7 @@ export async function startPipeline(config: Config, logger: Logger, options: Pip
         { path: '/', router: createIngestRouter(config.http, { emitter, meter: metrics.meter }) },
         { path: '/', router: health.router() },
         { path: '/', router: createAlertsAdminRouter({ db, adminToken, logger: logger.child({ component: 'admin' }) }) },
+        { path: '/', router: createReportRouter({ clickhouse, database: config.clickhouse.database, adminToken }) },
         ...(options.routers ?? []),
         { path: '/', router: createDashboardRouter({ clickhouse, database: config.clickhouse.database, logger: logger.child({ component: 'dashboard' }) }) },
       ],

@@ -38,8 +38,11 @@ function badRequest(res: Response, error: z.ZodError): void {
 
 export function createAlertsAdminRouter(o: AdminRouterOptions): Router {
   const router = Router();
-  router.use(express.json({ limit: '64kb' }));
-  router.use((req: Request, res: Response, next: NextFunction) => {
+  // Mounted at the service root beside the dashboard and ingest: body parsing and auth apply to the
+  // admin paths only, so they never touch other routes' requests.
+  const adminPaths = ['/v1/registries', '/v1/alerts', '/v1/silences'];
+  router.use(adminPaths, express.json({ limit: '64kb' }));
+  router.use(adminPaths, (req: Request, res: Response, next: NextFunction) => {
     if (!o.adminToken) return void res.status(503).json({ error: 'admin_disabled', message: 'ADMIN_TOKEN is not configured' });
     if (!tokenMatches(o.adminToken, req.headers.authorization)) return void res.status(401).json({ error: 'unauthorized' });
     next();
