@@ -226,10 +226,19 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     say('every group at lag 0: checking');
 
     // Dashboard metrics through the clickhouse child's own API (it must be up and unfrozen by now).
-    checks.push(...(await checkMetricsViaDashboard(ch.url, workload)));
+    // Each check on its own: one that throws (e.g. the dashboard refusing a request) must not hide the rest.
+    const attempt = async (name: string, run: () => Promise<Check[]>) => {
+      try {
+        checks.push(...(await run()));
+      } catch (err) {
+        checks.push({ name, ok: false, detail: (err as Error).stack ?? String(err) });
+      }
+    };
     checks.push(checkMixpanel(recorder, expected.mixpanelIds));
+    await attempt('dashboard API metrics equal ground truth', () => checkMetricsViaDashboard(ch.url, workload));
     figures.push(['Mixpanel /import requests', recorder.requests.import], ['Mixpanel records accepted (incl. redeliveries)', recorder.acceptedTotal], ['Mixpanel 429 answers', recorder.requests.faults]);
-    checks.push(await checkDeadLetters(kafka, dlq));
+    const k = kafka;
+    await attempt('dead-letter topic empty', async () => [await checkDeadLetters(k, dlq)]);
 
     for (const [name, pid] of processes()) rss.get(name)!.endMb = rssMb(pid);
     clearInterval(sampler);
@@ -238,9 +247,11 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       checks.push({ name: `${c.o.name} child: no crash, clean stop`, ok: code === 0 && c.unexpectedExits.length === 0, detail: `exit ${code}; unexpected exits ${JSON.stringify(c.unexpectedExits)}` });
     }
     // The clickhouse child is gone: its chDB folder is ours to open.
-    const store = await checkClickhouseStore(join(workDir, 'clickhouse'), 'actionpulse', expected);
-    checks.push(...store.checks);
-    figures.push(...store.figures);
+    await attempt('ClickHouse store counts', async () => {
+      const store = await checkClickhouseStore(join(workDir, 'clickhouse'), 'actionpulse', expected);
+      figures.push(...store.figures);
+      return store.checks;
+    });
   } catch (err) {
     checks.push({ name: 'run completed', ok: false, detail: (err as Error).stack ?? String(err) });
   } finally {
