@@ -138,7 +138,8 @@ async function main(): Promise<void> {
   const profiler = await startProfiler();
   const consumer = await startClickhouseConsumer({ kafka, clickhouse: timedClient(client), database: 'bench_sink', ttlDays: 400, topic, deadLetterTopic: dlq, logger: process.env.BENCH_LOG ? createLogger({ level: process.env.BENCH_LOG }) : silentLogger, groupId: `bench-${suffix}`,
     partitionsConsumedConcurrently: process.env.BENCH_CONCURRENCY ? Number(process.env.BENCH_CONCURRENCY) : undefined,
-    pipelineWrites: process.env.BENCH_PIPELINE ? process.env.BENCH_PIPELINE === '1' : undefined });
+    pipelineWrites: process.env.BENCH_PIPELINE ? process.env.BENCH_PIPELINE === '1' : undefined,
+    minBytes: process.env.BENCH_MIN_BYTES ? Number(process.env.BENCH_MIN_BYTES) : undefined });
   t = performance.now();
   cpu = process.cpuUsage();
   while (consumer.runner.stats.written < total) await new Promise((r) => setTimeout(r, 20));
