@@ -89,6 +89,10 @@ export function listen(app: Express, port: number, host = '127.0.0.1'): Promise<
   return new Promise((resolve, reject) => {
     const server = app.listen(port, host, (err?: Error) => {
       if (err) return reject(err);
+      // Idle keep-alive sockets stay open longer than clients and load balancers keep theirs (commonly
+      // 60 s): a server that closes first races the client's next request on that socket ("fetch failed").
+      server.keepAliveTimeout = 65_000;
+      server.headersTimeout = 66_000;
       const actual = (server.address() as AddressInfo).port;
       resolve({
         server,
