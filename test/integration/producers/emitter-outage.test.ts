@@ -9,15 +9,16 @@ import { startLocalBroker, stopLocalBroker, wipeLocalBroker } from '../../../src
 import { ensureTopics } from '../../../src/platform/kafka/topics.ts';
 import { silentLogger } from '../../../src/platform/logger.ts';
 import { createEmitter, type Emitter } from '../../../src/producers/emitter.ts';
-import { readTopic, uniqueName } from '../../helpers/kafka.ts';
+import { freePort, readTopic, uniqueName } from '../../helpers/kafka.ts';
 
 /**
  * The promise of the producer: a 30 s broker outage in the middle of 100k events loses nothing, duplicates
  * nothing, and keeps each organization's order. This test stops its OWN broker (other ports, temp data),
  * never the shared one.
  */
-const PORT = Number(process.env.TEST_OUTAGE_KAFKA_PORT ?? 19292);
-const broker = { port: PORT, controllerPort: PORT + 1, heapMb: 384 };
+// Ports the OS says are free right now: a fixed port could be answered by some other broker (the local
+// broker start reuses whatever answers), and then stopping "ours" would stop nothing.
+let broker: { port: number; controllerPort: number; heapMb: number };
 const TOTAL = 100_000;
 const ORGS = 50;
 const OUTAGE_MS = 30_000;
@@ -27,7 +28,7 @@ let emitter: Emitter | undefined;
 
 afterAll(async () => {
   await emitter?.close(1000);
-  if (dataDir) {
+  if (dataDir && broker) {
     await stopLocalBroker({ dataDir, port: broker.port, signal: 'SIGKILL' });
     wipeLocalBroker({ dataDir, port: broker.port });
     await rm(dataDir, { recursive: true, force: true });
@@ -39,6 +40,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 describe('emitter through a broker outage', () => {
   it('100k events with the broker stopped for 30 s mid-stream: every event_id exactly once, per-organization order kept', async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'outage-broker-'));
+    broker = { port: await freePort(), controllerPort: await freePort(), heapMb: 384 };
     const { brokers } = await startLocalBroker({ dataDir, ...broker });
     const kafka = await createKafkaClient({ brokers, clientId: uniqueName('outage') });
     const topic = uniqueName('t-outage');
