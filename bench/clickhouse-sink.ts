@@ -5,7 +5,7 @@
  *  3. end-to-end latency event → queryable at a steady produce rate (default 20k events/s);
  *  4. dashboard API query times over everything loaded; 5. process RSS (sink + engine).
  *   BENCH_EVENTS=300000 BENCH_RATE=20000 BENCH_RATE_SECONDS=15 BENCH_QUERY_EVENTS=2000000 npx tsx bench/clickhouse-sink.ts
- * KAFKA_BROKERS uses an existing broker; otherwise a throw-away local one is started on port 19292.
+ * KAFKA_BROKERS uses an existing broker; otherwise a throw-away local one is started on free ports.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import inspector from 'node:inspector';
@@ -17,7 +17,7 @@ import { CompressionTypes } from 'kafkajs';
 import { encodeEvent, type ActionEvent } from '../src/events/index.ts';
 import { createClickhouse } from '../src/platform/clickhouse-client.ts';
 import { createKafkaClient } from '../src/platform/kafka/kafka-client.ts';
-import { startLocalBroker, stopLocalBroker } from '../src/platform/kafka/local-broker.ts';
+import { freeLocalPort, startLocalBroker, stopLocalBroker, wipeLocalBroker } from '../src/platform/kafka/local-broker.ts';
 import { ensureTopics } from '../src/platform/kafka/topics.ts';
 import { createLogger, silentLogger } from '../src/platform/logger.ts';
 import { startClickhouseConsumer } from '../src/consumers/clickhouse/clickhouse-consumer.ts';
@@ -32,7 +32,7 @@ const RATE_SECONDS = Number(process.env.BENCH_RATE_SECONDS ?? 15);
 const QUERY_EVENTS = Number(process.env.BENCH_QUERY_EVENTS ?? 2_000_000);
 const HOUR = 3600_000;
 const suffix = Date.now().toString(36);
-const BROKER = { dataDir: '.data/bench', port: 19292, controllerPort: 19293 };
+const BROKER = { dataDir: '.data/bench', port: await freeLocalPort(), controllerPort: await freeLocalPort() };
 
 let peakRss = 0;
 const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 200);
@@ -206,11 +206,17 @@ async function main(): Promise<void> {
   clearInterval(rssTimer);
   await client.close();
   rmSync(dataDir, { recursive: true, force: true });
-  if (!process.env.KAFKA_BROKERS) await stopLocalBroker(BROKER);
+  if (!process.env.KAFKA_BROKERS) {
+    await stopLocalBroker(BROKER);
+    wipeLocalBroker(BROKER);
+  }
 }
 
 main().catch(async (err) => {
   console.error(err);
-  if (!process.env.KAFKA_BROKERS) await stopLocalBroker(BROKER).catch(() => undefined);
+  if (!process.env.KAFKA_BROKERS) {
+    await stopLocalBroker(BROKER).catch(() => undefined);
+    wipeLocalBroker(BROKER);
+  }
   process.exit(1);
 });

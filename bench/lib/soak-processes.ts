@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, readFileSync, type WriteStream } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
 import { startLocalBroker, stopLocalBroker } from '../../src/platform/kafka/local-broker.ts';
 
@@ -11,17 +11,7 @@ import { startLocalBroker, stopLocalBroker } from '../../src/platform/kafka/loca
  */
 export const BIN = resolve(import.meta.dirname, '../../bin/actionpulse.mjs');
 
-/** A TCP port nobody listens on right now (the OS picks it). */
-export function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const server = createServer();
-    server.once('error', rej);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => res(port));
-    });
-  });
-}
+export { freeLocalPort as freePort } from '../../src/platform/kafka/local-broker.ts';
 
 function portInUse(port: number): Promise<boolean> {
   return new Promise((res) => {

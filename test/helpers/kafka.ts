@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { inject } from 'vitest';
 import type { KafkaMessage } from 'kafkajs';
 import { createKafkaClient, type KafkaPort } from '../../src/platform/kafka/kafka-client.ts';
@@ -62,14 +61,6 @@ export async function waitFor<T>(probe: () => T | Promise<T>, { timeoutMs = 30_0
   }
 }
 
-/** A TCP port nobody listens on right now (the OS picks it), for a test's own broker. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
+
+/** Ports for a test's own broker. */
+export { freeLocalPort as freePort } from '../../src/platform/kafka/local-broker.ts';

@@ -1,7 +1,7 @@
 import { spawn, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { createConnection } from 'node:net';
+import { createConnection, createServer, type AddressInfo } from 'node:net';
 import { Kafka, logLevel } from 'kafkajs';
 import type { Logger } from '../logger.ts';
 
@@ -74,6 +74,21 @@ log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n
 log4j.logger.kafka.server.KafkaServer=INFO
 log4j.logger.kafka.server.BrokerServer=INFO
 `;
+
+/**
+ * A TCP port nobody listens on right now (the OS picks it), for throw-away brokers in tests and benchmarks:
+ * on a fixed port, a leftover broker would answer and be reused, and stopping "ours" would stop nothing.
+ */
+export function freeLocalPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
 
 function portOpen(port: number): Promise<boolean> {
   return new Promise((res) => {
