@@ -1,7 +1,7 @@
-import { timingSafeEqual } from 'node:crypto';
 import { Router } from 'express';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { weeklyReview } from '../consumers/alerts/weekly-review.ts';
+import { tokenMatches } from '../consumers/alerts/admin-router.ts';
 import { ClickhouseWeekCounts, weekStartOf } from '../consumers/clickhouse/week-counts.ts';
 
 /**
@@ -12,9 +12,7 @@ export function createReportRouter(o: { clickhouse: ClickHouseClient; database: 
   const router = Router();
   const provider = new ClickhouseWeekCounts(o.clickhouse, o.database);
   router.get('/v1/reports/weekly', async (req, res) => {
-    const given = Buffer.from(/^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? '');
-    const expected = Buffer.from(o.adminToken);
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return void res.status(401).json({ error: 'unauthorized' });
+    if (!tokenMatches(o.adminToken, req.headers.authorization)) return void res.status(401).json({ error: 'unauthorized' });
     const weekOf = typeof req.query.week_of === 'string' ? req.query.week_of : undefined;
     const at = weekOf ? Date.parse(`${weekOf}T00:00:00Z`) : Date.now();
     if (Number.isNaN(at) || (weekOf && !/^\d{4}-\d{2}-\d{2}$/.test(weekOf))) return void res.status(400).json({ error: 'invalid_request', detail: 'week_of is a date, YYYY-MM-DD' });

@@ -24,7 +24,8 @@ const changeSchema = z.strictObject({
   actor: z.string().trim().min(1).max(200).optional(),
 });
 
-function tokenMatches(expected: string, header: string | undefined): boolean {
+/** Constant-time check of an `Authorization: Bearer <token>` header; shared by every admin route. */
+export function tokenMatches(expected: string, header: string | undefined): boolean {
   const m = /^Bearer (.+)$/.exec(header ?? '');
   if (!m) return false;
   const a = Buffer.from(m[1]);
