@@ -8,7 +8,7 @@ export interface ProgressSnapshot {
   spooled: number;
   actionCalls: number;
   actionFailures: number;
-  consumers: { name: string; written: number; lag: number; deadLettered: number; secondsSinceLast: number | null }[];
+  consumers: { name: string; written: number; lag: number; deadLettered: number; secondsSinceProgress: number | null; stalled: boolean }[];
   alertsFiring: string[];
   alertsFired: number;
   actionsDisabled: string[];
@@ -30,7 +30,7 @@ export class ProgressView {
       `  events emitted ${s.emitted} (${rate.toFixed(0)}/s)${s.spooled ? `, ${s.spooled} spooled` : ''}   action calls ${s.actionCalls}, failed ${s.actionFailures}`,
       ...s.consumers.map(
         (c) =>
-          `  ${c.name.padEnd(11)} written ${String(c.written).padStart(8)}  lag ${String(c.lag).padStart(6)}  dead-lettered ${c.deadLettered}${c.secondsSinceLast !== null && c.secondsSinceLast > 60 ? `  STALLED ${c.secondsSinceLast}s` : ''}`,
+          `  ${c.name.padEnd(11)} written ${String(c.written).padStart(8)}  lag ${String(c.lag).padStart(6)}  dead-lettered ${c.deadLettered}${c.stalled ? `  STALLED ${c.secondsSinceProgress}s` : ''}`,
       ),
       `  alerts fired ${s.alertsFired}; firing now: ${s.alertsFiring.length ? s.alertsFiring.join('; ') : 'none'}`,
       `  actions disabled by the kill switch: ${s.actionsDisabled.length ? s.actionsDisabled.join(', ') : 'none'}`,

@@ -1,6 +1,5 @@
 import { COMPONENTS, defaultComponents, startPipeline, type Component, type Pipeline } from '../../app/pipeline.ts';
 import { ProgressView, type ProgressSnapshot } from '../../app/progress-view.ts';
-import { consumerLag } from '../../consumers/clickhouse/consumer-lag.ts';
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { pino } from 'pino';
@@ -81,19 +80,15 @@ export async function run(args: string[]): Promise<number> {
 
 export async function snapshot(p: Pipeline, started: number): Promise<ProgressSnapshot> {
   const stats = p.emitter?.stats();
-  const consumers = await Promise.all(
-    p.consumers.map(async (c) => {
-      const lag = await consumerLag(p.kafka.kafka, c.groupId, p.config.kafka.eventsTopic).catch(() => new Map<number, number>());
-      const last = c.runner.stats.lastBatchAt;
-      return {
-        name: c.name,
-        written: c.runner.stats.written,
-        lag: [...lag.values()].reduce((a, b) => a + b, 0),
-        deadLettered: c.runner.stats.deadLettered,
-        secondsSinceLast: last ? Math.round((Date.now() - last) / 1000) : null,
-      };
-    }),
-  );
+  // The same lag and stall view as /api/health and the dashboard: one definition of "stalled".
+  const consumers = (await p.health.check()).consumers.map((c) => ({
+    name: c.name,
+    written: c.written,
+    lag: c.lag,
+    deadLettered: c.deadLettered,
+    secondsSinceProgress: c.secondsSinceProgress,
+    stalled: c.stalled,
+  }));
   return {
     elapsedMs: Date.now() - started,
     emitted: stats?.accepted ?? 0,
