@@ -110,9 +110,15 @@ describe('alert evaluator end to end: failure rate and token refresh rules', () 
       expect(slack.for('bot').slice(before).filter((m) => m.body.text?.includes('org-retry'))).toHaveLength(1);
       expect(slack.rejected.map((r) => r.status).slice(0, 2)).toEqual([500, 429]);
       // The two scripted failures landed on whichever Slack rows went first: 2 deliveries + 2 retries in all.
-      const rows = await db.query<{ attempts: number; status: string }>(
-        `SELECT attempts, status FROM alert_outbox WHERE channel LIKE 'slack-%' AND scope_key = 'organization_id=org-retry'`,
-      );
+      // Slack has the message before the dispatcher records it as sent: wait for the outbox rows to settle.
+      const readRows = () =>
+        db.query<{ attempts: number; status: string }>(
+          `SELECT attempts, status FROM alert_outbox WHERE channel LIKE 'slack-%' AND scope_key = 'organization_id=org-retry' ORDER BY id`,
+        );
+      const rows = await waitFor(async () => {
+        const r = await readRows();
+        return r.length === 2 && r.every((x) => x.status !== 'pending') ? r : undefined;
+      }, { timeoutMs: 30_000, what: 'outbox rows settled' });
       expect(rows.map((r) => r.status)).toEqual(['sent', 'sent']);
       expect(rows.reduce((n, r) => n + r.attempts, 0)).toBe(4);
     } finally {
