@@ -1,7 +1,7 @@
 import type { ActionEvent } from '../../events/index.ts';
 import type { AlertRule, RulesFile } from './alert-rules.ts';
 import { EventTimeWatermark } from './event-time-watermark.ts';
-import { changed, initialState, step, type AlertState, type Effect, type Observation, type RuleTimings } from './rule-state-machine.ts';
+import { changed, initialState, isBreaching, step, type AlertState, type Effect, type Observation, type RuleTimings } from './rule-state-machine.ts';
 import { WindowSeries, type RecentFailure } from './window-series.ts';
 
 /**
@@ -21,6 +21,8 @@ export interface EngineStats {
   tooLate: number;
   ignored: number;
   evaluations: number;
+  /** Count rules fired before their minute closed (see evaluateEarly). */
+  earlyFirings: number;
 }
 
 export interface Transition {
@@ -39,6 +41,14 @@ interface RuleRuntime {
   timings: RuleTimings;
   windowBuckets: number;
   series: Map<string, WindowSeries>;
+  /**
+   * A count rule that fires without a pending duration may fire before its minute closes: late events
+   * and redeliveries (deduplicated) can only add to a count, so a count already above the threshold is
+   * what the closed minute will show too. Ratios can fall with late events and wait for the watermark.
+   */
+  early: boolean;
+  /** Scopes whose count grew since the last early look: scope key → newest bucket counted. */
+  touched: Map<string, number>;
 }
 
 export function scopeKeyOf(scope: Record<string, string>): string {
@@ -54,7 +64,7 @@ function matches(m: { event: string; where: Record<string, string> }, e: ActionE
 }
 
 export class AlertEngine {
-  readonly stats: EngineStats = { counted: 0, duplicates: 0, tooLate: 0, ignored: 0, evaluations: 0 };
+  readonly stats: EngineStats = { counted: 0, duplicates: 0, tooLate: 0, ignored: 0, evaluations: 0, earlyFirings: 0 };
   readonly watermark: EventTimeWatermark;
   private readonly runtimes: RuleRuntime[];
   private readonly states = new Map<string, AlertState>();
@@ -78,6 +88,8 @@ export class AlertEngine {
       windowBuckets: rule.windowMinutes,
       timings: { pendingMs: rule.pendingMinutes * b, recoveryHoldMs: rule.recoveryHoldMinutes * b, repeatMs: rule.repeatMinutes * b },
       series: new Map(),
+      early: rule.kind === 'count' && rule.pendingMinutes === 0,
+      touched: new Map(),
     }));
     this.retainBuckets = Math.max(...rules.rules.map((r) => r.windowMinutes)) + rules.latenessMinutes + 1;
   }
@@ -142,6 +154,7 @@ export class AlertEngine {
         }
         if (num) {
           series.addNumerator(bucket, typeof rec.reason === 'string' ? rec.reason : undefined);
+          if (rt.early && (rt.touched.get(key) ?? -Infinity) < bucket) rt.touched.set(key, bucket);
           if (e.event === 'qontak_action_failed' && (!series.lastFailure || e.timestamp >= series.lastFailure.timestamp)) {
             series.lastFailure = { event_id: e.event_id, trace_id: e.trace_id, timestamp: e.timestamp };
           }
@@ -153,6 +166,38 @@ export class AlertEngine {
     if (used) this.stats.counted++;
     else this.stats.ignored++;
     return used ? 'counted' : 'ignored';
+  }
+
+  /**
+   * Fires count rules whose window, ending at a still-open minute, already holds more than the
+   * threshold: the page goes out when the crossing event is read, not minutes later when the
+   * watermark closes the minute. The evaluation instant is that minute's end, as the closed
+   * evaluation would use, so a restart that replays the same events decides the same.
+   */
+  evaluateEarly(): Transition[] {
+    const out: Transition[] = [];
+    for (const rt of this.runtimes) {
+      if (rt.touched.size === 0) continue;
+      for (const [key, bucket] of rt.touched) {
+        const at = (bucket + 1) * this.options.bucketMs;
+        const series = rt.series.get(key);
+        const prev = this.states.get(`${rt.rule.id}|${key}`);
+        if (!series || bucket <= this.closedBucket || at <= this.checkpointMs) continue;
+        if (prev && prev.status !== 'inactive' && prev.status !== 'resolved') continue;
+        // A resolve decided at or after this minute's end stands: the episode after it starts later.
+        if (prev?.lastEvalAt != null && prev.lastEvalAt >= at) continue;
+        const { numerator } = series.sum(bucket, false);
+        const obs: Observation = { value: numerator, numerator, denominator: 0, volume: numerator };
+        if (!isBreaching(rt.rule, obs)) continue;
+        const from = prev ?? initialState(rt.rule.id, key, { ...series.scope });
+        this.stats.evaluations++;
+        this.stats.earlyFirings++;
+        const { next, effects } = step(rt.rule, rt.timings, from, obs, at);
+        out.push({ rule: rt.rule, prev: from, next, effects, observation: { ...obs, topReasons: series.topReasons(bucket), lastFailure: series.lastFailure }, at, windowMs: rt.windowBuckets * this.options.bucketMs });
+      }
+      rt.touched.clear();
+    }
+    return out;
   }
 
   /** Minute buckets the watermark has closed and that still await evaluation, oldest first. */
@@ -202,6 +247,8 @@ export class AlertEngine {
         const volume = rt.rule.kind === 'ratio' ? denominator : numerator;
         const obs: Observation = { value, numerator, denominator, volume };
         const prev = this.states.get(`${rt.rule.id}|${key}`) ?? initialState(rt.rule.id, key, series ? { ...series.scope } : {});
+        // Fired early at a later minute's end: minutes before it have nothing to change.
+        if (prev.status === 'firing' && prev.firingSince !== null && prev.firingSince > at) continue;
         this.stats.evaluations++;
         const { next, effects } = step(rt.rule, rt.timings, prev, obs, at);
         if (effects.length === 0 && !changed(prev, next)) {

@@ -5,7 +5,7 @@ import type { KafkaPort } from '../../platform/kafka/kafka-client.ts';
 import { ensureTopics } from '../../platform/kafka/topics.ts';
 import type { Logger } from '../../platform/logger.ts';
 import type { SqlDb } from '../../platform/registry-db.ts';
-import { AlertEngine } from './alert-engine.ts';
+import { AlertEngine, type Transition } from './alert-engine.ts';
 import { longestWindowMinutes, type RulesFile } from './alert-rules.ts';
 import { migrateAlerts } from './alert-store-schema.ts';
 import { AlertStore } from './alert-store.ts';
@@ -267,21 +267,24 @@ export class AlertEvaluator {
 
   private async evaluatePending(engine: AlertEngine): Promise<void> {
     const before = engine.closedThroughMs;
+    for (const t of engine.evaluateEarly()) await this.persist(engine, t);
     for (const bucket of engine.pendingBuckets()) {
-      for (const t of engine.evaluate(bucket)) {
-        const r = await this.store.apply(t);
-        engine.commit(r.state);
-        this.o.logger.debug({ rule: t.rule.id, scope: t.next.scopeKey, status: r.state.status, effects: t.effects, won: r.won, at: t.at }, 'alert transition');
-        if (r.won) {
-          this.stats.transitions++;
-          this.stats.notificationsQueued += r.notifications;
-          if (r.notifications > 0) this.dispatcher.poke();
-        } else {
-          this.stats.lostRaces++;
-        }
-      }
+      for (const t of engine.evaluate(bucket)) await this.persist(engine, t);
     }
     if (engine.closedThroughMs > before) await this.store.saveCheckpoint(this.groupId, engine.closedThroughMs);
+  }
+
+  private async persist(engine: AlertEngine, t: Transition): Promise<void> {
+    const r = await this.store.apply(t);
+    engine.commit(r.state);
+    this.o.logger.debug({ rule: t.rule.id, scope: t.next.scopeKey, status: r.state.status, effects: t.effects, won: r.won, at: t.at }, 'alert transition');
+    if (r.won) {
+      this.stats.transitions++;
+      this.stats.notificationsQueued += r.notifications;
+      if (r.notifications > 0) this.dispatcher.poke();
+    } else {
+      this.stats.lostRaces++;
+    }
   }
 
   /**

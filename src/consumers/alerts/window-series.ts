@@ -49,13 +49,18 @@ export class WindowSeries {
     this.bucket(b).den++;
   }
 
-  /** Sums over the `size` buckets ending at `lastBucket` (inclusive); forgets older buckets. */
-  sum(lastBucket: number): { numerator: number; denominator: number } {
+  /**
+   * Sums over the `size` buckets ending at `lastBucket` (inclusive); `forget` drops older buckets, which
+   * only a closed minute's evaluation may do (an early look ahead must leave them to the minutes before).
+   */
+  sum(lastBucket: number, forget = true): { numerator: number; denominator: number } {
     let numerator = 0;
     let denominator = 0;
     const first = lastBucket - this.size;
     for (const [b, x] of this.buckets) {
-      if (b <= first) this.buckets.delete(b);
+      if (b <= first) {
+        if (forget) this.buckets.delete(b);
+      }
       else if (b <= lastBucket) {
         numerator += x.num;
         denominator += x.den;

@@ -71,6 +71,26 @@ describe('rule 2: token refresh failures > 5 in 15 min for one organization', ()
     expect(resolved(six, 'token-refresh-failures-15m')).toHaveLength(1);
   });
 
+  it('fires when the sixth failure is read, before its minute closes; late and redelivered failures do not page again', () => {
+    const e = engine();
+    const burst = [0, 1, 2, 3, 4, 5].map((s) => refreshFailed(T0 + 10 * MIN + s * 1000, 'org-a'));
+    // No watermark advance: every minute of the burst is still open.
+    const early = drive(e, burst);
+    expect(e.closedThroughMs).toBeLessThan(T0 + 10 * MIN);
+    const f = fired(early, 'token-refresh-failures-15m');
+    expect(f).toHaveLength(1);
+    expect(f[0].observation.value).toBe(6);
+    // The evaluation instant is the end of the minute that crossed, as the closed evaluation would use.
+    expect(f[0].at).toBe(T0 + 11 * MIN);
+    // The ratio rules never fire early: a late invoked event could still lower a ratio.
+    const ratio = drive(engine(), traffic(T0 + 10 * MIN, 30, 30));
+    expect(ratio).toEqual([]);
+    // More failures, a redelivery and a late one for a minute before: still one firing, then the minutes close.
+    const later = drive(e, [refreshFailed(T0 + 10 * MIN + 9000, 'org-a'), burst[0], refreshFailed(T0 + 9 * MIN, 'org-a')], T0 + 60 * MIN);
+    expect(fired(later, 'token-refresh-failures-15m')).toEqual([]);
+    expect(resolved(later, 'token-refresh-failures-15m')).toHaveLength(1);
+  });
+
   it('6 failures spread over more than 15 minutes do not fire', () => {
     const ts = drive(engine(), [0, 4, 8, 12, 16, 20].map((m) => refreshFailed(T0 + m * MIN, 'org-a')), T0 + 60 * MIN);
     expect(fired(ts, 'token-refresh-failures-15m')).toEqual([]);

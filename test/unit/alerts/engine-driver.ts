@@ -53,18 +53,19 @@ export function traffic(ts: number, invokedCount: number, failedCount: number, n
 }
 
 /**
- * Feeds events in order, evaluating each minute the watermark closes, and accepts every transition the
+ * Feeds events in order, firing count rules early and evaluating each minute the watermark closes, and accepts every transition the
  * way the store would (version + 1) — the persistence layer is covered by the integration tests.
  */
 export function drive(engine: AlertEngine, events: readonly ActionEvent[], untilTs?: number): Transition[] {
   const out: Transition[] = [];
+  const accept = (t: Transition) => {
+    out.push(t);
+    engine.commit({ ...t.next, version: t.prev.version + 1 });
+  };
+  // The evaluator's order: early firings first, then the minutes the watermark closed.
   const evaluate = () => {
-    for (const b of engine.pendingBuckets()) {
-      for (const t of engine.evaluate(b)) {
-        out.push(t);
-        engine.commit({ ...t.next, version: t.prev.version + 1 });
-      }
-    }
+    for (const t of engine.evaluateEarly()) accept(t);
+    for (const b of engine.pendingBuckets()) for (const t of engine.evaluate(b)) accept(t);
   };
   for (const e of events) {
     engine.ingest(e, 0);
