@@ -10,7 +10,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import Mixpanel from 'mixpanel';
-import { buildEvent, NODE_TYPE_NAMES, type ActionEvent } from '../src/events/index.ts';
+import { buildEvent, decodeEvent, encodeEvent, NODE_TYPE_NAMES, type ActionEvent } from '../src/events/index.ts';
 import { toMixpanelRecord, type MixpanelRecord } from '../src/consumers/mixpanel/event-mapping.ts';
 import { MixpanelImportClient } from '../src/consumers/mixpanel/import-client.ts';
 import { MixpanelSink } from '../src/consumers/mixpanel/mixpanel-sink.ts';
@@ -29,10 +29,15 @@ function events(n: number): ActionEvent[] {
 
 /** Child: send N events with one client, print {ms}. */
 async function child(mode: string, url: string, concurrency: number): Promise<void> {
-  const evs = events(N);
+  // As the consumer runner hands them to the sink: decoded and validated from the Kafka message bytes.
+  const evs = events(N).map((e) => {
+    const d = decodeEvent(encodeEvent(e).value as Buffer);
+    if (!d.ok) throw new Error(d.reason);
+    return d.event;
+  });
   const started = performance.now();
   if (mode === 'ours') {
-    const client = new MixpanelImportClient({ apiHost: url, auth: { kind: 'project_secret', secret: SECRET }, timeoutMs: 30_000, concurrency });
+    const client = new MixpanelImportClient({ apiHost: url, auth: { kind: 'project_secret', secret: SECRET }, timeoutMs: 30_000, concurrency, ...(process.env.MP_GZIP_LEVEL ? { gzipLevel: Number(process.env.MP_GZIP_LEVEL) } : {}) });
     const sink = new MixpanelSink({ client, logger: silentLogger, maxEvents: 2000, maxBytes: 2 * 1024 * 1024, concurrency });
     const signal = new AbortController().signal;
     // As the consumer runner hands them over: slices of 20,000 events.
