@@ -132,6 +132,7 @@ export async function startPipeline(config: Config, logger: Logger, options: Pip
   if (run.has('alerts')) {
     alerts = await startAlerts(config, { kafka: kafka.kafka, db, logger, adminToken, demo: run.has('demo'), print: options.print ?? (() => undefined) });
     onStop.push(() => alerts!.stop());
+    alerts.evaluator.register(metrics.meter);
   }
 
   const health = new HealthMonitor({ kafka: kafka.kafka, topic: config.kafka.eventsTopic, consumers: () => consumers, emitter });

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { Meter } from '@opentelemetry/api';
 import type { Admin, Consumer, EachBatchPayload } from 'kafkajs';
 import { decodeEvent } from '../../events/index.ts';
 import type { KafkaPort } from '../../platform/kafka/kafka-client.ts';
@@ -347,12 +348,39 @@ export class AlertEvaluator {
     }
   }
 
+  /** Exposes metrics() on the process's /metrics (counters for `_total`, gauges for the rest). */
+  register(meter: Meter): void {
+    const help: Record<string, string> = {
+      actionpulse_alerts_events_total: 'Valid events the evaluator counted into its windows',
+      actionpulse_alerts_invalid_events_total: 'Messages the evaluator could not decode (the ingest consumers dead-letter them)',
+      actionpulse_alerts_duplicate_events_total: 'Redelivered events counted once by event_id',
+      actionpulse_alerts_transitions_total: 'Alert state transitions this instance persisted',
+      actionpulse_alerts_notifications_sent_total: 'Notifications delivered to a receiver',
+      actionpulse_alerts_notifications_dead_total: 'Notifications given up after their retries, left for a human in alert_outbox',
+      actionpulse_alerts_is_leader: '1 on the instance that evaluates (the control topic partition owner)',
+      actionpulse_alerts_late_events_total: 'Events that arrived after their minute was evaluated (beyond the lateness allowance): too late to count',
+      actionpulse_alerts_early_firings_total: 'Count rules fired when the crossing event was read, before the watermark closed its minute',
+    };
+    const instruments = Object.keys(this.metrics()).map((name) => ({
+      name,
+      instrument: name.endsWith('_total') ? meter.createObservableCounter(name, { description: help[name] }) : meter.createObservableGauge(name, { description: help[name] }),
+    }));
+    meter.addBatchObservableCallback(
+      (result) => {
+        const values = this.metrics();
+        for (const { name, instrument } of instruments) result.observe(instrument, values[name] ?? 0);
+      },
+      instruments.map((i) => i.instrument),
+    );
+  }
+
   metrics(): Record<string, number> {
     const e = this.engine?.stats;
     return {
       actionpulse_alerts_events_total: this.stats.events,
       actionpulse_alerts_invalid_events_total: this.stats.invalid,
       actionpulse_alerts_late_events_total: e?.tooLate ?? 0,
+      actionpulse_alerts_early_firings_total: e?.earlyFirings ?? 0,
       actionpulse_alerts_duplicate_events_total: e?.duplicates ?? 0,
       actionpulse_alerts_transitions_total: this.stats.transitions,
       actionpulse_alerts_notifications_sent_total: this.dispatcher.stats.sent,

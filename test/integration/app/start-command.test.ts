@@ -51,8 +51,16 @@ describe('actionpulse start (bounded)', () => {
       expect(overview.adoption!.adopting_agents).toBeLessThanOrEqual(overview.adoption!.active_agents);
       const health = await fetch(`${url}/healthz`);
       expect(health.status).toBe(200);
-      const metrics = await (await fetch(`${url}/metrics`)).text();
+      // The evaluator's own figures, the too-late count among them, are on the same endpoint once it leads.
+      const metrics = await waitFor(
+        async () => {
+          const text = await (await fetch(`${url}/metrics`)).text();
+          return /^actionpulse_alerts_events_total(\{[^}]*\})? [1-9]\d*/m.test(text) ? text : undefined;
+        },
+        { timeoutMs: 60_000, what: 'the alert evaluator counting events on /metrics' },
+      );
       expect(metrics).toContain('actionpulse_emitter');
+      expect(metrics).toMatch(/^actionpulse_alerts_late_events_total(\{[^}]*\})? \d+/m);
       expect(await exited).toBe(0);
       expect(stdout).toContain('stopped cleanly.');
       expect(stdout).toMatch(/clickhouse\s+written\s+[1-9]\d*/);
