@@ -65,6 +65,9 @@ export function createMixpanelConsumer(s: MixpanelSettings, deps: MixpanelConsum
     fromBeginning: deps.fromBeginning,
     // Ten full requests per write: enough to keep `concurrency` requests busy, small enough to redo.
     maxBatchEvents: s.maxBatchEvents * 10,
+    // Mixpanel takes about 30k events/s per project, so a large fetch only sits in memory: 1 MB of
+    // (often gzip-compressed) records per partition still holds tens of thousands of events.
+    maxBytesPerPartition: 1024 * 1024,
     retry: deps.retry ?? mixpanelRetryPolicy(s),
   });
 }
