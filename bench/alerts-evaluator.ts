@@ -105,17 +105,25 @@ const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:19192').split(',');
 const kafka = await createKafkaClient({ brokers, clientId: 'bench-alerts' });
 const topic = `bench-alerts-${randomBytes(4).toString('hex')}`;
 await ensureTopics(kafka, [{ topic, numPartitions: 6, replicationFactor: 1 }]);
-const schema = `bench_alerts_${randomBytes(3).toString('hex')}`;
-if (process.env.DATABASE_URL) {
-  const setup = await openRegistryDb({ url: process.env.DATABASE_URL });
-  await setup.query(`CREATE SCHEMA ${schema}`);
-  await setup.close();
+/** A registry database of its own per phase: PostgreSQL (a fresh schema) if DATABASE_URL, else PGlite in memory. */
+const schemas: string[] = [];
+async function benchDb() {
+  const schema = `bench_alerts_${randomBytes(3).toString('hex')}`;
+  let opened;
+  if (process.env.DATABASE_URL) {
+    const setup = await openRegistryDb({ url: process.env.DATABASE_URL });
+    await setup.query(`CREATE SCHEMA ${schema}`);
+    await setup.close();
+    schemas.push(schema);
+    opened = await openRegistryDb({ url: `${process.env.DATABASE_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}` });
+  } else {
+    opened = await openRegistryDb({ memory: true });
+  }
+  await migrateRegistry(opened);
+  await migrateAlerts(opened);
+  return opened;
 }
-const db = process.env.DATABASE_URL
-  ? await openRegistryDb({ url: `${process.env.DATABASE_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}` })
-  : await openRegistryDb({ memory: true });
-await migrateRegistry(db);
-await migrateAlerts(db);
+const db = await benchDb();
 const slack = new FakeSlack({ rateLimit: false });
 await slack.start();
 const start = Math.floor((Date.now() - 2 * 3600_000) / MIN) * MIN;
@@ -158,9 +166,11 @@ await ev.stop();
 // BOT and CRM on-call are two webhooks, as in production (each is paced at 1 message/s).
 const liveTopic = `${topic}-live`;
 await ensureTopics(kafka, [{ topic: liveTopic, numPartitions: 6, replicationFactor: 1 }]);
+// Its own database: the rebuild phase's alert states and queued pages must not stand ahead in the outbox.
+const liveDb = await benchDb();
 const live = new AlertEvaluator({
   kafka,
-  db,
+  db: liveDb,
   rules,
   eventsTopic: liveTopic,
   controlTopic: `${liveTopic}-ctl`,
@@ -223,7 +233,8 @@ await live.stop();
 
 await producer.disconnect();
 await slack.stop();
-if (process.env.DATABASE_URL) await db.query(`DROP SCHEMA ${schema} CASCADE`);
+await liveDb.close();
+for (const schema of schemas) await db.query(`DROP SCHEMA ${schema} CASCADE`);
 await db.close();
 const admin = kafka.admin();
 await admin.connect();
