@@ -12,6 +12,7 @@ import inspector from 'node:inspector';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadavg } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 import { CompressionTypes } from 'kafkajs';
 import { encodeEvent, type ActionEvent } from '../src/events/index.ts';
@@ -139,13 +140,18 @@ async function main(): Promise<void> {
   const consumer = await startClickhouseConsumer({ kafka, clickhouse: timedClient(client), database: 'bench_sink', ttlDays: 400, topic, deadLetterTopic: dlq, logger: process.env.BENCH_LOG ? createLogger({ level: process.env.BENCH_LOG }) : silentLogger, groupId: `bench-${suffix}`,
     partitionsConsumedConcurrently: process.env.BENCH_CONCURRENCY ? Number(process.env.BENCH_CONCURRENCY) : undefined,
     pipelineWrites: process.env.BENCH_PIPELINE ? process.env.BENCH_PIPELINE === '1' : undefined,
-    minBytes: process.env.BENCH_MIN_BYTES ? Number(process.env.BENCH_MIN_BYTES) : undefined });
+    minBytes: process.env.BENCH_MIN_BYTES ? Number(process.env.BENCH_MIN_BYTES) : undefined,
+    maxBytesPerPartition: process.env.BENCH_MAX_BYTES ? Number(process.env.BENCH_MAX_BYTES) : undefined });
   t = performance.now();
   cpu = process.cpuUsage();
+  const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+  loopDelay.enable();
   while (consumer.runner.stats.written < total) await new Promise((r) => setTimeout(r, 20));
   const sinkMs = performance.now() - t;
   const sinkRate = total / (sinkMs / 1000);
   await profiler?.stop();
+  loopDelay.disable();
+  console.log(`  main thread blocked: event-loop delay p50 ${(loopDelay.percentile(50) / 1e6).toFixed(0)} ms, p99 ${(loopDelay.percentile(99) / 1e6).toFixed(0)} ms, max ${(loopDelay.max / 1e6).toFixed(0)} ms`);
   console.log(`  sink phase ${sinkMs.toFixed(0)} ms, ${cores(cpu, t)} cores busy: ${inserts.n} inserts (${(total / inserts.n).toFixed(0)} rows each), ${inserts.ms.toFixed(0)} ms inside insert calls (overlapping when concurrent)`);
   const stored = await count(client, 'bench_sink');
   if (stored !== total) throw new Error(`sink stored ${stored} rows, expected ${total}`);
