@@ -63,6 +63,9 @@ interface Decoded {
   letters: DeadLetter[];
 }
 
+/** Messages decoded between two turns of the event loop. */
+const DECODE_SLICE = 2000;
+
 export class ConsumerRunner {
   readonly stats: ConsumerStats = { consumed: 0, written: 0, deadLettered: 0, retries: 0, lastBatchAt: 0, partitions: new Map() };
   private consumer: Consumer;
@@ -103,7 +106,7 @@ export class ConsumerRunner {
   }
 
   private async handleBatch(payload: EachBatchPayload): Promise<void> {
-    const decoded = this.decode(payload);
+    const decoded = await this.decode(payload);
     if (!this.o.pipelineWrites) {
       await this.writeAndCommit(payload, decoded);
       return;
@@ -134,11 +137,18 @@ export class ConsumerRunner {
     payload.resolveOffset(batch.messages[batch.messages.length - 1].offset);
   }
 
-  private decode({ batch }: EachBatchPayload): Decoded {
+  private async decode({ batch }: EachBatchPayload): Promise<Decoded> {
     const letters: DeadLetter[] = [];
     const events: ActionEvent[] = [];
     const sources: KafkaMessage[] = [];
+    let sinceYield = 0;
     for (const message of batch.messages) {
+      // A large batch decodes for a tenth of a second or more: let the loop run between slices, so a
+      // write that finished meanwhile is answered (and the sink's next insert started) without waiting.
+      if (++sinceYield === DECODE_SLICE) {
+        sinceYield = 0;
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
       this.stats.consumed++;
       const result = decodeEvent(message.value);
       if (result.ok) {
