@@ -122,7 +122,10 @@ async function main(): Promise<void> {
   // 2. Sink throughput: produce first (not timed), then time the consumer from start to all rows stored.
   const topic = `bench-ch-${suffix}`;
   const dlq = `bench-ch-dlq-${suffix}`;
-  await ensureTopics(kafka, [{ topic, numPartitions: 3, replicationFactor: 1 }, { topic: dlq, numPartitions: 1, replicationFactor: 1 }]);
+  // The records carry their event time (28 days back) and the broker's default retention is 7 days: without
+  // this, the retention check (every 5 min) deletes the older records before the sink reads them.
+  const keep = [{ name: 'retention.ms', value: '-1' }];
+  await ensureTopics(kafka, [{ topic, numPartitions: 3, replicationFactor: 1, configEntries: keep }, { topic: dlq, numPartitions: 1, replicationFactor: 1 }]);
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   for (let i = 0; i < data.length; i += 5000) {
