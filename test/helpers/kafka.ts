@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { inject } from 'vitest';
-import type { KafkaMessage } from 'kafkajs';
+import { afterAll, beforeAll, inject } from 'vitest';
+import type { KafkaMessage, Producer } from 'kafkajs';
 import { createKafkaClient, type KafkaPort } from '../../src/platform/kafka/kafka-client.ts';
 import { ensureTopics } from '../../src/platform/kafka/topics.ts';
 
@@ -11,6 +11,35 @@ export function testBrokers(): string[] {
 
 export async function testKafka(brokers: string[] = testBrokers()): Promise<KafkaPort> {
   return createKafkaClient({ brokers, clientId: `test-${randomBytes(3).toString('hex')}` });
+}
+
+/**
+ * For a whole test file: a broker client and one idempotent producer, connected before the file's
+ * tests and disconnected after them. Read `kafka` and `producer` inside hooks and tests only.
+ */
+export function sharedProducer(): { readonly kafka: KafkaPort; readonly producer: Producer } {
+  let kafka: KafkaPort | undefined;
+  let producer: Producer | undefined;
+  beforeAll(async () => {
+    kafka = await testKafka();
+    producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+  });
+  afterAll(async () => {
+    await producer?.disconnect();
+  });
+  const ready = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error('sharedProducer() is only ready inside hooks and tests');
+    return value;
+  };
+  return {
+    get kafka() {
+      return ready(kafka);
+    },
+    get producer() {
+      return ready(producer);
+    },
+  };
 }
 
 export function uniqueName(prefix: string): string {

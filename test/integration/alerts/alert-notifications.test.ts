@@ -1,38 +1,19 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadRulesFile } from '../../../src/consumers/alerts/alert-rules.ts';
-import type { KafkaPort } from '../../../src/platform/kafka/kafka-client.ts';
-import type { SqlDb } from '../../../src/platform/registry-db.ts';
-import { FakePagerDuty } from '../../fakes/fake-pagerduty.ts';
-import { FakeSlack } from '../../fakes/fake-slack.ts';
-import { freshTopics, testKafka, waitFor } from '../../helpers/kafka.ts';
+import { freshTopics, waitFor } from '../../helpers/kafka.ts';
 import { MIN, perMinute, refreshFailed, traffic } from '../../unit/alerts/engine-driver.ts';
-import { channels, evaluator, freshRegistryDb, produce, slackTexts } from './alerts-harness.ts';
+import { alertsSuite, channels, evaluator, produce, slackTexts } from './alerts-harness.ts';
 
 /**
  * Real broker, real PostgreSQL, fake Slack and PagerDuty: a node_type crosses rule 1, then recovers;
  * one organization's token refreshes fail 6 times in 15 minutes. Time is the events' own timestamps.
  */
 describe('alert evaluator end to end: failure rate and token refresh rules', () => {
-  let kafka: KafkaPort;
-  let db: SqlDb;
-  let drop: () => Promise<void>;
-  const slack = new FakeSlack();
-  const pd = new FakePagerDuty();
-
-  beforeAll(async () => {
-    kafka = await testKafka();
-    ({ db, drop } = await freshRegistryDb());
-    await slack.start();
-    await pd.start();
-  });
-
-  afterAll(async () => {
-    await slack.stop();
-    await pd.stop();
-    await drop();
-  });
+  const suite = alertsSuite();
+  const { slack, pd } = suite;
 
   it('pages once per transition, resolves once, and pages two receivers for the organization', { timeout: 240_000 }, async () => {
+    const { kafka, db } = suite;
     const { events: topic } = await freshTopics(kafka, 3);
     const start = Math.floor((Date.now() - 5 * 3600_000) / MIN) * MIN;
     let now = start;
@@ -91,6 +72,7 @@ describe('alert evaluator end to end: failure rate and token refresh rules', () 
   });
 
   it('retries a delivery through 500 and 429 Retry-After without losing or duplicating it', { timeout: 180_000 }, async () => {
+    const { kafka, db } = suite;
     const { events: topic } = await freshTopics(kafka, 1);
     const before = slack.for('bot').length;
     slack.script.push(500, 429);

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { afterAll, beforeAll } from 'vitest';
 import { encodeEvent, type ActionEvent } from '../../../src/events/index.ts';
 import { migrateRegistry } from '../../../src/executors/registry-schema.ts';
 import type { KafkaPort } from '../../../src/platform/kafka/kafka-client.ts';
@@ -9,9 +10,9 @@ import { AlertEvaluator, type AlertEvaluatorOptions } from '../../../src/consume
 import { migrateAlerts } from '../../../src/consumers/alerts/alert-store-schema.ts';
 import { SlackNotifier } from '../../../src/consumers/alerts/notifiers/slack-notifier.ts';
 import { PagerDutyNotifier } from '../../../src/consumers/alerts/notifiers/pagerduty-notifier.ts';
-import type { FakeSlack } from '../../fakes/fake-slack.ts';
-import type { FakePagerDuty } from '../../fakes/fake-pagerduty.ts';
-import { uniqueName } from '../../helpers/kafka.ts';
+import { FakeSlack } from '../../fakes/fake-slack.ts';
+import { FakePagerDuty } from '../../fakes/fake-pagerduty.ts';
+import { testKafka, uniqueName } from '../../helpers/kafka.ts';
 
 export const PG_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -50,6 +51,52 @@ export async function produce(kafka: KafkaPort, topic: string, events: readonly 
 export interface Harness {
   slack: FakeSlack;
   pd: FakePagerDuty;
+}
+
+export interface AlertsSuite extends Harness {
+  readonly kafka: KafkaPort;
+  readonly db: SqlDb;
+}
+
+/**
+ * For one describe block: a broker client, a fresh registry database and started fake Slack and
+ * PagerDuty; afterwards `beforeTeardown` (say, stopping the suite's evaluators), then the fakes are
+ * stopped and the schema dropped. Read `kafka` and `db` inside hooks and tests only.
+ */
+export function alertsSuite({ beforeTeardown }: { beforeTeardown?: () => Promise<void> } = {}): AlertsSuite {
+  let kafka: KafkaPort | undefined;
+  let registry: Awaited<ReturnType<typeof freshRegistryDb>> | undefined;
+  const slack = new FakeSlack();
+  const pd = new FakePagerDuty();
+
+  beforeAll(async () => {
+    kafka = await testKafka();
+    registry = await freshRegistryDb();
+    await slack.start();
+    await pd.start();
+  });
+
+  afterAll(async () => {
+    await beforeTeardown?.();
+    await slack.stop();
+    await pd.stop();
+    await registry?.drop();
+  });
+
+  const ready = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error('alertsSuite() is only ready inside hooks and tests');
+    return value;
+  };
+  return {
+    slack,
+    pd,
+    get kafka() {
+      return ready(kafka);
+    },
+    get db() {
+      return ready(registry).db;
+    },
+  };
 }
 
 /** bot-oncall → Slack #bot + PagerDuty; crm-oncall → Slack #crm. */

@@ -1,13 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadRulesFile } from '../../../src/consumers/alerts/alert-rules.ts';
 import type { AlertEvaluator } from '../../../src/consumers/alerts/alert-evaluator.ts';
-import type { KafkaPort } from '../../../src/platform/kafka/kafka-client.ts';
-import type { SqlDb } from '../../../src/platform/registry-db.ts';
-import { FakePagerDuty } from '../../fakes/fake-pagerduty.ts';
-import { FakeSlack } from '../../fakes/fake-slack.ts';
-import { freshTopics, testKafka, uniqueName, waitFor } from '../../helpers/kafka.ts';
+import { freshTopics, uniqueName, waitFor } from '../../helpers/kafka.ts';
 import { MIN, perMinute, traffic } from '../../unit/alerts/engine-driver.ts';
-import { channels, evaluator, freshRegistryDb, produce, slackTexts } from './alerts-harness.ts';
+import { alertsSuite, channels, evaluator, produce, slackTexts } from './alerts-harness.ts';
 
 /**
  * Two instances in one group: one leads, one stands by. The leader is stopped mid-window (after the
@@ -15,28 +11,16 @@ import { channels, evaluator, freshRegistryDb, produce, slackTexts } from './ale
  * finishes the episode. Slack and PagerDuty see what one uninterrupted evaluator would have sent.
  */
 describe('alert evaluator: two instances, failover and restart', () => {
-  let kafka: KafkaPort;
-  let db: SqlDb;
-  let drop: () => Promise<void>;
-  const slack = new FakeSlack();
-  const pd = new FakePagerDuty();
   const running: AlertEvaluator[] = [];
-
-  beforeAll(async () => {
-    kafka = await testKafka();
-    ({ db, drop } = await freshRegistryDb());
-    await slack.start();
-    await pd.start();
+  const suite = alertsSuite({
+    beforeTeardown: async () => {
+      for (const ev of running) await ev.stop().catch(() => undefined);
+    },
   });
-
-  afterAll(async () => {
-    for (const ev of running) await ev.stop().catch(() => undefined);
-    await slack.stop();
-    await pd.stop();
-    await drop();
-  });
+  const { slack, pd } = suite;
 
   it('exactly one page per transition across a leader change and a restart', { timeout: 300_000 }, async () => {
+    const { kafka, db } = suite;
     const { events: topic } = await freshTopics(kafka, 3);
     const start = Math.floor((Date.now() - 5 * 3600_000) / MIN) * MIN;
     let now = start;

@@ -50,6 +50,25 @@ describe('every dashboard metric equals the ground truth, through the real broke
     return (await r.json<{ n: number }>())[0].n;
   }
 
+  /** A sink consumer on the events topic in a group of its own, stopped after the suite. */
+  async function startConsumer(groupPrefix: string, maxBatchEvents: number): Promise<ClickhouseConsumer> {
+    const consumer = await startClickhouseConsumer({
+      kafka,
+      clickhouse,
+      database: DB,
+      ttlDays: 400,
+      topic: topics.events,
+      deadLetterTopic: topics.dlq,
+      logger: silentLogger,
+      groupId: uniqueName(groupPrefix),
+      maxBatchEvents,
+      minBytes: 1,
+      maxWaitTimeMs: 200,
+    });
+    consumers.push(consumer);
+    return consumer;
+  }
+
   async function expectMetricsEqualTruth(): Promise<void> {
     const { endMs, hours } = workload.options;
     const startMs = endMs - hours * HOUR;
@@ -92,20 +111,7 @@ describe('every dashboard metric equals the ground truth, through the real broke
     // A message no contract accepts goes to the dead-letter topic and does not stop its partition.
     await producer.send({ topic: topics.events, acks: -1, messages: [{ key: workload.organizations[0], value: '{"event":"qontak_action_executed"}' }] });
 
-    const consumer = await startClickhouseConsumer({
-      kafka,
-      clickhouse,
-      database: DB,
-      ttlDays: 400,
-      topic: topics.events,
-      deadLetterTopic: topics.dlq,
-      logger: silentLogger,
-      groupId: uniqueName('ch-truth'),
-      maxBatchEvents: 2000,
-      minBytes: 1,
-      maxWaitTimeMs: 200,
-    });
-    consumers.push(consumer);
+    const consumer = await startConsumer('ch-truth', 2000);
     await waitFor(async () => (await distinctStored()) === events.length, { timeoutMs: 180_000, intervalMs: 500, what: 'every event stored' });
     await waitFor(async () => [...(await consumer.lag()).values()].every((l) => l === 0), { timeoutMs: 60_000, what: 'lag back to 0' });
     expect(consumer.runner.stats.deadLettered).toBe(1);
@@ -117,20 +123,7 @@ describe('every dashboard metric equals the ground truth, through the real broke
   }, 400_000);
 
   it('stays exact when Kafka redelivers everything (offsets reset: a second group re-reads the topic)', async () => {
-    const replay = await startClickhouseConsumer({
-      kafka,
-      clickhouse,
-      database: DB,
-      ttlDays: 400,
-      topic: topics.events,
-      deadLetterTopic: topics.dlq,
-      logger: silentLogger,
-      groupId: uniqueName('ch-replay'),
-      maxBatchEvents: 1500,
-      minBytes: 1,
-      maxWaitTimeMs: 200,
-    });
-    consumers.push(replay);
+    const replay = await startConsumer('ch-replay', 1500);
     await waitFor(async () => {
       const lag = await replay.lag();
       return lag.size === 3 && [...lag.values()].every((l) => l === 0);

@@ -1,12 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CompressionTypes, type Producer } from 'kafkajs';
+import { describe, expect, it } from 'vitest';
+import { CompressionTypes } from 'kafkajs';
 import { decodeEvent, encodeEvent, type ActionEvent } from '../../../src/events/index.ts';
 import { createRequire } from 'node:module';
 import { lz4CompressFrame } from '../../../src/platform/kafka/codecs.ts';
-import type { KafkaPort } from '../../../src/platform/kafka/kafka-client.ts';
 import { generateWorkload } from '../../../src/workload/workload-generator.ts';
-import { freshTopics, readTopic, testKafka } from '../../helpers/kafka.ts';
+import { freshTopics, readTopic, sharedProducer } from '../../helpers/kafka.ts';
 
 /**
  * Every codec Kafka defines, produced by kafkajs (through our registered codecs) and consumed back from
@@ -20,22 +19,12 @@ const CODECS = [
   ['zstd', CompressionTypes.ZSTD],
 ] as const;
 
-let kafka: KafkaPort;
-let producer: Producer;
+const broker = sharedProducer();
+
 // ~1,500 events ≈ 400 KB per batch: several 64 KB LZ4 blocks, so block independence is exercised.
 const events: ActionEvent[] = generateWorkload({ seed: 7, endMs: Date.UTC(2026, 0, 1), hours: 24, organizations: 3, agentsPerOrg: 5, invocations: 700 }).events;
 // Random bytes do not compress: LZ4 must store such blocks raw (the "uncompressed block" bit).
 const noise = randomBytes(150_000);
-
-beforeAll(async () => {
-  kafka = await testKafka();
-  producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  await producer.connect();
-});
-
-afterAll(async () => {
-  await producer.disconnect();
-});
 
 describe('LZ4 frame', () => {
   it('declares independent blocks (what Kafka requires) and decodes back to the input', () => {
@@ -52,9 +41,9 @@ describe('LZ4 frame', () => {
 describe('compressed batches produced by kafkajs and consumed from the real broker', () => {
   for (const [name, codec] of CODECS) {
     it(`${name}: the broker accepts the batch and every message comes back equal`, async () => {
-      const { events: topic } = await freshTopics(kafka, 1);
-      await producer.send({ topic, acks: -1, compression: codec, messages: [...events.map(encodeEvent), { key: 'noise', value: noise }] });
-      const received = await readTopic(kafka, topic, events.length + 1);
+      const { events: topic } = await freshTopics(broker.kafka, 1);
+      await broker.producer.send({ topic, acks: -1, compression: codec, messages: [...events.map(encodeEvent), { key: 'noise', value: noise }] });
+      const received = await readTopic(broker.kafka, topic, events.length + 1);
       expect(received).toHaveLength(events.length + 1);
       const decoded = received.slice(0, events.length).map((m) => {
         const r = decodeEvent(m.value);

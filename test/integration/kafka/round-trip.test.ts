@@ -1,32 +1,20 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CompressionTypes, type Producer } from 'kafkajs';
+import { describe, expect, it } from 'vitest';
+import { CompressionTypes } from 'kafkajs';
 import { decodeEvent, encodeEvent, DLQ_HEADERS, type ActionEvent } from '../../../src/events/index.ts';
 import { ConsumerRunner } from '../../../src/consumers/consumer-runner.ts';
 import { silentLogger } from '../../../src/platform/logger.ts';
-import type { KafkaPort } from '../../../src/platform/kafka/kafka-client.ts';
 import { CollectingSink } from '../../helpers/collecting-sink.ts';
 import { oneOfEach } from '../../helpers/events.ts';
-import { freshTopics, readTopic, testKafka, uniqueName, waitFor } from '../../helpers/kafka.ts';
+import { freshTopics, readTopic, sharedProducer, uniqueName, waitFor } from '../../helpers/kafka.ts';
 
-let kafka: KafkaPort;
-let producer: Producer;
-
-beforeAll(async () => {
-  kafka = await testKafka();
-  producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  await producer.connect();
-});
-
-afterAll(async () => {
-  await producer.disconnect();
-});
+const broker = sharedProducer();
 
 describe('Kafka wire format on the real broker', () => {
   it('round-trips each of the five events: produced, consumed, validated, equal', async () => {
-    const { events: topic } = await freshTopics(kafka);
+    const { events: topic } = await freshTopics(broker.kafka);
     const sent = oneOfEach('org-rt');
-    await producer.send({ topic, acks: -1, messages: sent.map(encodeEvent) });
-    const received = await readTopic(kafka, topic, sent.length);
+    await broker.producer.send({ topic, acks: -1, messages: sent.map(encodeEvent) });
+    const received = await readTopic(broker.kafka, topic, sent.length);
     expect(received).toHaveLength(5);
     const decoded = received.map((m) => {
       const r = decodeEvent(m.value);
@@ -42,7 +30,7 @@ describe('Kafka wire format on the real broker', () => {
   });
 
   it('consumer runner hands valid events to the sink and dead-letters invalid ones without stopping', async () => {
-    const { events: topic, dlq } = await freshTopics(kafka, 1);
+    const { events: topic, dlq } = await freshTopics(broker.kafka, 1);
     const valid = oneOfEach('org-dlq');
     const oversized = JSON.stringify({ ...valid[0], agent_id: 'x'.repeat(20_000) });
     const bad: { value: string; reason: string }[] = [
@@ -57,12 +45,12 @@ describe('Kafka wire format on the real broker', () => {
       ...bad.map((b) => ({ key: 'org-dlq', value: b.value })),
       ...valid.slice(1).map(encodeEvent),
     ];
-    await producer.send({ topic, acks: -1, compression: CompressionTypes.GZIP, messages });
+    await broker.producer.send({ topic, acks: -1, compression: CompressionTypes.GZIP, messages });
 
     const sink = new CollectingSink();
     sink.script.push({ status: 'retry', error: new Error('transient') });
     const runner = new ConsumerRunner({
-      kafka,
+      kafka: broker.kafka,
       sink,
       groupId: uniqueName('g'),
       topic,
@@ -73,7 +61,7 @@ describe('Kafka wire format on the real broker', () => {
     await runner.start();
     try {
       await waitFor(() => sink.events.length >= 5, { what: 'five valid events in the sink' });
-      const dead = await readTopic(kafka, dlq, bad.length);
+      const dead = await readTopic(broker.kafka, dlq, bad.length);
       expect(dead.map((m) => m.headers?.[DLQ_HEADERS.reason]?.toString())).toEqual(bad.map((b) => b.reason));
       expect(dead.map((m) => m.value?.toString())).toEqual(bad.map((b) => b.value));
       const unknownNode = dead[1];
@@ -91,16 +79,16 @@ describe('Kafka wire format on the real broker', () => {
   });
 
   it('dead-letters events a sink rejects, and counts the rest as written', async () => {
-    const { events: topic, dlq } = await freshTopics(kafka, 1);
+    const { events: topic, dlq } = await freshTopics(broker.kafka, 1);
     const valid = oneOfEach('org-rej');
-    await producer.send({ topic, acks: -1, messages: valid.map(encodeEvent) });
+    await broker.producer.send({ topic, acks: -1, messages: valid.map(encodeEvent) });
     const sink = new CollectingSink();
     sink.script.push({ status: 'reject', error: new Error('partial'), events: [{ index: 1, reason: 'mixpanel_rejected', detail: 'time out of range' }] });
-    const runner = new ConsumerRunner({ kafka, sink, groupId: uniqueName('g'), topic, deadLetterTopic: dlq, logger: silentLogger });
+    const runner = new ConsumerRunner({ kafka: broker.kafka, sink, groupId: uniqueName('g'), topic, deadLetterTopic: dlq, logger: silentLogger });
     await runner.start();
     try {
       await waitFor(() => sink.events.length >= 4, { what: 'accepted events' });
-      const dead = await readTopic(kafka, dlq, 1);
+      const dead = await readTopic(broker.kafka, dlq, 1);
       expect(dead[0].value?.toString()).toBe(JSON.stringify(valid[1]));
       expect(dead[0].headers?.[DLQ_HEADERS.reason]?.toString()).toBe('mixpanel_rejected');
       expect(dead[0].headers?.[DLQ_HEADERS.detail]?.toString()).toContain('time out of range');
