@@ -6,31 +6,18 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildEvent, type ActionEvent } from '../src/events/index.ts';
 import { loadConfig } from '../src/platform/config.ts';
 import { createKafkaClient } from '../src/platform/kafka/kafka-client.ts';
 import { ensureTopics } from '../src/platform/kafka/topics.ts';
 import { silentLogger } from '../src/platform/logger.ts';
 import { createEmitter } from '../src/producers/emitter.ts';
 import { benchBrokers, percentile } from './lib/bench-kafka.ts';
+import { sampleExecuted } from './lib/sample-events.ts';
 
 const RATE = Number(process.env.BENCH_EMIT_RATE ?? 10_000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const WARMUP = 2000;
 
-function sample(i: number): ActionEvent {
-  return buildEvent({
-    event: 'qontak_action_executed',
-    source: 'agent-runtime',
-    organization_id: `org-${i % 500}`,
-    node_type: 'qontak_crm_deal_create',
-    agent_id: `agent-${i % 3000}`,
-    conversation_id: `conv-${i}`,
-    duration_ms: 100 + (i % 900),
-    trace_id: '4bf92f3577b34da6a3ce929d0e0e4736',
-    span_id: '00f067aa0ba902b7',
-  });
-}
 
 const base = loadConfig();
 const brokers = await benchBrokers(base);
@@ -44,7 +31,7 @@ const emitter = await createEmitter(config, { kafka, logger: silentLogger });
 const total = RATE * SECONDS;
 const lat = new Float64Array(total);
 // Events are built ahead of time: the benchmark times emit(), not the caller's object construction.
-const events = Array.from({ length: WARMUP + total }, (_, i) => sample(i));
+const events = Array.from({ length: WARMUP + total }, (_, i) => sampleExecuted(i, true));
 for (let i = 0; i < WARMUP; i++) emitter.emit(events[i]);
 await emitter.drained(30_000);
 

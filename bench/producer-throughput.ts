@@ -9,7 +9,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildEvent } from '../src/events/index.ts';
+import { sampleExecuted } from './lib/sample-events.ts';
 import { loadConfig } from '../src/platform/config.ts';
 import { createKafkaClient } from '../src/platform/kafka/kafka-client.ts';
 import { ensureTopics } from '../src/platform/kafka/topics.ts';
@@ -45,17 +45,7 @@ async function run(client: string, compression: string): Promise<string> {
   const started = performance.now();
   for (let i = 0; i < TOTAL; i++) {
     if (i % 1000 === 0) while (emitter.stats().queued > 20_000) await new Promise((r) => setTimeout(r, 2));
-    emitter.emit(
-      buildEvent({
-        event: 'qontak_action_executed',
-        source: 'agent-runtime',
-        organization_id: `org-${i % 500}`,
-        node_type: 'qontak_crm_deal_create',
-        agent_id: `agent-${i % 3000}`,
-        conversation_id: `conv-${i}`,
-        duration_ms: 100 + (i % 900),
-      }),
-    );
+    emitter.emit(sampleExecuted(i));
   }
   const ok = await emitter.drained(600_000);
   const seconds = (performance.now() - started) / 1000;
