@@ -63,7 +63,7 @@ export function insertSettings(token: string) {
     insert_deduplicate: 1,
     // A retry after the table stored the block but a rollup did not: without this the table drops the
     // block as a duplicate and the rollup never gets it; with it each rollup deduplicates on its own.
-    // It costs the engine about a tenth of its insert rate (measured with the benchmark's baseline).
+    // It costs the embedded engine about a tenth of its insert rate (measured alone, in separate processes).
     deduplicate_blocks_in_dependent_materialized_views: 1,
     // Exactness first: the insert returns only when the rows are queryable.
     async_insert: 0,
