@@ -2,17 +2,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CompressionTypes, type Producer } from 'kafkajs';
+import { CompressionTypes } from 'kafkajs';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { encodeEvent } from '../../../src/events/index.ts';
 import { createClickhouse } from '../../../src/platform/clickhouse-client.ts';
 import { silentLogger } from '../../../src/platform/logger.ts';
-import type { KafkaPort } from '../../../src/platform/kafka/kafka-client.ts';
 import { startClickhouseConsumer, type ClickhouseConsumer } from '../../../src/consumers/clickhouse/clickhouse-consumer.ts';
 import { METRIC_NAMES, runMetric, type MetricFilters } from '../../../src/consumers/clickhouse/metric-queries.ts';
 import { generateWorkload, type Workload } from '../../../src/workload/workload-generator.ts';
 import { GROUND_TRUTH } from '../../../src/workload/ground-truth.ts';
-import { freshTopics, testBrokers, testKafka, uniqueName, waitFor } from '../../helpers/kafka.ts';
+import { freshTopics, sharedProducer, testBrokers, uniqueName, waitFor } from '../../helpers/kafka.ts';
 import { sendWithJavaProducer } from './java-console-producer.ts';
 
 const HOUR = 3600_000;
@@ -21,18 +20,14 @@ const DB = 'ap_truth';
 // Own process (pool: forks) and own chDB folder.
 describe('every dashboard metric equals the ground truth, through the real broker and sink', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'actionpulse-truth-'));
-  let kafka: KafkaPort;
-  let producer: Producer;
+  const broker = sharedProducer();
   let clickhouse: ClickHouseClient;
   let topics: { events: string; dlq: string };
   let workload: Workload;
   const consumers: ClickhouseConsumer[] = [];
 
   beforeAll(async () => {
-    kafka = await testKafka();
-    producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-    await producer.connect();
-    topics = await freshTopics(kafka, 3);
+    topics = await freshTopics(broker.kafka, 3);
     clickhouse = createClickhouse({ dataDir });
     const endMs = Math.floor(Date.now() / HOUR) * HOUR;
     workload = generateWorkload({ seed: 20261125, endMs, hours: 24 * 10, organizations: 6, agentsPerOrg: 8, invocations: 5000 });
@@ -40,7 +35,6 @@ describe('every dashboard metric equals the ground truth, through the real broke
 
   afterAll(async () => {
     for (const c of consumers) await c.stop();
-    await producer?.disconnect();
     await clickhouse?.close();
     rmSync(dataDir, { recursive: true, force: true });
   });
@@ -53,7 +47,7 @@ describe('every dashboard metric equals the ground truth, through the real broke
   /** A sink consumer on the events topic in a group of its own, stopped after the suite. */
   async function startConsumer(groupPrefix: string, maxBatchEvents: number): Promise<ClickhouseConsumer> {
     const consumer = await startClickhouseConsumer({
-      kafka,
+      kafka: broker.kafka,
       clickhouse,
       database: DB,
       ttlDays: 400,
@@ -105,11 +99,11 @@ describe('every dashboard metric equals the ground truth, through the real broke
       if (codec === 'java-lz4') {
         await sendWithJavaProducer(testBrokers(), topics.events, slice.map((m) => ({ key: m.key, value: m.value.toString() })), 'lz4');
       } else {
-        await producer.send({ topic: topics.events, acks: -1, compression: codec, messages: slice });
+        await broker.producer.send({ topic: topics.events, acks: -1, compression: codec, messages: slice });
       }
     }
     // A message no contract accepts goes to the dead-letter topic and does not stop its partition.
-    await producer.send({ topic: topics.events, acks: -1, messages: [{ key: workload.organizations[0], value: '{"event":"qontak_action_executed"}' }] });
+    await broker.producer.send({ topic: topics.events, acks: -1, messages: [{ key: workload.organizations[0], value: '{"event":"qontak_action_executed"}' }] });
 
     const consumer = await startConsumer('ch-truth', 2000);
     await waitFor(async () => (await distinctStored()) === events.length, { timeoutMs: 180_000, intervalMs: 500, what: 'every event stored' });
