@@ -5,3 +5,4 @@ export * from './schema.ts';
 export * from './validate.ts';
 export * from './wire.ts';
 export * from './build.ts';
+export * from './outcome-class.ts';

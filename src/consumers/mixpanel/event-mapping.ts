@@ -1,4 +1,4 @@
-import { ACTION_EVENT_NAMES, type ActionEvent } from '../../events/index.ts';
+import { ACTION_EVENT_NAMES, failureClass, type ActionEvent } from '../../events/index.ts';
 
 /**
  * Contract event → Mixpanel /import record. Only allow-listed properties are copied, so nothing that
@@ -16,6 +16,9 @@ export const MIXPANEL_PROPERTY_ALLOW_LIST = [
   'attempt',
   'upstream_status',
   'source',
+  /** Derived, on failed events: `blocked` | `unknown` | `failure` (src/events/outcome-class.ts), so Mixpanel reports
+   * can leave blocked calls out of a success rate exactly as the dashboard does. */
+  'failure_class',
 ] as const;
 
 /** The Group Analytics key: must be declared with this exact name in the Mixpanel project settings. */
@@ -93,6 +96,7 @@ export function toMixpanelRecord(event: ActionEvent, nowMs: number = Date.now())
     attempt: num(source.attempt),
     upstream_status: num(source.upstream_status),
     source: text(source.source),
+    failure_class: typeof source.reason === 'string' ? failureClass(source.reason) : undefined,
   } satisfies Record<(typeof MIXPANEL_PROPERTY_ALLOW_LIST)[number] | 'time' | 'distinct_id' | '$insert_id', unknown>;
   return { kind: 'record', record: { event: event.event, properties: properties as MixpanelRecord['properties'] } };
 }
