@@ -160,13 +160,13 @@ Closed list; codes are never renamed, new ones are added at the end.
 
 How a failed event counts in every rate (alert rules, SLO burn rate, dashboard success and failure rates, weekly
 review; one definition, \`src/events/outcome-class.ts\`):
-- **blocked** (\`${BLOCKED_REASONS.join('\`, \`')}\`): the call was refused because the action is disabled in
+- **blocked** (\`${BLOCKED_REASONS.join('`, `')}\`): the call was refused because the action is disabled in
   \`node_registries\` (the kill switch or an admin); nothing was attempted. It leaves the numerator and the
   denominator of every rate (the executor still emitted \`qontak_action_invoked\` first, so one invocation is
   subtracted per blocked call) and is shown as its own count. On the wire it stays a \`qontak_action_failed\` with
   this reason, so schema-v1 consumers keep working unchanged; Mixpanel receives every failed event with the derived
   property \`failure_class\` (\`blocked\`, \`unknown\` or \`failure\`), so its reports can apply the same rule.
-- **unknown outcome** (\`${UNKNOWN_OUTCOME_REASONS.join('\`, \`')}\`): a create timed out and may have succeeded. It counts
+- **unknown outcome** (\`${UNKNOWN_OUTCOME_REASONS.join('`, `')}\`): a create timed out and may have succeeded. It counts
   as a failure (the agent could not confirm the action; the spec's success rate is executed / (executed + failed)),
   and is also shown as its own count.
 - every other reason is a failure.
