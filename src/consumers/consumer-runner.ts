@@ -3,7 +3,7 @@ import { decodeEvent, formatErrors, type ActionEvent } from '../events/index.ts'
 import type { KafkaPort } from '../platform/kafka/kafka-client.ts';
 import type { Logger } from '../platform/logger.ts';
 import { DeadLetterPublisher, headersToStrings, type DeadLetter } from './dead-letter-publisher.ts';
-import { backoffDelay, DEFAULT_RETRY_POLICY, sleep, type RetryPolicy } from './retry-policy.ts';
+import { backoffDelay, retryDelay, sleep, type BackoffPolicy } from '../platform/retry.ts';
 import type { Sink, SinkBatch } from './sink.ts';
 import { contextFromIds, pipelineTracer, tracingActive } from '../platform/telemetry.ts';
 
@@ -38,7 +38,7 @@ export interface ConsumerRunnerOptions {
    * the batch, in order; a batch that was not committed is read again (seek back), never skipped.
    */
   pipelineWrites?: boolean;
-  retry?: RetryPolicy;
+  retry?: BackoffPolicy;
   sessionTimeoutMs?: number;
 }
 
@@ -62,6 +62,9 @@ interface Decoded {
   sources: KafkaMessage[];
   letters: DeadLetter[];
 }
+
+/** Sink retries: a first wait under 0.5 s, growing to at most 30 s. */
+export const DEFAULT_RETRY_POLICY: BackoffPolicy = { initialMs: 500, maxMs: 30_000, multiplier: 2 };
 
 /** Messages decoded between two turns of the event loop. */
 const DECODE_SLICE = 2000;
@@ -248,7 +251,7 @@ export class ConsumerRunner {
         return true;
       }
       this.stats.retries++;
-      const delay = backoffDelay(attempt, policy, result.retryInMs);
+      const delay = retryDelay(attempt, policy, result.retryInMs);
       this.o.logger.warn({ sink: this.o.sink.name, attempt, delayMs: Math.round(delay), err: result.error.message }, 'sink write failed; retrying');
       await this.sleepWithHeartbeat(delay, payload);
     }

@@ -1,8 +1,12 @@
+import { parseRetryAfter, retryDelay, sleep as pause, type BackoffPolicy, type RandomSource } from '../platform/retry.ts';
+
 /**
  * The CRM transport: one fetch with a timeout, and the retry policy. It knows HTTP, not tokens.
- * Policy: PUT/GET (idempotent) retry on 5xx, timeouts and network errors with jittered backoff; every
+ * Policy: PUT/GET (idempotent) retry on 5xx, timeouts and network errors with full-jitter backoff; every
  * method retries 429 (the server refused before doing anything) and a refused connection (nothing was
  * sent). A POST that timed out or lost its connection is never retried: it may have created the record.
+ * A 429's Retry-After (seconds or HTTP date) is waited for, but never longer than `retryMaxDelayMs`:
+ * an agent is waiting for the answer.
  */
 export type HttpMethod = 'GET' | 'POST' | 'PUT';
 
@@ -10,7 +14,7 @@ export interface CrmHttpConfig {
   baseUrl: string;
   requestTimeoutMs: number;
   maxRetries: number;
-  /** First backoff; doubles per attempt, with full jitter. */
+  /** Ceiling of the first backoff; doubles per attempt; the wait is uniform below it (full jitter). */
   retryBaseDelayMs: number;
   /** Upper bound for any single wait, Retry-After included. */
   retryMaxDelayMs: number;
@@ -25,18 +29,27 @@ export interface HttpRequest {
 }
 
 export type HttpOutcome =
-  | { kind: 'response'; status: number; body: unknown; attempts: number }
+  | { kind: 'response'; status: number; body: unknown; attempts: number; retryAfterMs?: number }
   | { kind: 'timeout'; attempts: number }
   | { kind: 'network'; code: string; refused: boolean; attempts: number };
 
 type Sleep = (ms: number) => Promise<void>;
-const realSleep: Sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class CrmHttp {
+  private readonly policy: BackoffPolicy;
+
   constructor(
     private readonly config: CrmHttpConfig,
-    private readonly sleep: Sleep = realSleep,
-  ) {}
+    private readonly sleep: Sleep = pause,
+    private readonly random: RandomSource = Math.random,
+  ) {
+    this.policy = {
+      initialMs: config.retryBaseDelayMs,
+      maxMs: config.retryMaxDelayMs,
+      multiplier: 2,
+      maxServerDelayMs: config.retryMaxDelayMs,
+    };
+  }
 
   async send(req: HttpRequest): Promise<HttpOutcome> {
     const idempotent = req.method !== 'POST';
@@ -48,7 +61,7 @@ export class CrmHttp {
       if (!canRetry) return outcome;
       if (outcome.kind === 'response') {
         if (outcome.status === 429) {
-          await this.sleep(this.retryAfter(outcome, attempt));
+          await this.sleep(this.backoff(attempt, outcome.retryAfterMs));
           continue;
         }
         if (outcome.status >= 500 && idempotent) {
@@ -69,18 +82,8 @@ export class CrmHttp {
     }
   }
 
-  private retryAfterHeader = new WeakMap<object, string>();
-
-  private retryAfter(outcome: HttpOutcome, attempt: number): number {
-    const header = this.retryAfterHeader.get(outcome);
-    const seconds = header ? Number(header) : NaN;
-    const wanted = Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : this.backoff(attempt);
-    return Math.min(wanted, this.config.retryMaxDelayMs);
-  }
-
-  private backoff(attempt: number): number {
-    const cap = Math.min(this.config.retryMaxDelayMs, this.config.retryBaseDelayMs * 2 ** (attempt - 1));
-    return Math.round(cap / 2 + (Math.random() * cap) / 2);
+  private backoff(attempt: number, serverDelayMs?: number): number {
+    return retryDelay(attempt, this.policy, serverDelayMs, this.random);
   }
 
   private async once(req: HttpRequest, attempts: number): Promise<HttpOutcome> {
@@ -102,10 +105,7 @@ export class CrmHttp {
       } catch {
         // Not JSON (an HTML error page from a proxy): keep the text.
       }
-      const outcome: HttpOutcome = { kind: 'response', status: res.status, body, attempts };
-      const ra = res.headers.get('retry-after');
-      if (ra) this.retryAfterHeader.set(outcome, ra);
-      return outcome;
+      return { kind: 'response', status: res.status, body, attempts, retryAfterMs: parseRetryAfter(res.headers.get('retry-after')) };
     } catch (err) {
       const e = err as Error & { cause?: { code?: string } };
       if (e.name === 'TimeoutError' || e.name === 'AbortError') return { kind: 'timeout', attempts };

@@ -8,6 +8,7 @@ import type { Config } from '../platform/config.ts';
 import type { KafkaPort } from '../platform/kafka/kafka-client.ts';
 import type { Logger } from '../platform/logger.ts';
 import { noopMeter } from '../platform/metrics.ts';
+import { backoffDelay, sleep, type BackoffPolicy } from '../platform/retry.ts';
 import { DiskSpool, type SpoolBatch } from './disk-spool.ts';
 import type { EventEmitterPort } from './emitter-port.ts';
 import { emitterInstruments, type DropReason, type EmitterInstruments, type EmitterStats } from './emitter-metrics.ts';
@@ -59,6 +60,10 @@ interface Entry {
 
 const LOG_INTERVAL_MS = 10_000;
 const SPILL_CHUNK = 5000;
+/** Waits between producer connect attempts while Kafka is unreachable (events go to the spool meanwhile). */
+const CONNECT_BACKOFF: BackoffPolicy = { initialMs: 200, maxMs: 5000, multiplier: 2 };
+/** Waits between re-sends of a spooled batch that Kafka refused. */
+const RESEND_BACKOFF: BackoffPolicy = { initialMs: 100, maxMs: 5000, multiplier: 2 };
 
 export async function createEmitter(config: Config, deps: EmitterDeps): Promise<Emitter> {
   const spool = await DiskSpool.open({
@@ -94,11 +99,8 @@ class KafkaEmitter implements Emitter {
   private spillScheduled = false;
   private wake: (() => void) | undefined;
   private halted = false;
-  private onHalt: () => void = () => undefined;
-  /** Resolves when close() halts the pump, so back-off sleeps end at once instead of delaying exit. */
-  private readonly haltedSignal = new Promise<void>((resolve) => {
-    this.onHalt = resolve;
-  });
+  /** Aborted when close() halts the pump, so back-off sleeps end at once instead of delaying exit. */
+  private readonly halt = new AbortController();
   private closing: Promise<void> | undefined;
   private runDone: Promise<void> = Promise.resolve();
   private watchdog: NodeJS.Timeout | undefined;
@@ -210,14 +212,14 @@ class KafkaEmitter implements Emitter {
 
   private async connect(): Promise<void> {
     this.busySince = Date.now();
-    for (let attempt = 0; !this.halted; attempt++) {
+    for (let attempt = 1; !this.halted; attempt++) {
       try {
         await this.producer.connect();
         this.connected = true;
         break;
       } catch (err) {
         this.logEvery('connect', () => this.log.warn({ err: (err as Error).message }, 'Kafka producer cannot connect yet; events go to the spool'));
-        await this.pause(Math.min(5000, 200 * 2 ** Math.min(attempt, 5)));
+        await this.pause(backoffDelay(attempt, CONNECT_BACKOFF));
       }
     }
     this.busySince = undefined;
@@ -338,10 +340,10 @@ class KafkaEmitter implements Emitter {
 
   private async sendFromSpool(batch: SpoolBatch): Promise<void> {
     const messages = batch.records.map((r) => toMessage(encodeEvent(JSON.parse(r.toString('utf8')) as ActionEvent)));
-    for (let attempt = 0; ; attempt++) {
+    for (let attempt = 1; ; attempt++) {
       if (await this.send(messages)) break;
       if (this.halted) return;
-      await this.pause(Math.min(5000, 100 * 2 ** Math.min(attempt, 6)));
+      await this.pause(backoffDelay(attempt, RESEND_BACKOFF));
     }
     await this.spool.ack(batch);
   }
@@ -365,7 +367,7 @@ class KafkaEmitter implements Emitter {
   }
 
   private pause(ms: number): Promise<void> {
-    return Promise.race([new Promise<void>((r) => setTimeout(r, ms).unref()), this.haltedSignal]);
+    return sleep(ms, this.halt.signal, { unref: true });
   }
 
   async drained(timeoutMs: number): Promise<boolean> {
@@ -391,7 +393,7 @@ class KafkaEmitter implements Emitter {
     process.removeListener('SIGINT', this.signalHandler);
     const flushed = this.connected && (await this.drained(deadlineMs));
     this.halted = true;
-    this.onHalt();
+    this.halt.abort();
     if (this.watchdog) clearInterval(this.watchdog);
     this.wake?.();
     if (!flushed) {
@@ -408,8 +410,4 @@ class KafkaEmitter implements Emitter {
 
 function toMessage(w: WireMessage): Message {
   return { key: w.key, value: w.value, headers: w.headers, timestamp: w.timestamp };
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }

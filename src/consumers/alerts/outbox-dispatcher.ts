@@ -1,6 +1,6 @@
 import type { Logger } from '../../platform/logger.ts';
 import type { SqlDb } from '../../platform/registry-db.ts';
-import { backoffDelay, sleep, type RetryPolicy } from '../retry-policy.ts';
+import { retryDelay, sleep, type BackoffPolicy } from '../../platform/retry.ts';
 import type { AlertNotification } from './alert-notification.ts';
 import type { Notifier } from './notifiers/notifier.ts';
 
@@ -18,7 +18,7 @@ export interface DispatcherOptions {
   pollMs?: number;
   leaseMs?: number;
   batchSize?: number;
-  retry?: RetryPolicy;
+  retry?: BackoffPolicy;
   /** Retryable failures (429, 5xx, network) get this many attempts before `dead`. */
   maxAttempts?: number;
   /** Permanent answers (other 4xx) get this many, in case a human fixes the endpoint meanwhile. */
@@ -118,7 +118,7 @@ export class OutboxDispatcher {
       await this.o.db.query(`UPDATE alert_outbox SET status = 'dead', lease_until = NULL, last_error = $2 WHERE id = $1`, [row.id, result.error]);
       return;
     }
-    const delay = backoffDelay(row.attempts, this.o.retry ?? { initialMs: 1000, maxMs: 300_000, multiplier: 2 }, result.retryInMs);
+    const delay = retryDelay(row.attempts, this.o.retry ?? { initialMs: 1000, maxMs: 300_000, multiplier: 2 }, result.retryInMs);
     this.o.logger.warn({ channel: row.channel, id: row.id, attempt: row.attempts, delayMs: Math.round(delay), err: result.error }, 'alert notification failed; will retry');
     await this.o.db.query(
       `UPDATE alert_outbox SET next_attempt_at = now() + make_interval(secs => $2), lease_until = NULL, last_error = $3 WHERE id = $1`,

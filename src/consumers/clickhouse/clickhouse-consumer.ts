@@ -2,7 +2,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { KafkaPort } from '../../platform/kafka/kafka-client.ts';
 import type { Logger } from '../../platform/logger.ts';
 import { ConsumerRunner } from '../consumer-runner.ts';
-import type { RetryPolicy } from '../retry-policy.ts';
+import type { BackoffPolicy } from '../../platform/retry.ts';
 import { ClickhouseSink } from './clickhouse-sink.ts';
 import { consumerLag } from './consumer-lag.ts';
 import { runMigrations } from './migrations.ts';
@@ -31,7 +31,7 @@ export interface ClickhouseConsumerOptions {
   partitionsConsumedConcurrently?: number;
   /** See ConsumerRunnerOptions.pipelineWrites (on by default here). */
   pipelineWrites?: boolean;
-  retry?: RetryPolicy;
+  retry?: BackoffPolicy;
 }
 
 export interface ClickhouseConsumer {

@@ -2,6 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
+import { parseRetryAfter } from '../../platform/retry.ts';
 
 const gzipAsync = promisify(gzip);
 
@@ -130,15 +131,6 @@ export class MixpanelImportClient {
   }
 }
 
-/** Retry-After is seconds or an HTTP date; Mixpanel does not document one, but proxies send it. */
-export function parseRetryAfter(value: string | string[] | undefined, nowMs = Date.now()): number | undefined {
-  const raw = Array.isArray(value) ? value[0] : value;
-  if (!raw) return undefined;
-  if (/^\d+(\.\d+)?$/.test(raw.trim())) return Math.round(Number(raw) * 1000);
-  const at = Date.parse(raw);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
-}
-
 interface ImportResponseBody {
   error?: string;
   num_records_imported?: number;
@@ -168,5 +160,6 @@ export function classify(status: number, retryAfter: string | string[] | undefin
   }
   if (status === 413) return { kind: 'too_large', status, message };
   if (status === 400) return { kind: 'bad_request', status, message };
+  // Mixpanel does not document a Retry-After, but proxies in front of it send one.
   return { kind: 'retry', status, retryAfterMs: parseRetryAfter(retryAfter), message };
 }

@@ -2,7 +2,7 @@ import type { Config } from '../../platform/config.ts';
 import type { KafkaPort } from '../../platform/kafka/kafka-client.ts';
 import type { Logger } from '../../platform/logger.ts';
 import { ConsumerRunner } from '../consumer-runner.ts';
-import type { RetryPolicy } from '../retry-policy.ts';
+import type { BackoffPolicy } from '../../platform/retry.ts';
 import { GroupProfileUpdater } from './group-profiles.ts';
 import { MixpanelImportClient, type MixpanelAuth } from './import-client.ts';
 import { MixpanelSink } from './mixpanel-sink.ts';
@@ -21,7 +21,7 @@ export interface MixpanelConsumerDeps {
   /** Extra trusted CA (PEM) for the Mixpanel host. */
   ca?: string | Buffer;
   /** Overrides the backoff (tests use milliseconds instead of Mixpanel's seconds). */
-  retry?: RetryPolicy;
+  retry?: BackoffPolicy;
   fromBeginning?: boolean;
 }
 
@@ -34,7 +34,7 @@ export function mixpanelAuth(s: MixpanelSettings): MixpanelAuth {
   throw new Error('Mixpanel /import needs MIXPANEL_SERVICE_ACCOUNT_USER + MIXPANEL_SERVICE_ACCOUNT_SECRET + MIXPANEL_PROJECT_ID, or MIXPANEL_API_SECRET');
 }
 
-export function mixpanelRetryPolicy(s: MixpanelSettings): RetryPolicy {
+export function mixpanelBackoffPolicy(s: MixpanelSettings): BackoffPolicy {
   return { initialMs: s.retryInitialMs, maxMs: s.retryMaxMs, multiplier: 2 };
 }
 
@@ -68,6 +68,6 @@ export function createMixpanelConsumer(s: MixpanelSettings, deps: MixpanelConsum
     // Mixpanel takes about 30k events/s per project, so a large fetch only sits in memory: 1 MB of
     // (often gzip-compressed) records per partition still holds tens of thousands of events.
     maxBytesPerPartition: 1024 * 1024,
-    retry: deps.retry ?? mixpanelRetryPolicy(s),
+    retry: deps.retry ?? mixpanelBackoffPolicy(s),
   });
 }

@@ -3,7 +3,6 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import type { AlertNotification } from '../../../src/consumers/alerts/alert-notification.ts';
-import { parseRetryAfter } from '../../../src/consumers/alerts/notifiers/notifier.ts';
 import { pagerDutyEvent } from '../../../src/consumers/alerts/notifiers/pagerduty-notifier.ts';
 import { WebhookNotifier } from '../../../src/consumers/alerts/notifiers/webhook-notifier.ts';
 import { silenceMatches } from '../../../src/consumers/alerts/silence-store.ts';
@@ -55,12 +54,6 @@ describe('alert notifier payloads', () => {
     const expected = `sha256=${createHmac('sha256', 's3cret').update(`${headers['x-actionpulse-timestamp']}.${body}`).digest('hex')}`;
     expect(headers['x-actionpulse-signature']).toBe(expected);
     expect(JSON.parse(body).notification.dedupKey).toBe(n.dedupKey);
-  });
-
-  it('Retry-After in seconds or as an HTTP date', () => {
-    expect(parseRetryAfter('2')).toBe(2000);
-    expect(parseRetryAfter(new Date(10_000).toUTCString(), 4000)).toBe(6000);
-    expect(parseRetryAfter(null)).toBeUndefined();
   });
 
   it('silence matchers: every given field must match', () => {

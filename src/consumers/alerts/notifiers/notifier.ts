@@ -1,3 +1,4 @@
+import { parseRetryAfter } from '../../../platform/retry.ts';
 import type { AlertNotification } from '../alert-notification.ts';
 
 /**
@@ -12,15 +13,6 @@ export interface Notifier {
   /** Minimum gap between two messages to this channel (Slack: ~1 message per second per webhook). */
   readonly minIntervalMs: number;
   send(n: AlertNotification, signal: AbortSignal): Promise<DeliveryResult>;
-}
-
-/** Retry-After is seconds or an HTTP date. */
-export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
-  if (!value) return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
 /** POSTs JSON and classifies the answer the way every alert API here behaves: 429/5xx/network retry, other 4xx do not. */
