@@ -1,11 +1,13 @@
-import type { Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
+import { context, ROOT_CONTEXT, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
+import type { Batch, Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
 import { decodeEvent, formatErrors, type ActionEvent } from '../events/index.ts';
 import type { KafkaPort } from '../platform/kafka/kafka-client.ts';
 import type { Logger } from '../platform/logger.ts';
 import { DeadLetterPublisher, headersToStrings, type DeadLetter } from './dead-letter-publisher.ts';
 import { backoffDelay, retryDelay, sleep, type BackoffPolicy } from '../platform/retry.ts';
 import type { Sink, SinkBatch } from './sink.ts';
-import { contextFromIds, pipelineTracer, tracingActive } from '../platform/telemetry.ts';
+import { startProcessSpan } from '../platform/kafka/messaging-spans.ts';
+import { tracingActive } from '../platform/telemetry.ts';
 
 /**
  * Reads the events topic for one sink: decode + validate each message, dead-letter what is invalid,
@@ -109,11 +111,24 @@ export class ConsumerRunner {
   }
 
   private async handleBatch(payload: EachBatchPayload): Promise<void> {
-    const decoded = await this.decode(payload);
-    if (!this.o.pipelineWrites) {
-      await this.writeAndCommit(payload, decoded);
-      return;
+    const span = this.processSpan(payload.batch);
+    let handedOver = false;
+    try {
+      const decoded = await this.decode(payload);
+      if (!this.o.pipelineWrites) {
+        handedOver = true;
+        await this.writeAndCommit(payload, decoded, span);
+        return;
+      }
+      handedOver = await this.handlePipelined(payload, decoded, span);
+    } finally {
+      // A batch that never reached writeAndCommit (stopping, seek back) still ends its span.
+      if (!handedOver) span?.end();
     }
+  }
+
+  /** Pipelined mode; true when the batch was handed to writeAndCommit (which then owns the span). */
+  private async handlePipelined(payload: EachBatchPayload, decoded: Decoded, span: Span | undefined): Promise<boolean> {
     const { batch, isRunning, isStale } = payload;
     const key = `${batch.topic}:${batch.partition}`;
     const previous = this.writing.get(key);
@@ -127,17 +142,34 @@ export class ConsumerRunner {
         // The previous batch was not committed (stopping, or its generation ended), and kafkajs has moved
         // past it because it was resolved early: go back to it rather than ever commit beyond it.
         if (isRunning() && !isStale()) this.consumer.seek({ topic: batch.topic, partition: batch.partition, offset: previous.firstOffset });
-        return;
+        return false;
       }
     }
-    if (!isRunning() || isStale() || batch.messages.length === 0) return;
-    const job = this.writeAndCommit(payload, decoded).catch((err: Error) => {
+    if (!isRunning() || isStale() || batch.messages.length === 0) return false;
+    const job = this.writeAndCommit(payload, decoded, span).catch((err: Error) => {
       this.o.logger.error({ err: err.message, partition: batch.partition }, 'batch write failed; it will be read again');
       return false;
     });
     this.writing.set(key, { job, firstOffset: batch.messages[0].offset });
     // Resolved, not committed: kafkajs fetches the next batch now; the commit follows the sink's answer.
     payload.resolveOffset(batch.messages[batch.messages.length - 1].offset);
+    return true;
+  }
+
+  /**
+   * One CONSUMER span per fetched batch for this sink's group, from the first decode to the commit, linked
+   * to each message's creation context (messaging-spans.ts); the sink writes inside it, so a sink's own
+   * spans are its children. None when spans go nowhere.
+   */
+  private processSpan(batch: Batch): Span | undefined {
+    if (!tracingActive() || batch.messages.length === 0) return undefined;
+    return startProcessSpan({
+      topic: batch.topic,
+      partition: batch.partition,
+      consumerGroup: this.o.groupId,
+      messages: batch.messages,
+      attributes: { 'actionpulse.sink': this.o.sink.name },
+    });
   }
 
   private async decode({ batch }: EachBatchPayload): Promise<Decoded> {
@@ -175,8 +207,23 @@ export class ConsumerRunner {
     return { events, sources, letters };
   }
 
-  /** Sink, then dead letters, then the commit: true when the batch's offsets were committed. */
-  private async writeAndCommit(payload: EachBatchPayload, { events, sources, letters }: Decoded): Promise<boolean> {
+  /** Sink, then dead letters, then the commit: true when the batch's offsets were committed. Ends `span`. */
+  private async writeAndCommit(payload: EachBatchPayload, decoded: Decoded, span: Span | undefined): Promise<boolean> {
+    if (!span) return this.writeAndCommitIn(payload, decoded, undefined);
+    try {
+      const committed = await context.with(trace.setSpan(ROOT_CONTEXT, span), () => this.writeAndCommitIn(payload, decoded, span));
+      span.setAttributes({ 'actionpulse.committed': committed, 'actionpulse.dead_lettered': decoded.letters.length });
+      return committed;
+    } catch (err) {
+      span.recordException(err as Error);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
+      throw err;
+    } finally {
+      span.end();
+    }
+  }
+
+  private async writeAndCommitIn(payload: EachBatchPayload, { events, sources, letters }: Decoded, span: Span | undefined): Promise<boolean> {
     const { batch, heartbeat, isRunning, isStale } = payload;
     const max = this.o.maxBatchEvents ?? 50_000;
     for (let start = 0; start < events.length; start += max) {
@@ -191,7 +238,7 @@ export class ConsumerRunner {
         // decodeEvent accepted these, so none is null.
         values: sliceSources.map((m) => m.value as Buffer),
       };
-      const written = await this.writeWithRetry(sinkBatch, payload, letters, sliceSources);
+      const written = await this.writeWithRetry(sinkBatch, payload, letters, sliceSources, span);
       if (!written) return false; // stopping or rebalanced: leave the offsets uncommitted, the batch comes again
       await heartbeat();
     }
@@ -216,6 +263,7 @@ export class ConsumerRunner {
     payload: EachBatchPayload,
     letters: DeadLetter[],
     sources: readonly KafkaMessage[],
+    span: Span | undefined,
   ): Promise<boolean> {
     const policy = this.o.retry ?? DEFAULT_RETRY_POLICY;
     for (let attempt = 1; ; attempt++) {
@@ -229,7 +277,6 @@ export class ConsumerRunner {
       }
       if (result.status === 'ok') {
         this.stats.written += sinkBatch.events.length;
-        this.traceWritten(sinkBatch);
         return true;
       }
       if (result.status === 'reject') {
@@ -252,23 +299,9 @@ export class ConsumerRunner {
       }
       this.stats.retries++;
       const delay = retryDelay(attempt, policy, result.retryInMs);
+      span?.addEvent('sink retry', { attempt, 'actionpulse.retry_delay_ms': Math.round(delay), 'exception.message': result.error.message });
       this.o.logger.warn({ sink: this.o.sink.name, attempt, delayMs: Math.round(delay), err: result.error.message }, 'sink write failed; retrying');
       await this.sleepWithHeartbeat(delay, payload);
-    }
-  }
-
-  /** One child span per traced event under the executor's span, so a trace shows where the event landed. */
-  private traceWritten(batch: SinkBatch): void {
-    if (!tracingActive()) return;
-    const tracer = pipelineTracer();
-    for (const e of batch.events) {
-      if (!e.trace_id || !e.span_id) continue;
-      const span = tracer.startSpan(
-        `${this.o.sink.name} write`,
-        { attributes: { 'actionpulse.event': e.event, 'actionpulse.event_id': e.event_id, 'messaging.kafka.partition': batch.partition } },
-        contextFromIds(e.trace_id, e.span_id),
-      );
-      span.end();
     }
   }
 

@@ -1,5 +1,7 @@
+import type { Context } from '@opentelemetry/api';
 import type { ActionEvent } from './schema.ts';
 import { SCHEMA_VERSION } from './schema.ts';
+import { eventTraceContext, injectTraceContext } from './trace-context.ts';
 import type { FieldError, RejectReason } from './validate.ts';
 
 /**
@@ -22,25 +24,23 @@ export interface WireMessage {
   timestamp?: string;
 }
 
-export function traceparentOf(event: Pick<ActionEvent, 'trace_id' | 'span_id'>): string | undefined {
-  if (!event.trace_id || !event.span_id) return undefined;
-  return `00-${event.trace_id}-${event.span_id}-01`;
-}
-
-export function parseTraceparent(value: string | undefined): { trace_id: string; span_id: string } | undefined {
-  const m = value ? /^00-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$/.exec(value) : null;
-  return m ? { trace_id: m[1], span_id: m[2] } : undefined;
-}
-
+/**
+ * The event as a Kafka message; `traceparent` carries the event's own trace ids, marked not sampled
+ * because the event does not record that decision (a producer holding the live span uses encodeTracedEvent).
+ */
 export function encodeEvent(event: ActionEvent): WireMessage {
+  return encodeTracedEvent(event, eventTraceContext(event));
+}
+
+/** The event as a Kafka message whose trace headers carry `creation`, the message's creation context. */
+export function encodeTracedEvent(event: ActionEvent, creation: Context | undefined): WireMessage {
   const headers: Record<string, string> = {
     [HEADER_SCHEMA_VERSION]: String(SCHEMA_VERSION),
     [HEADER_CONTENT_TYPE]: 'application/json',
     [HEADER_SOURCE]: event.source,
     [HEADER_EVENT]: event.event,
   };
-  const tp = traceparentOf(event);
-  if (tp) headers[HEADER_TRACEPARENT] = tp;
+  if (creation) injectTraceContext(creation, headers);
   return {
     key: event.organization_id,
     value: Buffer.from(JSON.stringify(event)),

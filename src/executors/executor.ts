@@ -1,4 +1,4 @@
-import { context as otelContext, SpanStatusCode, trace } from '@opentelemetry/api';
+import { context as otelContext, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { buildEvent, isNodeType, NODE_TYPES, type EventInput, type NodeType } from '../events/index.ts';
@@ -101,16 +101,18 @@ export async function createExecutor(deps: ExecutorDeps): Promise<Executor> {
   const chat = new ChatActions(rooms, queue);
   const tracer = trace.getTracer(TRACER_NAME);
 
-  const emit = (input: EventInput): void => {
+  // Events are emitted inside the call's span, so the emitter's message span is its child and shares its
+  // sampling decision (the event itself only carries the ids).
+  const emit = (input: EventInput, span: Span): void => {
     try {
-      deps.emitter.emit(buildEvent({ ...input, timestamp: now() } as EventInput));
+      otelContext.with(trace.setSpan(otelContext.active(), span), () => deps.emitter.emit(buildEvent({ ...input, timestamp: now() } as EventInput)));
     } catch (err) {
       // The port promises not to throw; if one does anyway, the action's result still stands.
       logger.error({ err: (err as Error).message, event: input.event }, 'event emitter threw');
     }
   };
 
-  async function runAction(nodeType: NodeType, params: unknown, ctx: ExecutionContext, ids: TraceIds): Promise<ExecuteResult> {
+  async function runAction(nodeType: NodeType, params: unknown, ctx: ExecutionContext, ids: TraceIds, span: Span): Promise<ExecuteResult> {
     if (!registry.isEnabled(nodeType)) return fail('registry_disabled', `${nodeType} is disabled in node_registries`);
     if (NODE_TYPES[nodeType].group === 'mekari_qontak_chat') {
       return chat.run({ nodeType: nodeType as 'qontak_chat_room_tag', rawParams: params, context: ctx });
@@ -126,7 +128,7 @@ export async function createExecutor(deps: ExecutorDeps): Promise<Executor> {
         conversation_id: ctx.conversation_id,
         duration_ms: Math.min(r.durationMs, 3_600_000),
         ...ids,
-      });
+      }, span);
     return crm.run({ nodeType: nodeType as 'qontak_crm_deal_create', rawParams: params, context: ctx }, onRefresh);
   }
 
@@ -142,11 +144,11 @@ export async function createExecutor(deps: ExecutorDeps): Promise<Executor> {
       attributes: { node_type: nodeType, organization_id: ctx.organization_id, agent_id: ctx.agent_id, conversation_id: ctx.conversation_id },
     });
     const ids = traceIdsOf(span);
-    emit({ event: 'qontak_action_invoked', ...base, ...ids });
+    emit({ event: 'qontak_action_invoked', ...base, ...ids }, span);
     const started = now();
     let result: ExecuteResult;
     try {
-      result = await otelContext.with(trace.setSpan(otelContext.active(), span), () => runAction(nodeType, params, ctx, ids));
+      result = await otelContext.with(trace.setSpan(otelContext.active(), span), () => runAction(nodeType, params, ctx, ids, span));
     } catch (err) {
       logger.error({ err, node_type: nodeType, organization_id: ctx.organization_id }, 'executor bug');
       span.recordException(err as Error);
@@ -154,7 +156,7 @@ export async function createExecutor(deps: ExecutorDeps): Promise<Executor> {
     }
     const duration_ms = Math.min(3_600_000, Math.max(0, Math.round(now() - started)));
     if (result.ok) {
-      emit({ event: 'qontak_action_executed', ...base, duration_ms, ...ids });
+      emit({ event: 'qontak_action_executed', ...base, duration_ms, ...ids }, span);
       span.setAttribute('outcome', 'executed');
     } else {
       emit({
@@ -164,7 +166,7 @@ export async function createExecutor(deps: ExecutorDeps): Promise<Executor> {
         duration_ms,
         ...(result.upstreamStatus !== undefined ? { upstream_status: result.upstreamStatus } : {}),
         ...ids,
-      });
+      }, span);
       span.setAttributes({ outcome: 'failed', reason: result.reason });
       span.setStatus({ code: SpanStatusCode.ERROR, message: result.reason });
       logger.info({ node_type: nodeType, organization_id: ctx.organization_id, reason: result.reason, msg_detail: result.message }, 'action failed');
@@ -188,7 +190,7 @@ export async function createExecutor(deps: ExecutorDeps): Promise<Executor> {
       node_type: input.node_type,
       agent_id: input.agent_id,
       ...traceIdsOf(span),
-    });
+    }, span);
     span.end();
     return { ok: true };
   }

@@ -1,13 +1,16 @@
-import { context, trace, TraceFlags, type Context, type Tracer } from '@opentelemetry/api';
+import { trace, type Tracer } from '@opentelemetry/api';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { BatchSpanProcessor, type Sampler, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { Logger } from './logger.ts';
 
 /**
- * Tracing for the pipeline itself: the executor's span is the root of an action's trace; its ids travel in
- * the event and the Kafka `traceparent` header, and every consumer records its processing as a child span,
- * so on-call can follow one action from the agent to ClickHouse, Mixpanel and the alert evaluator.
+ * Tracing for the pipeline itself. The executor's span is the root of an action's trace; the emitter adds
+ * a "create" span per event under it, whose context the Kafka `traceparent` header carries; every
+ * consumer group records a "process" span per batch linked to those contexts; the alert evaluator's
+ * batches and each alert delivery have spans of their own (src/platform/kafka/messaging-spans.ts).
+ * Sampling is the SDK's (parent-based by default, OTEL_TRACES_SAMPLER to change it): a message carries
+ * the sampled flag of its creation span, never a forced one.
  * Spans are exported over OTLP/HTTP when an endpoint is configured; otherwise tracing stays a no-op.
  */
 let active = false;
@@ -18,6 +21,8 @@ export interface TelemetryOptions {
   otlpEndpoint?: string;
   /** Extra processors (tests use an in-memory exporter). */
   spanProcessors?: SpanProcessor[];
+  /** Overrides the SDK's sampler (default parent-based always-on, or OTEL_TRACES_SAMPLER). */
+  sampler?: Sampler;
   logger?: Logger;
 }
 
@@ -30,7 +35,7 @@ export function startTelemetry(o: TelemetryOptions): Telemetry {
   if (o.otlpEndpoint) processors.push(new BatchSpanProcessor(new OTLPTraceExporter({ url: o.otlpEndpoint })));
   if (processors.length === 0) return { shutdown: async () => undefined };
   process.env.OTEL_SERVICE_NAME ??= o.serviceName;
-  const sdk = new NodeSDK({ serviceName: o.serviceName, spanProcessors: processors, instrumentations: [] });
+  const sdk = new NodeSDK({ serviceName: o.serviceName, spanProcessors: processors, instrumentations: [], ...(o.sampler ? { sampler: o.sampler } : {}) });
   sdk.start();
   active = true;
   o.logger?.info({ otlp: Boolean(o.otlpEndpoint) }, 'tracing started');
@@ -45,11 +50,6 @@ export function startTelemetry(o: TelemetryOptions): Telemetry {
 /** Whether spans go anywhere; hot paths skip span work entirely when they do not. */
 export function tracingActive(): boolean {
   return active;
-}
-
-/** A context whose parent is the span that produced an event (from its trace ids). */
-export function contextFromIds(traceId: string, spanId: string): Context {
-  return trace.setSpanContext(context.active(), { traceId, spanId, traceFlags: TraceFlags.SAMPLED, isRemote: true });
 }
 
 export function pipelineTracer(): Tracer {

@@ -1,7 +1,7 @@
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Meter } from '@opentelemetry/api';
+import type { Meter, Span } from '@opentelemetry/api';
 import type { Message, Producer } from 'kafkajs';
 import { encodeEvent, formatErrors, validateEvent, type ActionEvent, type WireMessage } from '../events/index.ts';
 import type { Config } from '../platform/config.ts';
@@ -12,6 +12,7 @@ import { backoffDelay, sleep, type BackoffPolicy } from '../platform/retry.ts';
 import { DiskSpool, type SpoolBatch } from './disk-spool.ts';
 import type { EventEmitterPort } from './emitter-port.ts';
 import { emitterInstruments, type DropReason, type EmitterInstruments, type EmitterStats } from './emitter-metrics.ts';
+import { EmitterTracing } from './emitter-tracing.ts';
 import { MemoryQueue } from './memory-queue.ts';
 import { producerConfig, sendOptions } from './producer-settings.ts';
 
@@ -56,6 +57,8 @@ export interface Emitter extends EventEmitterPort {
 interface Entry {
   event: ActionEvent;
   done?: (r: DurableResult) => void;
+  /** The event's "create" span while it waits (only when traces are recorded). */
+  span?: Span;
 }
 
 const LOG_INTERVAL_MS = 10_000;
@@ -87,6 +90,7 @@ class KafkaEmitter implements Emitter {
   private readonly topic: string;
   private readonly p: Config['producer'];
   private readonly sendOpts: ReturnType<typeof sendOptions>;
+  private readonly tracing: EmitterTracing;
   private readonly capacity: number;
   private mode: 'direct' | 'spooling';
   private connected = false;
@@ -124,6 +128,7 @@ class KafkaEmitter implements Emitter {
     this.sendOpts = sendOptions(config.kafka.client, config.producer.compression);
     this.producer = deps.kafka.producer(producerConfig(config.kafka.client, config.producer.compression));
     this.metrics = emitterInstruments(deps.meter ?? noopMeter, () => this.stats());
+    this.tracing = new EmitterTracing(this.topic, config.kafka.clientId);
   }
 
   start(): void {
@@ -158,7 +163,7 @@ class KafkaEmitter implements Emitter {
     if (this.halted) return this.drop([{ event: checked.event, done }], 'closed');
     if (this.queue.length >= this.capacity) return this.drop([{ event: checked.event, done }], 'queue_full');
     this.counts.accepted++;
-    this.queue.push({ event: checked.event, done });
+    this.queue.push({ event: checked.event, done, span: this.tracing.creationSpan(checked.event) });
     if (this.mode === 'spooling' || this.queue.length * 2 >= this.capacity) this.scheduleSpill();
     if (this.wake) {
       const w = this.wake;
@@ -199,6 +204,7 @@ class KafkaEmitter implements Emitter {
     this.counts.dropped += entries.length;
     this.metrics.dropped.add(entries.length, { reason });
     for (const e of entries) e.done?.({ ok: false, reason });
+    this.tracing.settle(entries, 'dropped', reason);
     this.logEvery(`drop:${reason}`, () => this.log.error({ reason, droppedSoFar: this.counts.dropped }, 'emitter dropped events'));
   }
 
@@ -281,6 +287,7 @@ class KafkaEmitter implements Emitter {
       e.done?.({ ok: true, via: 'spool' });
       e.done = undefined;
     }
+    this.tracing.settle(entries, 'spooled');
     return result.segmentId;
   }
 
@@ -300,7 +307,7 @@ class KafkaEmitter implements Emitter {
     const messages: Message[] = [];
     const batch = this.queue.take(this.p.batchMaxEvents, () => bytes < this.p.batchMaxBytes);
     for (const e of batch) {
-      const m = toMessage(encodeEvent(e.event));
+      const m = toMessage(this.tracing.encode(e.event, e.span));
       bytes += (m.value as Buffer).length;
       messages.push(m);
     }
@@ -314,6 +321,7 @@ class KafkaEmitter implements Emitter {
       this.inflightSpooled = undefined;
       if (segment !== undefined) await this.spool.discardSegment(segment);
       for (const e of batch) e.done?.({ ok: true, via: 'kafka' });
+      this.tracing.settle(batch, 'sent');
     } else {
       // Failed before any spill: put it in the spool first, ahead of everything still queued.
       if (!spooled) {
@@ -352,7 +360,7 @@ class KafkaEmitter implements Emitter {
     const started = Date.now();
     this.busySince = started;
     try {
-      await this.producer.send({ topic: this.topic, ...this.sendOpts, messages });
+      await this.tracing.send(messages, () => this.producer.send({ topic: this.topic, ...this.sendOpts, messages }));
       this.counts.sent += messages.length;
       this.metrics.sent.add(messages.length);
       this.metrics.sendLatency.record(Date.now() - started);

@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import type { Meter } from '@opentelemetry/api';
+import { SpanStatusCode, type Meter } from '@opentelemetry/api';
 import type { Admin, Consumer, EachBatchPayload } from 'kafkajs';
 import { decodeEvent } from '../../events/index.ts';
 import type { KafkaPort } from '../../platform/kafka/kafka-client.ts';
 import { ensureTopics } from '../../platform/kafka/topics.ts';
+import { startProcessSpan } from '../../platform/kafka/messaging-spans.ts';
 import type { Logger } from '../../platform/logger.ts';
+import { tracingActive } from '../../platform/telemetry.ts';
 import type { SqlDb } from '../../platform/registry-db.ts';
 import { AlertEngine, type Transition } from './alert-engine.ts';
 import { longestWindowMinutes, type RulesFile } from './alert-rules.ts';
@@ -223,6 +225,26 @@ export class AlertEvaluator {
   }
 
   private async onBatch(payload: EachBatchPayload, engine: AlertEngine, rebuildStart: number): Promise<void> {
+    const { batch } = payload;
+    // One CONSUMER span per batch (like the consumer runner's), linked to each message's creation context.
+    const span = tracingActive() && batch.messages.length > 0
+      ? startProcessSpan({ topic: batch.topic, partition: batch.partition, consumerGroup: this.readerGroup ?? this.groupId, messages: batch.messages, attributes: { 'actionpulse.sink': 'alerts' } })
+      : undefined;
+    const transitionsBefore = this.stats.transitions;
+    const rebuilding = !this.rebuilt;
+    try {
+      await this.evaluateBatch(payload, engine, rebuildStart);
+    } catch (err) {
+      span?.recordException(err as Error);
+      span?.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
+      throw err;
+    } finally {
+      span?.setAttributes({ 'actionpulse.alerts.transitions': this.stats.transitions - transitionsBefore, 'actionpulse.alerts.rebuilding': rebuilding });
+      span?.end();
+    }
+  }
+
+  private async evaluateBatch(payload: EachBatchPayload, engine: AlertEngine, rebuildStart: number): Promise<void> {
     const { batch } = payload;
     // Evaluation is serialized with leadership changes and the idle timer.
     const done = new Promise<void>((resolve, reject) => {

@@ -1,5 +1,7 @@
+import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
 import type { Logger } from '../../platform/logger.ts';
 import type { SqlDb } from '../../platform/registry-db.ts';
+import { pipelineTracer } from '../../platform/telemetry.ts';
 import { retryDelay, sleep, type BackoffPolicy } from '../../platform/retry.ts';
 import type { AlertNotification } from './alert-notification.ts';
 import type { Notifier } from './notifiers/notifier.ts';
@@ -98,13 +100,31 @@ export class OutboxDispatcher {
     const notifier = this.o.notifiers[row.channel];
     const wait = (this.nextAllowedAt.get(row.channel) ?? 0) - Date.now();
     if (wait > 0) await sleep(wait, this.abort.signal);
+    const span = deliverySpan(row);
+    try {
+      const outcome = await context.with(trace.setSpan(ROOT_CONTEXT, span), () => this.attempt(row, notifier, span));
+      span.setAttribute('actionpulse.alert.delivery', outcome);
+      if (outcome !== 'sent') span.setStatus({ code: SpanStatusCode.ERROR });
+    } catch (err) {
+      span.recordException(err as Error);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
+      throw err;
+    } finally {
+      span.end();
+    }
+  }
+
+  /** One delivery attempt and its bookkeeping: sent, retry later, or dead. */
+  private async attempt(row: OutboxRow, notifier: Notifier, span: Span): Promise<'sent' | 'retry' | 'dead'> {
     const result = await notifier.send(row.payload, this.abort.signal);
     this.nextAllowedAt.set(row.channel, Date.now() + notifier.minIntervalMs);
     if (result.ok) {
       this.stats.sent++;
       await this.o.db.query(`UPDATE alert_outbox SET status = 'sent', sent_at = now(), lease_until = NULL, last_error = NULL WHERE id = $1`, [row.id]);
-      return;
+      return 'sent';
     }
+    span.setAttribute('error.type', result.retryable ? 'retryable' : 'permanent');
+    span.addEvent('delivery failed', { 'exception.message': result.error });
     this.stats.failedAttempts++;
     if (result.retryInMs !== undefined) {
       this.stats.rateLimited++;
@@ -116,7 +136,7 @@ export class OutboxDispatcher {
       this.stats.dead++;
       this.o.logger.error({ channel: row.channel, id: row.id, attempts: row.attempts, err: result.error }, 'alert notification could not be delivered; marked dead for a human');
       await this.o.db.query(`UPDATE alert_outbox SET status = 'dead', lease_until = NULL, last_error = $2 WHERE id = $1`, [row.id, result.error]);
-      return;
+      return 'dead';
     }
     const delay = retryDelay(row.attempts, this.o.retry ?? { initialMs: 1000, maxMs: 300_000, multiplier: 2 }, result.retryInMs);
     this.o.logger.warn({ channel: row.channel, id: row.id, attempt: row.attempts, delayMs: Math.round(delay), err: result.error }, 'alert notification failed; will retry');
@@ -124,6 +144,7 @@ export class OutboxDispatcher {
       `UPDATE alert_outbox SET next_attempt_at = now() + make_interval(secs => $2), lease_until = NULL, last_error = $3 WHERE id = $1`,
       [row.id, delay / 1000, result.error],
     );
+    return 'retry';
   }
 
   async stop(): Promise<void> {
@@ -131,6 +152,26 @@ export class OutboxDispatcher {
     this.wake?.();
     await this.loop;
   }
+}
+
+/** One span per delivery attempt (Slack, PagerDuty, webhook alike); the notifier's HTTP call adds its status. */
+function deliverySpan(row: OutboxRow): Span {
+  const n = row.payload;
+  return pipelineTracer().startSpan(
+    `alert deliver ${row.channel}`,
+    {
+      kind: SpanKind.CLIENT,
+      attributes: {
+        'actionpulse.alert.channel': row.channel,
+        'actionpulse.alert.rule_id': n.ruleId,
+        'actionpulse.alert.kind': n.kind,
+        'actionpulse.alert.dedup_key': n.dedupKey,
+        'actionpulse.alert.episode': n.episode,
+        'actionpulse.alert.attempt': row.attempts,
+      },
+    },
+    ROOT_CONTEXT,
+  );
 }
 
 /** Puts dead rows back in the queue (admin action after fixing an endpoint). */

@@ -1,3 +1,4 @@
+import { ROOT_CONTEXT, trace, TraceFlags } from '@opentelemetry/api';
 import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_DLQ_TOPIC,
@@ -6,8 +7,9 @@ import {
   buildEvent,
   encodeDeadLetter,
   encodeEvent,
-  parseTraceparent,
-  traceparentOf,
+  encodeTracedEvent,
+  eventTraceContext,
+  extractSpanContext,
 } from '../../../src/events/index.ts';
 import { FULL_INPUTS, MINIMAL_INPUTS, TRACE } from './event-fixtures.ts';
 
@@ -22,7 +24,8 @@ describe('encodeEvent', () => {
       'content-type': 'application/json',
       source: 'agent-runtime',
       event: 'qontak_action_executed',
-      traceparent: `00-${TRACE.trace_id}-${TRACE.span_id}-01`,
+      // The event does not record whether its span was sampled, so the header does not claim it was.
+      traceparent: `00-${TRACE.trace_id}-${TRACE.span_id}-00`,
     });
     expect(message.timestamp).toBe(String(event.timestamp));
   });
@@ -33,12 +36,23 @@ describe('encodeEvent', () => {
     expect(message.headers.event).toBe('qontak_action_invoked');
   });
 
-  it('traceparent round-trips and malformed values are ignored', () => {
-    expect(parseTraceparent(traceparentOf(TRACE))).toEqual(TRACE);
-    expect(traceparentOf({ trace_id: TRACE.trace_id })).toBeUndefined();
-    for (const bad of [undefined, '', '01-x-y-01', `00-${TRACE.trace_id.toUpperCase()}-${TRACE.span_id}-01`, `00-${TRACE.trace_id}-${TRACE.span_id}`]) {
-      expect(parseTraceparent(bad)).toBeUndefined();
+  it('a creation context is written by the W3C propagator with its own sampled flag, and read back', () => {
+    const event = buildEvent(FULL_INPUTS.qontak_action_executed);
+    const spanId = 'b7ad6b7169203331';
+    for (const [flags, suffix] of [[TraceFlags.SAMPLED, '01'], [TraceFlags.NONE, '00']] as const) {
+      const creation = trace.setSpanContext(ROOT_CONTEXT, { traceId: TRACE.trace_id, spanId, traceFlags: flags });
+      const { headers } = encodeTracedEvent(event, creation);
+      expect(headers.traceparent).toBe(`00-${TRACE.trace_id}-${spanId}-${suffix}`);
+      expect(extractSpanContext({ ...headers, traceparent: Buffer.from(headers.traceparent) })).toMatchObject({ traceId: TRACE.trace_id, spanId, traceFlags: flags, isRemote: true });
     }
+    expect(eventTraceContext({ trace_id: TRACE.trace_id })).toBeUndefined();
+  });
+
+  it('a missing or malformed traceparent yields no context', () => {
+    for (const bad of [undefined, '', '01-x-y-01', `00-${TRACE.trace_id}-${TRACE.span_id}`, `00-${'0'.repeat(32)}-${TRACE.span_id}-01`]) {
+      expect(extractSpanContext(bad === undefined ? {} : { traceparent: bad })).toBeUndefined();
+    }
+    expect(extractSpanContext(undefined)).toBeUndefined();
   });
 
   it('uses the versioned default topics', () => {

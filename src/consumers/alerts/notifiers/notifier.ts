@@ -1,3 +1,4 @@
+import { trace } from '@opentelemetry/api';
 import { parseRetryAfter } from '../../../platform/retry.ts';
 import type { AlertNotification } from '../alert-notification.ts';
 
@@ -24,6 +25,9 @@ export async function postJson(
   timeoutMs: number,
 ): Promise<DeliveryResult & { status?: number; text?: string }> {
   const payload = typeof body === 'string' ? body : JSON.stringify(body);
+  // The dispatcher's delivery span: the host (never the URL: a Slack webhook's path is its secret) and the status.
+  const span = trace.getActiveSpan();
+  if (span && URL.canParse(url)) span.setAttributes({ 'http.request.method': 'POST', 'server.address': new URL(url).hostname });
   let res: Response;
   try {
     res = await fetch(url, {
@@ -36,6 +40,7 @@ export async function postJson(
     return { ok: false, retryable: true, error: `network: ${(err as Error).message}` };
   }
   const text = await res.text().catch(() => '');
+  span?.setAttribute('http.response.status_code', res.status);
   if (res.ok) return { ok: true, status: res.status, text };
   const retryInMs = parseRetryAfter(res.headers.get('retry-after'));
   const retryable = res.status === 429 || res.status === 408 || res.status >= 500;
