@@ -6,3 +6,4 @@ export * from './validate.ts';
 export * from './wire.ts';
 export * from './build.ts';
 export * from './outcome-class.ts';
+export * from './bounded-json.ts';

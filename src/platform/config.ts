@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { parseBoundedJson } from '../events/bounded-json.ts';
 import { DEFAULT_DLQ_TOPIC, DEFAULT_EVENTS_TOPIC } from '../events/wire.ts';
 
 /**
@@ -286,7 +287,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Tree
   if (file) {
     let parsed: unknown;
     try {
-      parsed = JSON.parse(readFileSync(resolve(file), 'utf8'));
+      // Bounded like every JSON from outside: valid UTF-8, an optional BOM, no nesting deep enough to hurt.
+      const r = parseBoundedJson(readFileSync(resolve(file)));
+      if (!r.ok) throw new Error(r.message);
+      parsed = r.value;
     } catch (err) {
       throw new ConfigError(`Invalid setting ACTIONPULSE_CONFIG: cannot read ${file}: ${(err as Error).message}`, [
         { setting: 'ACTIONPULSE_CONFIG', message: (err as Error).message },

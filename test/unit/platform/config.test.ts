@@ -222,4 +222,16 @@ describe('loadConfig with a config file (ACTIONPULSE_CONFIG)', () => {
       expect(err.problems[0].setting).toBe('ACTIONPULSE_CONFIG');
     }
   });
+
+  it('accepts a UTF-8 byte-order mark before the JSON; refuses invalid UTF-8 and deep nesting naming ACTIONPULSE_CONFIG', () => {
+    const bom = configFile('\ufeff{"http":{"port":9002}}');
+    expect(loadConfig({ ACTIONPULSE_CONFIG: bom }).http.port).toBe(9002);
+    const latin1 = join(dir, 'latin1.json');
+    writeFileSync(latin1, Buffer.concat([Buffer.from('{"kafka":{"clientId":"caf'), Buffer.from([0xe9]), Buffer.from('"}}')]));
+    const deep = configFile(`{"kafka":${'['.repeat(100_000)}${']'.repeat(100_000)}}`);
+    for (const [path, why] of [[latin1, /not valid UTF-8/], [deep, /nested deeper than/]] as const) {
+      const err = configError(() => loadConfig({ ACTIONPULSE_CONFIG: path }));
+      expect(err.problems).toEqual([{ setting: 'ACTIONPULSE_CONFIG', message: expect.stringMatching(why) }]);
+    }
+  });
 });
