@@ -1,5 +1,5 @@
 import type { Router } from 'express';
-import type { Config } from '../platform/config.ts';
+import { ConfigError, type Config } from '../platform/config.ts';
 import type { Logger } from '../platform/logger.ts';
 import type { SqlDb } from '../platform/registry-db.ts';
 import type { KafkaPort } from '../platform/kafka/kafka-client.ts';
@@ -72,7 +72,7 @@ export async function startAlerts(
     extra.push('pagerduty');
   }
   if (a.webhookUrl) {
-    if (!a.webhookSecret) throw new Error('ALERT_WEBHOOK_URL needs ALERT_WEBHOOK_SECRET (deliveries are signed)');
+    if (!a.webhookSecret) throw new ConfigError('Invalid setting ALERT_WEBHOOK_SECRET (alerts.webhookSecret): required with ALERT_WEBHOOK_URL', [{ setting: 'ALERT_WEBHOOK_SECRET (alerts.webhookSecret)', message: 'required with ALERT_WEBHOOK_URL' }]);
     notifiers.webhook = new WebhookNotifier({ name: 'webhook', url: a.webhookUrl, secret: a.webhookSecret });
     extra.push('webhook');
   }
@@ -84,6 +84,7 @@ export async function startAlerts(
     db: deps.db,
     rules,
     eventsTopic: config.kafka.eventsTopic,
+    groupId: a.consumerGroup,
     timeScale,
     notifiers,
     routes,

@@ -11,7 +11,7 @@ import { openRegistryDb, type SqlDb } from '../platform/registry-db.ts';
 import { createHttpApp, listen, type RunningServer } from '../platform/http-server.ts';
 import { createEmitter, type Emitter } from '../producers/emitter.ts';
 import { createIngestRouter } from '../producers/ingest-router.ts';
-import { DEFAULT_CLICKHOUSE_GROUP, startClickhouseConsumer, type ClickhouseConsumer } from '../consumers/clickhouse/clickhouse-consumer.ts';
+import { startClickhouseConsumer, type ClickhouseConsumer } from '../consumers/clickhouse/clickhouse-consumer.ts';
 import { createDashboardRouter, ensureWebAssets } from '../consumers/clickhouse/dashboard-api.ts';
 import type { ConsumerRunner } from '../consumers/consumer-runner.ts';
 import { createExecutor, fileBackend, migrateRegistry, type Executor } from '../executors/index.ts';
@@ -116,9 +116,10 @@ export async function startPipeline(config: Config, logger: Logger, options: Pip
       ttlDays: config.clickhouse.ttlDays,
       topic: config.kafka.eventsTopic,
       deadLetterTopic: config.kafka.deadLetterTopic,
+      groupId: config.clickhouse.consumerGroup,
       logger: logger.child({ component: 'clickhouse-consumer' }),
     });
-    consumers.push({ name: 'clickhouse', groupId: DEFAULT_CLICKHOUSE_GROUP, runner: ch.runner, stop: () => ch.stop() });
+    consumers.push({ name: 'clickhouse', groupId: config.clickhouse.consumerGroup, runner: ch.runner, stop: () => ch.stop() });
   }
   let mixpanelRecorder: MixpanelRecorder | undefined;
   if (run.has('mixpanel')) {

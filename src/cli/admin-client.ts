@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../platform/config.ts';
+import { EX_CONFIG, EX_UNAVAILABLE, OperatorError } from './args.ts';
 
 /**
  * The operator commands act through the running service's admin API (the same authenticated path as a
@@ -11,15 +12,16 @@ export class AdminClient {
   constructor(
     readonly baseUrl: string,
     private readonly token: string,
+    private readonly timeoutMs = 30_000,
   ) {}
 
-  static fromConfig(config: Config, env: NodeJS.ProcessEnv = process.env): AdminClient {
-    const baseUrl = (env.ACTIONPULSE_URL ?? `http://${config.http.host}:${config.http.port}`).replace(/\/$/, '');
+  static fromConfig(config: Config): AdminClient {
+    const baseUrl = (config.cli.serviceUrl ?? `http://${config.http.host}:${config.http.port}`).replace(/\/$/, '');
     let token = config.http.adminToken;
     const file = join(config.dataDir, 'secrets', 'admin-token');
     if (!token && existsSync(file)) token = readFileSync(file, 'utf8').trim();
-    if (!token) throw new Error(`no admin token: set ADMIN_TOKEN (a local run keeps one in ${file})`);
-    return new AdminClient(baseUrl, token);
+    if (!token) throw new OperatorError(`no admin token: set ADMIN_TOKEN to the service's token (a local run keeps one in ${file} once \`npm start\` has run)`, EX_CONFIG);
+    return new AdminClient(baseUrl, token, config.cli.requestTimeoutMs);
   }
 
   async request<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> {
@@ -29,10 +31,11 @@ export class AdminClient {
         method,
         headers: { authorization: `Bearer ${this.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
         body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(30_000),
+        signal: AbortSignal.timeout(this.timeoutMs),
       });
     } catch (err) {
-      throw new Error(`cannot reach the Actionpulse service at ${this.baseUrl} (${(err as Error).message}): start it with \`npm start\`, or set ACTIONPULSE_URL`);
+      const why = (err as Error).name === 'TimeoutError' ? `no answer within ${this.timeoutMs} ms` : 'not running or not reachable';
+      throw new OperatorError(`cannot reach the Actionpulse service at ${this.baseUrl} (${why}): start it with \`npm start\`, or set ACTIONPULSE_URL`, EX_UNAVAILABLE);
     }
     const text = await res.text();
     let parsed: unknown = text;
@@ -42,8 +45,10 @@ export class AdminClient {
       // not JSON: keep the text for the error message
     }
     if (!res.ok) {
-      const detail = typeof parsed === 'object' && parsed ? JSON.stringify(parsed) : String(parsed);
-      throw new Error(`${method} ${path} answered ${res.status}: ${detail}`);
+      const detail = typeof parsed === 'object' && parsed ? JSON.stringify(parsed) : String(parsed).slice(0, 200);
+      if (res.status === 401) throw new OperatorError(`the service at ${this.baseUrl} refused the admin token: set ADMIN_TOKEN to the token it runs with`, EX_CONFIG);
+      if (res.status === 503 && /admin_disabled/.test(detail)) throw new OperatorError(`the service at ${this.baseUrl} runs without an admin API: start it with ADMIN_TOKEN set`, EX_CONFIG);
+      throw new OperatorError(`${method} ${path} answered ${res.status}: ${detail}`);
     }
     return parsed as T;
   }

@@ -2,6 +2,22 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 export class UsageError extends Error {}
 
+/**
+ * Something the operator can fix (the service is not running, no admin token, Kafka unreachable): printed as
+ * one line that says how, without a stack trace. Exit codes from sysexits.h: 69 unavailable, 78 config.
+ */
+export class OperatorError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+  }
+}
+
+export const EX_UNAVAILABLE = 69;
+export const EX_CONFIG = 78;
+
 /** node:util parseArgs, with unknown options reported as usage errors (exit 2) instead of stack traces. */
 export function parse<T extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: T) {
   try {

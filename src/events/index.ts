@@ -7,3 +7,4 @@ export * from './wire.ts';
 export * from './build.ts';
 export * from './outcome-class.ts';
 export * from './trace-context.ts';
+export * from './bounded-json.ts';

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { actionEventSchema, SCHEMA_VERSION, type ActionEvent } from './schema.ts';
 import { compileFastCheck } from './fast-check.ts';
+import { parseBoundedJson } from './bounded-json.ts';
 
 /** Largest accepted serialised event. A real event is ~0.5 KB; anything near this is a bug upstream. */
 export const MAX_EVENT_BYTES = 16 * 1024;
@@ -51,12 +52,13 @@ export function decodeEvent(bytes: Buffer | string | null | undefined): Validati
   if (size > MAX_EVENT_BYTES) {
     return { ok: false, reason: 'oversized', errors: [{ path: '', message: `${size} bytes exceeds ${MAX_EVENT_BYTES}` }] };
   }
-  let value: unknown;
-  try {
-    value = JSON.parse(typeof bytes === 'string' ? bytes : bytes.toString('utf8'));
-  } catch (err) {
-    return { ok: false, reason: 'invalid_json', errors: [{ path: '', message: (err as Error).message }] };
+  const parsed = parseBoundedJson(bytes);
+  if (!parsed.ok) {
+    // Too deep is well-formed JSON that no event can be (an event is one flat object).
+    const reason: RejectReason = parsed.problem === 'too_deep' ? 'schema_invalid' : 'invalid_json';
+    return { ok: false, reason, errors: [{ path: '', message: parsed.message }] };
   }
+  const value = parsed.value;
   return validateEvent(value);
 }
 

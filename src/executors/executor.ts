@@ -2,7 +2,7 @@ import { context as otelContext, SpanStatusCode, trace, type Span } from '@opent
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { buildEvent, isNodeType, NODE_TYPES, type EventInput, type NodeType } from '../events/index.ts';
-import type { Config } from '../platform/config.ts';
+import { ConfigError, type Config } from '../platform/config.ts';
 import type { Logger } from '../platform/logger.ts';
 import type { SqlDb } from '../platform/registry-db.ts';
 import type { EventEmitterPort } from '../producers/emitter-port.ts';
@@ -28,7 +28,7 @@ export interface ExecutorDeps {
   redis?: Redis;
   jobBackend?: SidekiqBackend;
   emitter: EventEmitterPort;
-  crm: Config['crm'] & { retryBaseDelayMs?: number; retryMaxDelayMs?: number };
+  crm: Omit<Config['crm'], 'retryBaseDelayMs' | 'retryMaxDelayMs'> & Partial<Pick<Config['crm'], 'retryBaseDelayMs' | 'retryMaxDelayMs'>>;
   chat?: { queue?: string; keyPrefix?: string; enqueueTimeoutMs?: number };
   logger: Logger;
   /** The `source` field of every event, e.g. `agent-runtime`. */
@@ -73,7 +73,9 @@ const configuredSchema = z.object({ node_type: z.string(), agent_id: identifier,
  */
 export async function createExecutor(deps: ExecutorDeps): Promise<Executor> {
   if (!deps.crm.tokenEncryptionKey) {
-    throw new Error('CRM_TOKEN_ENCRYPTION_KEY (crm.tokenEncryptionKey) is required: CRM tokens are stored encrypted');
+    throw new ConfigError('Invalid setting CRM_TOKEN_ENCRYPTION_KEY (crm.tokenEncryptionKey): required to run the executors (CRM tokens are stored encrypted)', [
+      { setting: 'CRM_TOKEN_ENCRYPTION_KEY (crm.tokenEncryptionKey)', message: 'required to run the executors' },
+    ]);
   }
   const now = deps.clock ?? Date.now;
   const logger = deps.logger.child({ component: 'executors' });

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { parseBoundedJson } from '../events/bounded-json.ts';
 import { DEFAULT_DLQ_TOPIC, DEFAULT_EVENTS_TOPIC } from '../events/wire.ts';
 
 /**
@@ -38,7 +39,7 @@ export const configSchema = z.strictObject({
     .strictObject({
       brokers: csv.optional().describe('Broker list; unset = start the local broker'),
       clientId: z.string().min(1).default('actionpulse'),
-      client: z.enum(['kafkajs', 'confluent', 'platformatic']).default('kafkajs'),
+      client: z.enum(['kafkajs', 'confluent']).default('kafkajs').describe('KafkaJS, or the KafkaJS API of @confluentinc/kafka-javascript (optional package)'),
       eventsTopic: topic.default(DEFAULT_EVENTS_TOPIC),
       deadLetterTopic: topic.default(DEFAULT_DLQ_TOPIC),
       partitions: int(1, 1024).default(6),
@@ -50,6 +51,8 @@ export const configSchema = z.strictObject({
       localPort: int(1024, 65535).default(19092),
       localControllerPort: int(1024, 65535).default(19093),
       localHeapMb: int(128, 4096).default(512),
+      connectionTimeoutMs: int(100, 600_000).default(5000).describe('How long connecting to a broker may take'),
+      requestTimeoutMs: int(100, 600_000).default(30_000).describe('How long a broker may take to answer a request'),
     })
     .prefault({}),
   clickhouse: z
@@ -59,6 +62,7 @@ export const configSchema = z.strictObject({
       password: z.string().default(''),
       database: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default('actionpulse'),
       ttlDays: int(1, 3650).default(400),
+      consumerGroup: z.string().min(1).default('actionpulse-clickhouse').describe('Kafka consumer group of the ClickHouse sink'),
     })
     .prefault({}),
   database: z
@@ -77,6 +81,8 @@ export const configSchema = z.strictObject({
         .optional(),
       requestTimeoutMs: int(100, 120_000).default(10_000),
       maxRetries: int(0, 10).default(2),
+      retryBaseDelayMs: int(1, 600_000).default(200).describe('First backoff between CRM retries'),
+      retryMaxDelayMs: int(1, 3600_000).default(5_000).describe('Longest backoff between CRM retries'),
     })
     .prefault({}),
   mixpanel: z
@@ -109,6 +115,7 @@ export const configSchema = z.strictObject({
       dashboardBaseUrl: url.default('http://127.0.0.1:8080'),
       killSwitchDryRun: bool.default(false),
       killSwitchMaxPer24h: int(0, 100).default(2),
+      consumerGroup: z.string().min(1).default('actionpulse-alerts').describe('Kafka consumer group of the alert evaluators'),
       timeScale: num(1, 100_000).optional().describe('Compresses alert windows (60 = a minute lasts a second); default 1, or 480 when the demo runs'),
     })
     .prefault({}),
@@ -141,6 +148,12 @@ export const configSchema = z.strictObject({
       ingestRateBurstEvents: int(1, 10_000_000).default(10_000).describe('Per-source burst size'),
     })
     .prefault({}),
+  cli: z
+    .strictObject({
+      serviceUrl: url.optional().describe('The running service the operator commands talk to; default http://HTTP_HOST:HTTP_PORT'),
+      requestTimeoutMs: int(100, 600_000).default(30_000).describe('How long an operator command waits for the service'),
+    })
+    .prefault({}),
   spool: z
     .strictObject({
       dir: z.string().optional(),
@@ -165,6 +178,39 @@ export const configSchema = z.strictObject({
 
 export type Config = z.infer<typeof configSchema>;
 
+/**
+ * Rules between settings, checked by loadConfig once every single setting is valid, before anything
+ * starts. Each problem's path is the setting to change, so the error names it like any other.
+ */
+function crossFieldProblems(c: Config): { path: string; message: string }[] {
+  const out: { path: string; message: string }[] = [];
+  const need = (path: string, when: string) => out.push({ path, message: `required with ${when}` });
+  const k = c.kafka;
+  if (k.saslMechanism) {
+    if (!k.saslUsername) need('kafka.saslUsername', 'KAFKA_SASL_MECHANISM');
+    if (!k.saslPassword) need('kafka.saslPassword', 'KAFKA_SASL_MECHANISM');
+  } else if (k.saslUsername || k.saslPassword) {
+    need('kafka.saslMechanism', k.saslUsername ? 'KAFKA_SASL_USERNAME' : 'KAFKA_SASL_PASSWORD');
+  }
+  if (k.localPort === k.localControllerPort) out.push({ path: 'kafka.localControllerPort', message: 'must differ from KAFKA_LOCAL_PORT' });
+  const m = c.mixpanel;
+  if (m.serviceAccountUser && !m.serviceAccountSecret) need('mixpanel.serviceAccountSecret', 'MIXPANEL_SERVICE_ACCOUNT_USER');
+  if (m.serviceAccountSecret && !m.serviceAccountUser) need('mixpanel.serviceAccountUser', 'MIXPANEL_SERVICE_ACCOUNT_SECRET');
+  if (m.serviceAccountUser && !m.projectId) need('mixpanel.projectId', 'a service account (MIXPANEL_SERVICE_ACCOUNT_USER)');
+  if (m.retryInitialMs > m.retryMaxMs) out.push({ path: 'mixpanel.retryInitialMs', message: `must not exceed MIXPANEL_RETRY_MAX_MS (${m.retryMaxMs})` });
+  if (c.crm.retryBaseDelayMs > c.crm.retryMaxDelayMs) {
+    out.push({ path: 'crm.retryBaseDelayMs', message: `must not exceed CRM_RETRY_MAX_DELAY_MS (${c.crm.retryMaxDelayMs})` });
+  }
+  if (c.alerts.webhookUrl && !c.alerts.webhookSecret) need('alerts.webhookSecret', 'ALERT_WEBHOOK_URL (deliveries are signed)');
+  if (c.http.ingestRateBurstEvents < c.http.ingestMaxEvents) {
+    // A batch larger than the burst could never be admitted: every such request would get 429 forever.
+    out.push({ path: 'http.ingestRateBurstEvents', message: `must be at least INGEST_MAX_EVENTS (${c.http.ingestMaxEvents})` });
+  }
+  if (c.spool.segmentBytes > c.spool.maxBytes) out.push({ path: 'spool.segmentBytes', message: `must not exceed SPOOL_MAX_BYTES (${c.spool.maxBytes})` });
+  return out;
+}
+
+
 /** Environment variable → setting path. */
 export const ENV_SETTINGS: Record<string, string> = {
   ACTIONPULSE_DATA_DIR: 'dataDir',
@@ -183,11 +229,14 @@ export const ENV_SETTINGS: Record<string, string> = {
   KAFKA_LOCAL_PORT: 'kafka.localPort',
   KAFKA_LOCAL_CONTROLLER_PORT: 'kafka.localControllerPort',
   KAFKA_LOCAL_HEAP_MB: 'kafka.localHeapMb',
+  KAFKA_CONNECTION_TIMEOUT_MS: 'kafka.connectionTimeoutMs',
+  KAFKA_REQUEST_TIMEOUT_MS: 'kafka.requestTimeoutMs',
   CLICKHOUSE_URL: 'clickhouse.url',
   CLICKHOUSE_USER: 'clickhouse.username',
   CLICKHOUSE_PASSWORD: 'clickhouse.password',
   CLICKHOUSE_DATABASE: 'clickhouse.database',
   CLICKHOUSE_TTL_DAYS: 'clickhouse.ttlDays',
+  CLICKHOUSE_CONSUMER_GROUP: 'clickhouse.consumerGroup',
   DATABASE_URL: 'database.url',
   REDIS_URL: 'redis.url',
   QONTAK_CRM_BASE_URL: 'crm.baseUrl',
@@ -195,6 +244,8 @@ export const ENV_SETTINGS: Record<string, string> = {
   CRM_TOKEN_ENCRYPTION_KEY: 'crm.tokenEncryptionKey',
   CRM_REQUEST_TIMEOUT_MS: 'crm.requestTimeoutMs',
   CRM_MAX_RETRIES: 'crm.maxRetries',
+  CRM_RETRY_BASE_DELAY_MS: 'crm.retryBaseDelayMs',
+  CRM_RETRY_MAX_DELAY_MS: 'crm.retryMaxDelayMs',
   MIXPANEL_API_HOST: 'mixpanel.apiHost',
   MIXPANEL_PROJECT_ID: 'mixpanel.projectId',
   MIXPANEL_PROJECT_TOKEN: 'mixpanel.projectToken',
@@ -219,6 +270,7 @@ export const ENV_SETTINGS: Record<string, string> = {
   DASHBOARD_BASE_URL: 'alerts.dashboardBaseUrl',
   KILL_SWITCH_DRY_RUN: 'alerts.killSwitchDryRun',
   KILL_SWITCH_MAX_PER_24H: 'alerts.killSwitchMaxPer24h',
+  ALERTS_CONSUMER_GROUP: 'alerts.consumerGroup',
   ACTIONPULSE_TIME_SCALE: 'alerts.timeScale',
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'telemetry.otlpTracesEndpoint',
   OTEL_SERVICE_NAME: 'telemetry.serviceName',
@@ -249,6 +301,8 @@ export const ENV_SETTINGS: Record<string, string> = {
   INGEST_MAX_BODY_BYTES: 'http.ingestMaxBodyBytes',
   INGEST_RATE_EVENTS_PER_SECOND: 'http.ingestRateEventsPerSecond',
   INGEST_RATE_BURST_EVENTS: 'http.ingestRateBurstEvents',
+  ACTIONPULSE_URL: 'cli.serviceUrl',
+  ACTIONPULSE_CLI_TIMEOUT_MS: 'cli.requestTimeoutMs',
 };
 
 export class ConfigError extends Error {
@@ -286,7 +340,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Tree
   if (file) {
     let parsed: unknown;
     try {
-      parsed = JSON.parse(readFileSync(resolve(file), 'utf8'));
+      // Bounded like every JSON from outside: valid UTF-8, an optional BOM, no nesting deep enough to hurt.
+      const r = parseBoundedJson(readFileSync(resolve(file)));
+      if (!r.ok) throw new Error(r.message);
+      parsed = r.value;
     } catch (err) {
       throw new ConfigError(`Invalid setting ACTIONPULSE_CONFIG: cannot read ${file}: ${(err as Error).message}`, [
         { setting: 'ACTIONPULSE_CONFIG', message: (err as Error).message },
@@ -319,6 +376,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Tree
       `Invalid configuration:\n${problems.map((p) => `  - ${p.setting}: ${p.message}`).join('\n')}`,
       problems,
     );
+  }
+  const crossField = crossFieldProblems(result.data).map((p) => ({ setting: settingName(p.path), message: p.message }));
+  if (crossField.length > 0) {
+    throw new ConfigError(`Invalid configuration:\n${crossField.map((p) => `  - ${p.setting}: ${p.message}`).join('\n')}`, crossField);
   }
   return result.data;
 }

@@ -1,6 +1,6 @@
 import type { Meter } from '@opentelemetry/api';
 import express, { type Request, type Response, type Router } from 'express';
-import { MAX_EVENT_BYTES, validateEvent, type ActionEvent, type FieldError } from '../events/index.ts';
+import { MAX_EVENT_BYTES, parseBoundedJson, validateEvent, type ActionEvent, type FieldError } from '../events/index.ts';
 import type { Config } from '../platform/config.ts';
 import { noopMeter } from '../platform/metrics.ts';
 import type { Emitter } from './emitter.ts';
@@ -14,7 +14,8 @@ import { RateLimiter } from './rate-limiter.ts';
  * Responses (JSON):
  * - 202 `{accepted, rejected: [{index, reason, errors: [{path, message}]}]}` — every accepted event is in
  *   Kafka or in the disk spool; invalid ones are listed, the valid ones of a mixed batch still land.
- * - 400 `invalid_json` | `empty_batch` | `no_valid_events` (with `rejected`), 401 `unauthorized` (no detail),
+ * - 400 `invalid_json` | `invalid_utf8` | `too_deep` (with a `message`) | `empty_batch` | `no_valid_events`
+ *   (with `rejected`), 401 `unauthorized` (no detail),
  *   413 `payload_too_large` | `too_many_events`, 429 `rate_limited` + Retry-After (seconds),
  *   503 `unavailable` when accepted events could not be stored (spool full).
  */
@@ -56,12 +57,10 @@ export function createIngestRouter(http: Config['http'], deps: IngestRouterDeps)
         return reply(res, 401, { error: 'unauthorized' });
       }
       const log = req.log.child({ source: who.source, auth: who.via });
-      let body: unknown;
-      try {
-        body = JSON.parse(raw.toString('utf8'));
-      } catch {
-        return reply(res, 400, { error: 'invalid_json' });
-      }
+      // Depth is bounded before anything recursive (the per-event size below serialises each item).
+      const parsed = parseBoundedJson(raw);
+      if (!parsed.ok) return reply(res, 400, { error: parsed.problem, message: parsed.message });
+      const body = parsed.value;
       const items = Array.isArray(body) ? body : [body];
       if (items.length === 0) return reply(res, 400, { error: 'empty_batch' });
       if (items.length > http.ingestMaxEvents) return reply(res, 413, { error: 'too_many_events', max: http.ingestMaxEvents });

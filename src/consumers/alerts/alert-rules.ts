@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { EVENT_NAMES } from '../../events/index.ts';
+import { EVENT_NAMES, parseBoundedJson } from '../../events/index.ts';
 
 /**
  * Alert rules are data, declared in a validated JSON file (`alerts.rulesFile`, shipped defaults in
@@ -88,7 +88,9 @@ export function parseRules(raw: unknown, source = 'rules'): RulesFile {
 export function loadRulesFile(path: string = DEFAULT_RULES_PATH): RulesFile {
   let raw: unknown;
   try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
+    const parsed = parseBoundedJson(readFileSync(path));
+    if (!parsed.ok) throw new Error(parsed.message);
+    raw = parsed.value;
   } catch (err) {
     throw new RulesFileError(`Cannot read alert rules ${path}: ${(err as Error).message}`);
   }

@@ -1,4 +1,4 @@
-import type { Config } from '../../platform/config.ts';
+import { ConfigError, type Config } from '../../platform/config.ts';
 import type { KafkaPort } from '../../platform/kafka/kafka-client.ts';
 import type { Logger } from '../../platform/logger.ts';
 import { ConsumerRunner } from '../consumer-runner.ts';
@@ -27,11 +27,13 @@ export interface MixpanelConsumerDeps {
 
 export function mixpanelAuth(s: MixpanelSettings): MixpanelAuth {
   if (s.serviceAccountUser && s.serviceAccountSecret) {
-    if (!s.projectId) throw new Error('MIXPANEL_PROJECT_ID is required with a service account (MIXPANEL_SERVICE_ACCOUNT_USER)');
+    if (!s.projectId) throw new ConfigError('Invalid setting MIXPANEL_PROJECT_ID (mixpanel.projectId): required with a service account', [{ setting: 'MIXPANEL_PROJECT_ID (mixpanel.projectId)', message: 'required with a service account' }]);
     return { kind: 'service_account', username: s.serviceAccountUser, secret: s.serviceAccountSecret, projectId: s.projectId };
   }
   if (s.apiSecret) return { kind: 'project_secret', secret: s.apiSecret };
-  throw new Error('Mixpanel /import needs MIXPANEL_SERVICE_ACCOUNT_USER + MIXPANEL_SERVICE_ACCOUNT_SECRET + MIXPANEL_PROJECT_ID, or MIXPANEL_API_SECRET');
+  throw new ConfigError('Mixpanel /import needs MIXPANEL_SERVICE_ACCOUNT_USER + MIXPANEL_SERVICE_ACCOUNT_SECRET + MIXPANEL_PROJECT_ID, or MIXPANEL_API_SECRET', [
+    { setting: 'MIXPANEL_API_SECRET (mixpanel.apiSecret)', message: 'or a service account: required to send to Mixpanel' },
+  ]);
 }
 
 export function mixpanelBackoffPolicy(s: MixpanelSettings): BackoffPolicy {

@@ -1,12 +1,12 @@
 import { Kafka, logLevel as kafkaLogLevel, type KafkaConfig, type SASLOptions, type LogEntry } from 'kafkajs';
-import type { Config } from '../config.ts';
+import { ConfigError, type Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import { registerCodecs } from './codecs.ts';
 
 /**
  * The project's one door to Kafka. Everything else takes a `KafkaPort` — the KafkaJS API surface we use —
- * so a KafkaJS-compatible client (@confluentinc/kafka-javascript's KafkaJS API, @platformatic/kafka's
- * kafkajs compatibility entry) can replace kafkajs by config (`KAFKA_CLIENT`), without touching callers.
+ * so a KafkaJS-compatible client (the KafkaJS API of @confluentinc/kafka-javascript, an optional package)
+ * can replace kafkajs by config (`KAFKA_CLIENT`), without touching callers.
  */
 export type KafkaPort = Pick<Kafka, 'producer' | 'consumer' | 'admin'>;
 
@@ -52,31 +52,26 @@ export async function createKafkaClient(o: KafkaClientOptions): Promise<KafkaPor
     await registerCodecs();
     return new Kafka(common);
   }
-  const moduleName = kind === 'confluent' ? '@confluentinc/kafka-javascript' : '@platformatic/kafka';
+  const moduleName = '@confluentinc/kafka-javascript';
   let mod: Record<string, unknown>;
   try {
     mod = (await import(moduleName)) as Record<string, unknown>;
   } catch (err) {
-    throw new Error(`KAFKA_CLIENT=${kind} needs the npm package ${moduleName}, which is not installed: ${(err as Error).message}`);
+    throw new ConfigError(`Invalid setting KAFKA_CLIENT (kafka.client): ${kind} needs the optional npm package ${moduleName}, which is not installed (${(err as Error).message})`, [
+      { setting: 'KAFKA_CLIENT (kafka.client)', message: `needs the npm package ${moduleName}` },
+    ]);
   }
-  if (kind === 'confluent') {
-    const api = (mod.KafkaJS ?? (mod.default as Record<string, unknown>)?.KafkaJS) as { Kafka: new (c: unknown) => KafkaPort };
-    // librdkafka's config mapper reads `sasl.mechanism` whenever the key exists: omit unset keys.
-    const kafkaJS: Record<string, unknown> = { clientId: o.clientId, brokers: o.brokers, ssl: o.ssl ?? false };
-    if (o.sasl) kafkaJS.sasl = o.sasl;
-    return new api.Kafka({ kafkaJS });
-  }
-  const compat = (await import('@platformatic/kafka/compatibility/kafkajs' as string)) as { Kafka: new (c: unknown) => KafkaPort };
-  return new compat.Kafka(common);
+  const api = (mod.KafkaJS ?? (mod.default as Record<string, unknown>)?.KafkaJS) as { Kafka: new (c: unknown) => KafkaPort };
+  // librdkafka's config mapper reads `sasl.mechanism` whenever the key exists: omit unset keys.
+  const kafkaJS: Record<string, unknown> = { clientId: o.clientId, brokers: o.brokers, ssl: o.ssl ?? false };
+  if (o.sasl) kafkaJS.sasl = o.sasl;
+  return new api.Kafka({ kafkaJS });
 }
 
 /** Kafka client options from the validated config; `brokers` when the local broker supplies them. */
 export function kafkaOptionsFromConfig(config: Config, brokers: string[], logger?: Logger): KafkaClientOptions {
   const k = config.kafka;
-  let sasl: SASLOptions | undefined;
-  if (k.saslMechanism) {
-    if (!k.saslUsername || !k.saslPassword) throw new Error('KAFKA_SASL_MECHANISM needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD');
-    sasl = { mechanism: k.saslMechanism, username: k.saslUsername, password: k.saslPassword } as SASLOptions;
-  }
-  return { brokers, clientId: k.clientId, client: k.client, ssl: k.ssl, sasl, logger };
+  // loadConfig's cross-field rules guarantee the user name and password whenever a mechanism is set.
+  const sasl = k.saslMechanism ? ({ mechanism: k.saslMechanism, username: k.saslUsername, password: k.saslPassword } as SASLOptions) : undefined;
+  return { brokers, clientId: k.clientId, client: k.client, ssl: k.ssl, sasl, logger, connectionTimeoutMs: k.connectionTimeoutMs, requestTimeoutMs: k.requestTimeoutMs };
 }

@@ -109,10 +109,11 @@ describe('emitter on the real broker', () => {
     await emitter.close(100);
   }, 60_000);
 
-  it('SIGTERM: the emitter flushes to Kafka before the process exits; every accepted event is in the topic', async () => {
+  it('SIGTERM: the emitter flushes before the process exits and loses nothing: what did not reach Kafka by the deadline is in the spool, and a new emitter sends it, each event once', async () => {
     const { events: topic } = await freshTopics(kafka);
+    const dir = await spoolDir();
     const child = spawn(resolve('node_modules/.bin/tsx'), [resolve('test/integration/producers/fixtures/emit-until-killed.ts')], {
-      env: { ...process.env, EMIT_TOPIC: topic, EMIT_SPOOL_DIR: await spoolDir(), EMIT_BROKER: testBrokers()[0], EMIT_HANDLE_SIGNALS: '1' },
+      env: { ...process.env, EMIT_TOPIC: topic, EMIT_SPOOL_DIR: dir, EMIT_BROKER: testBrokers()[0], EMIT_HANDLE_SIGNALS: '1' },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';
@@ -122,13 +123,24 @@ describe('emitter on the real broker', () => {
     await new Promise((r) => child.once('exit', r));
     const final = /final code (\d+) accepted (\d+) sent (\d+) spooled (\d+) dropped (\d+)/.exec(out);
     expect(final).not.toBeNull();
-    const [code, accepted, sent, spooled] = final!.slice(1, 5).map(Number);
+    // The child keeps calling emit() during shutdown: those calls are refused (dropped as `closed`) and
+    // never counted as accepted, so `accepted` is exactly what must arrive.
+    const [code, accepted] = final!.slice(1, 3).map(Number);
     expect(code).toBe(0);
-    expect(spooled).toBe(0);
-    expect(sent).toBe(accepted);
-    const got = await readTopic(kafka, topic, accepted + 1, 10_000);
-    expect(got).toHaveLength(accepted);
-  }, 180_000);
+    // On a busy machine part of the traffic may still be spooled when the shutdown deadline passes: correct,
+    // as long as it is on disk. How much that is depends on speed, so only the sum is asserted.
+    const emitter = await createEmitter(configFor(topic, dir), { kafka, logger: silentLogger });
+    expect(await emitter.drained(90_000)).toBe(true);
+    await emitter.close();
+    const admin = kafka.admin();
+    await admin.connect();
+    const offsets = await admin.fetchTopicOffsets(topic).finally(() => admin.disconnect());
+    // The topic is fresh: its high watermarks count its records, so a duplicate or a loss shows without timing.
+    expect(offsets.reduce((n, p) => n + Number(p.high), 0)).toBe(accepted);
+    const got = await readTopic(kafka, topic, accepted, 60_000);
+    const seqs = new Set(got.map((m) => (JSON.parse(m.value!.toString()) as { conversation_id: string }).conversation_id));
+    expect(seqs.size).toBe(accepted);
+  }, 240_000);
 
   it('after SIGKILL of an emitting process, a new process drains its spool: every durably spooled event arrives once', async () => {
     const { events: topic } = await freshTopics(kafka);

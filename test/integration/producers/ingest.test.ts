@@ -122,7 +122,7 @@ describe('POST /v1/events', () => {
     const bad = '{"event": "qontak_action_invoked",';
     const r1 = await post(bad, signed(bad));
     expect(r1.status).toBe(400);
-    expect(await r1.json()).toEqual({ error: 'invalid_json' });
+    expect(await r1.json()).toEqual({ error: 'invalid_json', message: expect.any(String) });
 
     const none = JSON.stringify([{ event: 'nope' }]);
     const r2 = await post(none, signed(none));

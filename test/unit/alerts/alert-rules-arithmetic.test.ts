@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { AlertEngine } from '../../../src/consumers/alerts/alert-engine.ts';
-import { loadRulesFile, parseRules, RulesFileError } from '../../../src/consumers/alerts/alert-rules.ts';
+import { DEFAULT_RULES_PATH, loadRulesFile, parseRules, RulesFileError } from '../../../src/consumers/alerts/alert-rules.ts';
 import { drive, failed, fired, invoked, MIN, perMinute, refreshFailed, resolved, T0, traffic } from './engine-driver.ts';
 
 const defaults = loadRulesFile();
@@ -157,5 +160,24 @@ describe('rules file validation', () => {
     expect(() => parseRules({ rules: [{ ...base, threshold: 10 }] })).toThrow(/threshold/);
     expect(() => parseRules({ rules: [base, base] })).toThrow(RulesFileError);
     expect(() => parseRules({ rules: [{ ...defaults.rules[2], groupBy: [['organization_id']] }] })).toThrow(/kill-switch/);
+  });
+});
+
+describe('loadRulesFile on hostile files', () => {
+  it('reads a rules file with a byte-order mark; refuses deep nesting and invalid UTF-8 with a RulesFileError', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ap-rules-'));
+    try {
+      const good = join(dir, 'bom.json');
+      writeFileSync(good, `\ufeff${readFileSync(DEFAULT_RULES_PATH, 'utf8')}`);
+      expect(loadRulesFile(good)).toEqual(loadRulesFile());
+      const deep = join(dir, 'deep.json');
+      writeFileSync(deep, `{"rules":${'['.repeat(200_000)}${']'.repeat(200_000)}}`);
+      expect(() => loadRulesFile(deep)).toThrow(/nested deeper than/);
+      const bytes = join(dir, 'bytes.json');
+      writeFileSync(bytes, Buffer.from([0x7b, 0x22, 0xff, 0x22, 0x3a, 0x31, 0x7d]));
+      expect(() => loadRulesFile(bytes)).toThrow(RulesFileError);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

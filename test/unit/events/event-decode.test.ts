@@ -49,4 +49,25 @@ describe('decodeEvent', () => {
       'unsupported_schema_version',
     );
   });
+
+  it('accepts one leading UTF-8 byte-order mark, from bytes or text', () => {
+    const event = buildEvent(FULL_INPUTS.qontak_action_failed);
+    const { value } = encodeEvent(event);
+    expect(decodeEvent(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), value]))).toEqual({ ok: true, event });
+    expect(decodeEvent(`\ufeff${value.toString('utf8')}`)).toEqual({ ok: true, event });
+    expect(rejected(decodeEvent(`\ufeff\ufeff${value.toString('utf8')}`)).reason).toBe('invalid_json');
+  });
+
+  it('refuses bytes that are not UTF-8 instead of decoding them lossily', () => {
+    const text = encodeEvent(buildEvent(FULL_INPUTS.qontak_action_failed)).value.toString('utf8');
+    const at = text.indexOf('"agent_id":"') + '"agent_id":"'.length;
+    const bytes = Buffer.concat([Buffer.from(text.slice(0, at)), Buffer.from([0xc3, 0x28]), Buffer.from(text.slice(at))]);
+    expect(rejected(decodeEvent(bytes))).toEqual({ ok: false, reason: 'invalid_json', errors: [{ path: '', message: 'not valid UTF-8' }] });
+  });
+
+  it('refuses deep nesting before parsing it, as schema_invalid (no event nests)', () => {
+    for (const deep of ['['.repeat(8000) + ']'.repeat(8000), '{"a":'.repeat(2500) + '1' + '}'.repeat(2500)]) {
+      expect(rejected(decodeEvent(deep))).toEqual({ ok: false, reason: 'schema_invalid', errors: [{ path: '', message: expect.stringMatching(/nested deeper than \d+ levels/) }] });
+    }
+  });
 });

@@ -15,7 +15,7 @@ const WRONG: Record<string, string[]> = {
   DEMO_FAILING_AFTER_MS: ['soon'],
   LOG_LEVEL: ['verbose'],
   KAFKA_BROKERS: [',', 'localhost', 'kafka:port', 'a:9092,b'],
-  KAFKA_CLIENT: ['librdkafka'],
+  KAFKA_CLIENT: ['librdkafka', 'platformatic'],
   KAFKA_EVENTS_TOPIC: ['events topic', 'x'.repeat(250)],
   KAFKA_DLQ_TOPIC: ['dlq/v1'],
   KAFKA_PARTITIONS: ['abc', '0', '1.5', '2000'],
@@ -25,6 +25,8 @@ const WRONG: Record<string, string[]> = {
   KAFKA_LOCAL_PORT: ['80', 'ninety'],
   KAFKA_LOCAL_CONTROLLER_PORT: ['70000'],
   KAFKA_LOCAL_HEAP_MB: ['64'],
+  KAFKA_CONNECTION_TIMEOUT_MS: ['0', 'slow'],
+  KAFKA_REQUEST_TIMEOUT_MS: ['99', '1e9'],
   CLICKHOUSE_URL: ['notaurl', 'ftp://clickhouse:8123'],
   CLICKHOUSE_DATABASE: ['my-db', '1db'],
   CLICKHOUSE_TTL_DAYS: ['0'],
@@ -34,6 +36,8 @@ const WRONG: Record<string, string[]> = {
   CRM_TOKEN_ENCRYPTION_KEY: ['short', 'z'.repeat(64)],
   CRM_REQUEST_TIMEOUT_MS: ['50'],
   CRM_MAX_RETRIES: ['11', '-1'],
+  CRM_RETRY_BASE_DELAY_MS: ['0', 'soon'],
+  CRM_RETRY_MAX_DELAY_MS: ['-5'],
   MIXPANEL_API_HOST: ['api.mixpanel.com'],
   MIXPANEL_MAX_BATCH_EVENTS: ['2001'],
   MIXPANEL_MAX_BATCH_BYTES: ['100'],
@@ -69,6 +73,8 @@ const WRONG: Record<string, string[]> = {
   INGEST_MAX_BODY_BYTES: ['10'],
   INGEST_RATE_EVENTS_PER_SECOND: ['0'],
   INGEST_RATE_BURST_EVENTS: ['many'],
+  ACTIONPULSE_URL: ['127.0.0.1:8080', 'ftp://host'],
+  ACTIONPULSE_CLI_TIMEOUT_MS: ['0'],
 };
 
 /** Free-form settings: any non-empty string is a valid value (an empty one means "unset"). */
@@ -87,6 +93,8 @@ const FREE_FORM = [
   'MIXPANEL_SERVICE_ACCOUNT_USER',
   'MIXPANEL_SERVICE_ACCOUNT_SECRET',
   'MIXPANEL_CONSUMER_GROUP',
+  'CLICKHOUSE_CONSUMER_GROUP',
+  'ALERTS_CONSUMER_GROUP',
   'ALERT_RULES_FILE',
   'PAGERDUTY_ROUTING_KEY',
   'ALERT_WEBHOOK_SECRET',
@@ -187,6 +195,38 @@ describe('loadConfig', () => {
   });
 });
 
+describe('rules between settings, checked with the rest before anything starts', () => {
+  const ok = { KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'p' };
+  const cases: [string, Record<string, string>, string, RegExp][] = [
+    ['a SASL mechanism without a user name', { ...ok, KAFKA_SASL_USERNAME: '' }, 'KAFKA_SASL_USERNAME (kafka.saslUsername)', /required with KAFKA_SASL_MECHANISM/],
+    ['a SASL mechanism without a password', { ...ok, KAFKA_SASL_PASSWORD: '' }, 'KAFKA_SASL_PASSWORD (kafka.saslPassword)', /required with KAFKA_SASL_MECHANISM/],
+    ['SASL credentials without a mechanism', { KAFKA_SASL_USERNAME: 'u' }, 'KAFKA_SASL_MECHANISM (kafka.saslMechanism)', /required with KAFKA_SASL_USERNAME/],
+    ['one port for the local broker and its controller', { KAFKA_LOCAL_PORT: '20000', KAFKA_LOCAL_CONTROLLER_PORT: '20000' }, 'KAFKA_LOCAL_CONTROLLER_PORT (kafka.localControllerPort)', /must differ/],
+    ['a Mixpanel service account without its secret', { MIXPANEL_SERVICE_ACCOUNT_USER: 'sa', MIXPANEL_PROJECT_ID: '1' }, 'MIXPANEL_SERVICE_ACCOUNT_SECRET (mixpanel.serviceAccountSecret)', /required with/],
+    ['a Mixpanel service account secret without its user', { MIXPANEL_SERVICE_ACCOUNT_SECRET: 's', MIXPANEL_PROJECT_ID: '1' }, 'MIXPANEL_SERVICE_ACCOUNT_USER (mixpanel.serviceAccountUser)', /required with/],
+    ['a Mixpanel service account without a project', { MIXPANEL_SERVICE_ACCOUNT_USER: 'sa', MIXPANEL_SERVICE_ACCOUNT_SECRET: 's' }, 'MIXPANEL_PROJECT_ID (mixpanel.projectId)', /service account/],
+    ['a Mixpanel first backoff above the longest', { MIXPANEL_RETRY_INITIAL_MS: '90000', MIXPANEL_RETRY_MAX_MS: '60000' }, 'MIXPANEL_RETRY_INITIAL_MS (mixpanel.retryInitialMs)', /MIXPANEL_RETRY_MAX_MS/],
+    ['a CRM first backoff above the longest', { CRM_RETRY_BASE_DELAY_MS: '9000' }, 'CRM_RETRY_BASE_DELAY_MS (crm.retryBaseDelayMs)', /CRM_RETRY_MAX_DELAY_MS/],
+    ['an alert webhook without its signing secret', { ALERT_WEBHOOK_URL: 'https://hooks.example.com/x' }, 'ALERT_WEBHOOK_SECRET (alerts.webhookSecret)', /required with ALERT_WEBHOOK_URL/],
+    ['an ingest burst smaller than the largest batch', { INGEST_MAX_EVENTS: '500', INGEST_RATE_BURST_EVENTS: '100' }, 'INGEST_RATE_BURST_EVENTS (http.ingestRateBurstEvents)', /INGEST_MAX_EVENTS/],
+    ['a spool segment larger than the spool', { SPOOL_MAX_BYTES: String(2 * 1024 * 1024), SPOOL_SEGMENT_BYTES: String(4 * 1024 * 1024) }, 'SPOOL_SEGMENT_BYTES (spool.segmentBytes)', /SPOOL_MAX_BYTES/],
+  ];
+  for (const [what, env, setting, message] of cases) {
+    it(`${what} fails naming ${setting.split(' ')[0]}`, () => {
+      const err = configError(() => loadConfig(env));
+      expect(err.problems).toEqual([{ setting, message: expect.stringMatching(message) }]);
+      expect(err.message).toContain(setting);
+    });
+  }
+
+  it('accepts each rule when it is met', () => {
+    expect(loadConfig(ok).kafka.saslMechanism).toBe('scram-sha-512');
+    expect(loadConfig({ MIXPANEL_SERVICE_ACCOUNT_USER: 'sa', MIXPANEL_SERVICE_ACCOUNT_SECRET: 's', MIXPANEL_PROJECT_ID: '1' }).mixpanel.projectId).toBe('1');
+    expect(loadConfig({ ALERT_WEBHOOK_URL: 'https://hooks.example.com/x', ALERT_WEBHOOK_SECRET: 'k' }).alerts.webhookSecret).toBe('k');
+    expect(loadConfig({ INGEST_MAX_EVENTS: '100', INGEST_RATE_BURST_EVENTS: '100' }).http.ingestRateBurstEvents).toBe(100);
+  });
+});
+
 describe('loadConfig with a config file (ACTIONPULSE_CONFIG)', () => {
   it('reads settings from the file, and environment variables override it', () => {
     const path = configFile({ kafka: { partitions: 3, eventsTopic: 'events.from.file' }, http: { port: 9001 }, logLevel: 'warn' });
@@ -220,6 +260,18 @@ describe('loadConfig with a config file (ACTIONPULSE_CONFIG)', () => {
       const err = configError(() => loadConfig({ ACTIONPULSE_CONFIG: path }));
       expect(err.message).toContain('ACTIONPULSE_CONFIG');
       expect(err.problems[0].setting).toBe('ACTIONPULSE_CONFIG');
+    }
+  });
+
+  it('accepts a UTF-8 byte-order mark before the JSON; refuses invalid UTF-8 and deep nesting naming ACTIONPULSE_CONFIG', () => {
+    const bom = configFile('\ufeff{"http":{"port":9002}}');
+    expect(loadConfig({ ACTIONPULSE_CONFIG: bom }).http.port).toBe(9002);
+    const latin1 = join(dir, 'latin1.json');
+    writeFileSync(latin1, Buffer.concat([Buffer.from('{"kafka":{"clientId":"caf'), Buffer.from([0xe9]), Buffer.from('"}}')]));
+    const deep = configFile(`{"kafka":${'['.repeat(100_000)}${']'.repeat(100_000)}}`);
+    for (const [path, why] of [[latin1, /not valid UTF-8/], [deep, /nested deeper than/]] as const) {
+      const err = configError(() => loadConfig({ ACTIONPULSE_CONFIG: path }));
+      expect(err.problems).toEqual([{ setting: 'ACTIONPULSE_CONFIG', message: expect.stringMatching(why) }]);
     }
   });
 });
