@@ -65,7 +65,7 @@ function mb(bytes: number): string {
   for (let o = 0; o < orgs; o++) events.push(buildEvent({ event: 'qontak_action_token_refreshed', timestamp: start + (o % 1800) * 1000, source: 'bench', organization_id: `org-${o}`, outcome: 'failed' }));
   global.gc?.();
   const before = process.memoryUsage().heapUsed;
-  const engine = new AlertEngine(rules, { bucketMs: MIN });
+  const engine = new AlertEngine(rules, { minuteMs: MIN });
   for (const e of events) engine.ingest(e, 0);
   global.gc?.();
   const after = process.memoryUsage().heapUsed;
@@ -79,14 +79,14 @@ function mb(bytes: number): string {
 {
   const start = Math.floor((Date.now() - 3 * 3600_000) / MIN) * MIN;
   const events = timeline(total, start, 90 * MIN, 10_000);
-  const engine = new AlertEngine(rules, { bucketMs: MIN });
+  const engine = new AlertEngine(rules, { minuteMs: MIN });
   const t0 = process.hrtime.bigint();
   let transitions = 0;
   for (let i = 0; i < events.length; i++) {
     engine.ingest(events[i], i % 6);
     if (i % 5000 === 0 || i === events.length - 1) {
       for (let p = 0; p < 6; p++) engine.watermark.setCaughtUp(p, i === events.length - 1);
-      for (const b of engine.pendingBuckets()) {
+      for (const b of engine.pendingSteps()) {
         for (const t of engine.evaluate(b)) {
           transitions++;
           engine.commit({ ...t.next, version: t.prev.version + 1 });
