@@ -410,6 +410,7 @@ export class AlertEngine {
     if (prune) {
       const oldestMinute = Math.floor((at - this.allowanceMs - this.delayMs) / this.options.minuteMs) - 1;
       for (const mi of this.seen.keys()) if (mi < oldestMinute) this.seen.delete(mi);
+      this.gate.forgetBefore(at - this.keepSteps * this.stepMs);
     }
     return out;
   }
@@ -505,8 +506,11 @@ export class AlertEngine {
    * when no call was refused in between, after the gate had time to see the disable (evaluation delay + 1 min).
    */
   private reenabledAfterAction(rt: RatioRuntime, key: string, nodeType: string, s: AlertState, k: number, at: number): number | null {
-    if (s.actionAt === null || (s.actionStatus !== 'done' && s.actionStatus !== 'already_disabled')) return null;
-    if (this.gate.lastBlocked(nodeType) > s.actionAt) return this.gate.reenabledAt(nodeType, at);
+    if (s.actionAt === null || s.status !== 'firing') return null;
+    if (this.gate.refusedBetween(nodeType, s.actionAt, at)) {
+      const back = this.gate.reenabledAt(nodeType, at);
+      return back !== null && back > s.actionAt ? back : null;
+    }
     const part = rt.parts.get(key);
     const first = part?.firstOutcomeAfter(this.stepOf(s.actionAt + this.delayMs + this.options.minuteMs), k);
     return first === undefined ? null : Math.round(first * this.stepMs);

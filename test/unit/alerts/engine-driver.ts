@@ -98,3 +98,13 @@ export function blockedCall(ts: number, nodeType: NodeType = 'qontak_crm_deal_cr
 export function closed(ts: readonly Transition[], ruleId: string, scopeKey?: string): Transition[] {
   return resolved(ts, ruleId, scopeKey);
 }
+
+/** `n` calls that reached the action and succeeded: invoked, then executed. */
+export function succeeded(ts: number, n: number, nodeType: NodeType = 'qontak_crm_deal_create', org = 'org-1'): ActionEvent[] {
+  const out: ActionEvent[] = [];
+  for (let i = 0; i < n; i++) {
+    out.push(invoked(ts + 100 + i, nodeType, org));
+    out.push(buildEvent({ event: 'qontak_action_executed', event_id: id(ts + 150 + i), timestamp: ts + 150 + i, source: 'test', organization_id: org, node_type: nodeType, agent_id: 'a1', conversation_id: 'c1', duration_ms: 5 }));
+  }
+  return out;
+}
