@@ -300,7 +300,7 @@ export class AlertEngine {
         continue;
       }
       const den = matches(rt.rule.denominator, e);
-      if (!num && !den && !outcome) continue;
+      if (!num && !den) continue;
       let lastPart: string | undefined;
       for (const f of rt.families) {
         const key = keyOf(f.dims, rec);
@@ -329,7 +329,6 @@ export class AlertEngine {
           }
         }
         if (den) part.add(st, 'den');
-        if (outcome) part.addOutcome(st);
       }
       if (num || den) used = true;
     }
@@ -484,7 +483,7 @@ export class AlertEngine {
       const nodeType = entry.scope.node_type;
       let graceUntil: number | null = null;
       if (rt.rule.action !== 'none' && nodeType !== undefined) {
-        obs.reenabledAt = this.reenabledAfterAction(rt, key, nodeType, from, k, at);
+        obs.reenabledAt = this.reenabledAfterAction(nodeType, from, at);
         const evidence = Math.max(this.gate.reenabledAt(nodeType, at) ?? -Infinity, obs.reenabledAt ?? -Infinity);
         graceUntil = evidence === -Infinity ? null : evidence + this.graceMs;
       }
@@ -502,18 +501,14 @@ export class AlertEngine {
   }
 
   /**
-   * After an automatic disable, the first call that reached the action again: after the newest blocked call, or,
-   * when no call was refused in between, after the gate had time to see the disable (evaluation delay + 1 min).
+   * After an automatic disable, the first call that reached the action again after calls were refused. Only that
+   * pattern in the stream counts: events read after the disable that were produced before the gate saw it (a
+   * backfill, a replay) are not a re-enable.
    */
-  private reenabledAfterAction(rt: RatioRuntime, key: string, nodeType: string, s: AlertState, k: number, at: number): number | null {
-    if (s.actionAt === null || s.status !== 'firing') return null;
-    if (this.gate.refusedBetween(nodeType, s.actionAt, at)) {
-      const back = this.gate.reenabledAt(nodeType, at);
-      return back !== null && back > s.actionAt ? back : null;
-    }
-    const part = rt.parts.get(key);
-    const first = part?.firstOutcomeAfter(this.stepOf(s.actionAt + this.delayMs + this.options.minuteMs), k);
-    return first === undefined ? null : Math.round(first * this.stepMs);
+  private reenabledAfterAction(nodeType: string, s: AlertState, at: number): number | null {
+    if (s.actionAt === null || s.status !== 'firing' || !this.gate.refusedBetween(nodeType, s.actionAt, at)) return null;
+    const back = this.gate.reenabledAt(nodeType, at);
+    return back !== null && back > s.actionAt ? back : null;
   }
 
   private push(

@@ -22,8 +22,6 @@ export interface StepCounts {
   den: number;
   /** Blocked calls: refused by the registry gate; they leave numerator and denominator. */
   blocked: number;
-  /** Calls that reached the action (executed, or failed for a reason other than a block). */
-  outcomes: number;
   reasons?: Map<string, number>;
 }
 
@@ -52,7 +50,7 @@ export class WindowSeries {
   private at(step: number): StepCounts {
     let x = this.steps.get(step);
     if (!x) {
-      x = { num: 0, den: 0, blocked: 0, outcomes: 0 };
+      x = { num: 0, den: 0, blocked: 0 };
       this.steps.set(step, x);
       if (step > this.newestStep) this.newestStep = step;
     }
@@ -67,10 +65,6 @@ export class WindowSeries {
       x.reasons.set(reason, (x.reasons.get(reason) ?? 0) + 1);
     }
     for (const r of this.rolls) if (step <= r.end && step > r.end - r.size) r[field]++;
-  }
-
-  addOutcome(step: number): void {
-    this.at(step).outcomes++;
   }
 
   /** Moves every rolling sum to end at `end` and forgets steps older than `keepFrom`. */
@@ -97,13 +91,6 @@ export class WindowSeries {
     r.num += sign * x.num;
     r.den += sign * x.den;
     r.blocked += sign * x.blocked;
-  }
-
-  /** First step in (`after`, `through`] in which calls reached the action, or undefined. */
-  firstOutcomeAfter(after: number, through: number): number | undefined {
-    let best: number | undefined;
-    for (const [s, x] of this.steps) if (x.outcomes > 0 && s > after && s <= through && (best === undefined || s < best)) best = s;
-    return best;
   }
 
   topReasons(end: number, size: number, limit = 3): { reason: string; count: number }[] {
