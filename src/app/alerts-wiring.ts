@@ -90,6 +90,7 @@ export async function startAlerts(
     routes,
     dashboardBaseUrl: a.dashboardBaseUrl,
     killSwitch: { dryRun: a.killSwitchDryRun, maxPer24h: a.killSwitchMaxPer24h },
+    latenessAllowanceMinutes: a.latenessAllowanceMinutes,
     logger,
   });
   await evaluator.start();

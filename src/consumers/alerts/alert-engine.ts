@@ -1,28 +1,55 @@
-import type { ActionEvent } from '../../events/index.ts';
-import type { AlertRule, RulesFile } from './alert-rules.ts';
+import { isBlockedCall, type ActionEvent } from '../../events/index.ts';
+import { ActionGateView } from './action-gate-view.ts';
+import type { AlertRule, RulesFile, ScopeDimension } from './alert-rules.ts';
+import { CountWindow } from './count-window.ts';
 import { EventTimeWatermark } from './event-time-watermark.ts';
-import { changed, initialState, isBreaching, step, type AlertState, type Effect, type Observation, type RuleTimings } from './rule-state-machine.ts';
+import { changed, initialState, step, type AlertState, type Effect, type Observation, type Resolution, type RuleTimings } from './rule-state-machine.ts';
 import { WindowSeries, type RecentFailure } from './window-series.ts';
 
 /**
- * The evaluator's core, free of I/O: counts events into per-rule, per-scope minute rings (event time,
- * deduplicated by event_id), and when the watermark closes a minute, steps every rule's state machine
- * at that minute's end. The caller persists the transitions it returns and reports back what the
- * database accepted (`commit`), so several instances can never both own one transition.
+ * The evaluator's core, free of I/O. Count rules keep the exact event times of their scope and decide on every
+ * event over the closed span [t − window, t]; ratio rules keep per-step counts (10 s of event time) with rolling
+ * sums and are stepped as the watermark passes each step's end. Late events (up to the lateness allowance behind
+ * the evaluated instant) count in the windows they belong to; a count breach they reveal pages once, saying when
+ * it began. Blocked calls leave every rate. The caller persists the transitions returned and reports back what
+ * the database accepted (`commit`), so several instances can never both own one transition.
  */
 export interface EngineOptions {
-  /** Length of one "minute" bucket in ms: 60 000 / timeScale. */
-  bucketMs: number;
+  /** Length of one event-time minute in ms: 60 000 / timeScale. */
+  minuteMs: number;
+  /** Event-time minutes an event may be behind the evaluated instant and still count (default 360). */
+  latenessAllowanceMinutes?: number;
 }
+
+export type IngestResult = 'counted' | 'late' | 'too_late' | 'duplicate' | 'ignored';
+
+/** Upper bounds (event-time minutes behind the evaluated instant) of the late-event counters on /metrics. */
+export const LATENESS_BUCKETS: readonly [string, number][] = [
+  ['le_1m', 1],
+  ['le_10m', 10],
+  ['le_1h', 60],
+  ['le_6h', 360],
+  ['le_24h', 1440],
+  ['more', Infinity],
+];
 
 export interface EngineStats {
   counted: number;
   duplicates: number;
+  /** Counted although their instant was already evaluated (within the lateness allowance). */
+  late: number;
+  /** Beyond the lateness allowance: not counted. */
   tooLate: number;
   ignored: number;
   evaluations: number;
-  /** Count rules fired before their minute closed (see evaluateEarly). */
+  /** Count rules fired when the crossing event was read. */
   earlyFirings: number;
+  /** Of those, breaches that began before the evaluated instant (found through late events). */
+  lateFirings: number;
+  /** Late breaches inside or before an episode already paged: not paged again. */
+  lateBreachesAlreadyPaged: number;
+  /** Late events (counted or not) by how far behind the evaluated instant they arrived. */
+  lateByLateness: Record<string, number>;
 }
 
 export interface Transition {
@@ -31,77 +58,177 @@ export interface Transition {
   next: AlertState;
   effects: Effect[];
   observation: Observation & { topReasons: { reason: string; count: number }[]; lastFailure?: RecentFailure };
-  /** Evaluation instant (event time, ms): the end of the closed minute. */
+  /** Evaluation instant (event time, ms). */
   at: number;
   windowMs: number;
+  /** Why a `resolve` effect closed the alert. */
+  resolution?: Resolution;
+  /** A breach found through late events: when it began (event time) and how far behind the stream it was found. */
+  late?: { breachBeganAt: number; detectedAt: number; lateByMs: number };
+  /** Kill switch: a human re-enabled the action; no automatic disable before this event time. */
+  graceUntil?: number | null;
 }
 
-interface RuleRuntime {
+interface Family {
+  dims: ScopeDimension[];
+  /** dims plus node_type, sorted: a part of the scope per node_type. */
+  partDims: ScopeDimension[];
+  hasNodeType: boolean;
+}
+
+interface ScopeEntry {
+  scope: Record<string, string>;
+  hasNodeType: boolean;
+  parts: Set<string>;
+}
+
+interface RatioRuntime {
+  kind: 'ratio';
   rule: AlertRule;
   timings: RuleTimings;
-  windowBuckets: number;
-  series: Map<string, WindowSeries>;
-  /**
-   * A count rule that fires without a pending duration may fire before its minute closes: late events
-   * and redeliveries (deduplicated) can only add to a count, so a count already above the threshold is
-   * what the closed minute will show too. Ratios can fall with late events and wait for the watermark.
-   */
+  families: Family[];
+  windowSteps: number;
+  spanSteps: number;
+  scopes: Map<string, ScopeEntry>;
+  parts: Map<string, WindowSeries>;
+}
+
+interface CountRuntime {
+  kind: 'count';
+  rule: AlertRule;
+  timings: RuleTimings;
+  families: Family[];
+  windowMs: number;
+  scopes: Map<string, CountWindow>;
+  /** Fires on the event (no pending): scope key → earliest event time inserted since the last look. */
   early: boolean;
-  /** Scopes whose count grew since the last early look: scope key → newest bucket counted. */
   touched: Map<string, number>;
 }
+
+type RuleRuntime = RatioRuntime | CountRuntime;
 
 export function scopeKeyOf(scope: Record<string, string>): string {
   const keys = Object.keys(scope).sort();
   return keys.length === 0 ? 'all' : keys.map((k) => `${k}=${scope[k]}`).join(',');
 }
 
-function matches(m: { event: string; where: Record<string, string> }, e: ActionEvent): boolean {
-  if (e.event !== m.event) return false;
+function matches(m: { event: string; where: Record<string, string> } | undefined, e: ActionEvent): boolean {
+  if (!m || e.event !== m.event) return false;
   const rec = e as unknown as Record<string, unknown>;
-  for (const [k, v] of Object.entries(m.where)) if (rec[k] !== v) return false;
+  for (const k in m.where) if (rec[k] !== m.where[k]) return false;
   return true;
 }
 
+function familiesOf(rule: AlertRule): Family[] {
+  return rule.groupBy.map((g) => {
+    const dims = [...g].sort();
+    const hasNodeType = dims.includes('node_type');
+    return { dims, hasNodeType, partDims: hasNodeType ? dims : ([...dims, 'node_type'] as ScopeDimension[]).sort() };
+  });
+}
+
+/** Key of `dims` read from the event, or undefined when the event lacks one. */
+function keyOf(dims: readonly ScopeDimension[], rec: Record<string, unknown>): string | undefined {
+  if (dims.length === 0) return 'all';
+  let key = '';
+  for (const d of dims) {
+    const v = rec[d];
+    if (typeof v !== 'string') return undefined;
+    key += key === '' ? `${d}=${v}` : `,${d}=${v}`;
+  }
+  return key;
+}
+
+function scopeOf(dims: readonly ScopeDimension[], rec: Record<string, unknown>): Record<string, string> {
+  const scope: Record<string, string> = {};
+  for (const d of dims) scope[d] = rec[d] as string;
+  return scope;
+}
+
+const isOpen = (s: AlertState | undefined): boolean => s !== undefined && (s.status === 'firing' || s.status === 'pending');
+
 export class AlertEngine {
-  readonly stats: EngineStats = { counted: 0, duplicates: 0, tooLate: 0, ignored: 0, evaluations: 0, earlyFirings: 0 };
+  readonly stats: EngineStats = {
+    counted: 0,
+    duplicates: 0,
+    late: 0,
+    tooLate: 0,
+    ignored: 0,
+    evaluations: 0,
+    earlyFirings: 0,
+    lateFirings: 0,
+    lateBreachesAlreadyPaged: 0,
+    lateByLateness: Object.fromEntries(LATENESS_BUCKETS.map(([k]) => [k, 0])),
+  };
   readonly watermark: EventTimeWatermark;
+  readonly stepMs: number;
+  readonly allowanceMs: number;
   private readonly runtimes: RuleRuntime[];
   private readonly states = new Map<string, AlertState>();
-  /** event_ids per minute bucket: a duplicate carries its original timestamp, so one bucket is enough to look in. */
+  private readonly gate = new ActionGateView();
+  /** event_ids per event-time minute: a duplicate carries its original timestamp, so one minute is enough to look in. */
   private readonly seen = new Map<number, Set<string>>();
-  private readonly retainBuckets: number;
-  /** Last minute bucket that was evaluated; events at or before it are too late. */
-  private closedBucket = -Infinity;
-  /** Minutes ending at or before this instant were evaluated by an earlier run: replayed for counts only. */
+  private readonly graceMs: number;
+  private readonly delayMs: number;
+  private readonly horizonSteps: number;
+  private readonly keepSteps: number;
+  /** Last step evaluated; instants up to its end are "closed". */
+  private closedStep = -Infinity;
+  /** Instants at or before this were evaluated by an earlier run: replayed for counts only. */
   private checkpointMs = -Infinity;
-  private oldestBucket = Infinity;
+  private oldestStep = Infinity;
+  private newestTs = -Infinity;
 
   constructor(
     readonly rules: RulesFile,
     readonly options: EngineOptions,
   ) {
-    const b = options.bucketMs;
-    this.watermark = new EventTimeWatermark(rules.latenessMinutes * b);
-    this.runtimes = rules.rules.map((rule) => ({
-      rule,
-      windowBuckets: rule.windowMinutes,
-      timings: { pendingMs: rule.pendingMinutes * b, recoveryHoldMs: rule.recoveryHoldMinutes * b, repeatMs: rule.repeatMinutes * b },
-      series: new Map(),
-      early: rule.kind === 'count' && rule.pendingMinutes === 0,
-      touched: new Map(),
-    }));
-    this.retainBuckets = Math.max(...rules.rules.map((r) => r.windowMinutes)) + rules.latenessMinutes + 1;
+    const m = options.minuteMs;
+    this.stepMs = (rules.resolutionSeconds / 60) * m;
+    this.allowanceMs = (options.latenessAllowanceMinutes ?? 360) * m;
+    this.delayMs = rules.evaluationDelayMinutes * m;
+    this.graceMs = rules.reenableGraceMinutes * m;
+    this.watermark = new EventTimeWatermark(this.delayMs);
+    const stepsPerMinute = 60 / rules.resolutionSeconds;
+    this.runtimes = rules.rules.map((rule): RuleRuntime => {
+      const timings = { pendingMs: rule.pendingMinutes * m, recoveryHoldMs: rule.recoveryHoldMinutes * m, repeatMs: rule.repeatMinutes * m, noTrafficMs: rule.noTrafficResolveMinutes * m };
+      const families = familiesOf(rule);
+      if (rule.kind === 'count') {
+        return { kind: 'count', rule, timings, families, windowMs: rule.windowMinutes * m, scopes: new Map(), early: rule.pendingMinutes === 0, touched: new Map() };
+      }
+      const spanSteps = rule.pendingMode === 'sustained' ? rule.pendingMinutes * stepsPerMinute : 0;
+      return { kind: 'ratio', rule, timings, families, windowSteps: rule.windowMinutes * stepsPerMinute, spanSteps, scopes: new Map(), parts: new Map() };
+    });
+    this.horizonSteps = Math.max(...rules.rules.map((r) => (r.windowMinutes + (r.pendingMode === 'sustained' ? r.pendingMinutes : 0) + r.recoveryHoldMinutes) * stepsPerMinute)) + 1;
+    this.keepSteps = Math.max(...rules.rules.map((r) => (r.windowMinutes + (r.pendingMode === 'sustained' ? r.pendingMinutes : 0)) * stepsPerMinute)) + Math.ceil(this.allowanceMs / this.stepMs) + 1;
   }
 
-  bucketOf(ts: number): number {
-    return Math.floor(ts / this.options.bucketMs);
+  stepOf(ts: number): number {
+    return Math.floor(ts / this.stepMs);
+  }
+
+  private instantOf(step: number): number {
+    return Math.round((step + 1) * this.stepMs);
   }
 
   /** Loads persisted states (and the evaluated-through checkpoint) before a rebuild. */
   restore(states: Iterable<AlertState>, checkpointMs: number | null): void {
-    for (const s of states) this.states.set(`${s.ruleId}|${s.scopeKey}`, s);
+    for (const s of states) {
+      this.states.set(`${s.ruleId}|${s.scopeKey}`, s);
+      if (isOpen(s)) this.ensureScope(s);
+    }
     if (checkpointMs !== null) this.checkpointMs = checkpointMs;
+  }
+
+  /** An open alert is evaluated even before (or without) new events for its scope. */
+  private ensureScope(s: AlertState): void {
+    const rt = this.runtimes.find((r) => r.rule.id === s.ruleId);
+    if (!rt || rt.scopes.has(s.scopeKey)) return;
+    if (rt.kind === 'count') rt.scopes.set(s.scopeKey, new CountWindow({ ...s.scope }));
+    else {
+      const hasNodeType = 'node_type' in s.scope;
+      rt.scopes.set(s.scopeKey, { scope: { ...s.scope }, hasNodeType, parts: new Set(hasNodeType ? [s.scopeKey] : []) });
+    }
   }
 
   state(ruleId: string, scopeKey: string): AlertState | undefined {
@@ -112,175 +239,310 @@ export class AlertEngine {
     return [...this.states.values()];
   }
 
-  /** Counts one event. Returns what happened to it, for metrics and tests. */
-  ingest(e: ActionEvent, partition = 0): 'counted' | 'duplicate' | 'late' | 'ignored' {
-    const bucket = this.bucketOf(e.timestamp);
-    this.watermark.observe(partition, e.timestamp);
-    if (bucket < this.oldestBucket) this.oldestBucket = bucket;
-    if (bucket <= this.closedBucket) {
+  /**
+   * Counts one event. `decide` = false replays an event an earlier run already decided on (before its
+   * checkpoint): it counts, and reveals no breach.
+   */
+  ingest(e: ActionEvent, partition = 0, decide = true): IngestResult {
+    const ts = e.timestamp;
+    this.watermark.observe(partition, ts);
+    const closed = this.closedThroughMs;
+    if (ts < closed - this.allowanceMs) {
       this.stats.tooLate++;
-      return 'late';
+      this.stats.lateByLateness.more++;
+      return 'too_late';
     }
-    let ids = this.seen.get(bucket);
+    const minute = Math.floor(ts / this.options.minuteMs);
+    let ids = this.seen.get(minute);
     if (!ids) {
       ids = new Set();
-      this.seen.set(bucket, ids);
+      this.seen.set(minute, ids);
     }
     if (ids.has(e.event_id)) {
       this.stats.duplicates++;
       return 'duplicate';
     }
     ids.add(e.event_id);
+    if (ts > this.newestTs) this.newestTs = ts;
+    const st = this.stepOf(ts);
+    if (st < this.oldestStep) this.oldestStep = st;
+    const late = ts < closed;
+    if (late) {
+      const behind = (closed - ts) / this.options.minuteMs;
+      const bucket = LATENESS_BUCKETS.find(([, max]) => behind <= max)![0];
+      this.stats.lateByLateness[bucket]++;
+    }
+    const rec = e as unknown as Record<string, unknown>;
+    const nodeType = typeof rec.node_type === 'string' ? rec.node_type : undefined;
+    const blocked = isBlockedCall(e as { event: string; reason?: string });
+    const outcome = nodeType !== undefined && !blocked && (e.event === 'qontak_action_executed' || e.event === 'qontak_action_failed');
+    if (nodeType !== undefined) {
+      if (blocked) this.gate.blocked(nodeType, ts);
+      else if (outcome) this.gate.outcome(nodeType, ts);
+    }
     let used = false;
     for (const rt of this.runtimes) {
       const num = matches(rt.rule.numerator, e);
-      const den = rt.rule.denominator ? matches(rt.rule.denominator, e) : false;
-      if (!num && !den) continue;
-      const rec = e as unknown as Record<string, unknown>;
-      for (const dims of rt.rule.groupBy) {
-        const scope: Record<string, string> = {};
-        let complete = true;
-        for (const d of dims) {
-          const v = rec[d];
-          if (typeof v !== 'string') complete = false;
-          else scope[d] = v;
+      if (rt.kind === 'count') {
+        if (!num || blocked) continue; // a refused call is not a failure of anything
+        for (const f of rt.families) {
+          const key = keyOf(f.dims, rec);
+          if (key === undefined) continue;
+          let w = rt.scopes.get(key);
+          if (!w) {
+            w = new CountWindow(scopeOf(f.dims, rec));
+            rt.scopes.set(key, w);
+          }
+          w.insert(ts);
+          if (decide && rt.early && (rt.touched.get(key) ?? Infinity) > ts) rt.touched.set(key, ts);
+          used = true;
         }
-        if (!complete) continue;
-        const key = scopeKeyOf(scope);
-        let series = rt.series.get(key);
-        if (!series) {
-          series = new WindowSeries(scope, rt.windowBuckets);
-          rt.series.set(key, series);
+        continue;
+      }
+      const den = matches(rt.rule.denominator, e);
+      if (!num && !den) continue;
+      let lastPart: string | undefined;
+      for (const f of rt.families) {
+        const key = keyOf(f.dims, rec);
+        if (key === undefined) continue;
+        const partKey = f.hasNodeType || nodeType === undefined ? key : keyOf(f.partDims, rec)!;
+        let entry = rt.scopes.get(key);
+        if (!entry) {
+          entry = { scope: scopeOf(f.dims, rec), hasNodeType: f.hasNodeType, parts: new Set() };
+          rt.scopes.set(key, entry);
+        }
+        entry.parts.add(partKey);
+        if (partKey === lastPart) continue; // the node_type scope and the overall scope share one part
+        lastPart = partKey;
+        let part = rt.parts.get(partKey);
+        if (!part) {
+          part = new WindowSeries(nodeType, rt.spanSteps > 0 ? [rt.windowSteps, rt.spanSteps] : [rt.windowSteps]);
+          rt.parts.set(partKey, part);
         }
         if (num) {
-          series.addNumerator(bucket, typeof rec.reason === 'string' ? rec.reason : undefined);
-          if (rt.early && (rt.touched.get(key) ?? -Infinity) < bucket) rt.touched.set(key, bucket);
-          if (e.event === 'qontak_action_failed' && (!series.lastFailure || e.timestamp >= series.lastFailure.timestamp)) {
-            series.lastFailure = { event_id: e.event_id, trace_id: e.trace_id, timestamp: e.timestamp };
+          if (blocked) part.add(st, 'blocked');
+          else {
+            part.add(st, 'num', typeof rec.reason === 'string' ? rec.reason : undefined);
+            if (e.event === 'qontak_action_failed' && (!part.lastFailure || ts >= part.lastFailure.timestamp)) {
+              part.lastFailure = { event_id: e.event_id, trace_id: e.trace_id, timestamp: ts };
+            }
           }
         }
-        if (den) series.addDenominator(bucket);
-        used = true;
+        if (den) part.add(st, 'den');
       }
+      if (num || den) used = true;
     }
+    if (late) this.stats.late++;
     if (used) this.stats.counted++;
     else this.stats.ignored++;
-    return used ? 'counted' : 'ignored';
+    return !used ? 'ignored' : late ? 'late' : 'counted';
   }
 
   /**
-   * Fires count rules whose window, ending at a still-open minute, already holds more than the
-   * threshold: the page goes out when the crossing event is read, not minutes later when the
-   * watermark closes the minute. The evaluation instant is that minute's end, as the closed
-   * evaluation would use, so a restart that replays the same events decides the same.
+   * Count rules without a pending duration decide on the event: the first instant at or after the earliest
+   * event read since the last look at which [s − window, s] holds more than the threshold fires, at s. A breach
+   * that began before the evaluated instant was found through late events: it pages once, saying when it began
+   * and how late it was found; a breach at or before the scope's last resolve belongs to an episode already paged.
    */
   evaluateEarly(): Transition[] {
     const out: Transition[] = [];
+    const closed = this.closedThroughMs;
     for (const rt of this.runtimes) {
-      if (rt.touched.size === 0) continue;
-      for (const [key, bucket] of rt.touched) {
-        const at = (bucket + 1) * this.options.bucketMs;
-        const series = rt.series.get(key);
+      if (rt.kind !== 'count' || rt.touched.size === 0) continue;
+      for (const [key, from] of rt.touched) {
+        const w = rt.scopes.get(key);
+        const breach = w?.firstBreach(from, rt.windowMs, rt.rule.threshold);
+        if (!w || !breach) continue;
         const prev = this.states.get(`${rt.rule.id}|${key}`);
-        if (!series || bucket <= this.closedBucket || at <= this.checkpointMs) continue;
-        if (prev && prev.status !== 'inactive' && prev.status !== 'resolved') continue;
-        // A resolve decided at or after this minute's end stands: the episode after it starts later.
-        if (prev?.lastEvalAt != null && prev.lastEvalAt >= at) continue;
-        const { numerator } = series.sum(bucket, false);
-        const obs: Observation = { value: numerator, numerator, denominator: 0, volume: numerator };
-        if (!isBreaching(rt.rule, obs)) continue;
-        const from = prev ?? initialState(rt.rule.id, key, { ...series.scope });
+        if (isOpen(prev)) continue;
+        if (prev && prev.episode > 0 && prev.lastNotifiedAt !== null && breach.at <= prev.lastNotifiedAt) {
+          this.stats.lateBreachesAlreadyPaged++;
+          continue;
+        }
+        const obs: Observation = { value: breach.count, numerator: breach.count, denominator: 0, volume: breach.count };
+        const from0 = prev ?? initialState(rt.rule.id, key, { ...w.scope });
+        const r = step(rt.rule, rt.timings, from0, obs, breach.at);
+        if (!r.effects.includes('trigger')) continue;
         this.stats.evaluations++;
         this.stats.earlyFirings++;
-        const { next, effects } = step(rt.rule, rt.timings, from, obs, at);
-        out.push({ rule: rt.rule, prev: from, next, effects, observation: { ...obs, topReasons: series.topReasons(bucket), lastFailure: series.lastFailure }, at, windowMs: rt.windowBuckets * this.options.bucketMs });
+        const late = breach.at < closed ? { breachBeganAt: breach.at, detectedAt: this.newestTs, lateByMs: this.newestTs - breach.at } : undefined;
+        if (late) this.stats.lateFirings++;
+        out.push({ rule: rt.rule, prev: from0, next: r.next, effects: r.effects, observation: { ...obs, topReasons: [] }, at: breach.at, windowMs: rt.windowMs, late });
       }
       rt.touched.clear();
     }
     return out;
   }
 
-  /** Minute buckets the watermark has closed and that still await evaluation, oldest first. */
-  pendingBuckets(): number[] {
+  /** Steps the watermark has closed and that still await evaluation, oldest first. */
+  pendingSteps(): number[] {
     const wm = this.watermark.update();
     if (wm === -Infinity) return [];
-    const last = this.bucketOf(wm) - 1; // the bucket containing the watermark is still open
-    if (last <= this.closedBucket) return [];
-    // A jump (first event, or a quiet period) evaluates only as far back as any rule can still see.
-    const horizon = Math.max(...this.runtimes.map((r) => r.windowBuckets + Math.ceil(r.timings.recoveryHoldMs / this.options.bucketMs))) + 1;
-    // The very first evaluation starts at the oldest minute read (a rebuild reads a bounded range), so
-    // a first batch that already spans an hour does not skip that hour's decisions.
-    // A jump over minutes without data skips to what a rule can still see; minutes with data are never skipped.
+    const last = this.stepOf(wm) - 1; // the step containing the watermark is still open
+    if (last <= this.closedStep) return [];
+    // The very first evaluation starts at the oldest step read (a rebuild reads a bounded range); a jump over
+    // steps without data skips to what a rule can still see, and steps with data are never skipped.
     let nextData = Infinity;
-    for (const b of this.seen.keys()) if (b > this.closedBucket && b < nextData) nextData = b;
-    const first =
-      this.closedBucket === -Infinity ? Math.min(last, this.oldestBucket) : Math.max(this.closedBucket + 1, Math.min(nextData, last - horizon));
+    const closedMinute = this.closedStep === -Infinity ? -Infinity : Math.floor(this.closedThroughMs / this.options.minuteMs);
+    for (const mi of this.seen.keys()) if (mi >= closedMinute && mi < nextData) nextData = mi;
+    const nextDataStep = nextData === Infinity ? Infinity : Math.max(this.closedStep + 1, this.stepOf(nextData * this.options.minuteMs));
+    const first = this.closedStep === -Infinity ? Math.min(last, this.oldestStep) : Math.max(this.closedStep + 1, Math.min(nextDataStep, last - this.horizonSteps));
     const out: number[] = [];
     for (let b = first; b <= last; b++) out.push(b);
     return out;
   }
 
   /**
-   * Evaluates every rule at the end of `bucket` and marks it closed. Returns the transitions to
-   * persist; minutes already evaluated before a restart (checkpoint) yield none.
+   * Evaluates every rule at the end of step `k` and marks it closed. Returns the transitions to persist; instants
+   * evaluated before a restart (checkpoint) yield none.
    */
-  evaluate(bucket: number): Transition[] {
-    this.closedBucket = Math.max(this.closedBucket, bucket);
-    const at = (bucket + 1) * this.options.bucketMs;
+  evaluate(k: number): Transition[] {
+    this.closedStep = Math.max(this.closedStep, k);
+    const at = this.instantOf(k);
     const out: Transition[] = [];
     const replay = at <= this.checkpointMs;
+    const prune = k % 36 === 0;
     for (const rt of this.runtimes) {
-      const keys = new Set(rt.series.keys());
-      for (const s of this.states.values()) if (s.ruleId === rt.rule.id && s.status !== 'inactive' && s.status !== 'resolved') keys.add(s.scopeKey);
-      for (const key of keys) {
-        const series = rt.series.get(key);
-        if (series?.expired(bucket)) {
-          const st = this.states.get(`${rt.rule.id}|${key}`);
-          if (!st || st.status === 'inactive' || st.status === 'resolved') {
-            rt.series.delete(key); // nothing counted, nothing open: forget the scope
-            continue;
-          }
-        }
-        if (replay) continue;
-        const { numerator, denominator } = series ? series.sum(bucket) : { numerator: 0, denominator: 0 };
-        const value = rt.rule.kind === 'ratio' ? (denominator > 0 ? numerator / denominator : 0) : numerator;
-        const volume = rt.rule.kind === 'ratio' ? denominator : numerator;
-        const obs: Observation = { value, numerator, denominator, volume };
-        const prev = this.states.get(`${rt.rule.id}|${key}`) ?? initialState(rt.rule.id, key, series ? { ...series.scope } : {});
-        // Fired early at a later minute's end: minutes before it have nothing to change.
-        if (prev.status === 'firing' && prev.firingSince !== null && prev.firingSince > at) continue;
-        this.stats.evaluations++;
-        const { next, effects } = step(rt.rule, rt.timings, prev, obs, at);
-        if (effects.length === 0 && !changed(prev, next)) {
-          if (prev.version > 0 || prev.status !== 'inactive') this.states.set(`${rt.rule.id}|${key}`, { ...prev, lastEvalAt: at, lastValue: value });
+      if (rt.kind === 'count') this.evaluateCount(rt, at, replay, prune, out);
+      else this.evaluateRatio(rt, k, at, replay, prune, out);
+    }
+    if (prune) {
+      const oldestMinute = Math.floor((at - this.allowanceMs - this.delayMs) / this.options.minuteMs) - 1;
+      for (const mi of this.seen.keys()) if (mi < oldestMinute) this.seen.delete(mi);
+      this.gate.forgetBefore(at - this.keepSteps * this.stepMs);
+    }
+    return out;
+  }
+
+  private evaluateCount(rt: CountRuntime, at: number, replay: boolean, prune: boolean, out: Transition[]): void {
+    for (const [key, w] of rt.scopes) {
+      const prev = this.states.get(`${rt.rule.id}|${key}`);
+      if (prune) w.dropBefore(at - rt.windowMs - this.allowanceMs);
+      if (!isOpen(prev)) {
+        if (w.size === 0) {
+          rt.scopes.delete(key);
           continue;
         }
-        out.push({
-          rule: rt.rule,
-          prev,
-          next,
-          effects,
-          observation: { ...obs, topReasons: series?.topReasons(bucket) ?? [], lastFailure: series?.lastFailure },
-          at,
-          windowMs: rt.windowBuckets * this.options.bucketMs,
-        });
+        if (rt.early) continue; // breaches are found on the event
       }
+      if (replay) continue;
+      const from = prev ?? initialState(rt.rule.id, key, { ...w.scope });
+      if (from.status === 'firing' && from.firingSince !== null && from.firingSince > at) continue; // fired on an event ahead of this instant
+      const n = w.count(at - rt.windowMs, at);
+      this.push(rt, from, { value: n, numerator: n, denominator: 0, volume: n }, at, rt.windowMs, out, () => ({ topReasons: [] }));
     }
-    for (const b of this.seen.keys()) if (b <= bucket - this.retainBuckets) this.seen.delete(b);
-    return out;
+  }
+
+  private evaluateRatio(rt: RatioRuntime, k: number, at: number, replay: boolean, prune: boolean, out: Transition[]): void {
+    const keepFrom = prune ? k - this.keepSteps : -Infinity;
+    for (const [pk, part] of rt.parts) {
+      part.advance(k, keepFrom);
+      if (prune && part.expired(k) && part.newestStep < keepFrom) rt.parts.delete(pk);
+    }
+    for (const [key, entry] of rt.scopes) {
+      const prev = this.states.get(`${rt.rule.id}|${key}`);
+      let live = false;
+      let num = 0;
+      let den = 0;
+      let blocked = 0;
+      let spanNum = 0;
+      let spanDen = 0;
+      let disabled = false;
+      const excluded: string[] = [];
+      const used: WindowSeries[] = [];
+      for (const pk of entry.parts) {
+        const part = rt.parts.get(pk);
+        if (!part) continue;
+        if (!part.expired(k)) live = true;
+        const off = part.nodeType !== undefined && this.gate.disabledAt(part.nodeType, at);
+        if (entry.hasNodeType) disabled = off;
+        else if (off) {
+          excluded.push(part.nodeType!);
+          blocked += part.rolls[0].blocked;
+          continue;
+        }
+        used.push(part);
+        num += part.rolls[0].num;
+        den += part.rolls[0].den - part.rolls[0].blocked;
+        blocked += part.rolls[0].blocked;
+        if (part.rolls[1]) {
+          spanNum += part.rolls[1].num;
+          spanDen += part.rolls[1].den - part.rolls[1].blocked;
+        }
+      }
+      if (!live && !isOpen(prev)) {
+        if (prune) rt.scopes.delete(key);
+        continue;
+      }
+      if (replay) continue;
+      const from = prev ?? initialState(rt.rule.id, key, { ...entry.scope });
+      if (from.status === 'firing' && from.firingSince !== null && from.firingSince > at) continue;
+      den = Math.max(0, den); // a blocked call whose invocation fell just outside the window
+      const obs: Observation = { value: den > 0 ? num / den : 0, numerator: num, denominator: den, volume: den, blocked, disabled, excluded };
+      if (rt.spanSteps > 0) obs.span = { value: spanDen > 0 ? spanNum / spanDen : 0, volume: Math.max(0, spanDen) };
+      const nodeType = entry.scope.node_type;
+      let graceUntil: number | null = null;
+      if (rt.rule.action !== 'none' && nodeType !== undefined) {
+        obs.reenabledAt = this.reenabledAfterAction(nodeType, from, at);
+        const evidence = Math.max(this.gate.reenabledAt(nodeType, at) ?? -Infinity, obs.reenabledAt ?? -Infinity);
+        graceUntil = evidence === -Infinity ? null : evidence + this.graceMs;
+      }
+      this.push(rt, from, obs, at, rt.windowSteps * this.stepMs, out, () => {
+        const reasons = new Map<string, number>();
+        let lastFailure: RecentFailure | undefined;
+        for (const p of used) {
+          for (const r of p.topReasons(k, rt.windowSteps, 10)) reasons.set(r.reason, (reasons.get(r.reason) ?? 0) + r.count);
+          if (p.lastFailure && (!lastFailure || p.lastFailure.timestamp > lastFailure.timestamp)) lastFailure = p.lastFailure;
+        }
+        const topReasons = [...reasons].map(([reason, count]) => ({ reason, count })).sort((a, b) => b.count - a.count || a.reason.localeCompare(b.reason)).slice(0, 3);
+        return { topReasons, lastFailure, graceUntil };
+      });
+    }
+  }
+
+  /**
+   * After an automatic disable, the first call that reached the action again after calls were refused. Only that
+   * pattern in the stream counts: events read after the disable that were produced before the gate saw it (a
+   * backfill, a replay) are not a re-enable.
+   */
+  private reenabledAfterAction(nodeType: string, s: AlertState, at: number): number | null {
+    if (s.actionAt === null || s.status !== 'firing' || !this.gate.refusedBetween(nodeType, s.actionAt, at)) return null;
+    const back = this.gate.reenabledAt(nodeType, at);
+    return back !== null && back > s.actionAt ? back : null;
+  }
+
+  private push(
+    rt: RuleRuntime,
+    from: AlertState,
+    obs: Observation,
+    at: number,
+    windowMs: number,
+    out: Transition[],
+    details: () => { topReasons: { reason: string; count: number }[]; lastFailure?: RecentFailure; graceUntil?: number | null },
+  ): void {
+    this.stats.evaluations++;
+    const { next, effects, resolution } = step(rt.rule, rt.timings, from, obs, at);
+    const key = `${rt.rule.id}|${from.scopeKey}`;
+    if (effects.length === 0 && !changed(from, next)) {
+      if (from.version > 0 || from.status !== 'inactive') this.states.set(key, { ...from, lastEvalAt: at, lastValue: obs.value });
+      return;
+    }
+    const d = details();
+    out.push({ rule: rt.rule, prev: from, next, effects, observation: { ...obs, topReasons: d.topReasons, lastFailure: d.lastFailure }, at, windowMs, resolution, graceUntil: d.graceUntil });
   }
 
   /** Records what the store persisted (or what it found instead, when another instance won). */
   commit(state: AlertState): void {
     this.states.set(`${state.ruleId}|${state.scopeKey}`, state);
+    if (isOpen(state)) this.ensureScope(state);
   }
 
   get closedThroughMs(): number {
-    return this.closedBucket === -Infinity ? -Infinity : (this.closedBucket + 1) * this.options.bucketMs;
+    return this.closedStep === -Infinity ? -Infinity : this.instantOf(this.closedStep);
   }
 
   /** Number of live scope series across rules (memory figure for benchmarks). */
   seriesCount(): number {
-    return this.runtimes.reduce((n, r) => n + r.series.size, 0);
+    return this.runtimes.reduce((n, r) => n + r.scopes.size, 0);
   }
 }

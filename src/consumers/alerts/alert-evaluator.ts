@@ -8,7 +8,7 @@ import { startProcessSpan } from '../../platform/kafka/messaging-spans.ts';
 import type { Logger } from '../../platform/logger.ts';
 import { tracingActive } from '../../platform/telemetry.ts';
 import type { SqlDb } from '../../platform/registry-db.ts';
-import { AlertEngine, type Transition } from './alert-engine.ts';
+import { AlertEngine, LATENESS_BUCKETS, type Transition } from './alert-engine.ts';
 import { longestWindowMinutes, type RulesFile } from './alert-rules.ts';
 import { migrateAlerts } from './alert-store-schema.ts';
 import { AlertStore } from './alert-store.ts';
@@ -22,11 +22,13 @@ import { OutboxDispatcher } from './outbox-dispatcher.ts';
  * the group rebalances (leader crash or shutdown). Leadership is an optimisation, not the safety net:
  * every transition is a compare-and-set in the database, so even two leaders page once.
  *
- * On becoming leader the windows are rebuilt from Kafka: offsets for "now − (longest window + grace)"
- * (or further back, to the last evaluated minute) come from `fetchTopicOffsetsByTimestamp` — producers
- * set the record timestamp to the event time — and are committed for a fresh reader group before it
- * joins, so the reader starts exactly there. Minutes evaluated before the restart are replayed for
- * their counts only (the checkpoint), so a restart neither re-pages nor forgets a pending-since.
+ * On becoming leader the windows are rebuilt from Kafka: offsets for "now − (longest window + lateness
+ * allowance + grace)" (or further back, to the last evaluated instant) come from `fetchTopicOffsetsByTimestamp`
+ * — producers set the record timestamp to the event time — and are committed for a fresh reader group before
+ * it joins, so the reader starts exactly there. Records below the checkpoint's offsets were decided on before
+ * the restart and instants before its event time were evaluated: both are replayed for their counts only, so a
+ * restart neither re-pages nor forgets a pending-since, and a late record read after the checkpoint still counts
+ * and may page.
  */
 export interface AlertEvaluatorOptions {
   kafka: KafkaPort;
@@ -48,6 +50,8 @@ export interface AlertEvaluatorOptions {
   clock?: () => number;
   /** Extra event-time minutes read before the longest window on rebuild. */
   rebuildGraceMinutes?: number;
+  /** Event-time minutes an event may be late and still count; the rebuild reads this far back too (default 360). */
+  latenessAllowanceMinutes?: number;
   /** Advance the watermark by the clock after this much quiet with every partition caught up; 0 = never. */
   idleAdvanceMs?: number;
   /** Deliver the outbox from this instance (default true). */
@@ -76,7 +80,7 @@ export class AlertEvaluator {
   readonly instanceId: string;
   private readonly groupId: string;
   private readonly controlTopic: string;
-  private readonly bucketMs: number;
+  private readonly minuteMs: number;
   private readonly clock: () => number;
   private control: Consumer | undefined;
   private reader: Consumer | undefined;
@@ -95,13 +99,15 @@ export class AlertEvaluator {
   private readonly consumed = new Map<number, bigint>();
   private readonly highs = new Map<number, bigint>();
   private readonly startOffsets = new Map<number, bigint>();
+  /** Per partition, the next offset not yet decided on when the checkpoint was saved (earlier ones replay for counts). */
+  private decidedUntil = new Map<number, bigint>();
   private admin: Admin | undefined;
 
   constructor(private readonly o: AlertEvaluatorOptions) {
     this.instanceId = o.instanceId ?? randomBytes(4).toString('hex');
     this.groupId = o.groupId ?? GROUP_ID;
     this.controlTopic = o.controlTopic ?? CONTROL_TOPIC;
-    this.bucketMs = 60_000 / o.timeScale;
+    this.minuteMs = 60_000 / o.timeScale;
     this.clock = o.clock ?? Date.now;
     this.store = new AlertStore(o.db, {
       routes: o.routes,
@@ -109,8 +115,7 @@ export class AlertEvaluator {
       killSwitch: {
         dryRun: o.killSwitch.dryRun,
         maxPer24h: o.killSwitch.maxPer24h,
-        capWindowMs: 24 * 60 * this.bucketMs,
-        graceMs: o.rules.reenableGraceMinutes * this.bucketMs,
+        capWindowMs: 24 * 60 * this.minuteMs,
       },
     });
     this.dispatcher = new OutboxDispatcher({ db: o.db, notifiers: o.notifiers, logger: o.logger });
@@ -172,15 +177,19 @@ export class AlertEvaluator {
     this.rebuilt = false;
     this.stats.leaderTerms++;
     const started = Date.now();
-    const engine = new AlertEngine(this.o.rules, { bucketMs: this.bucketMs });
-    const checkpoint = await this.store.loadCheckpoint(this.groupId);
+    const allowance = this.o.latenessAllowanceMinutes ?? 360;
+    const engine = new AlertEngine(this.o.rules, { minuteMs: this.minuteMs, latenessAllowanceMinutes: allowance });
+    const progress = await this.store.loadProgress(this.groupId);
+    const checkpoint = progress?.evaluatedThrough ?? null;
     engine.restore(await this.store.loadStates(), checkpoint);
     this.engine = engine;
-    const longest = (longestWindowMinutes(this.o.rules) + (this.o.rebuildGraceMinutes ?? 10)) * this.bucketMs;
+    this.decidedUntil = new Map(Object.entries(progress?.offsets ?? {}).map(([p, o]) => [Number(p), BigInt(o)]));
+    // The same horizon as the live engine: the longest window plus the lateness allowance (and the evaluation delay).
+    const horizon = (longestWindowMinutes(this.o.rules) + allowance + this.o.rules.evaluationDelayMinutes + (this.o.rebuildGraceMinutes ?? 10)) * this.minuteMs;
     const now = this.clock();
-    let from = now - longest;
-    // After a long outage, reach back to the last evaluated minute's window so no minute is skipped (at most 2 days).
-    if (checkpoint !== null) from = Math.max(Math.min(from, checkpoint - longestWindowMinutes(this.o.rules) * this.bucketMs), now - 2 * 1440 * this.bucketMs);
+    let from = now - horizon;
+    // After a long outage, reach back to the last evaluated instant's window so none is skipped (bounded).
+    if (checkpoint !== null) from = Math.max(Math.min(from, checkpoint - longestWindowMinutes(this.o.rules) * this.minuteMs), now - horizon - 2 * 1440 * this.minuteMs);
     const admin = this.o.kafka.admin();
     await admin.connect();
     this.readerGroup = `${this.groupId}-reader-${this.instanceId}-${this.stats.leaderTerms}`;
@@ -251,6 +260,7 @@ export class AlertEvaluator {
       this.serialize(async () => {
         try {
           if (this.engine !== engine) return resolve();
+          const replayBelow = this.decidedUntil.get(batch.partition) ?? -1n;
           for (const message of batch.messages) {
             const decoded = decodeEvent(message.value);
             if (!decoded.ok) {
@@ -260,7 +270,7 @@ export class AlertEvaluator {
             }
             this.stats.events++;
             if (!this.rebuilt) this.stats.rebuildEvents++;
-            engine.ingest(decoded.event, batch.partition);
+            engine.ingest(decoded.event, batch.partition, BigInt(message.offset) >= replayBelow);
           }
           if (batch.messages.length > 0) {
             this.lastEventWall = Date.now();
@@ -275,7 +285,7 @@ export class AlertEvaluator {
             }
           }
           await this.refreshHighs(engine);
-          await this.evaluatePending(engine);
+          await this.evaluatePending(engine, batch.messages.length > 0);
           this.o.logger.debug({ partition: batch.partition, messages: batch.messages.length, watermark: engine.watermark.current, closedThrough: engine.closedThroughMs }, 'alert batch evaluated');
           if (this.rebuildTargets.size === 0) this.markRebuilt(rebuildStart);
           resolve();
@@ -288,13 +298,19 @@ export class AlertEvaluator {
     await payload.heartbeat();
   }
 
-  private async evaluatePending(engine: AlertEngine): Promise<void> {
+  private async evaluatePending(engine: AlertEngine, read = false): Promise<void> {
     const before = engine.closedThroughMs;
     for (const t of engine.evaluateEarly()) await this.persist(engine, t);
-    for (const bucket of engine.pendingBuckets()) {
-      for (const t of engine.evaluate(bucket)) await this.persist(engine, t);
+    for (const s of engine.pendingSteps()) {
+      for (const t of engine.evaluate(s)) await this.persist(engine, t);
     }
-    if (engine.closedThroughMs > before) await this.store.saveCheckpoint(this.groupId, engine.closedThroughMs);
+    if (engine.closedThroughMs > before || read) {
+      // Everything read so far has been decided on and its transitions persisted.
+      const offsets: Record<string, string> = {};
+      for (const [p, o] of this.decidedUntil) offsets[p] = o.toString();
+      for (const [p, o] of this.consumed) if (o > (this.decidedUntil.get(p) ?? -1n)) offsets[p] = o.toString();
+      await this.store.saveCheckpoint(this.groupId, engine.closedThroughMs, offsets);
+    }
   }
 
   private async persist(engine: AlertEngine, t: Transition): Promise<void> {
@@ -380,9 +396,13 @@ export class AlertEvaluator {
       actionpulse_alerts_notifications_sent_total: 'Notifications delivered to a receiver',
       actionpulse_alerts_notifications_dead_total: 'Notifications given up after their retries, left for a human in alert_outbox',
       actionpulse_alerts_is_leader: '1 on the instance that evaluates (the control topic partition owner)',
-      actionpulse_alerts_late_events_total: 'Events that arrived after their minute was evaluated (beyond the lateness allowance): too late to count',
-      actionpulse_alerts_early_firings_total: 'Count rules fired when the crossing event was read, before the watermark closed its minute',
+      actionpulse_alerts_late_events_total: 'Events that arrived after their instant was evaluated, by lateness (le_1m … le_24h, more); counted unless beyond the allowance',
+      actionpulse_alerts_too_late_events_total: 'Events beyond the lateness allowance: not counted',
+      actionpulse_alerts_late_breaches_paged_total: 'Breaches found through late events and paged (once, saying when they began)',
+      actionpulse_alerts_late_breaches_already_paged_total: 'Breaches found through late events inside or before an episode already paged: not paged again',
+      actionpulse_alerts_early_firings_total: 'Count rules fired on the event that crossed the threshold',
     };
+    const lateness = meter.createObservableCounter('actionpulse_alerts_late_events_total', { description: help.actionpulse_alerts_late_events_total });
     const instruments = Object.keys(this.metrics()).map((name) => ({
       name,
       instrument: name.endsWith('_total') ? meter.createObservableCounter(name, { description: help[name] }) : meter.createObservableGauge(name, { description: help[name] }),
@@ -391,8 +411,10 @@ export class AlertEvaluator {
       (result) => {
         const values = this.metrics();
         for (const { name, instrument } of instruments) result.observe(instrument, values[name] ?? 0);
+        const byLateness = this.engine?.stats.lateByLateness;
+        for (const [bucket] of LATENESS_BUCKETS) result.observe(lateness, byLateness?.[bucket] ?? 0, { lateness: bucket });
       },
-      instruments.map((i) => i.instrument),
+      [...instruments.map((i) => i.instrument), lateness],
     );
   }
 
@@ -401,7 +423,9 @@ export class AlertEvaluator {
     return {
       actionpulse_alerts_events_total: this.stats.events,
       actionpulse_alerts_invalid_events_total: this.stats.invalid,
-      actionpulse_alerts_late_events_total: e?.tooLate ?? 0,
+      actionpulse_alerts_too_late_events_total: e?.tooLate ?? 0,
+      actionpulse_alerts_late_breaches_paged_total: e?.lateFirings ?? 0,
+      actionpulse_alerts_late_breaches_already_paged_total: e?.lateBreachesAlreadyPaged ?? 0,
       actionpulse_alerts_early_firings_total: e?.earlyFirings ?? 0,
       actionpulse_alerts_duplicate_events_total: e?.duplicates ?? 0,
       actionpulse_alerts_transitions_total: this.stats.transitions,

@@ -1,5 +1,6 @@
 import type { AlertRule } from './alert-rules.ts';
 import type { Transition } from './alert-engine.ts';
+import type { Resolution } from './rule-state-machine.ts';
 
 /**
  * What a receiver is told, built once when the transition is persisted and stored in the outbox as
@@ -30,6 +31,16 @@ export interface AlertNotification {
   dashboardUrl: string;
   traceUrl?: string;
   killSwitch?: { decision: KillSwitchDecision; nodeType: string; message: string };
+  /** A resolve: why it closed. Only `healthy` reads RESOLVED. */
+  resolution?: Resolution;
+  /** Calls in the window and the rule's minimum: below it the value is not a verdict. */
+  volume?: number;
+  minVolume?: number;
+  /** Blocked calls in the window (left out of the rate) and node_types left out because they are disabled. */
+  blocked?: number;
+  excluded?: string[];
+  /** A breach found through late events. */
+  late?: { breachBeganAt: number; detectedAt: number; lateByMs: number };
 }
 
 export function dedupKeyOf(ruleId: string, scopeKey: string): string {
@@ -67,6 +78,12 @@ export function buildNotification(
     dashboardUrl: `${base}/?${params.toString()}`,
     traceUrl: o.lastFailure?.trace_id ? `${base}/traces/${o.lastFailure.trace_id}` : undefined,
     killSwitch,
+    resolution: kind === 'resolve' ? (t.resolution ?? 'healthy') : undefined,
+    volume: o.volume,
+    minVolume: t.rule.minVolume,
+    blocked: o.blocked,
+    excluded: o.excluded && o.excluded.length > 0 ? o.excluded : undefined,
+    late: kind === 'trigger' ? t.late : undefined,
   };
 }
 
@@ -79,11 +96,28 @@ export function scopeLabel(scope: Record<string, string>): string {
   return entries.length === 0 ? 'all actions' : entries.map(([k, v]) => `${k}=${v}`).join(', ');
 }
 
+/** Header word: RESOLVED only for an alert that closed healthy; a close for another reason says which. */
+export function headOf(n: Pick<AlertNotification, 'kind' | 'resolution'>): string {
+  if (n.kind === 'resolve') return n.resolution === 'disabled' ? 'CLOSED: DISABLED' : n.resolution === 'no_traffic' ? 'CLOSED: NO TRAFFIC' : 'RESOLVED';
+  return n.kind === 'kill_switch' ? 'KILL SWITCH' : n.kind === 'repeat' ? 'STILL FIRING' : 'FIRING';
+}
+
+function minutes(ms: number): string {
+  const s = Math.round(ms / 1000);
+  return s < 3600 ? `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s` : `${Math.floor(s / 3600)} h ${String(Math.floor((s % 3600) / 60)).padStart(2, '0')} min`;
+}
+
 export function summaryOf(n: AlertNotification): string {
   const threshold = n.ruleKind === 'ratio' ? `${(n.threshold * 100).toFixed(1)}%` : String(n.threshold);
-  const head =
-    n.kind === 'resolve' ? 'RESOLVED' : n.kind === 'kill_switch' ? 'KILL SWITCH' : n.kind === 'repeat' ? 'STILL FIRING' : 'FIRING';
   const counts = n.ruleKind === 'ratio' ? ` (${n.numerator}/${n.denominator})` : '';
-  const base = `[${head}] ${n.title} — ${scopeLabel(n.scope)}: ${formatValue(n)}${counts} vs > ${threshold} over ${n.windowMinutes} min`;
-  return n.killSwitch ? `${base}. ${n.killSwitch.message}` : base;
+  let text = `[${headOf(n)}] ${n.title} — ${scopeLabel(n.scope)}: ${formatValue(n)}${counts} vs > ${threshold} over ${n.windowMinutes} min`;
+  if (n.kind === 'resolve' && n.resolution === 'disabled') text += '. Disabled by the kill switch: its calls are refused, so there is nothing left to measure';
+  else if (n.kind === 'resolve' && n.resolution === 'no_traffic') text += `. No traffic: ${n.volume ?? 0} calls in the window (minimum ${n.minVolume}); closed without a verdict`;
+  else if (n.kind !== 'kill_switch' && n.kind !== 'resolve' && n.volume !== undefined && n.minVolume !== undefined && n.ruleKind === 'ratio' && n.volume < n.minVolume) {
+    text += `. Insufficient traffic: ${n.volume} calls in the window (minimum ${n.minVolume}); still firing`;
+  }
+  if (n.excluded) text += `. Leaves out ${n.excluded.join(', ')} (disabled by the kill switch)`;
+  if (n.blocked) text += `. ${n.blocked} blocked calls left out of the rate`;
+  if (n.late) text += `. Breach began ${new Date(n.late.breachBeganAt).toISOString()}, detected ${minutes(n.late.lateByMs)} late (late events)`;
+  return n.killSwitch ? `${text}. ${n.killSwitch.message}` : text;
 }

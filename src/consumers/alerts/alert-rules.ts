@@ -41,21 +41,36 @@ export const ruleSchema = z
     receivers: z.array(z.string().min(1)).min(1),
     /** Kill switch: disable the scope's node_type in node_registries when the rule fires. */
     action: z.enum(['none', 'disable_node_type']).default('none'),
-    /** Do not page for a node_type the kill switch (or a human) has disabled. */
+    /** A firing alert of a node_type the registry refuses (blocked calls) closes "disabled by the kill switch"; none starts. */
     inhibitWhenDisabled: z.boolean().default(false),
+    /**
+     * `continuous`: pending needs every evaluation to breach. `sustained` (the kill switch): a window with at least
+     * `minVolume` calls at or below the threshold resets it, a window above the threshold continues it, a window
+     * with too few calls neither; it fires after `pendingMinutes` when that whole span has `minVolume` calls above
+     * the threshold.
+     */
+    pendingMode: z.enum(['continuous', 'sustained']).default('continuous'),
+    /** While firing with fewer than `minVolume` calls in the window for this long, close it saying "no traffic" (0 = never). */
+    noTrafficResolveMinutes: z.number().int().min(0).max(10_080).default(0),
   })
   .superRefine((r, ctx) => {
     if (r.kind === 'ratio' && !r.denominator) ctx.addIssue({ code: 'custom', path: ['denominator'], message: 'ratio rules need a denominator' });
     if (r.kind === 'ratio' && r.threshold > 1) ctx.addIssue({ code: 'custom', path: ['threshold'], message: 'a ratio threshold is a fraction (0..1)' });
     if (r.recoveryThreshold !== undefined && r.recoveryThreshold > r.threshold)
       ctx.addIssue({ code: 'custom', path: ['recoveryThreshold'], message: 'must not exceed threshold' });
+    if (r.pendingMode === 'sustained' && r.kind !== 'ratio') ctx.addIssue({ code: 'custom', path: ['pendingMode'], message: 'sustained pending is for ratio rules' });
     if (r.action === 'disable_node_type' && !r.groupBy.every((g) => g.length === 1 && g[0] === 'node_type'))
       ctx.addIssue({ code: 'custom', path: ['groupBy'], message: 'a kill-switch rule must be grouped by node_type only' });
   });
 
 export const rulesFileSchema = z.strictObject({
-  /** Events this far behind the newest seen still count (event-time minutes). */
-  latenessMinutes: z.number().int().min(0).max(120).default(2),
+  /**
+   * Ratio rules are evaluated once the watermark (newest event time − this delay) passes an instant, so events a
+   * little out of order are in before the first look. Later events still count (see the lateness allowance).
+   */
+  evaluationDelayMinutes: z.number().int().min(0).max(120).default(2),
+  /** Ratio windows advance in steps of this many event-time seconds (a divisor of 60, at most 10). */
+  resolutionSeconds: z.number().int().min(1).max(10).refine((n) => 60 % n === 0, 'a divisor of 60').default(10),
   /** Minutes after a human re-enable before a kill-switch rule may disable the same action again. */
   reenableGraceMinutes: z.number().int().min(0).max(10_080).default(240),
   rules: z.array(ruleSchema).min(1),
@@ -97,6 +112,7 @@ export function loadRulesFile(path: string = DEFAULT_RULES_PATH): RulesFile {
   return parseRules(raw, path);
 }
 
+/** The longest event-time span any rule looks back over (a sustained rule looks back over its pending span too). */
 export function longestWindowMinutes(rules: RulesFile): number {
-  return Math.max(...rules.rules.map((r) => r.windowMinutes));
+  return Math.max(...rules.rules.map((r) => r.windowMinutes + (r.pendingMode === 'sustained' ? r.pendingMinutes : 0)));
 }

@@ -79,6 +79,15 @@ const DDL = [
     evaluated_through bigint NOT NULL,
     updated_at timestamptz NOT NULL DEFAULT now()
   )`,
+  // Issue 12 (kill-switch lifecycle, resolve means healthy, late events): added columns, idempotent.
+  // alert_state.action_at: event time of the last automatic disable in the episode (a call reaching the action
+  // after it is a re-enable, which starts the grace period and may lead to a second disable).
+  `ALTER TABLE alert_state ADD COLUMN IF NOT EXISTS action_at bigint`,
+  // alert_state.quiet_since: since when a firing alert has had too few calls to judge (the "no traffic" close).
+  `ALTER TABLE alert_state ADD COLUMN IF NOT EXISTS quiet_since bigint`,
+  // alert_checkpoint.offsets: next Kafka offset per partition whose events were decided on before the checkpoint,
+  // so a rebuild replays exactly those for their counts only and decides on everything after (late events too).
+  `ALTER TABLE alert_checkpoint ADD COLUMN IF NOT EXISTS offsets jsonb`,
 ];
 
 export async function migrateAlerts(db: SqlDb): Promise<void> {

@@ -32,6 +32,8 @@ type StateRow = {
   episode: number;
   repeats: number;
   action_status: ActionStatus;
+  action_at: string | null;
+  quiet_since: string | null;
   version: number;
 };
 
@@ -52,6 +54,8 @@ function fromRow(r: StateRow): AlertState {
     episode: r.episode,
     repeats: r.repeats,
     actionStatus: r.action_status,
+    actionAt: num(r.action_at),
+    quietSince: num(r.quiet_since),
     version: r.version,
   };
 }
@@ -79,15 +83,24 @@ export class AlertStore {
   }
 
   async loadCheckpoint(id: string): Promise<number | null> {
-    const rows = await this.db.query<{ evaluated_through: string }>(`SELECT evaluated_through FROM alert_checkpoint WHERE id = $1`, [id]);
-    return rows[0] ? Number(rows[0].evaluated_through) : null;
+    return (await this.loadProgress(id))?.evaluatedThrough ?? null;
   }
 
-  async saveCheckpoint(id: string, evaluatedThrough: number): Promise<void> {
+  /** The event time evaluated through and, per partition, the next offset whose events were decided on. */
+  async loadProgress(id: string): Promise<{ evaluatedThrough: number; offsets: Record<string, string> } | null> {
+    const rows = await this.db.query<{ evaluated_through: string; offsets: Record<string, string> | null }>(
+      `SELECT evaluated_through, offsets FROM alert_checkpoint WHERE id = $1`,
+      [id],
+    );
+    return rows[0] ? { evaluatedThrough: Number(rows[0].evaluated_through), offsets: rows[0].offsets ?? {} } : null;
+  }
+
+  async saveCheckpoint(id: string, evaluatedThrough: number, offsets?: Record<string, string>): Promise<void> {
     await this.db.query(
-      `INSERT INTO alert_checkpoint (id, evaluated_through) VALUES ($1, $2)
-       ON CONFLICT (id) DO UPDATE SET evaluated_through = GREATEST(alert_checkpoint.evaluated_through, EXCLUDED.evaluated_through), updated_at = now()`,
-      [id, evaluatedThrough],
+      `INSERT INTO alert_checkpoint (id, evaluated_through, offsets) VALUES ($1, $2, $3::jsonb)
+       ON CONFLICT (id) DO UPDATE SET evaluated_through = GREATEST(alert_checkpoint.evaluated_through, EXCLUDED.evaluated_through),
+         offsets = COALESCE(EXCLUDED.offsets, alert_checkpoint.offsets), updated_at = now()`,
+      [id, Number.isFinite(evaluatedThrough) ? evaluatedThrough : 0, offsets ? JSON.stringify(offsets) : null],
     );
   }
 
@@ -104,10 +117,12 @@ export class AlertStore {
           // A grace postponement is announced once per episode, not on every minute it is retried.
           const announce = !(ks.decision === 'waiting_grace' && t.prev.actionStatus === 'waiting_grace');
           next.actionStatus = status;
-          await tx.query(`UPDATE alert_state SET action_status = $3 WHERE rule_id = $1 AND scope_key = $2`, [next.ruleId, next.scopeKey, status]);
+          if (ks.decision === 'done' || ks.decision === 'already_disabled') next.actionAt = t.at;
+          await tx.query(`UPDATE alert_state SET action_status = $3, action_at = $4 WHERE rule_id = $1 AND scope_key = $2`, [next.ruleId, next.scopeKey, status, next.actionAt]);
           if (announce && ks.decision !== 'already_disabled') {
             const n = buildNotification(t, 'kill_switch', { dashboardBaseUrl: this.o.dashboardBaseUrl }, ks);
-            notifications += await this.enqueue(tx, t, n, `ks:${ks.decision}`);
+            // Keyed by the decision's instant too: after a re-enable the same episode may disable a second time.
+            notifications += await this.enqueue(tx, t, n, `ks:${ks.decision}:${t.at}`);
           }
           continue;
         }
@@ -138,13 +153,15 @@ export class AlertStore {
       next.repeats,
       next.actionStatus,
       expected + 1,
+      next.actionAt,
+      next.quietSince,
     ];
     let rows;
     if (expected === 0) {
       rows = await tx.query(
         `INSERT INTO alert_state (rule_id, scope_key, scope, status, pending_since, firing_since, recovering_since, last_notified_at,
-           last_eval_at, last_value, episode, repeats, action_status, version)
-         VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+           last_eval_at, last_value, episode, repeats, action_status, version, action_at, quiet_since)
+         VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
          ON CONFLICT (rule_id, scope_key) DO NOTHING RETURNING version`,
         values,
       );
@@ -152,7 +169,7 @@ export class AlertStore {
       rows = await tx.query(
         `UPDATE alert_state SET scope = $3::jsonb, status = $4, pending_since = $5, firing_since = $6, recovering_since = $7,
            last_notified_at = $8, last_eval_at = $9, last_value = $10, episode = $11, repeats = $12, action_status = $13,
-           version = $14, updated_at = now()
+           version = $14, action_at = $15, quiet_since = $16, updated_at = now()
          WHERE rule_id = $1 AND scope_key = $2 AND version = $14 - 1 RETURNING version`,
         values,
       );

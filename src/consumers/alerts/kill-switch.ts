@@ -12,9 +12,8 @@ import type { KillSwitchDecision } from './alert-notification.ts';
 export interface KillSwitchOptions {
   dryRun: boolean;
   maxPer24h: number;
-  /** Both scaled by timeScale: 24 h and the re-enable grace in real milliseconds. */
+  /** Scaled by timeScale: 24 h in real milliseconds (the cap counts recent automatic disables in the log). */
   capWindowMs: number;
-  graceMs: number;
 }
 
 export interface KillSwitchOutcome {
@@ -43,17 +42,18 @@ export async function decideKillSwitch(kind: SqlDb['kind'], tx: SqlTx, t: Transi
   if (registry.length === 0 || registry[0].enabled === false) {
     outcome = { decision: 'already_disabled', nodeType, message: `${nodeType} is already disabled; nothing to do.` };
   } else {
-    const grace = await tx.query<{ n: string | number }>(
-      `SELECT count(*) AS n FROM node_registry_audit
-       WHERE node_type = $1 AND action = 'enable' AND actor NOT LIKE 'alert:%' AND created_at > now() - make_interval(secs => $2)`,
-      [nodeType, o.graceMs / 1000],
-    );
     const capped = await tx.query<{ n: string | number }>(
       `SELECT count(*) AS n FROM alert_kill_switch_log WHERE decision = 'done' AND created_at > now() - make_interval(secs => $1)`,
       [o.capWindowMs / 1000],
     );
-    if (Number(grace[0].n) > 0) {
-      outcome = { decision: 'waiting_grace', nodeType, message: `${nodeType} was re-enabled by a human recently; not disabling during the grace period (${counts}, ${pct}).` };
+    // The grace period runs in event time from the re-enable the stream shows (calls reaching the action again
+    // after being refused), so a replay decides the same as the first pass.
+    if (t.graceUntil != null && t.at < t.graceUntil) {
+      outcome = {
+        decision: 'waiting_grace',
+        nodeType,
+        message: `${nodeType} was re-enabled recently; not disabling during the grace period, until ${new Date(t.graceUntil).toISOString()} (${counts}, ${pct}).`,
+      };
     } else if (o.dryRun) {
       outcome = { decision: 'dry_run', nodeType, message: `DRY RUN: would disable ${nodeType} (${counts}, ${pct}). Nothing was changed.` };
     } else if (Number(capped[0].n) >= o.maxPer24h) {

@@ -1,8 +1,13 @@
 /**
- * Counts for one rule and one scope, per minute bucket. A Map, not a ring: while rebuilding, one
- * partition may be read hours ahead of another that still holds the watermark back, and those
- * future minutes must wait without overwriting minutes not yet evaluated. Minutes that fell out of the
- * window are dropped at evaluation, so memory follows the window, not the traffic.
+ * Ratio counts for one rule and one part of a scope (a scope without a node_type dimension is the sum of one
+ * part per node_type, so the overall rate can leave out an action the kill switch disabled). Counts are kept per
+ * step (10 s of event time by default) in a Map, not a ring: while rebuilding, one partition may be read hours
+ * ahead of another, and late events (within the lateness allowance) land in steps already evaluated.
+ *
+ * Each rolling sum covers the `size` steps ending at `end` (inclusive) and is moved one step at a time, so an
+ * evaluation costs O(1) per part however long the window; an event for a step inside a rolling window (a late
+ * one) is added to it at once. Memory: one small object per step with traffic, kept for the longest window plus
+ * the lateness allowance — about (window + allowance) / step entries per part at most.
  */
 export interface RecentFailure {
   event_id: string;
@@ -10,70 +15,88 @@ export interface RecentFailure {
   timestamp: number;
 }
 
-interface Bucket {
+export interface StepCounts {
+  /** Numerator events that are not blocked calls. */
   num: number;
+  /** Denominator events, blocked calls included (subtract `blocked` for the rate). */
   den: number;
+  /** Blocked calls: refused by the registry gate; they leave numerator and denominator. */
+  blocked: number;
   reasons?: Map<string, number>;
 }
 
+export interface RollingSum {
+  readonly size: number;
+  end: number;
+  num: number;
+  den: number;
+  blocked: number;
+}
+
 export class WindowSeries {
-  private readonly buckets = new Map<number, Bucket>();
+  private readonly steps = new Map<number, StepCounts>();
+  readonly rolls: RollingSum[];
   lastFailure: RecentFailure | undefined;
-  newestBucket = -Infinity;
+  newestStep = -Infinity;
 
+  /** `sizes`: the rolling windows kept, in steps (the rule's window, and for a sustained rule its pending span). */
   constructor(
-    readonly scope: Readonly<Record<string, string>>,
-    private readonly size: number,
-  ) {}
+    readonly nodeType: string | undefined,
+    sizes: readonly number[],
+  ) {
+    this.rolls = sizes.map((size) => ({ size, end: -Infinity, num: 0, den: 0, blocked: 0 }));
+  }
 
-  private bucket(b: number): Bucket {
-    let x = this.buckets.get(b);
+  private at(step: number): StepCounts {
+    let x = this.steps.get(step);
     if (!x) {
-      x = { num: 0, den: 0 };
-      this.buckets.set(b, x);
-      if (b > this.newestBucket) this.newestBucket = b;
+      x = { num: 0, den: 0, blocked: 0 };
+      this.steps.set(step, x);
+      if (step > this.newestStep) this.newestStep = step;
     }
     return x;
   }
 
-  addNumerator(b: number, reason?: string): void {
-    const x = this.bucket(b);
-    x.num++;
-    if (reason !== undefined) {
+  add(step: number, field: 'num' | 'den' | 'blocked', reason?: string): void {
+    const x = this.at(step);
+    x[field]++;
+    if (field === 'num' && reason !== undefined) {
       x.reasons ??= new Map();
       x.reasons.set(reason, (x.reasons.get(reason) ?? 0) + 1);
     }
+    for (const r of this.rolls) if (step <= r.end && step > r.end - r.size) r[field]++;
   }
 
-  addDenominator(b: number): void {
-    this.bucket(b).den++;
-  }
-
-  /**
-   * Sums over the `size` buckets ending at `lastBucket` (inclusive); `forget` drops older buckets, which
-   * only a closed minute's evaluation may do (an early look ahead must leave them to the minutes before).
-   */
-  sum(lastBucket: number, forget = true): { numerator: number; denominator: number } {
-    let numerator = 0;
-    let denominator = 0;
-    const first = lastBucket - this.size;
-    for (const [b, x] of this.buckets) {
-      if (b <= first) {
-        if (forget) this.buckets.delete(b);
+  /** Moves every rolling sum to end at `end` and forgets steps older than `keepFrom`. */
+  advance(end: number, keepFrom: number): void {
+    for (const r of this.rolls) {
+      if (end <= r.end) continue;
+      if (r.end === -Infinity || end - r.end >= r.size) {
+        r.num = r.den = r.blocked = 0;
+        for (const [s, x] of this.steps) if (s <= end && s > end - r.size) this.plus(r, x, 1);
+      } else {
+        for (let s = r.end + 1; s <= end; s++) {
+          const enter = this.steps.get(s);
+          if (enter) this.plus(r, enter, 1);
+          const leave = this.steps.get(s - r.size);
+          if (leave) this.plus(r, leave, -1);
+        }
       }
-      else if (b <= lastBucket) {
-        numerator += x.num;
-        denominator += x.den;
-      }
+      r.end = end;
     }
-    return { numerator, denominator };
+    if (keepFrom !== -Infinity) for (const s of this.steps.keys()) if (s < keepFrom) this.steps.delete(s);
   }
 
-  topReasons(lastBucket: number, limit = 3): { reason: string; count: number }[] {
-    const first = lastBucket - this.size;
+  private plus(r: RollingSum, x: StepCounts, sign: 1 | -1): void {
+    r.num += sign * x.num;
+    r.den += sign * x.den;
+    r.blocked += sign * x.blocked;
+  }
+
+  topReasons(end: number, size: number, limit = 3): { reason: string; count: number }[] {
     const totals = new Map<string, number>();
-    for (const [b, x] of this.buckets) {
-      if (b <= first || b > lastBucket || !x.reasons) continue;
+    for (const [s, x] of this.steps) {
+      if (s <= end - size || s > end || !x.reasons) continue;
       for (const [r, n] of x.reasons) totals.set(r, (totals.get(r) ?? 0) + n);
     }
     return [...totals]
@@ -82,8 +105,8 @@ export class WindowSeries {
       .slice(0, limit);
   }
 
-  /** True when every counted minute is older than the window ending at `lastBucket`. */
-  expired(lastBucket: number): boolean {
-    return this.newestBucket <= lastBucket - this.size;
+  /** True when nothing counted is inside the longest rolling window ending at `end`. */
+  expired(end: number): boolean {
+    return this.newestStep <= end - Math.max(...this.rolls.map((r) => r.size));
   }
 }

@@ -7,7 +7,7 @@ import { DEFAULT_RULES_PATH, loadRulesFile, parseRules, RulesFileError } from '.
 import { drive, failed, fired, invoked, MIN, perMinute, refreshFailed, resolved, T0, traffic } from './engine-driver.ts';
 
 const defaults = loadRulesFile();
-const engine = () => new AlertEngine(defaults, { bucketMs: MIN });
+const engine = () => new AlertEngine(defaults, { minuteMs: MIN });
 const DEAL = 'node_type=qontak_crm_deal_create';
 
 describe('rule 1: failure rate > 10% over 1 h', () => {
@@ -83,8 +83,8 @@ describe('rule 2: token refresh failures > 5 in 15 min for one organization', ()
     const f = fired(early, 'token-refresh-failures-15m');
     expect(f).toHaveLength(1);
     expect(f[0].observation.value).toBe(6);
-    // The evaluation instant is the end of the minute that crossed, as the closed evaluation would use.
-    expect(f[0].at).toBe(T0 + 11 * MIN);
+    // The evaluation instant is the crossing event's own time (exact window, no minute rounding).
+    expect(f[0].at).toBe(T0 + 10 * MIN + 5000);
     // The ratio rules never fire early: a late invoked event could still lower a ratio.
     const ratio = drive(engine(), traffic(T0 + 10 * MIN, 30, 30));
     expect(ratio).toEqual([]);
@@ -133,17 +133,24 @@ describe('event time, lateness and duplicates', () => {
     expect(doubled.map((t) => t.observation.value)).toEqual(single.map((t) => t.observation.value));
   });
 
-  it('accepts out-of-order events within the lateness allowance and counts later ones as too late', () => {
-    const e = engine();
+  it('counts out-of-order events before the evaluation delay, late ones within the allowance, and refuses those beyond it', () => {
+    const e = new AlertEngine(defaults, { minuteMs: MIN, latenessAllowanceMinutes: 360 });
     drive(e, perMinute(T0, 10, (m) => traffic(m, 1, 0)));
-    // newest event is in minute 9: watermark = 9:xx − 2 min, so minute 8 is still open, minute 5 closed
+    // newest event is in minute 9: watermark = 9:xx − 2 min, so minute 8 is still open, minute 5 evaluated
     expect(e.ingest(invoked(T0 + 8 * MIN + 30_000))).toBe('counted');
     expect(e.ingest(invoked(T0 + 5 * MIN + 30_000))).toBe('late');
+    expect(e.stats.late).toBe(1);
+    drive(e, perMinute(T0 + 10 * MIN, 400, (m) => traffic(m, 1, 0)));
+    // evaluated through about minute 407: 6 h before is minute 47
+    expect(e.ingest(invoked(T0 + 50 * MIN))).toBe('late');
+    expect(e.ingest(invoked(T0 + 40 * MIN))).toBe('too_late');
     expect(e.stats.tooLate).toBe(1);
+    expect(e.stats.lateByLateness.le_6h).toBe(1);
+    expect(e.stats.lateByLateness.more).toBe(1);
   });
 
   it('scales windows with timeScale: the same stream in 1-second "minutes" gives the same decisions', () => {
-    const scaled = new AlertEngine(defaults, { bucketMs: 1000 });
+    const scaled = new AlertEngine(defaults, { minuteMs: 1000 });
     const events = perMinute(T0, 30, (m) => traffic(m, 1000, 101)).map((ev) => ({ ...ev, timestamp: T0 + (ev.timestamp - T0) / 60 }));
     const ts = drive(scaled, events, T0 + 30_000);
     const deal = fired(ts, 'failure-rate-1h', DEAL);

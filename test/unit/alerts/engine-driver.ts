@@ -65,7 +65,7 @@ export function drive(engine: AlertEngine, events: readonly ActionEvent[], until
   // The evaluator's order: early firings first, then the minutes the watermark closed.
   const evaluate = () => {
     for (const t of engine.evaluateEarly()) accept(t);
-    for (const b of engine.pendingBuckets()) for (const t of engine.evaluate(b)) accept(t);
+    for (const b of engine.pendingSteps()) for (const t of engine.evaluate(b)) accept(t);
   };
   for (const e of events) {
     engine.ingest(e, 0);
@@ -73,7 +73,7 @@ export function drive(engine: AlertEngine, events: readonly ActionEvent[], until
   }
   if (untilTs !== undefined) {
     engine.watermark.setCaughtUp(0, true);
-    engine.watermark.advanceTo(untilTs + engine.rules.latenessMinutes * engine.options.bucketMs);
+    engine.watermark.advanceTo(untilTs + engine.rules.evaluationDelayMinutes * engine.options.minuteMs);
     evaluate();
   }
   return out;
@@ -85,4 +85,26 @@ export function fired(ts: readonly Transition[], ruleId: string, scopeKey?: stri
 
 export function resolved(ts: readonly Transition[], ruleId: string, scopeKey?: string): Transition[] {
   return ts.filter((t) => t.rule.id === ruleId && t.effects.includes('resolve') && (scopeKey === undefined || t.next.scopeKey === scopeKey));
+}
+
+/** A call the registry refused: the executor emits `invoked`, then `failed` with reason registry_disabled. */
+export function blockedCall(ts: number, nodeType: NodeType = 'qontak_crm_deal_create', org = 'org-1'): ActionEvent[] {
+  return [
+    invoked(ts, nodeType, org),
+    buildEvent({ event: 'qontak_action_failed', event_id: id(ts + 1), timestamp: ts + 1, source: 'test', organization_id: org, node_type: nodeType, agent_id: 'a1', conversation_id: 'c1', reason: 'registry_disabled', duration_ms: 0 }),
+  ];
+}
+
+export function closed(ts: readonly Transition[], ruleId: string, scopeKey?: string): Transition[] {
+  return resolved(ts, ruleId, scopeKey);
+}
+
+/** `n` calls that reached the action and succeeded: invoked, then executed. */
+export function succeeded(ts: number, n: number, nodeType: NodeType = 'qontak_crm_deal_create', org = 'org-1'): ActionEvent[] {
+  const out: ActionEvent[] = [];
+  for (let i = 0; i < n; i++) {
+    out.push(invoked(ts + 100 + i, nodeType, org));
+    out.push(buildEvent({ event: 'qontak_action_executed', event_id: id(ts + 150 + i), timestamp: ts + 150 + i, source: 'test', organization_id: org, node_type: nodeType, agent_id: 'a1', conversation_id: 'c1', duration_ms: 5 }));
+  }
+  return out;
 }

@@ -1,4 +1,4 @@
-import { formatValue, scopeLabel, summaryOf, type AlertNotification } from '../alert-notification.ts';
+import { formatValue, headOf, scopeLabel, summaryOf, type AlertNotification } from '../alert-notification.ts';
 import { postJson, type DeliveryResult, type Notifier } from './notifier.ts';
 
 /**
@@ -27,7 +27,7 @@ export function slackBlocks(n: AlertNotification): { text: string; blocks: unkno
     { type: 'mrkdwn', text: `*Severity*\n${n.severity}` },
   ];
   const blocks: unknown[] = [
-    { type: 'header', text: { type: 'plain_text', text: `${n.kind === 'resolve' ? 'Resolved' : n.kind === 'kill_switch' ? 'Kill switch' : 'Firing'}: ${n.title}`.slice(0, 150) } },
+    { type: 'header', text: { type: 'plain_text', text: `${headOf(n).charAt(0)}${headOf(n).slice(1).toLowerCase()}: ${n.title}`.slice(0, 150) } },
     { type: 'section', text: { type: 'mrkdwn', text: `${emoji} ${summaryOf(n)}` }, fields },
   ];
   if (n.topReasons.length > 0) {
