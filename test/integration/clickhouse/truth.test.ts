@@ -71,7 +71,7 @@ describe('every dashboard metric equals the ground truth, through the real broke
       { fromMs: startMs, toMs: endMs, organizationId: workload.organizations[1] },
       { fromMs: startMs, toMs: endMs, nodeType: 'qontak_chat_room_tag' },
       { fromMs: startMs, toMs: endMs, organizationId: workload.organizations[2], nodeType: 'qontak_crm_deal_create' },
-      { fromMs: endMs - 3 * 24 * HOUR, toMs: endMs - 5 * HOUR, bucketHours: 24 },
+      { fromMs: endMs - 3 * 24 * HOUR, toMs: endMs - 5 * HOUR, bucketMinutes: 1440 },
       { fromMs: startMs + 30 * HOUR, toMs: startMs + 31 * HOUR + 24 * HOUR, organizationId: workload.organizations[0] },
     ];
     for (const filters of cases) {
