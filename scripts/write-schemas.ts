@@ -40,7 +40,10 @@ const EVENT_DESCRIPTIONS: Record<EventName, string> = {
   qontak_action_executed: 'The executor completed the action successfully.',
   qontak_action_failed: 'The executor failed the action; `reason` says why, from a closed list of codes.',
   qontak_action_token_refreshed: 'The CRM company token was refreshed after a 401; `outcome` says whether it worked.',
-  qontak_agent_active: 'Daily heartbeat of an active agent: the adoption denominator (spec §12).',
+  qontak_action_unconfigured:
+    'A configured action was taken off the agent (`change`: `removed`) or superseded (`replaced`; the new configuration sends its own `qontak_action_configured`); adoption stops counting it.',
+  qontak_agent_active:
+    'An active agent (the adoption denominator, spec §12): the executors send it once per agent per UTC day on the first call or configuration, or on `recordAgentActive()`; other runtimes POST it to `/v1/events` at least once a day per active agent.',
 };
 
 /** One description per field; the test checks every property of every schema has one. */
@@ -64,6 +67,7 @@ const FIELD_DESCRIPTIONS: Record<string, string> = {
   reason: 'Failure reason code; see the table in README.md.',
   upstream_status: 'HTTP status from the CRM, when the failure came from it.',
   outcome: 'Whether the token refresh succeeded.',
+  change: 'How the configuration ended: `removed` or `replaced`. Absent means removed.',
 };
 
 type JsonObject = Record<string, unknown>;
@@ -107,6 +111,18 @@ ${table(
 
 Current \`schema_version\`: **${SCHEMA_VERSION}**. Unknown fields are rejected (\`additionalProperties: false\`), so a
 new field is a new schema version or an explicit, coordinated addition.
+
+## Compatibility
+- **A new event name is an additive change**: every existing event keeps its schema and \`schema_version\`
+  ${SCHEMA_VERSION}, so nothing a producer sends today changes. Roll it out consumers first: Actionpulse's consumers
+  validate against the list of known events, so a consumer older than the event dead-letters it
+  (\`schema_invalid\`, original bytes kept; \`actionpulse dlq replay\` re-drives it after the upgrade). Third-party
+  consumers should select by the \`event\` header and skip names they do not know. \`qontak_action_unconfigured\`
+  was added this way.
+- **A new optional field on an existing event** is announced and rolled out consumers first (strict schemas reject
+  unknown fields), still under the same \`schema_version\`.
+- **A changed meaning, type or required field** is a new \`schema_version\`; consumers refuse versions they do not
+  know (\`unsupported_schema_version\` on the dead-letter topic), so nothing is silently misread.
 
 ## What JSON Schema cannot say
 - **timestamp upper bound.** Actionpulse rejects an event time more than ${MAX_FUTURE_SKEW_MS / 3_600_000} h ahead of the

@@ -1,13 +1,14 @@
--- Time series for the charts: executions and failures per bucket of {bucket_hours} hours in [from, to),
--- bucket start as Unix seconds. Exact distinct event_ids from the hourly rollup.
+-- Time series for the charts: executed, failed (blocked calls apart) and blocked per bucket of {bucket_seconds}
+-- in [from, to), bucket start as Unix seconds. Every bucket from the one holding `from` to the one before `to`
+-- is present (zero when empty), so the x range is the query's range. Exact distinct event_ids.
 SELECT
-  toUnixTimestamp(toStartOfInterval(hour, toIntervalHour({bucket_hours:UInt32}))) AS t,
-  uniqExactMergeIf(events, event = 'qontak_action_executed') AS executed,
-  uniqExactMergeIf(events, event = 'qontak_action_failed') AS failed
-FROM {db:Identifier}.action_counts_hourly
-WHERE event IN ('qontak_action_executed', 'qontak_action_failed')
-  AND hour >= {from:DateTime64(3, 'UTC')} AND hour < {to:DateTime64(3, 'UTC')}
-  AND ({organization_id:String} = '' OR organization_id = {organization_id:String})
-  AND ({node_type:String} = '' OR node_type = {node_type:String})
+  toUnixTimestamp(toStartOfInterval(at, toIntervalSecond({bucket_seconds:UInt32}))) AS t,
+  sumIf(n, event = 'qontak_action_executed') AS executed,
+  sumIf(n, event = 'qontak_action_failed' AND reason NOT IN ({{blocked_reasons}})) AS failed,
+  sumIf(n, event = 'qontak_action_failed' AND reason IN ({{blocked_reasons}})) AS blocked
+FROM ({{counts:qontak_action_executed,qontak_action_failed}})
 GROUP BY t
-ORDER BY t
+ORDER BY t WITH FILL
+  FROM toUnixTimestamp(toStartOfInterval({from:DateTime64(3, 'UTC')}, toIntervalSecond({bucket_seconds:UInt32})))
+  TO toUnixTimestamp({to:DateTime64(3, 'UTC')})
+  STEP {bucket_seconds:UInt32}

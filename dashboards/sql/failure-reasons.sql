@@ -1,16 +1,14 @@
--- Failure-reason mix (spec §11.1): `qontak_action_failed` per reason code in [from, to) and its share of
--- all failures in %. Exact distinct event_ids from the hourly rollup.
+-- Failure-reason mix (spec §11.1): `qontak_action_failed` per reason code in [from, to), its class
+-- (src/events/outcome-class.ts: `blocked`, `unknown` or `failure`) and its share in % of the failures that
+-- count (blocked calls are listed with a NULL share: they are not failures of the action). Exact distinct event_ids.
 SELECT
   reason,
+  multiIf(reason IN ({{blocked_reasons}}), 'blocked', reason IN ({{unknown_reasons}}), 'unknown', 'failure') AS class,
   failures,
-  100 * failures / sum(failures) OVER () AS share_pct
+  if(class = 'blocked', NULL, 100 * failures / sumIf(failures, class != 'blocked') OVER ()) AS share_pct
 FROM (
-  SELECT reason, uniqExactMerge(events) AS failures
-  FROM {db:Identifier}.action_counts_hourly
-  WHERE event = 'qontak_action_failed'
-    AND hour >= {from:DateTime64(3, 'UTC')} AND hour < {to:DateTime64(3, 'UTC')}
-    AND ({organization_id:String} = '' OR organization_id = {organization_id:String})
-    AND ({node_type:String} = '' OR node_type = {node_type:String})
+  SELECT reason, sum(n) AS failures
+  FROM ({{counts:qontak_action_failed}})
   GROUP BY reason
 )
 ORDER BY failures DESC, reason

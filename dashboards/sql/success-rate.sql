@@ -1,17 +1,19 @@
 -- Action success rate (spec §12, target >= 97%): executed / (executed + failed) x 100 in [from, to).
--- Exact distinct event_ids from the hourly rollup; bounds are whole hours.
+-- Blocked calls (the action was disabled in node_registries: src/events/outcome-class.ts) say nothing about the
+-- action's quality: they are not in `failed` and are shown as `blocked`. Creates with an unknown outcome count as
+-- failures (the agent could not confirm them) and are also shown as `unknown_outcome`. Exact distinct event_ids.
 SELECT
   executed,
   failed,
+  blocked,
+  unknown_outcome,
   if(executed + failed = 0, NULL, 100 * executed / (executed + failed)) AS success_rate_pct,
   97 AS target_pct
 FROM (
   SELECT
-    uniqExactMergeIf(events, event = 'qontak_action_executed') AS executed,
-    uniqExactMergeIf(events, event = 'qontak_action_failed') AS failed
-  FROM {db:Identifier}.action_counts_hourly
-  WHERE event IN ('qontak_action_executed', 'qontak_action_failed')
-    AND hour >= {from:DateTime64(3, 'UTC')} AND hour < {to:DateTime64(3, 'UTC')}
-    AND ({organization_id:String} = '' OR organization_id = {organization_id:String})
-    AND ({node_type:String} = '' OR node_type = {node_type:String})
+    sumIf(n, event = 'qontak_action_executed') AS executed,
+    sumIf(n, event = 'qontak_action_failed' AND reason NOT IN ({{blocked_reasons}})) AS failed,
+    sumIf(n, event = 'qontak_action_failed' AND reason IN ({{blocked_reasons}})) AS blocked,
+    sumIf(n, event = 'qontak_action_failed' AND reason IN ({{unknown_reasons}})) AS unknown_outcome
+  FROM ({{counts:qontak_action_executed,qontak_action_failed}})
 )

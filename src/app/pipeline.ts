@@ -254,7 +254,6 @@ async function startDemo(config: Config, logger: Logger, db: SqlDb, emitter: Emi
   });
   const simulator = new AgentSimulator({
     executor,
-    emitter,
     crm,
     scenario,
     callsPerSecond: config.demo.callsPerSecond,

@@ -1,8 +1,6 @@
 import type { NodeType } from '../events/index.ts';
-import { buildEvent } from '../events/build.ts';
 import type { Executor } from '../executors/index.ts';
 import type { Logger } from '../platform/logger.ts';
-import type { EventEmitterPort } from '../producers/emitter-port.ts';
 import { SeededRandom } from '../workload/seeded-random.ts';
 import type { DemoAgent, DemoScenario } from './demo-scenario.ts';
 
@@ -21,15 +19,18 @@ export interface SimulatorStats {
   ok: number;
   failed: number;
   byReason: Map<string, number>;
+  /** Configurations the builders took off an agent (each a `qontak_action_unconfigured`). */
+  removed: number;
 }
 
 /**
  * A simulated agent runtime: conversations arrive at a steady rate, the agent function-calls one of its
- * configured actions through the REAL executors, builders save actions now and then, and every agent
- * reports itself active (the adoption denominator). The scenario's incidents start on schedule.
+ * configured actions through the REAL executors, builders save actions at the start and now and then take one
+ * off an agent again, and every agent reports itself active through the executor's recordAgentActive (the
+ * adoption denominator; agents with no action call nothing else). The scenario's incidents start on schedule.
  */
 export class AgentSimulator {
-  readonly stats: SimulatorStats = { calls: 0, ok: 0, failed: 0, byReason: new Map() };
+  readonly stats: SimulatorStats = { calls: 0, ok: 0, failed: 0, byReason: new Map(), removed: 0 };
   private readonly rng: SeededRandom;
   private timer: NodeJS.Timeout | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
@@ -42,7 +43,6 @@ export class AgentSimulator {
   constructor(
     private readonly o: {
       executor: Executor;
-      emitter: EventEmitterPort;
       crm: CrmIncidentControls;
       scenario: DemoScenario;
       callsPerSecond: number;
@@ -85,6 +85,7 @@ export class AgentSimulator {
     let carry = 0;
     this.timer = setInterval(() => {
       this.maybeStartIncident();
+      this.maybeRemoveConfiguration();
       carry += (this.o.callsPerSecond * tickMs) / 1000;
       const n = Math.floor(carry);
       carry -= n;
@@ -106,8 +107,25 @@ export class AgentSimulator {
 
   private heartbeat(): void {
     for (const agent of this.o.scenario.agents) {
-      this.o.emitter.emit(buildEvent({ event: 'qontak_agent_active', source: 'agent-runtime', organization_id: agent.organizationId, agent_id: agent.agentId }));
+      this.o.executor.recordAgentActive({ organization_id: agent.organizationId, agent_id: agent.agentId });
     }
+  }
+
+  /**
+   * About once a minute a builder takes an action off an agent that has several (never the incident's action,
+   * so the incident still shows): adoption then counts only configurations still in place.
+   */
+  private maybeRemoveConfiguration(): void {
+    if (!this.rng.chance(1 / 1200)) return;
+    const failing = this.o.scenario.failingNodeType;
+    const candidates = this.o.scenario.agents.filter((a) => a.actions.filter((n) => n !== failing).length > 1);
+    if (candidates.length === 0) return;
+    const agent = this.rng.pick(candidates);
+    const nodeType = this.rng.pick(agent.actions.filter((n) => n !== failing));
+    agent.actions = agent.actions.filter((n) => n !== nodeType);
+    this.o.executor.recordUnconfigured({ organization_id: agent.organizationId, agent_id: agent.agentId, node_type: nodeType, change: 'removed' });
+    this.stats.removed++;
+    this.o.logger.info({ organization_id: agent.organizationId, agent_id: agent.agentId, node_type: nodeType }, 'demo builder removed an action from an agent');
   }
 
   private launchOne(): void {

@@ -3,6 +3,10 @@ import { NODE_TYPE_NAMES } from './node-types.ts';
 import { FAILURE_REASON_CODES, TOKEN_REFRESH_OUTCOMES } from './failure-reasons.ts';
 import { EVENT_ID_PATTERN } from './event-id.ts';
 
+/** How a configuration ended, on `qontak_action_unconfigured`. */
+export const CONFIGURATION_CHANGES = ['removed', 'replaced'] as const;
+export type ConfigurationChange = (typeof CONFIGURATION_CHANGES)[number];
+
 export const SCHEMA_VERSION = 1 as const;
 
 /** Event time bounds: before 2020 or more than a day ahead is a clock bug, not an event. */
@@ -86,6 +90,20 @@ export const tokenRefreshedSchema = z.strictObject({
 });
 
 /**
+ * A configuration ended (spec §12 adoption counts only configurations still in place). `change` says how:
+ * `removed` (the builder deleted the action from the agent) or `replaced` (superseded; the new configuration
+ * sends its own `qontak_action_configured`). Added under schema_version 1: a new event name is an additive
+ * change, consumers that do not know it skip or store it (see schemas/README.md, "Compatibility").
+ */
+export const unconfiguredSchema = z.strictObject({
+  event: z.literal('qontak_action_unconfigured'),
+  ...common,
+  node_type: nodeType,
+  agent_id: identifier,
+  change: z.enum(CONFIGURATION_CHANGES).optional(),
+});
+
+/**
  * Adoption denominator (spec §12): an agent that configured no action never emits an action event,
  * so the runtime reports each active agent at least once per day with this heartbeat.
  */
@@ -101,6 +119,7 @@ export const actionEventSchema = z.discriminatedUnion('event', [
   executedSchema,
   failedSchema,
   tokenRefreshedSchema,
+  unconfiguredSchema,
   agentActiveSchema,
 ]);
 
@@ -110,6 +129,7 @@ export type ExecutedEvent = z.infer<typeof executedSchema>;
 export type FailedEvent = z.infer<typeof failedSchema>;
 export type TokenRefreshedEvent = z.infer<typeof tokenRefreshedSchema>;
 export type AgentActiveEvent = z.infer<typeof agentActiveSchema>;
+export type UnconfiguredEvent = z.infer<typeof unconfiguredSchema>;
 export type ActionEvent = z.infer<typeof actionEventSchema>;
 export type EventName = ActionEvent['event'];
 
@@ -119,9 +139,10 @@ export const EVENT_SCHEMAS = {
   qontak_action_executed: executedSchema,
   qontak_action_failed: failedSchema,
   qontak_action_token_refreshed: tokenRefreshedSchema,
+  qontak_action_unconfigured: unconfiguredSchema,
   qontak_agent_active: agentActiveSchema,
 } as const;
 
 export const EVENT_NAMES = Object.keys(EVENT_SCHEMAS) as EventName[];
-/** The five action events of spec §11 (the heartbeat is pipeline plumbing, not an action event). */
+/** The action events: the five of spec §11 and the end of a configuration (the heartbeat is pipeline plumbing). */
 export const ACTION_EVENT_NAMES = EVENT_NAMES.filter((n) => n !== 'qontak_agent_active');

@@ -1,7 +1,7 @@
 import { context as otelContext, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { buildEvent, isNodeType, NODE_TYPES, type EventInput, type NodeType } from '../events/index.ts';
+import { buildEvent, CONFIGURATION_CHANGES, isNodeType, NODE_TYPES, type ConfigurationChange, type EventInput, type NodeType } from '../events/index.ts';
 import { ConfigError, type Config } from '../platform/config.ts';
 import type { Logger } from '../platform/logger.ts';
 import type { SqlDb } from '../platform/registry-db.ts';
@@ -46,9 +46,30 @@ export interface ConfiguredInput {
   organization_id: string;
 }
 
+export interface UnconfiguredInput extends ConfiguredInput {
+  /** How the configuration ended: `removed` (default meaning when absent) or `replaced`. */
+  change?: ConfigurationChange;
+}
+
+export interface AgentInput {
+  organization_id: string;
+  agent_id: string;
+}
+
+/** What the record* calls answer: an invalid input is a value, never an exception. */
+export type RecordResult = { ok: true } | { ok: false; reason: 'invalid_params'; message: string };
+
 export interface Executor {
   execute(nodeType: string, params: unknown, context: ExecutionContext): Promise<ExecuteResult>;
-  recordConfigured(input: ConfiguredInput): { ok: true } | { ok: false; reason: 'invalid_params'; message: string };
+  /** The builder saved the action on the agent: `qontak_action_configured`. */
+  recordConfigured(input: ConfiguredInput): RecordResult;
+  /** The configuration ended (removed, or replaced by a new one): `qontak_action_unconfigured`. */
+  recordUnconfigured(input: UnconfiguredInput): RecordResult;
+  /**
+   * The agent is active: `qontak_agent_active`, the adoption denominator. execute() and recordConfigured() already
+   * send it once per agent per UTC day; call this for an agent that is active without calling an action.
+   */
+  recordAgentActive(input: AgentInput): RecordResult;
   /** Stores an organization's CRM credentials (encrypted): for provisioning and tests. */
   readonly tokens: TokenStore;
   readonly rooms: RoomDirectory;
@@ -65,6 +86,9 @@ const contextSchema = z.object({
   channel_room_id: z.string().min(1).max(256).optional(),
 });
 const configuredSchema = z.object({ node_type: z.string(), agent_id: identifier, organization_id: identifier });
+const unconfiguredSchema = configuredSchema.extend({ change: z.enum(CONFIGURATION_CHANGES).optional() });
+const agentSchema = z.object({ agent_id: identifier, organization_id: identifier });
+const DAY_MS = 86_400_000;
 
 /**
  * Runs the seven Qontak actions. Order per call: context check → `invoked` → registry gate → parameters →
@@ -104,14 +128,32 @@ export async function createExecutor(deps: ExecutorDeps): Promise<Executor> {
   const tracer = trace.getTracer(TRACER_NAME);
 
   // Events are emitted inside the call's span, so the emitter's message span is its child and shares its
-  // sampling decision (the event itself only carries the ids).
-  const emit = (input: EventInput, span: Span): void => {
+  // sampling decision (the event itself only carries the ids). The agent heartbeat belongs to no call: no span.
+  const emit = (input: EventInput, span?: Span): void => {
     try {
-      otelContext.with(trace.setSpan(otelContext.active(), span), () => deps.emitter.emit(buildEvent({ ...input, timestamp: now() } as EventInput)));
+      const send = (): void => deps.emitter.emit(buildEvent({ ...input, timestamp: now() } as EventInput));
+      if (span) otelContext.with(trace.setSpan(otelContext.active(), span), send);
+      else send();
     } catch (err) {
       // The port promises not to throw; if one does anyway, the action's result still stands.
       logger.error({ err: (err as Error).message, event: input.event }, 'event emitter threw');
     }
+  };
+
+  // UTC day number → agents already reported active that day. Only today's set is kept: memory stays one entry
+  // per agent active today.
+  let activeDay = -1;
+  const activeToday = new Set<string>();
+  const reportActive = (organization_id: string, agent_id: string, force: boolean): void => {
+    const day = Math.floor(now() / DAY_MS);
+    if (day !== activeDay) {
+      activeDay = day;
+      activeToday.clear();
+    }
+    const key = `${organization_id}\u0000${agent_id}`;
+    if (!force && activeToday.has(key)) return;
+    activeToday.add(key);
+    emit({ event: 'qontak_agent_active', source: deps.source, organization_id, agent_id });
   };
 
   async function runAction(nodeType: NodeType, params: unknown, ctx: ExecutionContext, ids: TraceIds, span: Span): Promise<ExecuteResult> {
@@ -141,6 +183,7 @@ export async function createExecutor(deps: ExecutorDeps): Promise<Executor> {
       // Without valid ids no event could pass the contract; the runtime gets the error instead.
       return fail('invalid_params', `invalid context: ${checked.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
     }
+    reportActive(ctx.organization_id, ctx.agent_id, false);
     const base = { source: deps.source, organization_id: ctx.organization_id, node_type: nodeType, agent_id: ctx.agent_id, conversation_id: ctx.conversation_id };
     const span = tracer.startSpan(`qontak_action ${nodeType}`, {
       attributes: { node_type: nodeType, organization_id: ctx.organization_id, agent_id: ctx.agent_id, conversation_id: ctx.conversation_id },
@@ -177,29 +220,35 @@ export async function createExecutor(deps: ExecutorDeps): Promise<Executor> {
     return result;
   }
 
-  function recordConfigured(input: ConfiguredInput): { ok: true } | { ok: false; reason: 'invalid_params'; message: string } {
-    const checked = configuredSchema.safeParse(input);
-    if (!checked.success || !isNodeType(input.node_type)) {
-      return { ok: false, reason: 'invalid_params', message: checked.success ? `unknown node type ${input.node_type}` : checked.error.message };
-    }
-    const span = tracer.startSpan(`qontak_action_configured ${input.node_type}`, {
+  const invalid = (message: string): RecordResult => ({ ok: false, reason: 'invalid_params', message });
+
+  function recordChange(event: 'qontak_action_configured' | 'qontak_action_unconfigured', input: UnconfiguredInput): RecordResult {
+    const checked = (event === 'qontak_action_configured' ? configuredSchema : unconfiguredSchema).safeParse(input);
+    if (!checked.success) return invalid(checked.error.message);
+    if (!isNodeType(input.node_type)) return invalid(`unknown node type ${JSON.stringify(String(input.node_type)).slice(0, 80)}`);
+    if (event === 'qontak_action_configured') reportActive(input.organization_id, input.agent_id, false);
+    const span = tracer.startSpan(`${event} ${input.node_type}`, {
       attributes: { node_type: input.node_type, organization_id: input.organization_id },
     });
-    emit({
-      event: 'qontak_action_configured',
-      source: deps.source,
-      organization_id: input.organization_id,
-      node_type: input.node_type,
-      agent_id: input.agent_id,
-      ...traceIdsOf(span),
-    }, span);
+    const fields = { source: deps.source, organization_id: input.organization_id, node_type: input.node_type, agent_id: input.agent_id, ...traceIdsOf(span) };
+    if (event === 'qontak_action_configured') emit({ event, ...fields }, span);
+    else emit({ event, ...fields, ...(input.change ? { change: input.change } : {}) }, span);
     span.end();
+    return { ok: true };
+  }
+
+  function recordAgentActive(input: AgentInput): RecordResult {
+    const checked = agentSchema.safeParse(input);
+    if (!checked.success) return invalid(checked.error.message);
+    reportActive(input.organization_id, input.agent_id, true);
     return { ok: true };
   }
 
   return {
     execute,
-    recordConfigured,
+    recordConfigured: (input) => recordChange('qontak_action_configured', input),
+    recordUnconfigured: (input) => recordChange('qontak_action_unconfigured', input),
+    recordAgentActive,
     tokens,
     rooms,
     registry,

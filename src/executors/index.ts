@@ -1,4 +1,13 @@
-export { createExecutor, TRACER_NAME, type Executor, type ExecutorDeps, type ConfiguredInput } from './executor.ts';
+export {
+  createExecutor,
+  TRACER_NAME,
+  type Executor,
+  type ExecutorDeps,
+  type ConfiguredInput,
+  type UnconfiguredInput,
+  type AgentInput,
+  type RecordResult,
+} from './executor.ts';
 export type { ExecuteResult, ExecutionContext } from './action-types.ts';
 export type { Contact } from './interpolate.ts';
 export { migrateRegistry, setRegistryEnabled, readRegistry, REGISTRY_NOTIFY_CHANNEL, type RegistryChange } from './registry-schema.ts';

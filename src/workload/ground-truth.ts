@@ -1,23 +1,32 @@
-import type { ActionEvent } from '../events/index.ts';
+import { failureClass, type ActionEvent } from '../events/index.ts';
+import { bucketMinutesFor } from '../consumers/clickhouse/metric-queries.ts';
 
 /**
  * The metric definitions of dashboards/sql/*.sql written again, independently, in plain TypeScript over
  * the generator's distinct events. The truth test asserts the SQL over ClickHouse returns exactly these
- * rows. Same filters: [fromMs, toMs) on event time (whole hours), organization and node_type ('' = all).
+ * rows. Same filters: [fromMs, toMs) on event time to the millisecond, organization and node_type ('' = all).
+ * Percentiles are the one approximate figure: `durationBounds` gives the interval the SQL's must fall in.
  */
 export interface TruthFilters {
   fromMs: number;
   toMs: number;
   organizationId?: string;
   nodeType?: string;
-  bucketHours?: number;
+  bucketMinutes?: number;
 }
 
 type Row = Record<string, string | number | null>;
 type Field = string | number | undefined;
 
+const MINUTE = 60_000;
 const HOUR = 3600_000;
+const DAY = 24 * HOUR;
 const f = (e: ActionEvent, name: string): Field => (e as unknown as Record<string, Field>)[name];
+const isBlocked = (e: ActionEvent) => e.event === 'qontak_action_failed' && failureClass(e.reason) === 'blocked';
+const isUnknown = (e: ActionEvent) => e.event === 'qontak_action_failed' && failureClass(e.reason) === 'unknown';
+/** A failure that counts in rates: every failed event except blocked calls. */
+const isFailure = (e: ActionEvent) => e.event === 'qontak_action_failed' && !isBlocked(e);
+const agentOf = (e: ActionEvent) => `${e.organization_id}|${f(e, 'agent_id')}`;
 
 function select(events: readonly ActionEvent[], q: TruthFilters, names: string[], range: [number, number] = [q.fromMs, q.toMs]) {
   return events.filter(
@@ -30,7 +39,8 @@ function select(events: readonly ActionEvent[], q: TruthFilters, names: string[]
   );
 }
 
-const pct = (part: number, whole: number) => (whole === 0 ? null : (100 * part) / whole);
+const pct = (part: number, whole: number) => (whole <= 0 ? null : (100 * part) / whole);
+const count = (events: readonly ActionEvent[], pred: (e: ActionEvent) => boolean) => events.filter(pred).length;
 
 /** ClickHouse quantileExact: the element at index floor(level * n) of the sorted values. */
 export function quantileExact(values: number[], level: number): number | null {
@@ -46,15 +56,29 @@ function countBy<T>(items: readonly T[], key: (item: T) => string): Map<string, 
 }
 
 function mondayOf(ms: number): string {
+  return new Date(mondayMs(ms)).toISOString().slice(0, 10);
+}
+
+function mondayMs(ms: number): number {
   const d = new Date(ms);
   const day = (d.getUTCDay() + 6) % 7;
-  return new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() - day)).toISOString().slice(0, 10);
+  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() - day);
+}
+
+/** Last configuration change per (organization, agent, node_type) before `beforeMs`: event time, then event_id. */
+function configurationState(events: readonly ActionEvent[], q: TruthFilters, beforeMs: number): Map<string, ActionEvent> {
+  const last = new Map<string, ActionEvent>();
+  for (const e of select(events, q, ['qontak_action_configured', 'qontak_action_unconfigured'], [0, beforeMs])) {
+    const key = `${agentOf(e)}|${f(e, 'node_type')}`;
+    const prev = last.get(key);
+    if (!prev || e.timestamp > prev.timestamp || (e.timestamp === prev.timestamp && e.event_id > prev.event_id)) last.set(key, e);
+  }
+  return last;
 }
 
 export function adoption(events: readonly ActionEvent[], q: TruthFilters): Row[] {
-  const agent = (e: ActionEvent) => `${e.organization_id}|${f(e, 'agent_id')}`;
-  const active = new Set(select(events, { ...q, nodeType: '' }, ['qontak_agent_active']).map(agent));
-  const configured = new Set(select(events, q, ['qontak_action_configured'], [0, q.toMs]).map(agent));
+  const active = new Set(select(events, { ...q, nodeType: '' }, ['qontak_agent_active']).map(agentOf));
+  const configured = new Set([...configurationState(events, q, q.toMs).values()].filter((e) => e.event === 'qontak_action_configured').map(agentOf));
   const adopting = [...active].filter((a) => configured.has(a)).length;
   return [{ active_agents: active.size, adopting_agents: adopting, adoption_pct: pct(adopting, active.size), target_pct: 30 }];
 }
@@ -63,15 +87,16 @@ export function executionVolumeWeekly(events: readonly ActionEvent[], q: TruthFi
   const weeks = [...countBy(select(events, q, ['qontak_action_executed']), (e) => mondayOf(e.timestamp))].sort(([a], [b]) => a.localeCompare(b));
   return weeks.map(([week, executed], i) => {
     const prev = weeks[i - 1];
-    const adjacent = prev && Date.parse(week) - Date.parse(prev[0]) === 7 * 24 * HOUR;
+    const adjacent = prev && Date.parse(week) - Date.parse(prev[0]) === 7 * DAY;
     return { week_start: week, executed, growth_pct: adjacent && prev[1] > 0 ? (100 * (executed - prev[1])) / prev[1] : null };
   });
 }
 
 export function successRate(events: readonly ActionEvent[], q: TruthFilters): Row[] {
-  const executed = select(events, q, ['qontak_action_executed']).length;
-  const failed = select(events, q, ['qontak_action_failed']).length;
-  return [{ executed, failed, success_rate_pct: pct(executed, executed + failed), target_pct: 97 }];
+  const rows = select(events, q, ['qontak_action_executed', 'qontak_action_failed']);
+  const executed = count(rows, (e) => e.event === 'qontak_action_executed');
+  const failed = count(rows, isFailure);
+  return [{ executed, failed, blocked: count(rows, isBlocked), unknown_outcome: count(rows, isUnknown), success_rate_pct: pct(executed, executed + failed), target_pct: 97 }];
 }
 
 export function tokenRefreshSuccess(events: readonly ActionEvent[], q: TruthFilters): Row[] {
@@ -82,30 +107,61 @@ export function tokenRefreshSuccess(events: readonly ActionEvent[], q: TruthFilt
 
 export function failureReasons(events: readonly ActionEvent[], q: TruthFilters): Row[] {
   const failures = select(events, q, ['qontak_action_failed']);
+  const counted = count(failures, isFailure);
   return [...countBy(failures, (e) => String(f(e, 'reason')))]
-    .map(([reason, n]) => ({ reason, failures: n, share_pct: (100 * n) / failures.length }))
+    .map(([reason, n]) => {
+      const cls = failureClass(reason);
+      return { reason, class: cls, failures: n, share_pct: cls === 'blocked' ? null : (100 * n) / counted };
+    })
     .sort((a, b) => b.failures - a.failures || a.reason.localeCompare(b.reason));
 }
 
+/** Durations that the percentiles of node-types.sql summarise: executed and failed events, blocked calls left out. */
+export function durationsOf(events: readonly ActionEvent[], q: TruthFilters, nodeType: string): number[] {
+  return select(events, { ...q, nodeType }, ['qontak_action_executed', 'qontak_action_failed'])
+    .filter((e) => !isBlocked(e))
+    .map((e) => Number(f(e, 'duration_ms')));
+}
+
+/**
+ * node-types.sql with exact counts and, for p50/p95, the exact quantile (floor(level * n)): the SQL's sketch
+ * answers within `durationBounds` of it, which the truth test checks instead of equality.
+ */
 export function nodeTypes(events: readonly ActionEvent[], q: TruthFilters): Row[] {
   const rows = select(events, q, ['qontak_action_invoked', 'qontak_action_executed', 'qontak_action_failed']);
   const types = [...new Set(rows.map((e) => String(f(e, 'node_type'))))].sort();
   return types.map((nodeType) => {
     const of = rows.filter((e) => f(e, 'node_type') === nodeType);
-    const n = (name: string) => of.filter((e) => e.event === name).length;
-    const executed = n('qontak_action_executed');
-    const failed = n('qontak_action_failed');
-    const durations = of.filter((e) => e.event !== 'qontak_action_invoked').map((e) => Number(f(e, 'duration_ms')));
+    const executed = count(of, (e) => e.event === 'qontak_action_executed');
+    const failed = count(of, isFailure);
+    const blocked = count(of, isBlocked);
+    const durations = durationsOf(events, q, nodeType);
     return {
       node_type: nodeType,
-      invoked: n('qontak_action_invoked'),
+      invoked: count(of, (e) => e.event === 'qontak_action_invoked') - blocked,
       executed,
       failed,
+      blocked,
+      unknown_outcome: count(of, isUnknown),
       success_rate_pct: pct(executed, executed + failed),
-      p50_ms: quantileExact(durations, 0.5),
-      p95_ms: quantileExact(durations, 0.95),
+      p50_ms: executed + failed === 0 ? null : quantileExact(durations, 0.5),
+      p95_ms: executed + failed === 0 ? null : quantileExact(durations, 0.95),
     };
   });
+}
+
+/**
+ * Where a rollup percentile must fall: between the exact values at ranks floor(level x n) ± (rankSlack x n + 1)
+ * — duplicate deliveries that reached the table before a merge weigh twice in the hourly states, and a merged
+ * state may answer one rank off — allowing quantileTiming's 16 ms rounding above 1,024 ms and its 30 s cap.
+ */
+export function durationBounds(values: number[], level: number, rankSlack: number): [number, number] {
+  const sorted = [...values].sort((a, b) => a - b);
+  const n = sorted.length;
+  const at = (i: number) => Math.min(30_000, sorted[Math.max(0, Math.min(n - 1, i))]);
+  const mid = Math.floor(level * n);
+  const slack = Math.ceil(rankSlack * n) + 1;
+  return [at(mid - slack) - 16, at(mid + slack) + 16];
 }
 
 export function organizations(events: readonly ActionEvent[], q: TruthFilters): Row[] {
@@ -114,12 +170,13 @@ export function organizations(events: readonly ActionEvent[], q: TruthFilters): 
   return orgs
     .map((org) => {
       const of = rows.filter((e) => e.organization_id === org);
-      const executed = of.filter((e) => e.event === 'qontak_action_executed').length;
-      const failed = of.filter((e) => e.event === 'qontak_action_failed').length;
-      const tokenFailed = of.filter((e) => e.event === 'qontak_action_token_refreshed' && f(e, 'outcome') === 'failed').length;
-      return { organization_id: org, executed, failed, success_rate_pct: pct(executed, executed + failed), token_refresh_failed: tokenFailed };
+      const executed = count(of, (e) => e.event === 'qontak_action_executed');
+      const failed = count(of, isFailure);
+      const blocked = count(of, isBlocked);
+      const tokenFailed = count(of, (e) => e.event === 'qontak_action_token_refreshed' && f(e, 'outcome') === 'failed');
+      return { organization_id: org, executed, failed, blocked, success_rate_pct: pct(executed, executed + failed), token_refresh_failed: tokenFailed };
     })
-    .sort((a, b) => b.executed + b.failed - (a.executed + a.failed) || a.organization_id.localeCompare(b.organization_id))
+    .sort((a, b) => b.executed + b.failed + b.blocked - (a.executed + a.failed + a.blocked) || a.organization_id.localeCompare(b.organization_id))
     .slice(0, 200);
 }
 
@@ -127,24 +184,77 @@ export function failureRate1h(events: readonly ActionEvent[], q: TruthFilters): 
   const rows = select(events, q, ['qontak_action_invoked', 'qontak_action_failed'], [q.toMs - HOUR, q.toMs]);
   const types = [...new Set(rows.map((e) => String(f(e, 'node_type'))))].sort();
   return types.map((nodeType) => {
-    const invoked = rows.filter((e) => e.event === 'qontak_action_invoked' && f(e, 'node_type') === nodeType).length;
-    const failed = rows.filter((e) => e.event === 'qontak_action_failed' && f(e, 'node_type') === nodeType).length;
-    return { node_type: nodeType, invoked, failed, failure_rate_pct: pct(failed, invoked), threshold_pct: 10 };
+    const of = rows.filter((e) => f(e, 'node_type') === nodeType);
+    const blocked = count(of, isBlocked);
+    const invoked = count(of, (e) => e.event === 'qontak_action_invoked') - blocked;
+    const failed = count(of, isFailure);
+    return { node_type: nodeType, invoked, failed, blocked, unknown_outcome: count(of, isUnknown), failure_rate_pct: pct(failed, invoked), threshold_pct: 10 };
   });
 }
 
 export function actionsTimeseries(events: readonly ActionEvent[], q: TruthFilters): Row[] {
-  const size = (q.bucketHours ?? 1) * HOUR;
-  const rows = select(events, q, ['qontak_action_executed', 'qontak_action_failed']);
-  const buckets = new Map<number, { executed: number; failed: number }>();
-  for (const e of rows) {
-    const t = Math.floor(e.timestamp / size) * (size / 1000);
-    const b = buckets.get(t) ?? { executed: 0, failed: 0 };
+  const size = (q.bucketMinutes ?? bucketMinutesFor(q.fromMs, q.toMs)) * MINUTE;
+  const buckets = new Map<number, { executed: number; failed: number; blocked: number }>();
+  // Every bucket from the one holding `from` to the last one starting before `to`, zero when empty.
+  for (let t = Math.floor(q.fromMs / size) * size; t < q.toMs; t += size) buckets.set(t / 1000, { executed: 0, failed: 0, blocked: 0 });
+  for (const e of select(events, q, ['qontak_action_executed', 'qontak_action_failed'])) {
+    const b = buckets.get((Math.floor(e.timestamp / size) * size) / 1000)!;
     if (e.event === 'qontak_action_executed') b.executed++;
+    else if (isBlocked(e)) b.blocked++;
     else b.failed++;
-    buckets.set(t, b);
   }
   return [...buckets].sort(([a], [b]) => a - b).map(([t, b]) => ({ t, ...b }));
+}
+
+export function adoptionFunnel(events: readonly ActionEvent[], q: TruthFilters): Row[] {
+  const atFrom = configurationState(events, q, q.fromMs);
+  const key = (e: ActionEvent) => `${agentOf(e)}|${f(e, 'node_type')}`;
+  const configured = new Set([...atFrom].filter(([, e]) => e.event === 'qontak_action_configured').map(([k]) => k));
+  for (const e of select(events, q, ['qontak_action_configured'])) configured.add(key(e));
+  const invoked = new Set(select(events, q, ['qontak_action_invoked']).map(key));
+  const executed = new Set(select(events, q, ['qontak_action_executed']).map(key));
+  const byType = new Map<string, { configured: number; invoked: number; executed: number }>();
+  for (const k of configured) {
+    const nodeType = k.split('|')[2];
+    const c = byType.get(nodeType) ?? { configured: 0, invoked: 0, executed: 0 };
+    c.configured++;
+    if (invoked.has(k)) {
+      c.invoked++;
+      if (executed.has(k)) c.executed++;
+    }
+    byType.set(nodeType, c);
+  }
+  return [...byType]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([nodeType, c]) => ({
+      node_type: nodeType,
+      configured_agents: c.configured,
+      invoked_agents: c.invoked,
+      executed_agents: c.executed,
+      invoked_pct: pct(c.invoked, c.configured),
+      executed_pct: pct(c.executed, c.invoked),
+    }));
+}
+
+export function agentRetentionWeekly(events: readonly ActionEvent[], q: TruthFilters): Row[] {
+  const first = mondayMs(q.fromMs);
+  const last = mondayMs(q.toMs - 1);
+  const weeks = new Map<string, Set<number>>();
+  for (const e of select(events, q, ['qontak_action_invoked'], [first - 7 * DAY, last + 7 * DAY])) {
+    const set = weeks.get(agentOf(e)) ?? new Set<number>();
+    set.add(mondayMs(e.timestamp));
+    weeks.set(agentOf(e), set);
+  }
+  if (weeks.size === 0) return [];
+  const out: Row[] = [];
+  for (let w = first; w <= last; w += 7 * DAY) {
+    const sets = [...weeks.values()];
+    const agents = sets.filter((s) => s.has(w)).length;
+    const previous = sets.filter((s) => s.has(w - 7 * DAY)).length;
+    const retained = sets.filter((s) => s.has(w) && s.has(w - 7 * DAY)).length;
+    out.push({ week_start: new Date(w).toISOString().slice(0, 10), agents, previous_agents: previous, retained, retention_pct: pct(retained, previous) });
+  }
+  return out;
 }
 
 /** Ground truth for each SQL file under dashboards/sql, keyed by file name. */
@@ -158,4 +268,6 @@ export const GROUND_TRUTH = {
   organizations,
   'failure-rate-1h': failureRate1h,
   'actions-timeseries': actionsTimeseries,
+  'adoption-funnel': adoptionFunnel,
+  'agent-retention-weekly': agentRetentionWeekly,
 } as const;

@@ -73,9 +73,19 @@ export function generateWorkload(input: WorkloadOptions): Workload {
       if (!rnd.chance(0.4)) continue;
       const nodeTypes = [...new Set(Array.from({ length: rnd.int(1, 4) }, () => rnd.pick(NODE_TYPE_NAMES)))];
       for (const nodeType of nodeTypes) {
-        // Some configurations predate the window: adoption counts any configuration before `to`.
+        // Some configurations predate the window: adoption counts any configuration in place at `to`.
         const when = rnd.chance(0.3) ? startMs - rnd.int(1, 72) * HOUR : at();
-        add({ event: 'qontak_action_configured', source: 'builder-api', organization_id: org, agent_id: agent, node_type: nodeType, timestamp: when });
+        const configured = { source: 'builder-api', organization_id: org, agent_id: agent, node_type: nodeType } as const;
+        add({ event: 'qontak_action_configured', ...configured, timestamp: when });
+        // Configurations end: removed for good, or replaced (the new one is configured in the same millisecond,
+        // so the order of the two rests on the event_id tie-break), or removed and configured again later.
+        if (rnd.chance(0.25) && when < o.endMs - 2) {
+          const ended = at(Math.max(when, startMs) + 1, o.endMs);
+          const change = rnd.chance(0.5) ? 'removed' : 'replaced';
+          add({ event: 'qontak_action_unconfigured', ...configured, change, timestamp: ended });
+          if (change === 'replaced') add({ event: 'qontak_action_configured', ...configured, timestamp: ended });
+          else if (rnd.chance(0.3)) add({ event: 'qontak_action_configured', ...configured, timestamp: at(ended, o.endMs) });
+        }
       }
       adopters.push({ org, agent, nodeTypes });
     }
@@ -101,7 +111,12 @@ export function generateWorkload(input: WorkloadOptions): Workload {
         timestamp: t + 5,
       });
     }
-    if (rnd.chance(FAILURE_PROBABILITY[nodeType])) {
+    if (rnd.chance(0.03)) {
+      // Refused by the registry gate (kill switch): invoked, then failed at once, nothing attempted.
+      add({ ...base, event: 'qontak_action_failed', conversation_id, reason: 'registry_disabled', duration_ms: 0, timestamp: t + 1 });
+    } else if (nodeType.endsWith('_create') && rnd.chance(0.02)) {
+      add({ ...base, event: 'qontak_action_failed', conversation_id, reason: 'crm_create_outcome_unknown', duration_ms, timestamp: t + duration_ms });
+    } else if (rnd.chance(FAILURE_PROBABILITY[nodeType])) {
       add({ ...base, event: 'qontak_action_failed', conversation_id, reason: rnd.pick(FAILURE_REASON_CODES), duration_ms, timestamp: t + duration_ms });
     } else {
       add({ ...base, event: 'qontak_action_executed', conversation_id, duration_ms, timestamp: t + duration_ms });

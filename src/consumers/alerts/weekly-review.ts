@@ -1,19 +1,58 @@
-import { FAILURE_REASONS, NODE_TYPES, type ActionEvent } from '../../events/index.ts';
+import { FAILURE_REASONS, failureClass, NODE_TYPES, type ActionEvent } from '../../events/index.ts';
 
 /**
  * Spec §11.1 weekly review: success rate, failure-reason mix, per-node_type volume, and the two flags —
  * failed rate up > 10% week over week (investigate within 48 h) and token-refresh failures trending up
  * (page CRM). Works on counts from any provider (ClickHouse owns the SQL; `countsFromEvents` serves
  * tests and small deployments), and renders Markdown and a Slack Block Kit digest.
+ *
+ * Counts follow src/events/outcome-class.ts: a blocked call (the action was disabled) is in neither `invoked` nor
+ * `failed` and is counted in `blocked`; an unknown-outcome create is in `failed` and also in `unknownOutcome`.
  */
+export interface NodeTypeWeek {
+  /** Invocations minus blocked calls. */
+  invoked: number;
+  executed: number;
+  /** Failures that count (blocked calls excluded). */
+  failed: number;
+  blocked: number;
+}
+
 export interface WeekCounts {
   weekStart: string;
   invoked: number;
   executed: number;
   failed: number;
+  blocked: number;
+  unknownOutcome: number;
+  /** Failures that count, per reason (blocked calls are in `blocked`). */
   failedByReason: Record<string, number>;
-  byNodeType: Record<string, { invoked: number; executed: number; failed: number }>;
+  byNodeType: Record<string, NodeTypeWeek>;
   tokenRefresh: { success: number; failed: number };
+}
+
+/** Adds `n` events of one kind to the week: the one place the outcome classes are applied to counts. */
+export function addToWeek(w: WeekCounts, event: string, nodeType: string, reason: string, n: number): void {
+  if (event !== 'qontak_action_invoked' && event !== 'qontak_action_executed' && event !== 'qontak_action_failed') return;
+  const nt = (w.byNodeType[nodeType] ??= { invoked: 0, executed: 0, failed: 0, blocked: 0 });
+  if (event === 'qontak_action_invoked') {
+    w.invoked += n;
+    nt.invoked += n;
+  } else if (event === 'qontak_action_executed') {
+    w.executed += n;
+    nt.executed += n;
+  } else if (failureClass(reason) === 'blocked') {
+    // The blocked call's invocation leaves the counts with it.
+    w.blocked += n;
+    nt.blocked += n;
+    w.invoked -= n;
+    nt.invoked -= n;
+  } else {
+    w.failed += n;
+    nt.failed += n;
+    if (failureClass(reason) === 'unknown') w.unknownOutcome += n;
+    w.failedByReason[reason] = (w.failedByReason[reason] ?? 0) + n;
+  }
 }
 
 export interface WeekCountsProvider {
@@ -32,7 +71,17 @@ export interface WeeklyReview {
 }
 
 export function emptyWeek(weekStartMs: number): WeekCounts {
-  return { weekStart: new Date(weekStartMs).toISOString(), invoked: 0, executed: 0, failed: 0, failedByReason: {}, byNodeType: {}, tokenRefresh: { success: 0, failed: 0 } };
+  return {
+    weekStart: new Date(weekStartMs).toISOString(),
+    invoked: 0,
+    executed: 0,
+    failed: 0,
+    blocked: 0,
+    unknownOutcome: 0,
+    failedByReason: {},
+    byNodeType: {},
+    tokenRefresh: { success: 0, failed: 0 },
+  };
 }
 
 export function countsFromEvents(events: Iterable<ActionEvent>, fromMs: number, toMs: number): WeekCounts {
@@ -43,25 +92,14 @@ export function countsFromEvents(events: Iterable<ActionEvent>, fromMs: number, 
       w.tokenRefresh[e.outcome]++;
       continue;
     }
-    if (e.event !== 'qontak_action_invoked' && e.event !== 'qontak_action_executed' && e.event !== 'qontak_action_failed') continue;
-    const nt = (w.byNodeType[e.node_type] ??= { invoked: 0, executed: 0, failed: 0 });
-    if (e.event === 'qontak_action_invoked') {
-      w.invoked++;
-      nt.invoked++;
-    } else if (e.event === 'qontak_action_executed') {
-      w.executed++;
-      nt.executed++;
-    } else {
-      w.failed++;
-      nt.failed++;
-      w.failedByReason[e.reason] = (w.failedByReason[e.reason] ?? 0) + 1;
-    }
+    if (e.event === 'qontak_action_invoked' || e.event === 'qontak_action_executed') addToWeek(w, e.event, e.node_type, '', 1);
+    else if (e.event === 'qontak_action_failed') addToWeek(w, e.event, e.node_type, e.reason, 1);
   }
   return w;
 }
 
 const pct = (v: number | null) => (v === null ? 'n/a' : `${(v * 100).toFixed(1)}%`);
-/** Spec §12: success = executed / (executed + failed). */
+/** Spec §12: success = executed / (executed + failed), blocked calls in neither. */
 const successOf = (w: WeekCounts) => (w.executed + w.failed > 0 ? w.executed / (w.executed + w.failed) : null);
 const failedRateOf = (w: WeekCounts) => (w.invoked > 0 ? w.failed / w.invoked : null);
 
@@ -80,12 +118,13 @@ export function buildWeeklyReview(current: WeekCounts, previous: WeekCounts): We
     flags.push({ code: 'token_refresh_failures_up', message: `Token-refresh failures up: ${current.tokenRefresh.failed} vs ${previous.tokenRefresh.failed} last week — page CRM on-call.` });
   }
   const reasons = Object.entries(current.failedByReason).sort((a, b) => b[1] - a[1]);
-  const nodeTypes = Object.keys(NODE_TYPES).map((nt) => [nt, current.byNodeType[nt] ?? { invoked: 0, executed: 0, failed: 0 }] as const);
+  const nodeTypes = Object.keys(NODE_TYPES).map((nt) => [nt, current.byNodeType[nt] ?? { invoked: 0, executed: 0, failed: 0, blocked: 0 }] as const);
   const md = [
     `# Qontak actions — weekly review (week of ${current.weekStart.slice(0, 10)})`,
     '',
-    `- Success rate: **${pct(successRate)}** (${current.executed} executed, ${current.failed} failed)`,
+    `- Success rate: **${pct(successRate)}** (${current.executed} executed, ${current.failed} failed, of which ${current.unknownOutcome} with an unknown outcome that may have succeeded)`,
     `- Failed rate: ${pct(failedRate)} (last week ${pct(previousFailedRate)})`,
+    `- Blocked calls (action disabled; in no rate): ${current.blocked} (last week ${previous.blocked})`,
     `- Token refreshes: ${current.tokenRefresh.success} ok, ${current.tokenRefresh.failed} failed (last week ${previous.tokenRefresh.failed} failed)`,
     '',
     '## Flags',
@@ -97,9 +136,9 @@ export function buildWeeklyReview(current: WeekCounts, previous: WeekCounts): We
     ...reasons.map(([r, n]) => `| ${r} | ${n} | ${pct(current.failed ? n / current.failed : null)} | ${FAILURE_REASONS[r as keyof typeof FAILURE_REASONS] ?? ''} |`),
     '',
     '## Volume per node_type',
-    '| node_type | invoked | executed | failed | failed rate |',
-    '|---|---:|---:|---:|---:|',
-    ...nodeTypes.map(([nt, c]) => `| ${nt} | ${c.invoked} | ${c.executed} | ${c.failed} | ${pct(c.invoked ? c.failed / c.invoked : null)} |`),
+    '| node_type | invoked | executed | failed | failed rate | blocked |',
+    '|---|---:|---:|---:|---:|---:|',
+    ...nodeTypes.map(([nt, c]) => `| ${nt} | ${c.invoked} | ${c.executed} | ${c.failed} | ${pct(c.invoked ? c.failed / c.invoked : null)} | ${c.blocked} |`),
     '',
   ].join('\n');
   const text = `Weekly review: success ${pct(successRate)}, failed rate ${pct(failedRate)}${flags.length ? ` — ${flags.length} flag(s)` : ''}`;
@@ -112,6 +151,8 @@ export function buildWeeklyReview(current: WeekCounts, previous: WeekCounts): We
         { type: 'mrkdwn', text: `*Failed rate*\n${pct(failedRate)} (prev ${pct(previousFailedRate)})` },
         { type: 'mrkdwn', text: `*Token refresh failures*\n${current.tokenRefresh.failed} (prev ${previous.tokenRefresh.failed})` },
         { type: 'mrkdwn', text: `*Invoked*\n${current.invoked}` },
+        { type: 'mrkdwn', text: `*Blocked calls*\n${current.blocked} (prev ${previous.blocked})` },
+        { type: 'mrkdwn', text: `*Unknown outcome*\n${current.unknownOutcome} (counted as failed)` },
       ],
     },
     { type: 'section', text: { type: 'mrkdwn', text: `*Top failure reasons*\n${reasons.slice(0, 5).map(([r, n]) => `• \`${r}\` × ${n}`).join('\n') || '—'}` } },

@@ -7,27 +7,34 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { z } from 'zod';
 import { NODE_TYPE_NAMES, NODE_TYPES } from '../../events/index.ts';
 import type { Logger } from '../../platform/logger.ts';
-import { isMetricName, METRIC_NAMES, runMetric, type MetricFilters } from './metric-queries.ts';
+import { bucketMinutesFor, isMetricName, METRIC_NAMES, runMetric, type MetricFilters } from './metric-queries.ts';
 
 export const WEB_DIR = resolve(join(dirname(fileURLToPath(import.meta.url)), '../../../dashboards/web'));
 const HOUR = 3600_000;
+const MINUTE = 60_000;
 
 export interface DashboardRouterOptions {
   clickhouse: ClickHouseClient;
   database: string;
   logger: Logger;
-  /** Default range when the request names none: the last `defaultDays` days up to the next hour. */
+  /** Default range when the request names none: the last `defaultDays` days up to the current minute. */
   defaultDays?: number;
   now?: () => number;
 }
 
 const identifier = /^[A-Za-z0-9][A-Za-z0-9_.:@-]*$/;
+/** An instant as ISO 8601 (with an offset or Z) or as epoch milliseconds, the form notification links carry. */
+const instant = z.union([z.iso.datetime({ offset: true }), z.string().regex(/^\d{1,15}$/, 'epoch milliseconds')], {
+  error: 'an ISO 8601 date-time with offset, or epoch milliseconds',
+});
 const filtersSchema = z.strictObject({
-  from: z.iso.datetime({ offset: true }).optional(),
-  to: z.iso.datetime({ offset: true }).optional(),
+  from: instant.optional(),
+  to: instant.optional(),
   organization_id: z.union([z.literal(''), z.string().max(128).regex(identifier)]).optional(),
   node_type: z.union([z.literal(''), z.enum(NODE_TYPE_NAMES)]).optional(),
 });
+
+const toMs = (v: string) => (/^\d+$/.test(v) ? Number(v) : Date.parse(v));
 
 /**
  * Copies the chart library from node_modules into the served folder (also done by scripts/setup.d), so the
@@ -44,21 +51,19 @@ export function ensureWebAssets(): void {
 }
 
 /**
- * Parses the filters; ranges are aligned to whole hours (from floored, to ceiled) because the rollups are
- * hourly — every endpoint then answers for exactly the same events. Returns the effective range.
+ * Parses the filters. `from`/`to` are honoured to the minute (seconds and milliseconds dropped, so a page and the
+ * alert evaluator, which closes whole minutes, look at the same window); without them the range is the last
+ * `defaultDays` days up to the current minute. Metrics that align to hours or weeks say so in their SQL.
  */
 export function parseFilters(query: unknown, now: number, defaultDays: number): { ok: true; filters: MetricFilters } | { ok: false; error: string } {
   const parsed = filtersSchema.safeParse(query);
   if (!parsed.success) return { ok: false, error: parsed.error.issues.map((i) => `${i.path.join('.') || 'query'}: ${i.message}`).join('; ') };
   const q = parsed.data;
-  const toMs = Math.ceil((q.to ? Date.parse(q.to) : now) / HOUR) * HOUR;
-  const fromMs = Math.floor((q.from ? Date.parse(q.from) : toMs - defaultDays * 24 * HOUR) / HOUR) * HOUR;
-  if (fromMs >= toMs) return { ok: false, error: 'from must be before to' };
-  if (toMs - fromMs > 400 * 24 * HOUR) return { ok: false, error: 'range longer than 400 days' };
-  const spanHours = (toMs - fromMs) / HOUR;
-  // About 48–200 points per chart whatever the range.
-  const bucketHours = spanHours <= 72 ? 1 : spanHours <= 14 * 24 ? 6 : 24;
-  return { ok: true, filters: { fromMs, toMs, organizationId: q.organization_id ?? '', nodeType: q.node_type ?? '', bucketHours } };
+  const to = Math.floor((q.to ? toMs(q.to) : now) / MINUTE) * MINUTE;
+  const from = Math.floor((q.from ? toMs(q.from) : to - defaultDays * 24 * HOUR) / MINUTE) * MINUTE;
+  if (from >= to) return { ok: false, error: 'from must be before to (at least one minute apart)' };
+  if (to - from > 400 * 24 * HOUR) return { ok: false, error: 'range longer than 400 days' };
+  return { ok: true, filters: { fromMs: from, toMs: to, organizationId: q.organization_id ?? '', nodeType: q.node_type ?? '', bucketMinutes: bucketMinutesFor(from, to) } };
 }
 
 export function createDashboardRouter(o: DashboardRouterOptions): Router {
@@ -79,7 +84,7 @@ export function createDashboardRouter(o: DashboardRouterOptions): Router {
       res.status(503).json({ error: 'clickhouse_unavailable', detail: 'the analytics store did not answer; try again' });
     }
   };
-  const range = (f: MetricFilters) => ({ from: new Date(f.fromMs).toISOString(), to: new Date(f.toMs).toISOString(), organization_id: f.organizationId, node_type: f.nodeType, bucket_hours: f.bucketHours });
+  const range = (f: MetricFilters) => ({ from: new Date(f.fromMs).toISOString(), to: new Date(f.toMs).toISOString(), organization_id: f.organizationId, node_type: f.nodeType, bucket_minutes: f.bucketMinutes });
 
   router.get('/api/metrics', (_req, res) => {
     res.json({ metrics: METRIC_NAMES });

@@ -11,6 +11,7 @@ export interface EventRow {
   conversation_id: string;
   reason: string;
   outcome: string;
+  change: string;
   duration_ms: number | null;
   attempt: number;
   upstream_status: number;
@@ -34,6 +35,7 @@ export function toEventRow(e: ActionEvent): EventRow {
     conversation_id: (f.conversation_id as string | undefined) ?? '',
     reason: (f.reason as string | undefined) ?? '',
     outcome: (f.outcome as string | undefined) ?? '',
+    change: (f.change as string | undefined) ?? '',
     duration_ms: (f.duration_ms as number | undefined) ?? null,
     attempt: (f.attempt as number | undefined) ?? 0,
     upstream_status: (f.upstream_status as number | undefined) ?? 0,

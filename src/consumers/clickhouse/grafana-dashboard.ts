@@ -12,11 +12,14 @@ export function grafanaSql(sql: string, database = 'actionpulse'): string {
     .filter((line) => !line.startsWith('--'))
     .join('\n')
     .replaceAll('{db:Identifier}', database)
+    // Whole hours inside the range come from the rollups, the partial hours at the ends from raw rows.
+    .replaceAll("{hfrom:DateTime64(3, 'UTC')}", 'toStartOfHour($__fromTime + INTERVAL 3599 SECOND)')
+    .replaceAll("{hto:DateTime64(3, 'UTC')}", 'greatest(toStartOfHour($__fromTime + INTERVAL 3599 SECOND), toStartOfHour($__toTime))')
     .replaceAll("{from:DateTime64(3, 'UTC')}", '$__fromTime')
     .replaceAll("{to:DateTime64(3, 'UTC')}", '$__toTime')
     .replaceAll('{organization_id:String}', "'${organization_id}'")
     .replaceAll('{node_type:String}', "'${node_type}'")
-    .replaceAll('{bucket_hours:UInt32}', '1')
+    .replaceAll('{bucket_seconds:UInt32}', '3600')
     .trim();
 }
 
@@ -35,13 +38,15 @@ interface PanelSpec {
 const PANELS: PanelSpec[] = [
   { metric: 'adoption', title: 'Action adoption (% of active agents, target ≥ 30%)', type: 'stat', w: 6, h: 5, unit: 'percent', thresholds: { red: 0, green: 30 } },
   { metric: 'execution-volume-weekly', title: 'Executions per week and w/w growth', type: 'table', w: 6, h: 5 },
-  { metric: 'success-rate', title: 'Action success rate (target ≥ 97%)', type: 'stat', w: 6, h: 5, unit: 'percent', thresholds: { red: 0, green: 97 } },
+  { metric: 'success-rate', title: 'Action success rate, blocked calls apart (target ≥ 97%)', type: 'stat', w: 6, h: 5, unit: 'percent', thresholds: { red: 0, green: 97 } },
   { metric: 'token-refresh-success', title: 'CRM token-refresh success (target ≥ 99%)', type: 'stat', w: 6, h: 5, unit: 'percent', thresholds: { red: 0, green: 99 } },
   { metric: 'actions-timeseries', title: 'Executions and failures per hour', type: 'timeseries', w: 24, h: 8, time: true },
   { metric: 'failure-rate-1h', title: 'On-call: failure rate per action, last hour (alert > 10%)', type: 'table', w: 12, h: 8 },
   { metric: 'failure-reasons', title: 'Failure reasons', type: 'table', w: 12, h: 8 },
   { metric: 'node-types', title: 'Per action: volume, success, duration p50/p95', type: 'table', w: 24, h: 8 },
   { metric: 'organizations', title: 'Per organization', type: 'table', w: 24, h: 8 },
+  { metric: 'adoption-funnel', title: 'Adoption funnel per action: agents configured → invoked → executed', type: 'table', w: 12, h: 8 },
+  { metric: 'agent-retention-weekly', title: 'Weekly agent retention (used actions last week and this week)', type: 'table', w: 12, h: 8 },
 ];
 
 export function buildGrafanaDashboard(database = 'actionpulse'): Record<string, unknown> {
@@ -55,7 +60,7 @@ export function buildGrafanaDashboard(database = 'actionpulse'): Record<string, 
       y += 8;
     }
     let rawSql = grafanaSql(sql.get(p.metric)!, database);
-    if (p.time) rawSql = `SELECT toDateTime(t) AS time, executed, failed FROM (\n${rawSql}\n)`;
+    if (p.time) rawSql = `SELECT toDateTime(t) AS time, executed, failed, blocked FROM (\n${rawSql}\n)`;
     const panel = {
       id: i + 1,
       type: p.type,

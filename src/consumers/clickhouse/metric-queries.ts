@@ -2,13 +2,17 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ClickHouseClient } from '@clickhouse/client';
+import { BLOCKED_REASONS_SQL, UNKNOWN_OUTCOME_REASONS_SQL } from '../../events/index.ts';
 
 /**
  * The dashboard metrics are SQL files under `dashboards/sql/`, one per metric, so PMs, the web dashboard,
  * Grafana and the truth test all read the same definition. Each takes {db:Identifier}, {from}/{to}
- * (DateTime64(3, 'UTC'), [from, to)), {organization_id:String} and {node_type:String} ('' = all).
+ * (DateTime64(3, 'UTC'), [from, to) to the millisecond), {organization_id:String} and {node_type:String}
+ * ('' = all). Shared pieces are written once, in `dashboards/sql/include/`, and spliced in where a file says
+ * `{{name}}` (see `expandIncludes`).
  */
 export const SQL_DIR = resolve(join(dirname(fileURLToPath(import.meta.url)), '../../../dashboards/sql'));
+const INCLUDE_DIR = join(SQL_DIR, 'include');
 
 export const METRIC_NAMES = [
   'adoption',
@@ -20,6 +24,8 @@ export const METRIC_NAMES = [
   'organizations',
   'failure-rate-1h',
   'actions-timeseries',
+  'adoption-funnel',
+  'agent-retention-weekly',
 ] as const;
 export type MetricName = (typeof METRIC_NAMES)[number];
 
@@ -30,19 +36,64 @@ export interface MetricFilters {
   toMs: number;
   organizationId?: string;
   nodeType?: string;
-  /** Only for `actions-timeseries`. */
-  bucketHours?: number;
+  /** Only for `actions-timeseries`; default `bucketMinutesFor(fromMs, toMs)`. */
+  bucketMinutes?: number;
 }
 
 export type MetricRow = Record<string, string | number | null>;
 
+const MINUTE = 60_000;
+const HOUR = 3600_000;
+
+/** Chart bucket per range: about 60–200 points whatever the range, so an hour and 90 days both read. */
+export function bucketMinutesFor(fromMs: number, toMs: number): number {
+  const span = (toMs - fromMs) / MINUTE;
+  for (const b of [1, 5, 15, 60, 360]) if (span / b <= 200) return b;
+  return 1440;
+}
+
+/**
+ * The part of [from, to) that whole-hour rollups can answer: [hfrom, hto), whole hours inside the range.
+ * The rest (at most one partial hour at each end) is read from the raw table, to the millisecond. With
+ * buckets shorter than an hour (`rawOnly`), everything is read raw (ranges that short are small).
+ */
+export function rollupHours(fromMs: number, toMs: number, rawOnly = false): { hfromMs: number; htoMs: number } {
+  const hfromMs = Math.ceil(fromMs / HOUR) * HOUR;
+  const htoMs = Math.max(hfromMs, Math.floor(toMs / HOUR) * HOUR);
+  return rawOnly || htoMs <= hfromMs ? { hfromMs: fromMs, htoMs: fromMs } : { hfromMs, htoMs };
+}
+
 let cache: Map<string, string> | undefined;
+
+/**
+ * `{{counts:event,event}}` → the counts of those events in [from, to) (include/counts.sql); `{{durations}}`
+ * (include/durations.sql); `{{blocked_reasons}}`, `{{unknown_reasons}}` → the SQL lists of
+ * src/events/outcome-class.ts, so no SQL file lists the reasons again.
+ */
+export function expandIncludes(sql: string, includes: Map<string, string>): string {
+  return sql.replace(/\{\{(\w+)(?::([\w,]+))?\}\}/g, (_m, name: string, args: string | undefined) => {
+    if (name === 'blocked_reasons') return BLOCKED_REASONS_SQL;
+    if (name === 'unknown_reasons') return UNKNOWN_OUTCOME_REASONS_SQL;
+    const body = includes.get(name);
+    if (body === undefined) throw new Error(`dashboards/sql: unknown include {{${name}}}`);
+    const events = (args ?? '').split(',').filter(Boolean).map((e) => `'${e}'`).join(', ');
+    return expandIncludes(body.replaceAll('{{events}}', events), includes).trim();
+  });
+}
+
+function stripComments(sql: string): string {
+  return sql.split('\n').filter((line) => !line.trimStart().startsWith('--')).join('\n');
+}
 
 export function loadMetricSql(): Map<string, string> {
   if (cache) return cache;
+  const includes = new Map<string, string>();
+  for (const file of readdirSync(INCLUDE_DIR).filter((f) => f.endsWith('.sql'))) {
+    includes.set(file.replace(/\.sql$/, ''), stripComments(readFileSync(join(INCLUDE_DIR, file), 'utf8')));
+  }
   const files = new Map<string, string>();
   for (const file of readdirSync(SQL_DIR).filter((f) => f.endsWith('.sql'))) {
-    files.set(file.replace(/\.sql$/, ''), readFileSync(join(SQL_DIR, file), 'utf8'));
+    files.set(file.replace(/\.sql$/, ''), expandIncludes(readFileSync(join(SQL_DIR, file), 'utf8'), includes));
   }
   for (const name of METRIC_NAMES) if (!files.has(name)) throw new Error(`dashboards/sql/${name}.sql is missing`);
   cache = files;
@@ -58,16 +109,28 @@ export function isMetricName(name: string): name is MetricName {
   return (METRIC_NAMES as readonly string[]).includes(name);
 }
 
-export async function runMetric(client: ClickHouseClient, database: string, name: MetricName, f: MetricFilters): Promise<MetricRow[]> {
-  const query = loadMetricSql().get(name)!;
-  const params: Record<string, string | number> = {
+/** Every query parameter a metric file may use, computed from the filters. */
+export function metricParams(database: string, f: MetricFilters, name?: MetricName): Record<string, string | number> {
+  const bucketMinutes = f.bucketMinutes ?? bucketMinutesFor(f.fromMs, f.toMs);
+  // Only the time series has buckets shorter than the rollup's hour.
+  const { hfromMs, htoMs } = rollupHours(f.fromMs, f.toMs, name === 'actions-timeseries' && bucketMinutes < 60);
+  return {
     db: database,
     from: toChDateTime(f.fromMs),
     to: toChDateTime(f.toMs),
+    hfrom: toChDateTime(hfromMs),
+    hto: toChDateTime(htoMs),
     organization_id: f.organizationId ?? '',
     node_type: f.nodeType ?? '',
+    bucket_seconds: bucketMinutes * 60,
   };
-  if (query.includes('{bucket_hours:')) params.bucket_hours = f.bucketHours ?? 1;
+}
+
+export async function runMetric(client: ClickHouseClient, database: string, name: MetricName, f: MetricFilters): Promise<MetricRow[]> {
+  const query = loadMetricSql().get(name)!;
+  const all = metricParams(database, f, name);
+  // Send only the parameters the file names: a server refuses unknown ones in some versions.
+  const params = Object.fromEntries(Object.entries(all).filter(([k]) => query.includes(`{${k}:`)));
   const result = await client.query({ query, query_params: params, format: 'JSONEachRow' });
   return result.json<MetricRow>();
 }

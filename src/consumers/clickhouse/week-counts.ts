@@ -1,5 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import { emptyWeek, type WeekCounts, type WeekCountsProvider } from '../alerts/weekly-review.ts';
+import { addToWeek, emptyWeek, type WeekCounts, type WeekCountsProvider } from '../alerts/weekly-review.ts';
 import { toChDateTime } from './metric-queries.ts';
 
 /**
@@ -42,18 +42,7 @@ export class ClickhouseWeekCounts implements WeekCountsProvider {
         else if (r.outcome === 'failed') w.tokenRefresh.failed += n;
         continue;
       }
-      const nt = (w.byNodeType[r.node_type] ??= { invoked: 0, executed: 0, failed: 0 });
-      if (r.event === 'qontak_action_invoked') {
-        w.invoked += n;
-        nt.invoked += n;
-      } else if (r.event === 'qontak_action_executed') {
-        w.executed += n;
-        nt.executed += n;
-      } else {
-        w.failed += n;
-        nt.failed += n;
-        w.failedByReason[r.reason] = (w.failedByReason[r.reason] ?? 0) + n;
-      }
+      addToWeek(w, r.event, r.node_type, r.reason, n);
     }
     return w;
   }

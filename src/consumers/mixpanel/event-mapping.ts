@@ -19,12 +19,18 @@ export const MIXPANEL_PROPERTY_ALLOW_LIST = [
   /** Derived, on failed events: `blocked` | `unknown` | `failure` (src/events/outcome-class.ts), so Mixpanel reports
    * can leave blocked calls out of a success rate exactly as the dashboard does. */
   'failure_class',
+  /** On `qontak_action_unconfigured`: `removed` | `replaced`. */
+  'change',
 ] as const;
 
 /** The Group Analytics key: must be declared with this exact name in the Mixpanel project settings. */
 export const MIXPANEL_GROUP_KEY = 'organization_id';
 
-/** Events forwarded to Mixpanel: the five action events of spec §11, names unchanged. */
+/**
+ * Events forwarded to Mixpanel: the five action events of spec §11 and `qontak_action_unconfigured` (its own
+ * event, so a Mixpanel report of configured agents can subtract removals exactly as the dashboard does), names
+ * unchanged.
+ */
 export const MIXPANEL_EVENT_NAMES: ReadonlySet<string> = new Set(ACTION_EVENT_NAMES);
 
 /** /import refuses times before 1971 and more than one hour ahead of Mixpanel's clock. */
@@ -97,6 +103,7 @@ export function toMixpanelRecord(event: ActionEvent, nowMs: number = Date.now())
     upstream_status: num(source.upstream_status),
     source: text(source.source),
     failure_class: typeof source.reason === 'string' ? failureClass(source.reason) : undefined,
+    change: event.event === 'qontak_action_unconfigured' ? (event.change ?? 'removed') : undefined,
   } satisfies Record<(typeof MIXPANEL_PROPERTY_ALLOW_LIST)[number] | 'time' | 'distinct_id' | '$insert_id', unknown>;
   return { kind: 'record', record: { event: event.event, properties: properties as MixpanelRecord['properties'] } };
 }

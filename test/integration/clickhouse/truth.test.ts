@@ -10,12 +10,55 @@ import { silentLogger } from '../../../src/platform/logger.ts';
 import { startClickhouseConsumer, type ClickhouseConsumer } from '../../../src/consumers/clickhouse/clickhouse-consumer.ts';
 import { METRIC_NAMES, runMetric, type MetricFilters } from '../../../src/consumers/clickhouse/metric-queries.ts';
 import { generateWorkload, type Workload } from '../../../src/workload/workload-generator.ts';
-import { GROUND_TRUTH } from '../../../src/workload/ground-truth.ts';
+import { durationBounds, durationsOf, GROUND_TRUTH } from '../../../src/workload/ground-truth.ts';
+import { createExecutor, fileBackend, migrateRegistry, setRegistryEnabled } from '../../../src/executors/index.ts';
+import { openRegistryDb } from '../../../src/platform/registry-db.ts';
+import { RecordingEmitter } from '../../../src/producers/emitter-port.ts';
+import type { ActionEvent } from '../../../src/events/index.ts';
 import { freshTopics, sharedProducer, testBrokers, uniqueName, waitFor } from '../../helpers/kafka.ts';
 import { sendWithJavaProducer } from './java-console-producer.ts';
 
 const HOUR = 3600_000;
+const MIN = 60_000;
 const DB = 'ap_truth';
+/** 02:00 UTC three to four days before the end: the runtime's calls stay on one UTC day, the last one the next. */
+const runtimeStart = (endMs: number) => Math.floor((endMs - 72 * HOUR) / (24 * HOUR)) * 24 * HOUR + 2 * HOUR;
+
+/**
+ * What the agent runtime itself reports through the executors' public API, at event times inside the workload:
+ * automatic heartbeats (first call or configuration of the day), explicit ones for agents that call nothing,
+ * configurations made and removed, and calls refused by the registry gate (blocked).
+ */
+async function runtimeEvents(startMs: number, dataDir: string): Promise<ActionEvent[]> {
+  const db = await openRegistryDb({ memory: true });
+  await migrateRegistry(db);
+  await setRegistryEnabled(db, 'qontak_chat_room_assign', false, { actor: 'truth-test', reason: 'blocked calls in the workload' });
+  const emitter = new RecordingEmitter();
+  let clock = startMs;
+  const executor = await createExecutor({
+    db,
+    jobBackend: fileBackend(join(dataDir, 'jobs')),
+    emitter,
+    logger: silentLogger,
+    source: 'agent-runtime',
+    clock: () => clock,
+    migrate: false,
+    crm: { baseUrl: 'http://127.0.0.1:9', tokenEncryptionKey: 'ab'.repeat(32), requestTimeoutMs: 100, maxRetries: 0, apiKey: '' },
+  });
+  const org = 'org-runtime';
+  for (let i = 0; i < 6; i++) {
+    clock += 37 * MIN;
+    executor.recordConfigured({ organization_id: org, agent_id: 'agent-builder', node_type: 'qontak_chat_room_assign' });
+    await executor.execute('qontak_chat_room_assign', { assign_type: 'auto' }, { organization_id: org, agent_id: `agent-${i % 3}`, conversation_id: `conv-rt-${i}` });
+    executor.recordAgentActive({ organization_id: org, agent_id: 'agent-idle' });
+  }
+  clock += 26 * HOUR; // the next UTC day: the automatic heartbeat again
+  await executor.execute('qontak_chat_room_assign', { assign_type: 'auto' }, { organization_id: org, agent_id: 'agent-0', conversation_id: 'conv-rt-next-day' });
+  executor.recordUnconfigured({ organization_id: org, agent_id: 'agent-builder', node_type: 'qontak_chat_room_assign', change: 'removed' });
+  await executor.close();
+  await db.close();
+  return emitter.events;
+}
 
 // Own process (pool: forks) and own chDB folder.
 describe('every dashboard metric equals the ground truth, through the real broker and sink', () => {
@@ -31,6 +74,11 @@ describe('every dashboard metric equals the ground truth, through the real broke
     clickhouse = createClickhouse({ dataDir });
     const endMs = Math.floor(Date.now() / HOUR) * HOUR;
     workload = generateWorkload({ seed: 20261125, endMs, hours: 24 * 10, organizations: 6, agentsPerOrg: 8, invocations: 5000 });
+    const fromRuntime = await runtimeEvents(runtimeStart(endMs), dataDir);
+    workload.events.push(...fromRuntime);
+    workload.events.sort((a, b) => a.timestamp - b.timestamp);
+    workload.deliveries.push(...fromRuntime, ...fromRuntime.slice(0, 5));
+    workload.organizations.push('org-runtime');
   });
 
   afterAll(async () => {
@@ -71,17 +119,48 @@ describe('every dashboard metric equals the ground truth, through the real broke
       { fromMs: startMs, toMs: endMs, organizationId: workload.organizations[1] },
       { fromMs: startMs, toMs: endMs, nodeType: 'qontak_chat_room_tag' },
       { fromMs: startMs, toMs: endMs, organizationId: workload.organizations[2], nodeType: 'qontak_crm_deal_create' },
-      { fromMs: endMs - 3 * 24 * HOUR, toMs: endMs - 5 * HOUR, bucketHours: 24 },
+      { fromMs: endMs - 3 * 24 * HOUR, toMs: endMs - 5 * HOUR, bucketMinutes: 1440 },
       { fromMs: startMs + 30 * HOUR, toMs: startMs + 31 * HOUR + 24 * HOUR, organizationId: workload.organizations[0] },
+      // To the minute, not whole hours: partial hours at both ends; the rolling hour before `to` crosses a clock hour.
+      { fromMs: endMs - 4 * 24 * HOUR + 17 * MIN, toMs: endMs - 29 * HOUR + 23 * MIN },
+      { fromMs: endMs - 7 * HOUR - 41 * MIN, toMs: endMs - 6 * HOUR + 12 * MIN, nodeType: 'qontak_crm_deal_update' },
+      // The executor-reported runtime: heartbeats, configurations made and removed, blocked calls.
+      { fromMs: runtimeStart(endMs), toMs: runtimeStart(endMs) + 10 * HOUR, organizationId: 'org-runtime' },
+      { fromMs: runtimeStart(endMs) - 47 * MIN, toMs: endMs, organizationId: 'org-runtime' },
     ];
     for (const filters of cases) {
       for (const name of METRIC_NAMES) {
         const actual = await runMetric(clickhouse, DB, name, filters);
         const truth = GROUND_TRUTH[name](workload.events, filters);
+        if (name === 'node-types') {
+          // Percentiles come from hourly quantile states: within the documented bounds, counts exact.
+          const counts = (rows: typeof actual) => rows.map(({ p50_ms: _p50, p95_ms: _p95, ...rest }) => rest);
+          expect({ name, filters, rows: counts(actual) }).toEqual({ name, filters, rows: counts(truth) });
+          for (const row of actual) {
+            const durations = durationsOf(workload.events, filters, String(row.node_type));
+            if (durations.length === 0) continue;
+            for (const [key, level] of [['p50_ms', 0.5], ['p95_ms', 0.95]] as const) {
+              const [low, high] = durationBounds(durations, level, workload.options.duplicateRate + 0.01);
+              expect(Number(row[key]), `${key} ${row.node_type} ${JSON.stringify(filters)}`).toBeGreaterThanOrEqual(low);
+              expect(Number(row[key]), `${key} ${row.node_type} ${JSON.stringify(filters)}`).toBeLessThanOrEqual(high);
+            }
+          }
+          continue;
+        }
         expect({ name, filters, rows: actual }).toEqual({ name, filters, rows: truth });
       }
     }
   }
+
+  it('the workload holds what the metrics must handle: executor heartbeats, removed configurations, blocked calls, unknown outcomes', () => {
+    const e = workload.events;
+    expect(e.filter((x) => x.event === 'qontak_agent_active' && x.organization_id === 'org-runtime').map((x) => 'agent_id' in x && x.agent_id).sort()).toEqual([
+      'agent-0', 'agent-0', 'agent-1', 'agent-2', 'agent-builder', ...Array(6).fill('agent-idle'),
+    ]);
+    expect(e.filter((x) => x.event === 'qontak_action_unconfigured').length).toBeGreaterThan(5);
+    expect(e.filter((x) => x.event === 'qontak_action_failed' && x.reason === 'registry_disabled' && x.organization_id === 'org-runtime')).toHaveLength(7);
+    expect(e.filter((x) => x.event === 'qontak_action_failed' && x.reason === 'crm_create_outcome_unknown').length).toBeGreaterThan(5);
+  });
 
   it('ingests 5% duplicates, out-of-order and hours-late events in mixed compressions, and every metric is exact', async () => {
     const { deliveries, events } = workload;

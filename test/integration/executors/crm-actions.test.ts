@@ -119,7 +119,11 @@ describe('create ticket (QACT-S02)', () => {
     expect(h.executor.registry.isEnabled('qontak_crm_ticket_create')).toBe(true);
     const o = org('s02ac1');
     h.executor.recordConfigured({ node_type: 'qontak_crm_ticket_create', agent_id: 'agent-9', organization_id: o });
-    expect(h.emitter.events.filter((e) => e.organization_id === o)).toMatchObject([{ event: 'qontak_action_configured', node_type: 'qontak_crm_ticket_create', agent_id: 'agent-9' }]);
+    // The agent's first configuration of the day also reports it active (the adoption denominator).
+    expect(h.emitter.events.filter((e) => e.organization_id === o)).toMatchObject([
+      { event: 'qontak_agent_active', agent_id: 'agent-9' },
+      { event: 'qontak_action_configured', node_type: 'qontak_crm_ticket_create', agent_id: 'agent-9' },
+    ]);
   });
 
   it('QACT-S02 AC-2 POST /api/v3.1/tickets is sent with the body, company-token (Bearer) authenticated', async () => {
@@ -176,7 +180,7 @@ describe('update ticket (QACT-S03) and update deal (QACT-S04)', () => {
     expect(h.executor.registry.isEnabled('qontak_crm_ticket_update')).toBe(true);
     const o = org('s03ac1');
     h.executor.recordConfigured({ node_type: 'qontak_crm_ticket_update', agent_id: 'agent-1', organization_id: o });
-    expect(h.emitter.events.filter((e) => e.organization_id === o)).toMatchObject([{ event: 'qontak_action_configured' }]);
+    expect(h.emitter.events.filter((e) => e.organization_id === o)).toMatchObject([{ event: 'qontak_agent_active' }, { event: 'qontak_action_configured' }]);
   });
 
   it('QACT-S03 AC-2 PUT /api/v3.1/tickets/{id} is sent with the updated fields, company-token authenticated', async () => {

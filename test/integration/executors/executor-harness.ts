@@ -35,6 +35,8 @@ export interface HarnessOptions {
   crmConfig?: Partial<ExecutorDeps['crm']>;
   redisUrl?: string;
   enqueueTimeoutMs?: number;
+  /** The executor's clock (event times), e.g. to cross a UTC day. */
+  clock?: () => number;
 }
 
 const suffix = () => randomBytes(5).toString('hex');
@@ -70,6 +72,7 @@ export async function openHarness(options: HarnessOptions = {}): Promise<Harness
     emitter,
     logger: silentLogger,
     source: 'agent-runtime',
+    clock: options.clock,
     crm: {
       baseUrl: crm.url,
       tokenEncryptionKey: randomBytes(32).toString('hex'),

@@ -27,8 +27,8 @@ describe('weekly review', () => {
     expect(r.previousFailedRate).toBeCloseTo(0.05, 5);
     expect(r.flags.map((f) => f.code)).toEqual(['failed_rate_up', 'token_refresh_failures_up']);
     expect(r.current.failedByReason).toEqual({ crm_server_error: 4, empty_tags: 4 });
-    expect(r.markdown).toContain('| qontak_crm_deal_create | 100 | 92 | 8 | 8.0% |');
-    expect(r.markdown).toContain('| qontak_chat_room_tag | 0 | 0 | 0 | n/a |');
+    expect(r.markdown).toContain('| qontak_crm_deal_create | 100 | 92 | 8 | 8.0% | 0 |');
+    expect(r.markdown).toContain('| qontak_chat_room_tag | 0 | 0 | 0 | n/a | 0 |');
     expect(JSON.stringify(r.slack.blocks)).toContain('crm_server_error');
   });
 
@@ -38,5 +38,23 @@ describe('weekly review', () => {
     expect(r.failedRate).toBeCloseTo(0.11, 5);
     expect(r.flags).toEqual([]);
     expect(r.markdown).toContain('- none');
+  });
+
+  it('leaves blocked calls out of every rate and shows them, and unknown outcomes, as their own counts', async () => {
+    const fail = (ts: number, reason: 'registry_disabled' | 'crm_create_outcome_unknown') =>
+      buildEvent({ event: 'qontak_action_failed', timestamp: ts, source: 'test', organization_id: 'o', node_type: 'qontak_crm_deal_create', agent_id: 'a', conversation_id: 'c', reason, duration_ms: 0 });
+    const blockedCalls = Array.from({ length: 30 }, (_, i) => [invoked(T0 + 900_000 + i * 10), fail(T0 + 900_001 + i * 10, 'registry_disabled')]).flat();
+    const unknown = [invoked(T0 + 950_000), fail(T0 + 950_001, 'crm_create_outcome_unknown')];
+    const events = [...week(T0 - WEEK, 100, 5, 0), ...week(T0, 100, 5, 0), ...blockedCalls, ...unknown];
+    const r = await weeklyReview({ weekCounts: async (from, to) => countsFromEvents(events, from, to) }, T0);
+    expect(r.current).toMatchObject({ invoked: 101, executed: 95, failed: 6, blocked: 30, unknownOutcome: 1 });
+    expect(r.current.byNodeType.qontak_crm_deal_create).toEqual({ invoked: 101, executed: 95, failed: 6, blocked: 30 });
+    expect(r.current.failedByReason).not.toHaveProperty('registry_disabled');
+    expect(r.successRate).toBeCloseTo(95 / 101, 10);
+    expect(r.failedRate).toBeCloseTo(6 / 101, 10);
+    expect(r.markdown).toContain('- Blocked calls (action disabled; in no rate): 30 (last week 0)');
+    expect(r.markdown).toContain('of which 1 with an unknown outcome');
+    expect(r.markdown).toContain('| qontak_crm_deal_create | 101 | 95 | 6 | 5.9% | 30 |');
+    expect(JSON.stringify(r.slack.blocks)).toContain('*Blocked calls*\\n30 (prev 0)');
   });
 });

@@ -17,7 +17,7 @@ describe('event rows', () => {
     const e = buildEvent({ event: 'qontak_action_token_refreshed', source: 'svc', organization_id: 'org-1', outcome: 'failed', timestamp: 1_760_000_000_123 });
     expect(toEventRow(e)).toEqual({
       event_id: e.event_id, event: 'qontak_action_token_refreshed', timestamp: 1_760_000_000_123, organization_id: 'org-1',
-      node_type: '', agent_id: '', conversation_id: '', reason: '', outcome: 'failed', duration_ms: null, attempt: 0,
+      node_type: '', agent_id: '', conversation_id: '', reason: '', outcome: 'failed', change: '', duration_ms: null, attempt: 0,
       upstream_status: 0, source: 'svc', trace_id: '', span_id: '', schema_version: 1,
     });
     const f = buildEvent({ event: 'qontak_action_failed', source: 'svc', organization_id: 'o', node_type: 'qontak_crm_deal_create', agent_id: 'a', conversation_id: 'c', reason: 'crm_timeout', duration_ms: 0, attempt: 3, upstream_status: 504 });
@@ -35,24 +35,36 @@ describe('migrations', () => {
     const versions = MIGRATIONS.map((m) => m.version);
     expect(versions).toEqual([...versions].sort((a, b) => a - b));
     expect(new Set(versions).size).toBe(versions.length);
-    for (const m of MIGRATIONS) for (const s of m.statements({ db: 'x', ttlDays: 30 })) expect(s).toMatch(/^CREATE (TABLE|MATERIALIZED VIEW) IF NOT EXISTS x\./);
+    for (const m of MIGRATIONS) {
+      for (const s of m.statements({ db: 'x', ttlDays: 30 })) {
+        if (s.startsWith('INSERT')) expect(s).toMatch(/^INSERT INTO (x\.\w+)[\s\S]*AND \(SELECT count\(\) FROM \1\) = 0/); // a backfill runs into an empty table only
+        else expect(s).toMatch(/^(CREATE (TABLE|MATERIALIZED VIEW) IF NOT EXISTS x\.|ALTER TABLE x\.\w+ ADD COLUMN IF NOT EXISTS )/);
+      }
+    }
     expect(MIGRATIONS[0].statements({ db: 'x', ttlDays: 30 })[0]).toContain('INTERVAL 30 DAY');
   });
 });
 
 describe('dashboard filters', () => {
   const now = Date.UTC(2026, 10, 25, 10, 37);
-  it('aligns the range to whole hours and defaults to the last days', () => {
-    const r = parseFilters({}, now, 7);
-    expect(r).toEqual({ ok: true, filters: { fromMs: Date.UTC(2026, 10, 18, 11), toMs: Date.UTC(2026, 10, 25, 11), organizationId: '', nodeType: '', bucketHours: 6 } });
-    const q = parseFilters({ from: '2026-11-20T10:15:00Z', to: '2026-11-21T09:05:00.000Z', node_type: 'qontak_chat_room_tag', organization_id: 'org-7' }, now, 7);
-    expect(q).toEqual({ ok: true, filters: { fromMs: Date.UTC(2026, 10, 20, 10), toMs: Date.UTC(2026, 10, 21, 10), organizationId: 'org-7', nodeType: 'qontak_chat_room_tag', bucketHours: 1 } });
+  it('honours from/to to the minute, as ISO or epoch milliseconds, and defaults to the last days up to this minute', () => {
+    const at = Date.UTC(2026, 10, 25, 10, 37, 42, 500);
+    const r = parseFilters({}, at, 7);
+    expect(r).toEqual({ ok: true, filters: { fromMs: Date.UTC(2026, 10, 18, 10, 37), toMs: Date.UTC(2026, 10, 25, 10, 37), organizationId: '', nodeType: '', bucketMinutes: 60 } });
+    const q = parseFilters({ from: '2026-11-20T10:15:30Z', to: '2026-11-20T11:05:00.000+00:00', node_type: 'qontak_chat_room_tag', organization_id: 'org-7' }, now, 7);
+    expect(q).toEqual({ ok: true, filters: { fromMs: Date.UTC(2026, 10, 20, 10, 15), toMs: Date.UTC(2026, 10, 20, 11, 5), organizationId: 'org-7', nodeType: 'qontak_chat_room_tag', bucketMinutes: 1 } });
+    // The form notification links carry: epoch milliseconds.
+    const e = parseFilters({ from: String(Date.UTC(2026, 10, 25, 9, 36, 59, 999)), to: String(Date.UTC(2026, 10, 25, 10, 36)) }, now, 7);
+    expect(e).toMatchObject({ ok: true, filters: { fromMs: Date.UTC(2026, 10, 25, 9, 36), toMs: Date.UTC(2026, 10, 25, 10, 36), bucketMinutes: 1 } });
+    const ninety = parseFilters({ from: '2026-08-27T00:00:00Z', to: '2026-11-25T00:00:00Z' }, now, 7);
+    expect(ninety).toMatchObject({ ok: true, filters: { bucketMinutes: 1440 } });
   });
 
   it('rejects unknown node types, bad organization ids, inverted ranges and unknown parameters', () => {
     expect(parseFilters({ node_type: 'qontak_fax_send' }, now, 7)).toMatchObject({ ok: false, error: expect.stringContaining('node_type') });
     expect(parseFilters({ organization_id: "x' OR 1=1" }, now, 7)).toMatchObject({ ok: false, error: expect.stringContaining('organization_id') });
-    expect(parseFilters({ from: '2026-11-22T00:00:00Z', to: '2026-11-21T00:00:00Z' }, now, 7)).toEqual({ ok: false, error: 'from must be before to' });
+    expect(parseFilters({ from: '2026-11-22T00:00:00Z', to: '2026-11-21T00:00:00Z' }, now, 7)).toEqual({ ok: false, error: 'from must be before to (at least one minute apart)' });
+    expect(parseFilters({ from: 'yesterday' }, now, 7)).toMatchObject({ ok: false, error: expect.stringContaining('epoch milliseconds') });
     expect(parseFilters({ limit: '5' }, now, 7)).toMatchObject({ ok: false });
   });
 
@@ -100,7 +112,10 @@ describe('workload generator', () => {
     expect(late.length).toBeGreaterThan(0);
     expect(w.events.every((e) => validateEvent(e).ok)).toBe(true);
     const kinds = new Set(w.events.map((e) => e.event));
-    expect(kinds.size).toBe(6);
+    expect(kinds.size).toBe(7);
+    expect(w.events.filter((e) => e.event === 'qontak_action_unconfigured').length).toBeGreaterThan(0);
+    expect(w.events.filter((e) => e.event === 'qontak_action_failed' && e.reason === 'registry_disabled').length).toBeGreaterThan(0);
+    expect(w.events.filter((e) => e.event === 'qontak_action_failed' && e.reason === 'crm_create_outcome_unknown').length).toBeGreaterThan(0);
     expect(w.events.filter((e) => e.event !== 'qontak_action_configured').every((e) => e.timestamp < opts.endMs && e.timestamp >= opts.endMs - 72 * HOUR)).toBe(true);
   });
 });

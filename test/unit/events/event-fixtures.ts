@@ -36,6 +36,7 @@ export const FULL_INPUTS: Record<EventName, EventInput> = {
     attempt: 1,
     ...TRACE,
   },
+  qontak_action_unconfigured: { event: 'qontak_action_unconfigured', ...action, change: 'removed', ...TRACE },
   qontak_agent_active: { event: 'qontak_agent_active', ...base, agent_id: 'agent-7', ...TRACE },
 };
 
@@ -52,6 +53,7 @@ export const MINIMAL_INPUTS: Record<EventName, EventInput> = {
     duration_ms: 3,
   },
   qontak_action_token_refreshed: { event: 'qontak_action_token_refreshed', ...base, outcome: 'success' },
+  qontak_action_unconfigured: { event: 'qontak_action_unconfigured', ...action },
   qontak_agent_active: { event: 'qontak_agent_active', ...base, agent_id: 'agent-7' },
 };
 

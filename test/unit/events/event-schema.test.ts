@@ -22,13 +22,14 @@ function rejected(result: ValidationResult) {
 const paths = (result: ValidationResult) => rejected(result).errors.map((e) => e.path).sort();
 
 describe('the event catalogue', () => {
-  it('names the five spec §11 action events plus the adoption heartbeat', () => {
+  it('names the five spec §11 action events, the end of a configuration and the adoption heartbeat', () => {
     expect(ACTION_EVENT_NAMES).toEqual([
       'qontak_action_configured',
       'qontak_action_invoked',
       'qontak_action_executed',
       'qontak_action_failed',
       'qontak_action_token_refreshed',
+      'qontak_action_unconfigured',
     ]);
     expect(EVENT_NAMES).toEqual([...ACTION_EVENT_NAMES, 'qontak_agent_active']);
   });

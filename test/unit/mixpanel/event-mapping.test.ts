@@ -67,7 +67,15 @@ describe('contract event → Mixpanel record', () => {
     expect(toMixpanelRecord({ ...configured, timestamp: NOW + 30 * 60_000 }, NOW).kind).toBe('record');
   });
 
-  it('skips the agent heartbeat, which is not one of the five Mixpanel events', () => {
+  it('forwards the end of a configuration as its own event, with how it ended (removed when unsaid)', () => {
+    const base = { event: 'qontak_action_unconfigured', source: 'builder-api', organization_id: 'o', agent_id: 'agent-7', node_type: 'qontak_chat_room_tag', timestamp: NOW } as const;
+    const replaced = toMixpanelRecord(buildEvent({ ...base, change: 'replaced' }), NOW);
+    expect(replaced).toMatchObject({ kind: 'record', record: { event: 'qontak_action_unconfigured', properties: { distinct_id: 'agent-7', node_type: 'qontak_chat_room_tag', change: 'replaced' } } });
+    const unsaid = toMixpanelRecord(buildEvent(base), NOW);
+    expect(unsaid).toMatchObject({ kind: 'record', record: { properties: { change: 'removed' } } });
+  });
+
+  it('skips the agent heartbeat, which is not a Mixpanel event', () => {
     const hb = buildEvent({ event: 'qontak_agent_active', source: 'agent-runtime', organization_id: 'o', agent_id: 'a' });
     expect(toMixpanelRecord(hb, NOW)).toEqual({ kind: 'skip' });
   });
