@@ -131,6 +131,7 @@ describe('alerts on-call can trust', () => {
     await svc.restart();
     await svc.feed([...spooled, ...bg(30, 40)], svc.start + 75 * MIN);
     await waitFor(() => pages('organization_id=org-late', '[RESOLVED]').length >= 1, { timeoutMs: 60_000, what: 'the resolve' });
+    await waitFor(() => pd.events.filter((e) => e.dedup_key.endsWith('organization_id=org-late')).length >= 2, { timeoutMs: 60_000, what: 'the PagerDuty resolve' });
     expect(pages('organization_id=org-late')).toHaveLength(1);
     expect(pd.events.filter((e) => e.dedup_key === 'actionpulse/token-refresh-failures-15m/organization_id=org-late').map((e) => e.event_action)).toEqual(['trigger', 'resolve']);
   });
@@ -174,7 +175,10 @@ describe('alerts on-call can trust', () => {
     expect(kill.filter((x) => x.includes(`Disabled ${DEAL}`))).toHaveLength(2);
     expect(kill.filter((x) => x.includes('grace period'))).toHaveLength(1);
     // the restart re-paged nothing: one FIRING per scope and episode
-    expect(pages('all actions')).toHaveLength(2); // episode 1 (A), and episode 2 once deal_create fails again (C)
-    expect(pages(`node_type=${DEAL}`).length).toBeLessThanOrEqual(2);
+    // episode 1 (A) and episode 2 once deal_create fails again after the re-enable (C), for both scopes of rule 1
+    const rate = (scope: string) => pages(scope).filter((x) => x.includes('Action failure rate'));
+    expect(rate('all actions')).toHaveLength(2);
+    expect(rate(`node_type=${DEAL}`)).toHaveLength(2);
+    expect(pages(`node_type=${DEAL}`).filter((x) => x.includes('sustained for 24 h'))).toHaveLength(1);
   });
 });
