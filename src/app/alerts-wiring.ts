@@ -4,7 +4,7 @@ import type { Logger } from '../platform/logger.ts';
 import type { SqlDb } from '../platform/registry-db.ts';
 import type { KafkaPort } from '../platform/kafka/kafka-client.ts';
 import { AlertEvaluator } from '../consumers/alerts/alert-evaluator.ts';
-import { DEFAULT_RULES_PATH, loadRulesFile } from '../consumers/alerts/alert-rules.ts';
+import { DEFAULT_RULES_PATH, loadRulesFile, withSloRules } from '../consumers/alerts/alert-rules.ts';
 import { createAlertsAdminRouter } from '../consumers/alerts/admin-router.ts';
 import { summaryOf, type AlertNotification } from '../consumers/alerts/alert-notification.ts';
 import type { DeliveryResult, Notifier } from '../consumers/alerts/notifiers/notifier.ts';
@@ -76,8 +76,10 @@ export async function startAlerts(
     notifiers.webhook = new WebhookNotifier({ name: 'webhook', url: a.webhookUrl, secret: a.webhookSecret });
     extra.push('webhook');
   }
-  const routes = { 'bot-oncall': ['slack-bot-oncall', ...extra], 'crm-oncall': ['slack-crm-oncall', ...extra] };
-  const rules = loadRulesFile(a.rulesFile ?? DEFAULT_RULES_PATH);
+  // bot-oncall-slack: the 1x-over-3-days SLO burn notifies Slack only, never pages.
+  const routes = { 'bot-oncall': ['slack-bot-oncall', ...extra], 'crm-oncall': ['slack-crm-oncall', ...extra], 'bot-oncall-slack': ['slack-bot-oncall'] };
+  const base = loadRulesFile(a.rulesFile ?? DEFAULT_RULES_PATH);
+  const rules = a.sloBurnRate ? withSloRules(base) : base;
   const timeScale = effectiveTimeScale(config, deps.demo);
   const evaluator = new AlertEvaluator({
     kafka: deps.kafka,

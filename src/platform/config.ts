@@ -116,6 +116,7 @@ export const configSchema = z.strictObject({
       killSwitchDryRun: bool.default(false),
       killSwitchMaxPer24h: int(0, 100).default(2),
       consumerGroup: z.string().min(1).default('actionpulse-alerts').describe('Kafka consumer group of the alert evaluators'),
+      sloBurnRate: bool.default(true).describe('Page on burn rate of the 97% success SLO (slo-burn-rate-rules.json) beside the spec rules'),
       latenessAllowanceMinutes: int(0, 10_080)
         .default(360)
         .describe("Event-time minutes an alert event may arrive late and still count (covers the emitter's spool horizon); the rebuild after a restart reads this far back too"),
@@ -275,6 +276,7 @@ export const ENV_SETTINGS: Record<string, string> = {
   KILL_SWITCH_MAX_PER_24H: 'alerts.killSwitchMaxPer24h',
   ALERTS_CONSUMER_GROUP: 'alerts.consumerGroup',
   ALERT_LATENESS_ALLOWANCE_MINUTES: 'alerts.latenessAllowanceMinutes',
+  ALERT_SLO_BURN_RATE: 'alerts.sloBurnRate',
   ACTIONPULSE_TIME_SCALE: 'alerts.timeScale',
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'telemetry.otlpTracesEndpoint',
   OTEL_SERVICE_NAME: 'telemetry.serviceName',

@@ -49,6 +49,35 @@ export function createAlertsAdminRouter(o: AdminRouterOptions): Router {
     next();
   });
 
+  // Read-only figures for the dashboard, like its other /api data routes: no admin token.
+  router.get('/api/error-budget', async (_req, res) => {
+    const rows = await o.db
+      .query<{ rule_id: string; scope_key: string; scope: Record<string, string>; window_minutes: number; allowed_failure_rate: number; calls: string; failures: string; blocked: string; as_of: string }>(
+        `SELECT rule_id, scope_key, scope, window_minutes, allowed_failure_rate, calls, failures, blocked, as_of FROM alert_error_budget ORDER BY scope_key`,
+      )
+      .catch(() => []);
+    res.json({
+      error_budget: rows.map((r) => {
+        const calls = Number(r.calls);
+        const failures = Number(r.failures);
+        const allowed = calls * r.allowed_failure_rate;
+        return {
+          scope_key: r.scope_key,
+          node_type: r.scope.node_type ?? null,
+          window_minutes: r.window_minutes,
+          success_target: 1 - r.allowed_failure_rate,
+          calls,
+          failures,
+          blocked: Number(r.blocked),
+          failure_rate: calls > 0 ? failures / calls : null,
+          // 1 = untouched, 0 = spent, negative = overspent; null without calls
+          budget_left: calls > 0 ? 1 - failures / allowed : null,
+          as_of: new Date(Number(r.as_of)).toISOString(),
+        };
+      }),
+    });
+  });
+
   for (const action of ['enable', 'disable'] as const) {
     router.post(`/v1/registries/:node_type/${action}`, async (req: Request, res: Response) => {
       const nodeType = String(req.params.node_type);

@@ -89,6 +89,10 @@ interface RatioRuntime {
   families: Family[];
   windowSteps: number;
   spanSteps: number;
+  /** Multiwindow rules: the short window that must breach too (0 = none). */
+  confirmSteps: number;
+  /** Rolling windows kept per part: the window, then the span and the confirmation window when the rule has them. */
+  sizes: number[];
   scopes: Map<string, ScopeEntry>;
   parts: Map<string, WindowSeries>;
 }
@@ -103,6 +107,8 @@ interface CountRuntime {
   /** Fires on the event (no pending): scope key → earliest event time inserted since the last look. */
   early: boolean;
   touched: Map<string, number>;
+  /** Scopes with a pending or firing alert: the only ones a step must look at (the others decide on events). */
+  open: Set<string>;
 }
 
 type RuleRuntime = RatioRuntime | CountRuntime;
@@ -194,10 +200,13 @@ export class AlertEngine {
       const timings = { pendingMs: rule.pendingMinutes * m, recoveryHoldMs: rule.recoveryHoldMinutes * m, repeatMs: rule.repeatMinutes * m, noTrafficMs: rule.noTrafficResolveMinutes * m };
       const families = familiesOf(rule);
       if (rule.kind === 'count') {
-        return { kind: 'count', rule, timings, families, windowMs: rule.windowMinutes * m, scopes: new Map(), early: rule.pendingMinutes === 0, touched: new Map() };
+        return { kind: 'count', rule, timings, families, windowMs: rule.windowMinutes * m, scopes: new Map(), early: rule.pendingMinutes === 0, touched: new Map(), open: new Set() };
       }
       const spanSteps = rule.pendingMode === 'sustained' ? rule.pendingMinutes * stepsPerMinute : 0;
-      return { kind: 'ratio', rule, timings, families, windowSteps: rule.windowMinutes * stepsPerMinute, spanSteps, scopes: new Map(), parts: new Map() };
+      const confirmSteps = (rule.confirmWindowMinutes ?? 0) * stepsPerMinute;
+      const windowSteps = rule.windowMinutes * stepsPerMinute;
+      const sizes = [windowSteps, ...(spanSteps > 0 ? [spanSteps] : []), ...(confirmSteps > 0 ? [confirmSteps] : [])];
+      return { kind: 'ratio', rule, timings, families, windowSteps, spanSteps, confirmSteps, sizes, scopes: new Map(), parts: new Map() };
     });
     this.horizonSteps = Math.max(...rules.rules.map((r) => (r.windowMinutes + (r.pendingMode === 'sustained' ? r.pendingMinutes : 0) + r.recoveryHoldMinutes) * stepsPerMinute)) + 1;
     this.keepSteps = Math.max(...rules.rules.map((r) => (r.windowMinutes + (r.pendingMode === 'sustained' ? r.pendingMinutes : 0)) * stepsPerMinute)) + Math.ceil(this.allowanceMs / this.stepMs) + 1;
@@ -213,10 +222,7 @@ export class AlertEngine {
 
   /** Loads persisted states (and the evaluated-through checkpoint) before a rebuild. */
   restore(states: Iterable<AlertState>, checkpointMs: number | null): void {
-    for (const s of states) {
-      this.states.set(`${s.ruleId}|${s.scopeKey}`, s);
-      if (isOpen(s)) this.ensureScope(s);
-    }
+    for (const s of states) this.commit(s);
     if (checkpointMs !== null) this.checkpointMs = checkpointMs;
   }
 
@@ -316,7 +322,7 @@ export class AlertEngine {
         lastPart = partKey;
         let part = rt.parts.get(partKey);
         if (!part) {
-          part = new WindowSeries(nodeType, rt.spanSteps > 0 ? [rt.windowSteps, rt.spanSteps] : [rt.windowSteps]);
+          part = new WindowSeries(nodeType, rt.sizes);
           rt.parts.set(partKey, part);
         }
         if (num) {
@@ -415,16 +421,16 @@ export class AlertEngine {
   }
 
   private evaluateCount(rt: CountRuntime, at: number, replay: boolean, prune: boolean, out: Transition[]): void {
-    for (const [key, w] of rt.scopes) {
-      const prev = this.states.get(`${rt.rule.id}|${key}`);
-      if (prune) w.dropBefore(at - rt.windowMs - this.allowanceMs);
-      if (!isOpen(prev)) {
-        if (w.size === 0) {
-          rt.scopes.delete(key);
-          continue;
-        }
-        if (rt.early) continue; // breaches are found on the event
+    if (prune) {
+      for (const [key, w] of rt.scopes) {
+        w.dropBefore(at - rt.windowMs - this.allowanceMs);
+        if (w.size === 0 && !rt.open.has(key)) rt.scopes.delete(key);
       }
+    }
+    // Breaches of an early rule are found on the event: a step looks only at open alerts (recovery, repeats).
+    for (const [key, w] of rt.early ? [...rt.open].map((k) => [k, rt.scopes.get(k)] as const) : rt.scopes) {
+      if (!w) continue;
+      const prev = this.states.get(`${rt.rule.id}|${key}`);
       if (replay) continue;
       const from = prev ?? initialState(rt.rule.id, key, { ...w.scope });
       if (from.status === 'firing' && from.firingSince !== null && from.firingSince > at) continue; // fired on an event ahead of this instant
@@ -447,6 +453,10 @@ export class AlertEngine {
       let blocked = 0;
       let spanNum = 0;
       let spanDen = 0;
+      let confirmNum = 0;
+      let confirmDen = 0;
+      const spanIdx = rt.spanSteps > 0 ? 1 : -1;
+      const confirmIdx = rt.confirmSteps > 0 ? rt.sizes.length - 1 : -1;
       let disabled = false;
       const excluded: string[] = [];
       const used: WindowSeries[] = [];
@@ -465,9 +475,13 @@ export class AlertEngine {
         num += part.rolls[0].num;
         den += part.rolls[0].den - part.rolls[0].blocked;
         blocked += part.rolls[0].blocked;
-        if (part.rolls[1]) {
-          spanNum += part.rolls[1].num;
-          spanDen += part.rolls[1].den - part.rolls[1].blocked;
+        if (spanIdx > 0) {
+          spanNum += part.rolls[spanIdx].num;
+          spanDen += part.rolls[spanIdx].den - part.rolls[spanIdx].blocked;
+        }
+        if (confirmIdx > 0) {
+          confirmNum += part.rolls[confirmIdx].num;
+          confirmDen += part.rolls[confirmIdx].den - part.rolls[confirmIdx].blocked;
         }
       }
       if (!live && !isOpen(prev)) {
@@ -480,6 +494,7 @@ export class AlertEngine {
       den = Math.max(0, den); // a blocked call whose invocation fell just outside the window
       const obs: Observation = { value: den > 0 ? num / den : 0, numerator: num, denominator: den, volume: den, blocked, disabled, excluded };
       if (rt.spanSteps > 0) obs.span = { value: spanDen > 0 ? spanNum / spanDen : 0, volume: Math.max(0, spanDen) };
+      if (rt.confirmSteps > 0) obs.confirm = { value: confirmDen > 0 ? confirmNum / confirmDen : 0, volume: Math.max(0, confirmDen) };
       const nodeType = entry.scope.node_type;
       let graceUntil: number | null = null;
       if (rt.rule.action !== 'none' && nodeType !== undefined) {
@@ -535,10 +550,39 @@ export class AlertEngine {
   commit(state: AlertState): void {
     this.states.set(`${state.ruleId}|${state.scopeKey}`, state);
     if (isOpen(state)) this.ensureScope(state);
+    const rt = this.runtimes.find((r) => r.rule.id === state.ruleId);
+    if (rt?.kind === 'count') {
+      if (isOpen(state)) rt.open.add(state.scopeKey);
+      else rt.open.delete(state.scopeKey);
+    }
   }
 
   get closedThroughMs(): number {
     return this.closedStep === -Infinity ? -Infinity : this.instantOf(this.closedStep);
+  }
+
+  /**
+   * A ratio rule's figures per scope at the last evaluated step: calls (blocked ones left out) and failures in its
+   * window. The error budget API serves them for the SLO rule.
+   */
+  windowFigures(ruleId: string): { scopeKey: string; scope: Record<string, string>; calls: number; failures: number; blocked: number }[] {
+    const rt = this.runtimes.find((r) => r.rule.id === ruleId);
+    if (!rt || rt.kind !== 'ratio') return [];
+    const out = [];
+    for (const [key, entry] of rt.scopes) {
+      let calls = 0;
+      let failures = 0;
+      let blocked = 0;
+      for (const pk of entry.parts) {
+        const r = rt.parts.get(pk)?.rolls[0];
+        if (!r) continue;
+        calls += r.den - r.blocked;
+        failures += r.num;
+        blocked += r.blocked;
+      }
+      out.push({ scopeKey: key, scope: entry.scope, calls: Math.max(0, calls), failures, blocked });
+    }
+    return out;
   }
 
   /** Number of live scope series across rules (memory figure for benchmarks). */

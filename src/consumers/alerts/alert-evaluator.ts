@@ -71,6 +71,8 @@ export interface EvaluatorStats {
 }
 
 const CONTROL_TOPIC = 'actionpulse.alerts.control.v1';
+/** The SLO rule whose window gives the error budget left (slo-burn-rate-rules.json). */
+export const ERROR_BUDGET_RULE = 'slo-budget-burn-3d';
 const GROUP_ID = 'actionpulse-alerts';
 
 export class AlertEvaluator {
@@ -298,6 +300,16 @@ export class AlertEvaluator {
     await payload.heartbeat();
   }
 
+  private lastBudgetWrite = 0;
+
+  /** The error budget left per scope, from the SLO rule's window (written at most every 10 s of wall time). */
+  private async saveErrorBudget(engine: AlertEngine): Promise<void> {
+    const rule = this.o.rules.rules.find((r) => r.id === ERROR_BUDGET_RULE);
+    if (!rule || Date.now() - this.lastBudgetWrite < 10_000 || engine.closedThroughMs === -Infinity) return;
+    this.lastBudgetWrite = Date.now();
+    await this.store.saveErrorBudget(rule.id, rule.windowMinutes, rule.threshold, engine.closedThroughMs, engine.windowFigures(rule.id));
+  }
+
   private async evaluatePending(engine: AlertEngine, read = false): Promise<void> {
     const before = engine.closedThroughMs;
     for (const t of engine.evaluateEarly()) await this.persist(engine, t);
@@ -311,6 +323,7 @@ export class AlertEvaluator {
       for (const [p, o] of this.consumed) if (o > (this.decidedUntil.get(p) ?? -1n)) offsets[p] = o.toString();
       await this.store.saveCheckpoint(this.groupId, engine.closedThroughMs, offsets);
     }
+    await this.saveErrorBudget(engine);
   }
 
   private async persist(engine: AlertEngine, t: Transition): Promise<void> {

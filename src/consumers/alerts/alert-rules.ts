@@ -26,7 +26,9 @@ export const ruleSchema = z
     denominator: matcher.optional(),
     /** Each entry is one family of scopes; `[]` is the overall scope. */
     groupBy: z.array(z.array(scopeDimension).max(2)).min(1),
-    windowMinutes: z.number().int().min(1).max(1440),
+    windowMinutes: z.number().int().min(1).max(4320),
+    /** Multiwindow (burn-rate) rules: a shorter window that must be above the threshold too (ratio rules). */
+    confirmWindowMinutes: z.number().int().min(1).max(1440).optional(),
     /** Fires when value > threshold (strictly: exactly-at-threshold does not fire). */
     threshold: z.number().min(0),
     /** Resolves when value <= recoveryThreshold (default: the threshold) for `recoveryHoldMinutes`. */
@@ -58,6 +60,8 @@ export const ruleSchema = z
     if (r.kind === 'ratio' && r.threshold > 1) ctx.addIssue({ code: 'custom', path: ['threshold'], message: 'a ratio threshold is a fraction (0..1)' });
     if (r.recoveryThreshold !== undefined && r.recoveryThreshold > r.threshold)
       ctx.addIssue({ code: 'custom', path: ['recoveryThreshold'], message: 'must not exceed threshold' });
+    if (r.confirmWindowMinutes !== undefined && (r.kind !== 'ratio' || r.confirmWindowMinutes >= r.windowMinutes))
+      ctx.addIssue({ code: 'custom', path: ['confirmWindowMinutes'], message: 'a ratio rule\'s confirmation window is shorter than its window' });
     if (r.pendingMode === 'sustained' && r.kind !== 'ratio') ctx.addIssue({ code: 'custom', path: ['pendingMode'], message: 'sustained pending is for ratio rules' });
     if (r.action === 'disable_node_type' && !r.groupBy.every((g) => g.length === 1 && g[0] === 'node_type'))
       ctx.addIssue({ code: 'custom', path: ['groupBy'], message: 'a kill-switch rule must be grouped by node_type only' });
@@ -81,6 +85,14 @@ export type RulesFile = z.infer<typeof rulesFileSchema>;
 export type ScopeDimension = z.infer<typeof scopeDimension>;
 
 export const DEFAULT_RULES_PATH = resolve(import.meta.dirname, 'default-rules.json');
+/** The SLO burn-rate rules shipped beside the spec's three; `ALERT_SLO_BURN_RATE=false` leaves them out. */
+export const SLO_RULES_PATH = resolve(import.meta.dirname, 'slo-burn-rate-rules.json');
+
+/** The spec rules plus the SLO burn-rate rules (ids must not collide). */
+export function withSloRules(rules: RulesFile, path: string = SLO_RULES_PATH): RulesFile {
+  const slo = loadRulesFile(path);
+  return parseRules({ ...rules, rules: [...rules.rules, ...slo.rules] }, `${path} + rules`);
+}
 
 export class RulesFileError extends Error {
   override name = 'RulesFileError';

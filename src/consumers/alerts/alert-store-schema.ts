@@ -88,6 +88,21 @@ const DDL = [
   // alert_checkpoint.offsets: next Kafka offset per partition whose events were decided on before the checkpoint,
   // so a rebuild replays exactly those for their counts only and decides on everything after (late events too).
   `ALTER TABLE alert_checkpoint ADD COLUMN IF NOT EXISTS offsets jsonb`,
+  // Issue 12 (SLO burn rate): the error budget per scope over the SLO rule's window, written by the evaluator,
+  // read by GET /api/error-budget for the dashboard.
+  `CREATE TABLE IF NOT EXISTS alert_error_budget (
+    rule_id text NOT NULL,
+    scope_key text NOT NULL,
+    scope jsonb NOT NULL,
+    window_minutes integer NOT NULL,
+    allowed_failure_rate double precision NOT NULL,
+    calls bigint NOT NULL,
+    failures bigint NOT NULL,
+    blocked bigint NOT NULL,
+    as_of bigint NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (rule_id, scope_key)
+  )`,
 ];
 
 export async function migrateAlerts(db: SqlDb): Promise<void> {

@@ -104,6 +104,30 @@ export class AlertStore {
     );
   }
 
+  /** The SLO rule's window figures per scope (the error budget the dashboard shows). */
+  async saveErrorBudget(
+    ruleId: string,
+    windowMinutes: number,
+    allowedFailureRate: number,
+    asOf: number,
+    rows: { scopeKey: string; scope: Record<string, string>; calls: number; failures: number; blocked: number }[],
+  ): Promise<void> {
+    if (rows.length === 0) return;
+    await this.db.transaction(async (tx) => {
+      for (const r of rows) {
+        await tx.query(
+          `INSERT INTO alert_error_budget (rule_id, scope_key, scope, window_minutes, allowed_failure_rate, calls, failures, blocked, as_of)
+           VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7, $8, $9)
+           ON CONFLICT (rule_id, scope_key) DO UPDATE SET scope = EXCLUDED.scope, window_minutes = EXCLUDED.window_minutes,
+             allowed_failure_rate = EXCLUDED.allowed_failure_rate, calls = EXCLUDED.calls, failures = EXCLUDED.failures,
+             blocked = EXCLUDED.blocked, as_of = EXCLUDED.as_of, updated_at = now()
+           WHERE alert_error_budget.as_of <= EXCLUDED.as_of`,
+          [ruleId, r.scopeKey, JSON.stringify(r.scope), windowMinutes, allowedFailureRate, r.calls, r.failures, r.blocked, asOf],
+        );
+      }
+    });
+  }
+
   async apply(t: Transition): Promise<ApplyResult> {
     const result = await this.db.transaction(async (tx) => {
       const next = { ...t.next };

@@ -51,6 +51,8 @@ export interface Observation {
   reenabledAt?: number | null;
   /** A sustained rule's whole pending span: rate and calls. */
   span?: { value: number; volume: number };
+  /** A multiwindow rule's short window: it must breach too. */
+  confirm?: { value: number; volume: number };
 }
 
 export interface RuleTimings {
@@ -87,7 +89,7 @@ export function hasVolume(rule: AlertRule, o: Observation): boolean {
 }
 
 export function isBreaching(rule: AlertRule, o: Observation): boolean {
-  return hasVolume(rule, o) && o.volume > 0 && o.value > rule.threshold;
+  return hasVolume(rule, o) && o.volume > 0 && o.value > rule.threshold && (o.confirm === undefined || o.confirm.value > rule.threshold);
 }
 
 /** Healthy: enough calls, and at or below the recovery threshold. Too little data is never healthy. */

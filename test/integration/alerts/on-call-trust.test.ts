@@ -1,6 +1,11 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
 import { describe, expect, it } from 'vitest';
+import { createAlertsAdminRouter } from '../../../src/consumers/alerts/admin-router.ts';
+import { silentLogger } from '../../../src/platform/logger.ts';
 import type { AlertEvaluator } from '../../../src/consumers/alerts/alert-evaluator.ts';
-import { loadRulesFile, parseRules, type RulesFile } from '../../../src/consumers/alerts/alert-rules.ts';
+import { loadRulesFile, parseRules, SLO_RULES_PATH, type RulesFile } from '../../../src/consumers/alerts/alert-rules.ts';
 import { readRegistry, setRegistryEnabled } from '../../../src/executors/registry-schema.ts';
 import type { ActionEvent } from '../../../src/events/index.ts';
 import { freshTopics, uniqueName, waitFor } from '../../helpers/kafka.ts';
@@ -131,7 +136,7 @@ describe('alerts on-call can trust', () => {
     await svc.restart();
     await svc.feed([...spooled, ...bg(30, 40)], svc.start + 75 * MIN);
     await waitFor(() => pages('organization_id=org-late', '[RESOLVED]').length >= 1, { timeoutMs: 60_000, what: 'the resolve' });
-    await waitFor(() => pd.events.filter((e) => e.dedup_key.endsWith('organization_id=org-late')).length >= 2, { timeoutMs: 60_000, what: 'the PagerDuty resolve' });
+    await waitFor(() => pd.events.filter((e) => e.dedup_key?.endsWith('organization_id=org-late')).length >= 2, { timeoutMs: 60_000, what: 'the PagerDuty resolve' });
     expect(pages('organization_id=org-late')).toHaveLength(1);
     expect(pd.events.filter((e) => e.dedup_key === 'actionpulse/token-refresh-failures-15m/organization_id=org-late').map((e) => e.event_action)).toEqual(['trigger', 'resolve']);
   });
@@ -180,5 +185,33 @@ describe('alerts on-call can trust', () => {
     expect(rate('all actions')).toHaveLength(2);
     expect(rate(`node_type=${DEAL}`)).toHaveLength(2);
     expect(pages(`node_type=${DEAL}`).filter((x) => x.includes('sustained for 24 h'))).toHaveLength(1);
+  });
+
+  it('the error budget left per action is served read-only at /api/error-budget, without the admin token, blocked calls left out', { timeout: 240_000 }, async () => {
+    const slo = loadRulesFile(SLO_RULES_PATH);
+    const svc = await service(parseRules({ ...slo, rules: slo.rules.filter((r) => r.id === 'slo-budget-burn-3d') }), 1);
+    await svc.up();
+    // deal_create: 200 calls, 4 failed (2% of an allowed 3%: a third of the budget left), plus 50 refused calls
+    const events = perMinute(svc.start, 20, (m, i) => [...traffic(m, 10, i % 5 === 0 ? 1 : 0), ...(i >= 15 ? Array.from({ length: 10 }, (_, k) => blockedCall(m + 30_000 + k)).flat() : [])]);
+    await svc.feed(events, svc.start + 25 * MIN);
+    await waitFor(async () => (await suite.db.query(`SELECT 1 FROM alert_error_budget WHERE scope_key = 'node_type=qontak_crm_deal_create' AND calls = 200`)).length === 1, {
+      timeoutMs: 60_000,
+      what: 'the error budget row',
+    });
+    const app = express();
+    app.use(createAlertsAdminRouter({ db: suite.db, adminToken: 'admin-token-0123456789abcdef', logger: silentLogger }));
+    const server: Server = createServer(app);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/api/error-budget`);
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as { error_budget: { node_type: string | null; calls: number; failures: number; blocked: number; budget_left: number; success_target: number }[] };
+      const deal = body.error_budget.find((r) => r.node_type === 'qontak_crm_deal_create')!;
+      expect(deal).toMatchObject({ calls: 200, failures: 4, blocked: 50 });
+      expect(deal.success_target).toBeCloseTo(0.97, 12);
+      expect(deal.budget_left).toBeCloseTo(1 - 4 / (200 * 0.03), 12);
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+    }
   });
 });
