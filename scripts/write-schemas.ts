@@ -145,7 +145,10 @@ ${table(
     [`\`${HEADER_CONTENT_TYPE}\``, '`application/json`'],
     [`\`${HEADER_SOURCE}\``, 'the event `source`'],
     [`\`${HEADER_EVENT}\``, 'the event name'],
-    [`\`${HEADER_TRACEPARENT}\``, 'W3C trace context `00-<trace_id>-<span_id>-01`, when the event carries both ids'],
+    [
+      `\`${HEADER_TRACEPARENT}\``,
+      'W3C trace context `00-<trace_id>-<span_id>-<flags>` of the message\'s creation context, written by the W3C propagator: from the Actionpulse emitter the span id is its `create` span\'s (a child of the executor span) and the flags say whether that trace is sampled; otherwise the event\'s own ids with flags `00` (the event does not record a sampling decision). Absent when the event has no trace ids',
+    ],
   ],
 )}
 

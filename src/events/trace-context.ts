@@ -35,6 +35,20 @@ export function eventTraceContext(event: Pick<ActionEvent, 'trace_id' | 'span_id
   return trace.setSpanContext(ROOT_CONTEXT, { traceId: event.trace_id, spanId: event.span_id, traceFlags: TraceFlags.NONE, isRemote: true });
 }
 
+/**
+ * Writes the event's own ids (flags 00, see eventTraceContext) through the propagator. This runs for
+ * every event on the producer's hot path, so it reuses one context whose span context is overwritten per
+ * call (synchronous, so no call sees another's ids) instead of allocating two objects per event.
+ */
+const reusedIds: SpanContext = { traceId: '', spanId: '', traceFlags: TraceFlags.NONE, isRemote: true };
+const reusedContext = trace.setSpanContext(ROOT_CONTEXT, reusedIds);
+export function injectEventTraceIds(event: Pick<ActionEvent, 'trace_id' | 'span_id'>, headers: Record<string, string>): void {
+  if (!event.trace_id || !event.span_id) return;
+  reusedIds.traceId = event.trace_id;
+  reusedIds.spanId = event.span_id;
+  propagator.inject(reusedContext, headers, defaultTextMapSetter);
+}
+
 /** Writes `traceparent` (and `tracestate`) for the span in `ctx`; nothing when it holds no valid span. */
 export function injectTraceContext(ctx: Context, headers: Record<string, string>): void {
   propagator.inject(ctx, headers, defaultTextMapSetter);

@@ -1,7 +1,7 @@
 import type { Context } from '@opentelemetry/api';
 import type { ActionEvent } from './schema.ts';
 import { SCHEMA_VERSION } from './schema.ts';
-import { eventTraceContext, injectTraceContext } from './trace-context.ts';
+import { injectEventTraceIds, injectTraceContext } from './trace-context.ts';
 import type { FieldError, RejectReason } from './validate.ts';
 
 /**
@@ -29,11 +29,11 @@ export interface WireMessage {
  * because the event does not record that decision (a producer holding the live span uses encodeTracedEvent).
  */
 export function encodeEvent(event: ActionEvent): WireMessage {
-  return encodeTracedEvent(event, eventTraceContext(event));
+  return encodeTracedEvent(event);
 }
 
-/** The event as a Kafka message whose trace headers carry `creation`, the message's creation context. */
-export function encodeTracedEvent(event: ActionEvent, creation: Context | undefined): WireMessage {
+/** The event as a Kafka message whose trace headers carry `creation`, the message's creation context (default: the event's ids). */
+export function encodeTracedEvent(event: ActionEvent, creation?: Context): WireMessage {
   const headers: Record<string, string> = {
     [HEADER_SCHEMA_VERSION]: String(SCHEMA_VERSION),
     [HEADER_CONTENT_TYPE]: 'application/json',
@@ -41,6 +41,7 @@ export function encodeTracedEvent(event: ActionEvent, creation: Context | undefi
     [HEADER_EVENT]: event.event,
   };
   if (creation) injectTraceContext(creation, headers);
+  else injectEventTraceIds(event, headers);
   return {
     key: event.organization_id,
     value: Buffer.from(JSON.stringify(event)),

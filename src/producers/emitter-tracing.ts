@@ -1,6 +1,6 @@
 import { context, ROOT_CONTEXT, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
 import type { Message, RecordMetadata } from 'kafkajs';
-import { encodeTracedEvent, eventTraceContext, type ActionEvent, type WireMessage } from '../events/index.ts';
+import { encodeTracedEvent, type ActionEvent, type WireMessage } from '../events/index.ts';
 import { MESSAGING_ATTRS, startCreateSpan, startSendSpan } from '../platform/kafka/messaging-spans.ts';
 import { tracingActive } from '../platform/telemetry.ts';
 
@@ -29,7 +29,7 @@ export class EmitterTracing {
   }
 
   encode(event: ActionEvent, span: Span | undefined): WireMessage {
-    return encodeTracedEvent(event, span ? trace.setSpan(ROOT_CONTEXT, span) : eventTraceContext(event));
+    return encodeTracedEvent(event, span ? trace.setSpan(ROOT_CONTEXT, span) : undefined);
   }
 
   /** Ends the creation spans of these entries (once: an entry's span is cleared). */

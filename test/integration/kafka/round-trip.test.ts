@@ -26,7 +26,8 @@ describe('Kafka wire format on the real broker', () => {
     });
     expect(decoded).toEqual(sent);
     const refreshed = received.find((m) => m.headers?.event?.toString() === 'qontak_action_token_refreshed');
-    expect(refreshed?.headers?.traceparent?.toString()).toBe(`00-${'a'.repeat(32)}-${'b'.repeat(16)}-01`);
+    // The event's own ids; not marked sampled, since the event does not say whether its span was.
+    expect(refreshed?.headers?.traceparent?.toString()).toBe(`00-${'a'.repeat(32)}-${'b'.repeat(16)}-00`);
   });
 
   it('consumer runner hands valid events to the sink and dead-letters invalid ones without stopping', async () => {
