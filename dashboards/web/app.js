@@ -53,11 +53,27 @@
     );
   }
 
-  function chart(id, series, data) {
+  // The x axis spans the query's range (seconds), whatever the data: an hour or ninety days both read, and a
+  // range with one point does not stretch over years. Bucket counts come complete from the API (zeros included).
+  function chart(id, series, data, range) {
     const el = document.getElementById(id);
     charts[id]?.destroy();
-    const opts = { width: Math.max(300, el.clientWidth), height: 220, series: [{}, ...series], axes: [{}, { size: 60 }], legend: { live: false } };
+    const opts = {
+      width: Math.max(300, el.clientWidth),
+      height: 220,
+      series: [{}, ...series.map((s) => ({ points: { show: data[0].length <= 2 }, ...s }))],
+      scales: { x: { time: true, range: () => range }, y: { range: (_u, _min, max) => [0, Math.max(1, max)] } },
+      axes: [{}, { size: 60 }],
+      legend: { live: false },
+    };
     charts[id] = new window.uPlot(opts, data, el);
+    el.dataset.points = String(data[0].length);
+    el.dataset.xMin = String(range[0]);
+    el.dataset.xMax = String(range[1]);
+  }
+
+  function readableCounts(n) {
+    return `${int(n)}`;
   }
 
   const label = (v) => v;
@@ -72,35 +88,46 @@
       const last = weeks[weeks.length - 1];
       tile('tile-volume', last ? int(last.executed) : '0', last ? `week of ${last.week_start}, ${last.growth_pct === null ? 'no growth figure' : `${last.growth_pct >= 0 ? '+' : ''}${pct(last.growth_pct)} w/w`}` : 'no executions', last && last.growth_pct !== null ? last.growth_pct > 0 : undefined);
       const s = overview.success_rate;
-      tile('tile-success', pct(s.success_rate_pct), `${int(s.executed)} executed, ${int(s.failed)} failed`, s.success_rate_pct === null ? undefined : s.success_rate_pct >= s.target_pct);
+      tile('tile-success', pct(s.success_rate_pct), `${int(s.executed)} executed, ${int(s.failed)} failed (${int(s.unknown_outcome)} with unknown outcome)`, s.success_rate_pct === null ? undefined : s.success_rate_pct >= s.target_pct);
       const t = overview.token_refresh_success;
       tile('tile-token', pct(t.success_pct), `${int(t.successful)} of ${int(t.total)} refreshes`, t.success_pct === null ? undefined : t.success_pct >= t.target_pct);
-      chart('chart-weekly', [{ label: 'Executed', stroke: '#1570ef', width: 2 }], [weeks.map((w) => Date.parse(`${w.week_start}T00:00:00Z`) / 1000), weeks.map((w) => w.executed)]);
+      tile('tile-blocked', readableCounts(s.blocked), `refused while the action was disabled; ${int(s.unknown_outcome)} unknown-outcome creates count as failed`);
+      const xRange = [Date.parse(overview.range.from) / 1000, Date.parse(overview.range.to) / 1000];
+      chart('chart-weekly', [{ label: 'Executed', stroke: '#1570ef', width: 2 }], [weeks.map((w) => Math.max(xRange[0], Date.parse(`${w.week_start}T00:00:00Z`) / 1000)), weeks.map((w) => w.executed)], xRange);
 
-      const [series, rate1h, reasons, nodeTypes, orgs] = await Promise.all(
-        ['actions-timeseries', 'failure-rate-1h', 'failure-reasons', 'node-types', 'organizations'].map((m) => get(`/api/metrics/${m}`)),
+      const [series, rate1h, reasons, nodeTypes, orgs, funnel, retention] = await Promise.all(
+        ['actions-timeseries', 'failure-rate-1h', 'failure-reasons', 'node-types', 'organizations', 'adoption-funnel', 'agent-retention-weekly'].map((m) => get(`/api/metrics/${m}`)),
       );
       const ts = series.rows;
       chart('chart-timeseries', [
         { label: 'Executed', stroke: '#1b7f3b', width: 2 },
         { label: 'Failed', stroke: '#b42318', width: 2 },
-      ], [ts.map((r) => r.t), ts.map((r) => r.executed), ts.map((r) => r.failed)]);
+        { label: 'Blocked', stroke: '#98a2b3', width: 1 },
+      ], [ts.map((r) => r.t), ts.map((r) => r.executed), ts.map((r) => r.failed), ts.map((r) => r.blocked)], xRange);
+      const failed1h = rate1h.rows.reduce((n, r) => n + r.failed, 0);
+      const invoked1h = rate1h.rows.reduce((n, r) => n + r.invoked, 0);
+      const rateAll = invoked1h > 0 ? (100 * failed1h) / invoked1h : null;
+      tile('tile-failure-rate', pct(rateAll), `${int(failed1h)} failed / ${int(invoked1h)} invoked`, rateAll === null ? undefined : rateAll <= 10);
       fillTable('table-failure-rate-1h', rate1h.rows, [
         { key: 'node_type', format: label },
         { key: 'invoked', format: int },
         { key: 'failed', format: int },
         { key: 'failure_rate_pct', format: pct, cls: (r) => (r.failure_rate_pct !== null && r.failure_rate_pct > r.threshold_pct ? 'alert' : '') },
+        { key: 'blocked', format: int },
       ]);
       fillTable('table-failure-reasons', reasons.rows, [
         { key: 'reason', format: label },
+        { key: 'class', format: label },
         { key: 'failures', format: int },
-        { key: 'share_pct', format: pct },
+        { key: 'share_pct', format: (v) => (v === null ? '–' : pct(v)) },
       ]);
       fillTable('table-node-types', nodeTypes.rows, [
         { key: 'node_type', format: label },
         { key: 'invoked', format: int },
         { key: 'executed', format: int },
         { key: 'failed', format: int },
+        { key: 'unknown_outcome', format: int },
+        { key: 'blocked', format: int },
         { key: 'success_rate_pct', format: pct },
         { key: 'p50_ms', format: int },
         { key: 'p95_ms', format: int },
@@ -109,11 +136,27 @@
         { key: 'organization_id', format: label },
         { key: 'executed', format: int },
         { key: 'failed', format: int },
+        { key: 'blocked', format: int },
         { key: 'success_rate_pct', format: pct },
         { key: 'token_refresh_failed', format: int },
       ]);
+      fillTable('table-adoption-funnel', funnel.rows, [
+        { key: 'node_type', format: label },
+        { key: 'configured_agents', format: int },
+        { key: 'invoked_agents', format: int },
+        { key: 'executed_agents', format: int },
+        { key: 'invoked_pct', format: pct },
+        { key: 'executed_pct', format: pct },
+      ]);
+      fillTable('table-agent-retention', retention.rows, [
+        { key: 'week_start', format: label },
+        { key: 'agents', format: int },
+        { key: 'previous_agents', format: int },
+        { key: 'retained', format: int },
+        { key: 'retention_pct', format: pct },
+      ]);
       await refreshHealth();
-      statusLine.textContent = `Range ${overview.range.from} – ${overview.range.to} (UTC, whole hours). Updated ${new Date().toISOString()}.`;
+      statusLine.textContent = `Range ${overview.range.from} – ${overview.range.to} (UTC, to the minute). Updated ${new Date().toISOString()}.`;
       document.body.dataset.loaded = 'true';
     } catch (err) {
       statusLine.textContent = `Could not load: ${err.message}`;
@@ -148,7 +191,11 @@
 
   async function init() {
     const p = new window.URLSearchParams(window.location.search);
-    for (const name of ['from', 'to']) if (p.get(name)) form.elements[name].value = p.get(name).slice(0, 16);
+    // Links carry ISO instants or epoch milliseconds; the inputs show UTC to the minute.
+    for (const name of ['from', 'to']) {
+      const v = p.get(name);
+      if (v) form.elements[name].value = (/^\d+$/.test(v) ? new Date(Number(v)).toISOString() : new Date(v).toISOString()).slice(0, 16);
+    }
     try {
       const filters = await get('/api/filters');
       const org = form.elements.organization_id;

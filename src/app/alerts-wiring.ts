@@ -11,6 +11,7 @@ import type { DeliveryResult, Notifier } from '../consumers/alerts/notifiers/not
 import { SlackNotifier } from '../consumers/alerts/notifiers/slack-notifier.ts';
 import { PagerDutyNotifier } from '../consumers/alerts/notifiers/pagerduty-notifier.ts';
 import { WebhookNotifier } from '../consumers/alerts/notifiers/webhook-notifier.ts';
+import { serviceDashboardUrl, setTraceUrlTemplate } from '../consumers/clickhouse/dashboard-links.ts';
 
 /** The demo compresses a day into three minutes so a newcomer sees every rule fire. */
 export const DEMO_TIME_SCALE = 480;
@@ -80,6 +81,8 @@ export async function startAlerts(
   const routes = { 'bot-oncall': ['slack-bot-oncall', ...extra], 'crm-oncall': ['slack-crm-oncall', ...extra], 'bot-oncall-slack': ['slack-bot-oncall'] };
   const base = loadRulesFile(a.rulesFile ?? DEFAULT_RULES_PATH);
   const rules = a.sloBurnRate ? withSloRules(base) : base;
+  // Notification links: the dashboard at this service's own address (or PUBLIC_DASHBOARD_URL), a trace UI when set.
+  setTraceUrlTemplate(config.telemetry.traceUrlTemplate);
   const timeScale = effectiveTimeScale(config, deps.demo);
   const evaluator = new AlertEvaluator({
     kafka: deps.kafka,
@@ -90,7 +93,7 @@ export async function startAlerts(
     timeScale,
     notifiers,
     routes,
-    dashboardBaseUrl: a.dashboardBaseUrl,
+    dashboardBaseUrl: serviceDashboardUrl(config.http),
     killSwitch: { dryRun: a.killSwitchDryRun, maxPer24h: a.killSwitchMaxPer24h },
     latenessAllowanceMinutes: a.latenessAllowanceMinutes,
     logger,

@@ -1,6 +1,8 @@
 /**
- * The terminal view of a running pipeline: one refreshed block (or one line per interval when the output
- * is not a terminal, e.g. piped to a file or CI), so a newcomer sees events flow, lag and alerts.
+ * The terminal view of a running pipeline. On a terminal it is one block redrawn in place, like `top` (cursor up
+ * over the previous block, clear to the end of the screen; every line cut to the terminal's width, so a wrapped
+ * line can never throw the redraw off). When stdout is not a terminal (piped to a file, CI, a log collector) it
+ * appends one plain line per interval, without escape codes.
  */
 export interface ProgressSnapshot {
   elapsedMs: number;
@@ -19,7 +21,7 @@ export class ProgressView {
   private last: { at: number; emitted: number } | undefined;
   private linesPrinted = 0;
 
-  constructor(private readonly out: NodeJS.WriteStream = process.stdout) {}
+  constructor(private readonly out: Pick<NodeJS.WriteStream, 'write' | 'isTTY' | 'columns'> = process.stdout) {}
 
   render(s: ProgressSnapshot): void {
     const now = Date.now();
@@ -36,11 +38,18 @@ export class ProgressView {
       `  actions disabled by the kill switch: ${s.actionsDisabled.length ? s.actionsDisabled.join(', ') : 'none'}`,
     ];
     if (this.out.isTTY) {
-      if (this.linesPrinted) this.out.write(`\x1b[${this.linesPrinted}A\x1b[0J`);
-      this.out.write(`${lines.join('\n')}\n`);
-      this.linesPrinted = lines.length;
+      const width = Math.max(20, (this.out.columns || 80) - 1);
+      const fitted = lines.map((l) => (l.length > width ? `${l.slice(0, width - 1)}…` : l));
+      const up = this.linesPrinted ? `\x1b[${this.linesPrinted}A\x1b[0J` : '';
+      this.out.write(`${up}${fitted.join('\n')}\n`);
+      this.linesPrinted = fitted.length;
     } else {
-      this.out.write(`${lines.join('\n')}\n\n`);
+      const lag = s.consumers.map((c) => `${c.name}=${c.lag}${c.stalled ? '(stalled)' : ''}`).join(' ');
+      this.out.write(
+        `${new Date(now).toISOString()} t=${Math.round(s.elapsedMs / 1000)}s events=${s.emitted} rate=${rate.toFixed(0)}/s spooled=${s.spooled} ` +
+          `calls=${s.actionCalls} failed=${s.actionFailures} lag ${lag || '-'} alerts_fired=${s.alertsFired} ` +
+          `firing=${s.alertsFiring.length ? s.alertsFiring.join('|') : 'none'} disabled=${s.actionsDisabled.length ? s.actionsDisabled.join(',') : 'none'}\n`,
+      );
     }
   }
 

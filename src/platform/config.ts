@@ -112,7 +112,6 @@ export const configSchema = z.strictObject({
       pagerdutyRoutingKey: z.string().optional(),
       webhookUrl: url.optional(),
       webhookSecret: z.string().optional(),
-      dashboardBaseUrl: url.default('http://127.0.0.1:8080'),
       killSwitchDryRun: bool.default(false),
       killSwitchMaxPer24h: int(0, 100).default(2),
       consumerGroup: z.string().min(1).default('actionpulse-alerts').describe('Kafka consumer group of the alert evaluators'),
@@ -127,6 +126,10 @@ export const configSchema = z.strictObject({
     .strictObject({
       otlpTracesEndpoint: url.optional().describe('OTLP/HTTP traces endpoint, e.g. http://collector:4318/v1/traces'),
       serviceName: z.string().min(1).default('actionpulse'),
+      traceUrlTemplate: url
+        .refine((v) => v.includes('{trace_id}'), 'a URL with {trace_id} where the trace id goes')
+        .optional()
+        .describe('Trace UI link in notifications, e.g. https://jaeger.example/trace/{trace_id} or Tempo/Grafana explore'),
     })
     .prefault({}),
   demo: z
@@ -143,6 +146,9 @@ export const configSchema = z.strictObject({
     .strictObject({
       host: z.string().default('127.0.0.1'),
       port: int(0, 65535).default(8080),
+      publicDashboardUrl: url
+        .optional()
+        .describe('Where people reach the dashboard (notification links); unset = http://HTTP_HOST:HTTP_PORT of this service'),
       adminToken: z.string().min(16).optional(),
       ingestSecrets: pairs.optional().describe('source=secret pairs, comma separated'),
       ingestBearerTokens: pairs.optional().describe('source=token pairs, comma separated'),
@@ -271,7 +277,6 @@ export const ENV_SETTINGS: Record<string, string> = {
   PAGERDUTY_ROUTING_KEY: 'alerts.pagerdutyRoutingKey',
   ALERT_WEBHOOK_URL: 'alerts.webhookUrl',
   ALERT_WEBHOOK_SECRET: 'alerts.webhookSecret',
-  DASHBOARD_BASE_URL: 'alerts.dashboardBaseUrl',
   KILL_SWITCH_DRY_RUN: 'alerts.killSwitchDryRun',
   KILL_SWITCH_MAX_PER_24H: 'alerts.killSwitchMaxPer24h',
   ALERTS_CONSUMER_GROUP: 'alerts.consumerGroup',
@@ -280,6 +285,7 @@ export const ENV_SETTINGS: Record<string, string> = {
   ACTIONPULSE_TIME_SCALE: 'alerts.timeScale',
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'telemetry.otlpTracesEndpoint',
   OTEL_SERVICE_NAME: 'telemetry.serviceName',
+  TRACE_URL_TEMPLATE: 'telemetry.traceUrlTemplate',
   ACTIONPULSE_DEMO: 'demo.mode',
   DEMO_CALLS_PER_SECOND: 'demo.callsPerSecond',
   DEMO_ORGANIZATIONS: 'demo.organizations',
@@ -288,6 +294,7 @@ export const ENV_SETTINGS: Record<string, string> = {
   DEMO_FAILING_AFTER_MS: 'demo.failingAfterMs',
   HTTP_HOST: 'http.host',
   HTTP_PORT: 'http.port',
+  PUBLIC_DASHBOARD_URL: 'http.publicDashboardUrl',
   ADMIN_TOKEN: 'http.adminToken',
   INGEST_HMAC_SECRETS: 'http.ingestSecrets',
   INGEST_BEARER_TOKENS: 'http.ingestBearerTokens',

@@ -13,9 +13,41 @@ import { ClickhouseSink } from '../../src/consumers/clickhouse/clickhouse-sink.t
 import { createDashboardRouter } from '../../src/consumers/clickhouse/dashboard-api.ts';
 import { runMigrations } from '../../src/consumers/clickhouse/migrations.ts';
 import { generateWorkload } from '../../src/workload/workload-generator.ts';
+import { buildEvent, type ActionEvent } from '../../src/events/index.ts';
+import { AlertEngine } from '../../src/consumers/alerts/alert-engine.ts';
+import { loadRulesFile } from '../../src/consumers/alerts/alert-rules.ts';
+import { buildNotification } from '../../src/consumers/alerts/alert-notification.ts';
+import { slackBlocks } from '../../src/consumers/alerts/notifiers/slack-notifier.ts';
+import { drive } from '../unit/alerts/engine-driver.ts';
 
 const DB = 'ap_dash';
 const HOUR = 3600_000;
+const MIN = 60_000;
+const DAY = 24 * HOUR;
+
+/**
+ * An incident after the workload's end (so no other event shares its windows): deal updates at 3 calls a minute
+ * for two hours, failing 2 in 3 from minute 30 to 70, and one unknown-outcome create every 7 minutes.
+ */
+function incident(start: number): ActionEvent[] {
+  const out: ActionEvent[] = [];
+  let n = 0;
+  const base = (ts: number, node_type: 'qontak_crm_deal_update' | 'qontak_crm_deal_create') => ({ source: 'test', organization_id: 'org-incident', node_type, agent_id: 'agent-1', conversation_id: `inc-${++n}`, timestamp: ts });
+  for (let m = 0; m < 120; m++) {
+    const t = start + m * MIN;
+    for (let k = 0; k < 3; k++) {
+      out.push(buildEvent({ event: 'qontak_action_invoked', ...base(t + k * 1000, 'qontak_crm_deal_update') }));
+      out.push(m >= 30 && m < 70 && k < 2
+        ? buildEvent({ event: 'qontak_action_failed', ...base(t + k * 1000 + 400, 'qontak_crm_deal_update'), reason: 'crm_server_error', duration_ms: 900, trace_id: 'c'.repeat(32) })
+        : buildEvent({ event: 'qontak_action_executed', ...base(t + k * 1000 + 400, 'qontak_crm_deal_update'), duration_ms: 300 }));
+    }
+    if (m % 7 === 0) {
+      out.push(buildEvent({ event: 'qontak_action_invoked', ...base(t + 5000, 'qontak_crm_deal_create') }));
+      out.push(buildEvent({ event: 'qontak_action_failed', ...base(t + 6000, 'qontak_crm_deal_create'), reason: 'crm_create_outcome_unknown', duration_ms: 10_000 }));
+    }
+  }
+  return out;
+}
 const pct = (v: number | null) => (v === null ? 'n/a' : `${v.toFixed(1)}%`);
 const int = (v: number | null) => (v === null ? 'n/a' : v.toLocaleString('en-US'));
 type Row = Record<string, number | string | null>;
@@ -27,6 +59,8 @@ describe('web dashboard in a real browser (Debian chromium via playwright-core)'
   let base = '';
   let browser: Browser;
   const endMs = Math.floor(Date.now() / HOUR) * HOUR;
+  // Starts more than an hour after the workload's end: no rolling hour of the incident reaches back into it.
+  const incidentEvents = incident(endMs + 67 * MIN);
 
   beforeAll(async () => {
     clickhouse = createClickhouse({ dataDir });
@@ -39,6 +73,8 @@ describe('web dashboard in a real browser (Debian chromium via playwright-core)'
       const result = await sink.write({ events, topic: 'seed', partition: 0, firstOffset: String(i), lastOffset: String(i + events.length - 1) }, new AbortController().signal);
       expect(result.status).toBe('ok');
     }
+    const seeded = await sink.write({ events: incidentEvents, topic: 'seed-incident', partition: 0, firstOffset: '0', lastOffset: String(incidentEvents.length - 1) }, new AbortController().signal);
+    expect(seeded.status).toBe('ok');
     const app = express();
     app.use(createDashboardRouter({ clickhouse, database: DB, logger: silentLogger, now: () => endMs }));
     server = await new Promise<Server>((resolve) => {
@@ -81,18 +117,37 @@ describe('web dashboard in a real browser (Debian chromium via playwright-core)'
       const nodeTypes = (await api('/api/metrics/node-types', query)).rows;
       expect(nodeTypes.length).toBeGreaterThan(0);
       expect(await table('table-node-types')).toEqual(
-        nodeTypes.map((r) => [r.node_type, int(r.invoked as number), int(r.executed as number), int(r.failed as number), pct(r.success_rate_pct as number), int(r.p50_ms as number), int(r.p95_ms as number)]),
+        nodeTypes.map((r) => [
+          r.node_type, int(r.invoked as number), int(r.executed as number), int(r.failed as number), int(r.unknown_outcome as number),
+          int(r.blocked as number), pct(r.success_rate_pct as number), int(r.p50_ms as number), int(r.p95_ms as number),
+        ]),
       );
       const reasons = (await api('/api/metrics/failure-reasons', query)).rows;
-      expect(await table('table-failure-reasons')).toEqual(reasons.map((r) => [r.reason, int(r.failures as number), pct(r.share_pct as number)]));
+      expect(await table('table-failure-reasons')).toEqual(reasons.map((r) => [r.reason, r.class, int(r.failures as number), r.share_pct === null ? '–' : pct(r.share_pct as number)]));
       const orgs = (await api('/api/metrics/organizations', query)).rows;
       expect(await table('table-organizations')).toEqual(
-        orgs.map((r) => [r.organization_id, int(r.executed as number), int(r.failed as number), pct(r.success_rate_pct as number), int(r.token_refresh_failed as number)]),
+        orgs.map((r) => [r.organization_id, int(r.executed as number), int(r.failed as number), int(r.blocked as number), pct(r.success_rate_pct as number), int(r.token_refresh_failed as number)]),
       );
       const rate = (await api('/api/metrics/failure-rate-1h', query)).rows;
-      expect(await table('table-failure-rate-1h')).toEqual(rate.map((r) => [r.node_type, int(r.invoked as number), int(r.failed as number), pct(r.failure_rate_pct as number)]));
+      expect(await table('table-failure-rate-1h')).toEqual(rate.map((r) => [r.node_type, int(r.invoked as number), int(r.failed as number), pct(r.failure_rate_pct as number), int(r.blocked as number)]));
+      // Blocked calls are their own count, outside the success rate.
+      expect(await text('tile-blocked')).toBe(int(overview.success_rate.blocked as number));
+      const funnel = (await api('/api/metrics/adoption-funnel', query)).rows;
+      expect(await table('table-adoption-funnel')).toEqual(
+        funnel.map((r) => [r.node_type, int(r.configured_agents as number), int(r.invoked_agents as number), int(r.executed_agents as number), pct(r.invoked_pct as number), pct(r.executed_pct as number)]),
+      );
+      const retention = (await api('/api/metrics/agent-retention-weekly', query)).rows;
+      expect(await table('table-agent-retention')).toEqual(
+        retention.map((r) => [r.week_start, int(r.agents as number), int(r.previous_agents as number), int(r.retained as number), pct(r.retention_pct as number)]),
+      );
       // Both charts drew (uPlot renders a canvas each).
       expect(await page.locator('.chart canvas').count()).toBe(2);
+      // The time series spans the query's range with every bucket (zeros included).
+      const series = (await api('/api/metrics/actions-timeseries', query)) as unknown as { range: { from: string; to: string; bucket_minutes: number }; rows: Row[] };
+      const chart = page.locator('#chart-timeseries');
+      expect(Number(await chart.getAttribute('data-points'))).toBe(series.rows.length);
+      expect(Number(await chart.getAttribute('data-x-min'))).toBe(Date.parse(series.range.from) / 1000);
+      expect(Number(await chart.getAttribute('data-x-max'))).toBe(Date.parse(series.range.to) / 1000);
       // Nothing was fetched from anywhere but the dashboard itself (no CDN).
       expect(requests.filter((u) => !u.startsWith(base))).toEqual([]);
       mkdirSync('test-results', { recursive: true });
@@ -110,7 +165,55 @@ describe('web dashboard in a real browser (Debian chromium via playwright-core)'
   it('applies organization and node_type filters from the URL', async () => {
     const from = new Date(endMs - 7 * 24 * HOUR).toISOString();
     const to = new Date(endMs).toISOString();
-    await check(new URLSearchParams({ from, to, organization_id: 'org-002', node_type: 'qontak_chat_room_tag' }).toString(), 'dashboard-filtered.png');
+    // An action this organization used in the range (the check needs rows to compare).
+    const used = (await api('/api/metrics/node-types', new URLSearchParams({ from, to, organization_id: 'org-002' }).toString())).rows.find((r) => Number(r.executed) > 0);
+    expect(used).toBeDefined();
+    await check(new URLSearchParams({ from, to, organization_id: 'org-002', node_type: String(used!.node_type) }).toString(), 'dashboard-filtered.png');
+  }, 120_000);
+
+  it('follows the dashboard link of a real Slack notification: filters and window preselected, failure-rate tile = the alert counts', async () => {
+    const engine = new AlertEngine(loadRulesFile(), { bucketMs: MIN });
+    const firing = drive(engine, incidentEvents, incidentEvents.at(-1)!.timestamp).find(
+      (t) => t.rule.id === 'failure-rate-1h' && t.effects.includes('trigger') && t.next.scope.node_type === 'qontak_crm_deal_update',
+    );
+    expect(firing).toBeDefined();
+    const notification = buildNotification(firing!, 'trigger', { dashboardBaseUrl: base });
+    const actions = slackBlocks(notification).blocks.find((b) => (b as { type: string }).type === 'actions') as { elements: { url: string }[] };
+    const link = actions.elements[0].url;
+    expect(link.startsWith(`${base}/?`)).toBe(true);
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1300 } });
+    try {
+      await page.goto(link);
+      await page.waitForSelector('body[data-loaded="true"]', { timeout: 60_000 });
+      const iso = (ms: number) => new Date(ms).toISOString().slice(0, 16);
+      expect(await page.locator('select[name="node_type"]').inputValue()).toBe('qontak_crm_deal_update');
+      expect(await page.locator('select[name="organization_id"]').inputValue()).toBe('');
+      expect(await page.locator('input[name="from"]').inputValue()).toBe(iso(firing!.at - HOUR));
+      expect(await page.locator('input[name="to"]').inputValue()).toBe(iso(firing!.at));
+      expect(await page.locator('[data-testid="tile-failure-rate"] .detail').innerText()).toBe(
+        `${int(notification.numerator)} failed / ${int(notification.denominator)} invoked`,
+      );
+      expect(notification.denominator).toBeGreaterThan(0);
+    } finally {
+      await page.close();
+    }
+  }, 120_000);
+
+  it('draws the time series over the query range with every bucket, for one hour and for ninety days', async () => {
+    const to = Math.floor(endMs / DAY) * DAY;
+    for (const [from, points] of [[to - HOUR, 60], [to - 90 * DAY, 90]] as const) {
+      const page = await browser.newPage({ viewport: { width: 1400, height: 1300 } });
+      try {
+        await page.goto(`${base}/?${new URLSearchParams({ from: new Date(from).toISOString(), to: String(to) })}`);
+        await page.waitForSelector('body[data-loaded="true"]', { timeout: 60_000 });
+        const chart = page.locator('#chart-timeseries');
+        expect(Number(await chart.getAttribute('data-points'))).toBe(points);
+        expect([Number(await chart.getAttribute('data-x-min')), Number(await chart.getAttribute('data-x-max'))]).toEqual([from / 1000, to / 1000]);
+        expect(await chart.locator('canvas').count()).toBe(1);
+      } finally {
+        await page.close();
+      }
+    }
   }, 120_000);
 
   it('answers bad filters with 400 and the problem', async () => {

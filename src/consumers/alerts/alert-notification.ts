@@ -1,6 +1,7 @@
 import type { AlertRule } from './alert-rules.ts';
 import type { Transition } from './alert-engine.ts';
 import type { Resolution } from './rule-state-machine.ts';
+import { notificationLinks, type LinkSettings } from '../clickhouse/dashboard-links.ts';
 
 /**
  * What a receiver is told, built once when the transition is persisted and stored in the outbox as
@@ -50,14 +51,11 @@ export function dedupKeyOf(ruleId: string, scopeKey: string): string {
 export function buildNotification(
   t: Transition,
   kind: NotificationKind,
-  links: { dashboardBaseUrl: string },
+  links: LinkSettings,
   killSwitch?: AlertNotification['killSwitch'],
 ): AlertNotification {
   const o = t.observation;
-  const params = new URLSearchParams(t.next.scope);
-  params.set('from', String(t.at - t.windowMs));
-  params.set('to', String(t.at));
-  const base = links.dashboardBaseUrl.replace(/\/$/, '');
+  const { dashboardUrl, traceUrl } = notificationLinks(links, { scope: t.next.scope, atMs: t.at, windowMs: t.windowMs, traceId: o.lastFailure?.trace_id });
   return {
     kind,
     ruleId: t.rule.id,
@@ -75,8 +73,8 @@ export function buildNotification(
     windowMinutes: t.rule.windowMinutes,
     at: t.at,
     topReasons: o.topReasons,
-    dashboardUrl: `${base}/?${params.toString()}`,
-    traceUrl: o.lastFailure?.trace_id ? `${base}/traces/${o.lastFailure.trace_id}` : undefined,
+    dashboardUrl,
+    traceUrl,
     killSwitch,
     resolution: kind === 'resolve' ? (t.resolution ?? 'healthy') : undefined,
     volume: o.volume,

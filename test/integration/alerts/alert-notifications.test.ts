@@ -3,6 +3,7 @@ import { loadRulesFile } from '../../../src/consumers/alerts/alert-rules.ts';
 import { freshTopics, waitFor } from '../../helpers/kafka.ts';
 import { MIN, perMinute, refreshFailed, traffic } from '../../unit/alerts/engine-driver.ts';
 import { alertsSuite, channels, evaluator, produce, slackTexts } from './alerts-harness.ts';
+import { setTraceUrlTemplate } from '../../../src/consumers/clickhouse/dashboard-links.ts';
 
 /**
  * Real broker, real PostgreSQL, fake Slack and PagerDuty: a node_type crosses rule 1, then recovers;
@@ -14,6 +15,7 @@ describe('alert evaluator end to end: failure rate and token refresh rules', () 
 
   it('pages once per transition, resolves once, and pages two receivers for the organization', { timeout: 240_000 }, async () => {
     const { kafka, db } = suite;
+    setTraceUrlTemplate('http://trace.test/trace/{trace_id}');
     const { events: topic } = await freshTopics(kafka, 3);
     const start = Math.floor((Date.now() - 5 * 3600_000) / MIN) * MIN;
     let now = start;
@@ -48,7 +50,7 @@ describe('alert evaluator end to end: failure rate and token refresh rules', () 
       expect(json).toContain('failed /');
       expect(json).toContain('crm_server_error');
       expect(json).toContain('http://dash.test/?node_type=qontak_crm_deal_create');
-      expect(json).toContain(`http://dash.test/traces/${'f'.repeat(32)}`);
+      expect(json).toContain(`http://trace.test/trace/${'f'.repeat(32)}`);
 
       // rule 2: org-x (6 failures) pages both receivers, org-y (3) does not
       const crm = slackTexts(slack, 'crm');
