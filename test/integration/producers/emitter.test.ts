@@ -93,7 +93,7 @@ describe('emitter on the real broker', () => {
   it('a full spool drops, counts and reports events; memory stays bounded by the queue capacity', async () => {
     const dir = await spoolDir();
     const deadKafka = await createKafkaClient({ brokers: ['127.0.0.1:9'], clientId: 'dead', connectionTimeoutMs: 300 });
-    const emitter = await createEmitter(configFor('t-unused', dir, { 'spool.maxBytes': String(1024 * 1024), 'spool.memoryQueueEvents': '1000', 'producer.spillAfterMs': '50' }), {
+    const emitter = await createEmitter(configFor('t-unused', dir, { 'spool.maxBytes': String(1024 * 1024), 'spool.segmentBytes': String(256 * 1024), 'spool.memoryQueueEvents': '1000', 'producer.spillAfterMs': '50' }), {
       kafka: deadKafka,
       logger: silentLogger,
     });
