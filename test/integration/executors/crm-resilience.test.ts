@@ -5,7 +5,9 @@ import { context, expectLifecycle, openHarness, type Harness } from './executor-
 const API_KEY = 'crm-api-key-test';
 let h: Harness;
 beforeAll(async () => {
-  h = await openHarness({ crm: { apiKey: API_KEY }, crmConfig: { apiKey: API_KEY, requestTimeoutMs: 300, maxRetries: 2 } });
+  // Timeouts well above what a busy 2-core machine takes to answer, and "slow" replies far beyond them: the outcome
+  // must not depend on how fast the fake CRM answers.
+  h = await openHarness({ crm: { apiKey: API_KEY }, crmConfig: { apiKey: API_KEY, requestTimeoutMs: 3_000, maxRetries: 2 } });
 });
 afterAll(async () => {
   await h?.close();
@@ -76,11 +78,11 @@ describe('CRM auth fallback, retries and timeouts', () => {
     const o = org('put-slow');
     await h.seedOrg(o);
     h.crm.seedRecord('deals', 'D1');
-    h.crm.inject({ method: 'PUT', pathPrefix: '/api/v3.1/deals/D1', delayMs: 1_000, times: 1 });
+    h.crm.inject({ method: 'PUT', pathPrefix: '/api/v3.1/deals/D1', delayMs: 8_000, times: 1 });
     const ctx = context(o);
     expect(await h.executor.execute('qontak_crm_deal_update', { id: 'D1', amount: 5 }, ctx)).toMatchObject({ ok: true });
     expect(h.crm.requestsTo('PUT', '/api/v3.1/deals/D1')).toHaveLength(2);
-    h.crm.inject({ method: 'PUT', pathPrefix: '/api/v3.1/deals/D1', delayMs: 1_000, times: 3 });
+    h.crm.inject({ method: 'PUT', pathPrefix: '/api/v3.1/deals/D1', delayMs: 8_000, times: 3 });
     const ctx2 = context(o);
     expect(await h.executor.execute('qontak_crm_deal_update', { id: 'D1', amount: 6 }, ctx2)).toMatchObject({ ok: false, reason: 'crm_timeout' });
     expectLifecycle(h.events(ctx2.conversation_id), 'qontak_action_failed');
@@ -89,7 +91,7 @@ describe('CRM auth fallback, retries and timeouts', () => {
   it('QACT-S01 AC-2 a create (POST) that times out is not retried: crm_create_outcome_unknown, one request', async () => {
     const o = org('post-slow');
     const { companyToken } = await h.seedOrg(o);
-    h.crm.inject({ method: 'POST', pathPrefix: '/api/v3.1/deals', delayMs: 1_000, times: 1 });
+    h.crm.inject({ method: 'POST', pathPrefix: '/api/v3.1/deals', delayMs: 8_000, times: 1 });
     const ctx = context(o);
     expect(await h.executor.execute('qontak_crm_deal_create', deal, ctx)).toMatchObject({ ok: false, reason: 'crm_create_outcome_unknown' });
     expect(h.crm.requestsTo('POST', '/api/v3.1/deals').filter((r) => r.headers.authorization === `Bearer ${companyToken}`)).toHaveLength(1);
