@@ -15,7 +15,8 @@
     const p = new window.URLSearchParams();
     for (const [k, v] of data.entries()) {
       if (!v) continue;
-      p.set(k, k === 'from' || k === 'to' ? new Date(`${v}:00Z`).toISOString() : String(v));
+      // The inputs hold UTC to the second (YYYY-MM-DDTHH:MM[:SS]).
+      p.set(k, k === 'from' || k === 'to' ? new Date(`${v.length === 16 ? `${v}:00` : v}Z`).toISOString() : String(v));
     }
     return p;
   }
@@ -191,10 +192,10 @@
 
   async function init() {
     const p = new window.URLSearchParams(window.location.search);
-    // Links carry ISO instants or epoch milliseconds; the inputs show UTC to the minute.
+    // Links carry ISO instants or epoch milliseconds; the inputs show UTC to the second.
     for (const name of ['from', 'to']) {
       const v = p.get(name);
-      if (v) form.elements[name].value = (/^\d+$/.test(v) ? new Date(Number(v)).toISOString() : new Date(v).toISOString()).slice(0, 16);
+      if (v) form.elements[name].value = (/^\d+$/.test(v) ? new Date(Number(v)).toISOString() : new Date(v).toISOString()).slice(0, 19);
     }
     try {
       const filters = await get('/api/filters');

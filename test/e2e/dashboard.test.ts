@@ -172,7 +172,7 @@ describe('web dashboard in a real browser (Debian chromium via playwright-core)'
   }, 120_000);
 
   it('follows the dashboard link of a real Slack notification: filters and window preselected, failure-rate tile = the alert counts', async () => {
-    const engine = new AlertEngine(loadRulesFile(), { bucketMs: MIN });
+    const engine = new AlertEngine(loadRulesFile(), { minuteMs: MIN });
     const firing = drive(engine, incidentEvents, incidentEvents.at(-1)!.timestamp).find(
       (t) => t.rule.id === 'failure-rate-1h' && t.effects.includes('trigger') && t.next.scope.node_type === 'qontak_crm_deal_update',
     );
@@ -185,7 +185,7 @@ describe('web dashboard in a real browser (Debian chromium via playwright-core)'
     try {
       await page.goto(link);
       await page.waitForSelector('body[data-loaded="true"]', { timeout: 60_000 });
-      const iso = (ms: number) => new Date(ms).toISOString().slice(0, 16);
+      const iso = (ms: number) => new Date(ms).toISOString().slice(0, 19);
       expect(await page.locator('select[name="node_type"]').inputValue()).toBe('qontak_crm_deal_update');
       expect(await page.locator('select[name="organization_id"]').inputValue()).toBe('');
       expect(await page.locator('input[name="from"]').inputValue()).toBe(iso(firing!.at - HOUR));

@@ -12,6 +12,7 @@ import { bucketMinutesFor, isMetricName, METRIC_NAMES, runMetric, type MetricFil
 export const WEB_DIR = resolve(join(dirname(fileURLToPath(import.meta.url)), '../../../dashboards/web'));
 const HOUR = 3600_000;
 const MINUTE = 60_000;
+const SECOND = 1000;
 
 export interface DashboardRouterOptions {
   clickhouse: ClickHouseClient;
@@ -51,17 +52,18 @@ export function ensureWebAssets(): void {
 }
 
 /**
- * Parses the filters. `from`/`to` are honoured to the minute (seconds and milliseconds dropped, so a page and the
- * alert evaluator, which closes whole minutes, look at the same window); without them the range is the last
- * `defaultDays` days up to the current minute. Metrics that align to hours or weeks say so in their SQL.
+ * Parses the filters. Explicit `from`/`to` are honoured to the second (milliseconds dropped: notification links
+ * carry the evaluator's instants, which are 10 s steps); without them the range is the last `defaultDays` days up
+ * to the current minute, so "the last 60 minutes" is the evaluator's last closed minute. Metrics that align to
+ * hours or weeks say so in their SQL.
  */
 export function parseFilters(query: unknown, now: number, defaultDays: number): { ok: true; filters: MetricFilters } | { ok: false; error: string } {
   const parsed = filtersSchema.safeParse(query);
   if (!parsed.success) return { ok: false, error: parsed.error.issues.map((i) => `${i.path.join('.') || 'query'}: ${i.message}`).join('; ') };
   const q = parsed.data;
-  const to = Math.floor((q.to ? toMs(q.to) : now) / MINUTE) * MINUTE;
-  const from = Math.floor((q.from ? toMs(q.from) : to - defaultDays * 24 * HOUR) / MINUTE) * MINUTE;
-  if (from >= to) return { ok: false, error: 'from must be before to (at least one minute apart)' };
+  const to = q.to ? Math.floor(toMs(q.to) / SECOND) * SECOND : Math.floor(now / MINUTE) * MINUTE;
+  const from = q.from ? Math.floor(toMs(q.from) / SECOND) * SECOND : to - defaultDays * 24 * HOUR;
+  if (from >= to) return { ok: false, error: 'from must be before to' };
   if (to - from > 400 * 24 * HOUR) return { ok: false, error: 'range longer than 400 days' };
   return { ok: true, filters: { fromMs: from, toMs: to, organizationId: q.organization_id ?? '', nodeType: q.node_type ?? '', bucketMinutes: bucketMinutesFor(from, to) } };
 }

@@ -1,6 +1,6 @@
 /**
  * Links into the web dashboard (and to a trace UI) that land: the query names the dashboard's own filters
- * (`organization_id`, `node_type`) and the window as ISO instants, which dashboard-api.ts honours to the minute.
+ * (`organization_id`, `node_type`) and the window as ISO instants, which dashboard-api.ts honours to the second.
  * Every notification (Slack, PagerDuty, webhook) gets its links here.
  */
 export interface LinkSettings {
