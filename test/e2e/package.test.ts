@@ -68,7 +68,7 @@ describe('the packed package', () => {
   afterAll(async () => {
     await crm.close();
     if (work) rmSync(work, { recursive: true, force: true });
-  });
+  }, 600_000);
 
   it('exports the runtime and the event contract, and keeps the internals private', async () => {
     const list = (specifier: string) => `import(${JSON.stringify(specifier)}).then((m) => console.log(JSON.stringify(Object.keys(m).sort())))`;
