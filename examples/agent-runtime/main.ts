@@ -32,9 +32,9 @@ const calls: [NodeType, unknown][] = [
   ['qontak_chat_room_resolve', { closing_message: 'Thanks for chatting with us!' }],
 ];
 
-// The builder saved these actions on the agent; the agent is in use today.
+// The builder saved these actions on the agent. The first record of the day also reports the agent active
+// (one qontak_agent_active per agent per UTC day); recordAgentActive() is for agents that call nothing.
 for (const [action] of calls) runtime.recordConfigured({ node_type: action, agent_id: agent, organization_id: organization });
-runtime.recordAgentActive({ organization_id: organization, agent_id: agent });
 
 const context: ExecutionContext = {
   organization_id: organization,

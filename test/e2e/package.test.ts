@@ -148,7 +148,7 @@ describe('the packed package', () => {
     const jobs = jobFiles.flatMap((f) => readFileSync(join(dataDir, 'chat-jobs', f), 'utf8').trim().split('\n'));
     expect(jobs).toHaveLength(3);
 
-    // 7 configured + 1 agent active + 7 invoked + 7 executed, every one valid and from this runtime.
+    // 7 configured + 1 agent active (the first record of the day) + 7 invoked + 7 executed, all valid, all from this runtime.
     const messages = await readTopic(kafka, topic, 22, 60_000);
     const events = messages.map((m) => {
       const checked = validateEvent(JSON.parse(m.value!.toString()));

@@ -85,9 +85,11 @@ describe('createRuntime', () => {
     expect(after.emitter.spoolRecords).toBe(after.emitter.accepted);
 
     const up = await runtimeOn(testBrokers().join(','));
-    const messages = await readTopic(kafka, topic, 2, 60_000);
+    // The agent's first call of the day also reported it active; all three kept their order through the spool.
+    const messages = await readTopic(kafka, topic, 3, 60_000);
     const events = messages.map((m) => validateEvent(JSON.parse(m.value!.toString())));
     expect(events.map((e) => (e.ok ? [e.event.event, 'conversation_id' in e.event ? e.event.conversation_id : ''] : ['invalid', '']))).toEqual([
+      ['qontak_agent_active', ''],
       ['qontak_action_invoked', 'conv-outage'],
       ['qontak_action_executed', 'conv-outage'],
     ]);
