@@ -12,5 +12,7 @@ export default defineConfig({
     reporters: ['default', 'json'],
     outputFile: { json: 'test-results/vitest.json' },
     globalSetup: ['test/global-setup.ts'],
+    // Tests run the TypeScript sources: bin/actionpulse.mjs runs them through tsx instead of dist/.
+    env: { ACTIONPULSE_FROM_SOURCE: '1' },
   },
 });

@@ -112,17 +112,57 @@ ${table(
 Current \`schema_version\`: **${SCHEMA_VERSION}**. Unknown fields are rejected (\`additionalProperties: false\`), so a
 new field is a new schema version or an explicit, coordinated addition.
 
-## Compatibility
-- **A new event name is an additive change**: every existing event keeps its schema and \`schema_version\`
-  ${SCHEMA_VERSION}, so nothing a producer sends today changes. Roll it out consumers first: Actionpulse's consumers
-  validate against the list of known events, so a consumer older than the event dead-letters it
-  (\`schema_invalid\`, original bytes kept; \`actionpulse dlq replay\` re-drives it after the upgrade). Third-party
-  consumers should select by the \`event\` header and skip names they do not know. \`qontak_action_unconfigured\`
-  was added this way.
-- **A new optional field on an existing event** is announced and rolled out consumers first (strict schemas reject
-  unknown fields), still under the same \`schema_version\`.
-- **A changed meaning, type or required field** is a new \`schema_version\`; consumers refuse versions they do not
-  know (\`unsupported_schema_version\` on the dead-letter topic), so nothing is silently misread.
+## Compatibility rules
+Two things are versioned: the event contract (\`schema_version\` on every event and Kafka header) and the npm package
+(\`actionpulse\` and \`actionpulse/events\`, semver). Validation is closed everywhere (enums, no unknown fields), so
+an old validator rejects anything it does not know; the rules say in which order to roll a change out.
+
+${table(
+  ['change', 'kind', 'schema_version', 'package', 'roll-out'],
+  [
+    [
+      'a new failure `reason`, `node_type`, event, or optional field',
+      'addition',
+      'unchanged',
+      'minor',
+      'consumers (and the ingest service) first, producers after; an event that reaches a not-yet-upgraded consumer is dead-lettered with `schema_invalid` and replayed with `actionpulse dlq replay` after its upgrade: nothing is lost',
+    ],
+    [
+      'removing or renaming a field, event, reason or `node_type`; changing a type, a unit, a meaning, or making a field required',
+      'breaking',
+      'next version',
+      'major',
+      'consumers accept both versions first; producers switch; the old version is dropped once its events have aged out of the topic',
+    ],
+    [
+      'the Kafka key, a header\'s meaning, or the topic name',
+      'breaking',
+      'next version',
+      'major',
+      'a new topic (`….v2`) written alongside the old one until every consumer has moved',
+    ],
+    [
+      'a new export of `actionpulse` or `actionpulse/events`, a new optional parameter',
+      'addition',
+      'unchanged',
+      'minor',
+      'none',
+    ],
+    [
+      'removing, renaming or narrowing an export or a parameter, a new required parameter',
+      'breaking',
+      'unchanged',
+      'major',
+      'none',
+    ],
+  ],
+)}
+
+Third-party consumers should select by the \`event\` header and skip names they do not know
+(\`qontak_action_unconfigured\` was added as an addition). A consumer refuses a \`schema_version\` it does not know
+(\`unsupported_schema_version\` on the dead-letter topic), so nothing is silently misread. Codes are never reused
+for another meaning. Anything the package does not export from those two entry points (its \`dist/\` files, the
+CLI's internals) may change in any release.
 
 ## What JSON Schema cannot say
 - **timestamp upper bound.** Actionpulse rejects an event time more than ${MAX_FUTURE_SKEW_MS / 3_600_000} h ahead of the

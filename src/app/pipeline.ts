@@ -14,7 +14,8 @@ import { createIngestRouter } from '../producers/ingest-router.ts';
 import { startClickhouseConsumer, type ClickhouseConsumer } from '../consumers/clickhouse/clickhouse-consumer.ts';
 import { createDashboardRouter, ensureWebAssets } from '../consumers/clickhouse/dashboard-api.ts';
 import type { ConsumerRunner } from '../consumers/consumer-runner.ts';
-import { createExecutor, fileBackend, migrateRegistry, type Executor } from '../executors/index.ts';
+import { createExecutor, fileBackend, migrateRegistry } from '../executors/index.ts';
+import { assembleRuntime, type Runtime } from '../runtime/agent-runtime.ts';
 import { QontakCrmSimulator } from '../simulators/qontak-crm-simulator.ts';
 import { AgentSimulator } from '../demo/agent-simulator.ts';
 import { MixpanelRecorder } from '../simulators/mixpanel-recorder.ts';
@@ -51,7 +52,7 @@ export interface Pipeline {
   consumers: ConsumerHandle[];
   http?: RunningServer;
   dashboardUrl?: string;
-  demo?: { simulator: AgentSimulator; executor: Executor; crm: QontakCrmSimulator };
+  demo?: { simulator: AgentSimulator; runtime: Runtime; crm: QontakCrmSimulator };
   /** The local Mixpanel-compatible recorder, when no Mixpanel credentials are configured. */
   mixpanelRecorder?: MixpanelRecorder;
   health: HealthMonitor;
@@ -184,7 +185,7 @@ export async function startPipeline(config: Config, logger: Logger, options: Pip
       // Producers first (nothing new enters), then flush the emitter, then consumers commit and leave.
       if (demo) {
         await demo.simulator.stop();
-        await demo.executor.close();
+        await demo.runtime.close();
         await demo.crm.close();
       }
       await http?.close();
@@ -252,8 +253,11 @@ async function startDemo(config: Config, logger: Logger, db: SqlDb, emitter: Emi
     agentsPerOrg: config.demo.agentsPerOrg,
     failingAfterMs: config.demo.failingAfterMs,
   });
+  // The demo embeds the runtime as a runtime team does; the emitter is the pipeline's, closed by the pipeline.
+  const release = redis ? [async () => redis.disconnect()] : [];
+  const runtime = assembleRuntime({ executor, emitter, logger: logger.child({ component: 'demo-runtime' }), closeEmitter: false, release });
   const simulator = new AgentSimulator({
-    executor,
+    runtime,
     crm,
     scenario,
     callsPerSecond: config.demo.callsPerSecond,
@@ -262,15 +266,5 @@ async function startDemo(config: Config, logger: Logger, db: SqlDb, emitter: Emi
   });
   await simulator.provision();
   simulator.start();
-  const close = executor.close.bind(executor);
-  return {
-    simulator,
-    crm,
-    executor: Object.assign(executor, {
-      close: async () => {
-        await close();
-        redis?.disconnect();
-      },
-    }),
-  };
+  return { simulator, crm, runtime };
 }

@@ -19,7 +19,10 @@ export const EX_UNAVAILABLE = 69;
 export const EX_CONFIG = 78;
 
 /** node:util parseArgs, with unknown options reported as usage errors (exit 2) instead of stack traces. */
-export function parse<T extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: T) {
+export function parse<T extends NonNullable<ParseArgsConfig['options']>>(
+  args: string[],
+  options: T,
+): ReturnType<typeof parseArgs<{ args: string[]; options: T; allowPositionals: true; strict: true }>> {
   try {
     return parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (err) {

@@ -1,5 +1,4 @@
-import type { NodeType } from '../events/index.ts';
-import type { Executor } from '../executors/index.ts';
+import type { NodeType, Runtime } from '../runtime/index.ts';
 import type { Logger } from '../platform/logger.ts';
 import { SeededRandom } from '../workload/seeded-random.ts';
 import type { DemoAgent, DemoScenario } from './demo-scenario.ts';
@@ -26,7 +25,7 @@ export interface SimulatorStats {
 /**
  * A simulated agent runtime: conversations arrive at a steady rate, the agent function-calls one of its
  * configured actions through the REAL executors, builders save actions at the start and now and then take one
- * off an agent again, and every agent reports itself active through the executor's recordAgentActive (the
+ * off an agent again, and every agent reports itself active through the runtime's recordAgentActive (the
  * adoption denominator; agents with no action call nothing else). The scenario's incidents start on schedule.
  */
 export class AgentSimulator {
@@ -42,7 +41,8 @@ export class AgentSimulator {
 
   constructor(
     private readonly o: {
-      executor: Executor;
+      /** The agent runtime's public entry point, as a runtime team embeds it. */
+      runtime: Runtime;
       crm: CrmIncidentControls;
       scenario: DemoScenario;
       callsPerSecond: number;
@@ -57,13 +57,13 @@ export class AgentSimulator {
 
   /** Provisions tokens, rooms, leads and records, and records the builders' configured actions. */
   async provision(): Promise<void> {
-    const { executor, crm, scenario } = this.o;
+    const { runtime, crm, scenario } = this.o;
     for (const org of scenario.organizations) {
       const token = crm.issueToken(org);
-      await executor.tokens.put(org, { companyToken: token.companyToken, refreshToken: token.refreshToken });
-      await executor.rooms.upsertIntegration({ id: `${org}-wa`, organizationId: org, channel: 'whatsapp' });
+      await runtime.provisioning.putCrmToken(org, { companyToken: token.companyToken, refreshToken: token.refreshToken });
+      await runtime.provisioning.upsertChannelIntegration({ id: `${org}-wa`, organizationId: org, channel: 'whatsapp' });
       for (let r = 1; r <= 20; r++) {
-        await executor.rooms.upsertRoom({ organizationId: org, channelRoomId: `${org}-room-${r}`, roomId: `${org}-r${r}`, channelIntegrationId: `${org}-wa` });
+        await runtime.provisioning.upsertRoom({ organizationId: org, channelRoomId: `${org}-room-${r}`, roomId: `${org}-r${r}`, channelIntegrationId: `${org}-wa` });
       }
     }
     for (let id = 1; id <= 50; id++) {
@@ -74,7 +74,7 @@ export class AgentSimulator {
     crm.setRefreshFailing(scenario.brokenTokenOrg, true);
     for (const agent of scenario.agents) {
       for (const nodeType of agent.actions) {
-        executor.recordConfigured({ node_type: nodeType, agent_id: agent.agentId, organization_id: agent.organizationId });
+        runtime.recordConfigured({ node_type: nodeType, agent_id: agent.agentId, organization_id: agent.organizationId });
       }
     }
     this.heartbeat();
@@ -107,7 +107,7 @@ export class AgentSimulator {
 
   private heartbeat(): void {
     for (const agent of this.o.scenario.agents) {
-      this.o.executor.recordAgentActive({ organization_id: agent.organizationId, agent_id: agent.agentId });
+      this.o.runtime.recordAgentActive({ organization_id: agent.organizationId, agent_id: agent.agentId });
     }
   }
 
@@ -123,7 +123,7 @@ export class AgentSimulator {
     const agent = this.rng.pick(candidates);
     const nodeType = this.rng.pick(agent.actions.filter((n) => n !== failing));
     agent.actions = agent.actions.filter((n) => n !== nodeType);
-    this.o.executor.recordUnconfigured({ organization_id: agent.organizationId, agent_id: agent.agentId, node_type: nodeType, change: 'removed' });
+    this.o.runtime.recordUnconfigured({ organization_id: agent.organizationId, agent_id: agent.agentId, node_type: nodeType, change: 'removed' });
     this.stats.removed++;
     this.o.logger.info({ organization_id: agent.organizationId, agent_id: agent.agentId, node_type: nodeType }, 'demo builder removed an action from an agent');
   }
@@ -154,7 +154,7 @@ export class AgentSimulator {
       channel_room_id: `${agent.organizationId}-room-${room}`,
       contact: { name: `Customer ${seq}`, phone: `+62812000${String(this.rng.int(1, 60)).padStart(4, '0')}` },
     };
-    const result = await this.o.executor.execute(nodeType, this.params(nodeType), context);
+    const result = await this.o.runtime.execute(nodeType, this.params(nodeType), context);
     this.stats.calls++;
     if (result.ok) this.stats.ok++;
     else {

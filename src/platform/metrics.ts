@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createNoopMeter, type Meter } from '@opentelemetry/api';
+import type { Meter } from '@opentelemetry/api';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 
@@ -25,4 +25,4 @@ export function createMetrics(options: { serviceName?: string } = {}): Metrics {
   };
 }
 
-export const noopMeter: Meter = createNoopMeter();
+export { noopMeter } from './noop-meter.ts';

@@ -3,6 +3,9 @@ import { NodeSDK } from '@opentelemetry/sdk-node';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { BatchSpanProcessor, type Sampler, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { Logger } from './logger.ts';
+import { setTracingActive } from './tracing-switch.ts';
+
+export { tracingActive } from './tracing-switch.ts';
 
 /**
  * Tracing for the pipeline itself. The executor's span is the root of an action's trace; the emitter adds
@@ -13,7 +16,6 @@ import type { Logger } from './logger.ts';
  * the sampled flag of its creation span, never a forced one.
  * Spans are exported over OTLP/HTTP when an endpoint is configured; otherwise tracing stays a no-op.
  */
-let active = false;
 
 export interface TelemetryOptions {
   serviceName: string;
@@ -37,19 +39,14 @@ export function startTelemetry(o: TelemetryOptions): Telemetry {
   process.env.OTEL_SERVICE_NAME ??= o.serviceName;
   const sdk = new NodeSDK({ serviceName: o.serviceName, spanProcessors: processors, instrumentations: [], ...(o.sampler ? { sampler: o.sampler } : {}) });
   sdk.start();
-  active = true;
+  setTracingActive(true);
   o.logger?.info({ otlp: Boolean(o.otlpEndpoint) }, 'tracing started');
   return {
     async shutdown() {
-      active = false;
+      setTracingActive(false);
       await sdk.shutdown();
     },
   };
-}
-
-/** Whether spans go anywhere; hot paths skip span work entirely when they do not. */
-export function tracingActive(): boolean {
-  return active;
 }
 
 export function pipelineTracer(): Tracer {

@@ -2,7 +2,7 @@ import { context, ROOT_CONTEXT, SpanStatusCode, trace, type Context, type Span }
 import type { Message, RecordMetadata } from 'kafkajs';
 import { encodeTracedEvent, type ActionEvent, type WireMessage } from '../events/index.ts';
 import { MESSAGING_ATTRS, startCreateSpan, startSendSpan } from '../platform/kafka/messaging-spans.ts';
-import { tracingActive } from '../platform/telemetry.ts';
+import { tracingActive } from '../platform/tracing-switch.ts';
 
 /**
  * The emitter's spans (see messaging-spans.ts for the trace shape). A traced event gets its "create"

@@ -7,7 +7,7 @@ import { encodeEvent, formatErrors, validateEvent, type ActionEvent, type WireMe
 import type { Config } from '../platform/config.ts';
 import type { KafkaPort } from '../platform/kafka/kafka-client.ts';
 import type { Logger } from '../platform/logger.ts';
-import { noopMeter } from '../platform/metrics.ts';
+import { noopMeter } from '../platform/noop-meter.ts';
 import { backoffDelay, sleep, type BackoffPolicy } from '../platform/retry.ts';
 import { DiskSpool, type SpoolBatch } from './disk-spool.ts';
 import type { EventEmitterPort } from './emitter-port.ts';

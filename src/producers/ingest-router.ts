@@ -2,7 +2,7 @@ import type { Meter } from '@opentelemetry/api';
 import express, { type Request, type Response, type Router } from 'express';
 import { MAX_EVENT_BYTES, parseBoundedJson, validateEvent, type ActionEvent, type FieldError } from '../events/index.ts';
 import type { Config } from '../platform/config.ts';
-import { noopMeter } from '../platform/metrics.ts';
+import { noopMeter } from '../platform/noop-meter.ts';
 import type { Emitter } from './emitter.ts';
 import { IngestAuthenticator, SIGNATURE_HEADER } from './ingest-auth.ts';
 import { RateLimiter } from './rate-limiter.ts';

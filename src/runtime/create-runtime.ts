@@ -1,0 +1,84 @@
+import type { Meter } from '@opentelemetry/api';
+import { Redis } from 'ioredis';
+import { join } from 'node:path';
+import { createExecutor, fileBackend } from '../executors/index.ts';
+import { ConfigError, loadConfig, type Config } from '../platform/config.ts';
+import { createKafkaClient, kafkaOptionsFromConfig } from '../platform/kafka/kafka-client.ts';
+import { createLogger, type Logger } from '../platform/logger.ts';
+import { openRegistryDb } from '../platform/registry-db.ts';
+import { createEmitter, type Emitter } from '../producers/emitter.ts';
+import { assembleRuntime, type Runtime } from './agent-runtime.ts';
+
+export interface RuntimeOptions {
+  /** Where settings are read from, as environment variables (default `process.env`): KAFKA_BROKERS, DATABASE_URL, … */
+  env?: NodeJS.ProcessEnv;
+  /** Settings by path, applied over `env`, e.g. `{ 'kafka.brokers': 'kafka-1:9092', 'crm.baseUrl': '…' }`. */
+  settings?: Record<string, unknown>;
+  /** The `source` field of every event (default `agent-runtime`). */
+  source?: string;
+  /** A pino logger (default: JSON lines on stdout at LOG_LEVEL). */
+  logger?: Logger;
+  /** An OpenTelemetry meter for the emitter's metrics (queued, sent, spooled, dropped…); default none. */
+  meter?: Meter;
+  /** Chat actions' Sidekiq queue name and Redis key prefix (default `default` and none). */
+  chat?: { queue?: string; keyPrefix?: string };
+}
+
+/**
+ * Builds a runtime from validated configuration: the emitter (memory queue → Kafka, disk spool when Kafka is
+ * slow or down), the registry database with its kill-switch gate, the CRM client and the chat job queue.
+ * Kafka may be down at this point: the emitter connects in the background and spools meanwhile.
+ * Throws ConfigError naming each invalid or missing setting.
+ */
+export async function createRuntime(options: RuntimeOptions = {}): Promise<Runtime> {
+  const config: Config = loadConfig(options.env ?? process.env, options.settings ?? {});
+  const brokers = config.kafka.brokers;
+  if (!brokers) {
+    throw new ConfigError('Invalid configuration:\n  - KAFKA_BROKERS (kafka.brokers): required by the agent runtime (host:port,…)', [
+      { setting: 'KAFKA_BROKERS (kafka.brokers)', message: 'required by the agent runtime' },
+    ]);
+  }
+  if (!config.crm.tokenEncryptionKey) {
+    throw new ConfigError('Invalid configuration:\n  - CRM_TOKEN_ENCRYPTION_KEY (crm.tokenEncryptionKey): required: CRM tokens are stored encrypted', [
+      { setting: 'CRM_TOKEN_ENCRYPTION_KEY (crm.tokenEncryptionKey)', message: 'required: CRM tokens are stored encrypted' },
+    ]);
+  }
+  const source = options.source ?? 'agent-runtime';
+  const logger = (options.logger ?? createLogger({ level: config.logLevel })).child({ component: 'runtime' });
+  // Released in this order when the runtime closes (after the executor and the emitter), or if start-up fails.
+  const release: (() => Promise<void>)[] = [];
+  let emitter: Emitter | undefined;
+  try {
+    const db = await openRegistryDb({ url: config.database.url, dataDir: config.dataDir, logger });
+    release.push(() => db.close());
+    if (!config.database.url) {
+      logger.warn({ dir: join(config.dataDir, 'pglite') }, 'no DATABASE_URL: the registry is a local PGlite, so the kill switch cannot reach this runtime');
+    }
+    let redis: Redis | undefined;
+    if (config.redis.url) {
+      const client = new Redis(config.redis.url, { maxRetriesPerRequest: 1 });
+      client.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis error'));
+      release.unshift(async () => client.disconnect());
+      redis = client;
+    } else {
+      logger.warn({ dir: join(config.dataDir, 'chat-jobs') }, 'no REDIS_URL: chat jobs are written as Sidekiq JSON lines to a local folder');
+    }
+    const kafka = await createKafkaClient(kafkaOptionsFromConfig(config, brokers, logger));
+    emitter = await createEmitter(config, { kafka, logger, meter: options.meter });
+    const executor = await createExecutor({
+      db,
+      redis,
+      jobBackend: redis ? undefined : fileBackend(join(config.dataDir, 'chat-jobs')),
+      emitter,
+      crm: config.crm,
+      chat: options.chat,
+      logger,
+      source,
+    });
+    return assembleRuntime({ executor, emitter, logger, closeEmitter: true, release });
+  } catch (err) {
+    await emitter?.close(0).catch(() => undefined);
+    for (const undo of release) await undo().catch(() => undefined);
+    throw err;
+  }
+}
