@@ -20,6 +20,8 @@ const WRONG: Record<string, string[]> = {
   KAFKA_DLQ_TOPIC: ['dlq/v1'],
   KAFKA_PARTITIONS: ['abc', '0', '1.5', '2000'],
   KAFKA_REPLICATION_FACTOR: ['0'],
+  KAFKA_MIN_INSYNC_REPLICAS: ['0', 'two'],
+  KAFKA_LOCAL_BROKERS: ['0', '10'],
   KAFKA_SSL: ['sometimes'],
   KAFKA_SASL_MECHANISM: ['gssapi'],
   KAFKA_LOCAL_PORT: ['80', 'ninety'],
@@ -275,5 +277,18 @@ describe('loadConfig with a config file (ACTIONPULSE_CONFIG)', () => {
       const err = configError(() => loadConfig({ ACTIONPULSE_CONFIG: path }));
       expect(err.problems).toEqual([{ setting: 'ACTIONPULSE_CONFIG', message: expect.stringMatching(why) }]);
     }
+  });
+});
+
+describe('Kafka replication settings', () => {
+  it('refuses a min.insync.replicas above the replication factor, naming KAFKA_MIN_INSYNC_REPLICAS', () => {
+    const err = configError(() => loadConfig({ KAFKA_BROKERS: 'k1:9092', KAFKA_REPLICATION_FACTOR: '2', KAFKA_MIN_INSYNC_REPLICAS: '3' }));
+    expect(err.problems.map((p) => p.setting)).toEqual(['KAFKA_MIN_INSYNC_REPLICAS (kafka.minInsyncReplicas)']);
+  });
+
+  it('refuses more copies than the local Kafka has brokers, naming KAFKA_REPLICATION_FACTOR', () => {
+    const err = configError(() => loadConfig({ KAFKA_REPLICATION_FACTOR: '3' }));
+    expect(err.problems.map((p) => p.setting)).toEqual(['KAFKA_REPLICATION_FACTOR (kafka.replicationFactor)']);
+    expect(loadConfig({ KAFKA_REPLICATION_FACTOR: '3', KAFKA_LOCAL_BROKERS: '3' }).kafka.replicationFactor).toBe(3);
   });
 });
