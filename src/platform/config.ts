@@ -32,6 +32,8 @@ const pairs = z
   .string()
   .regex(/^\s*[^=,\s]+=[^,\s]+\s*(,\s*[^=,\s]+=[^,\s]+\s*)*$/, 'comma-separated name=value pairs');
 
+const CLUSTER_NAME = /^([A-Za-z_][A-Za-z0-9_.-]*|\{[A-Za-z_]+\})$/;
+
 export const configSchema = z.strictObject({
   dataDir: z.string().min(1).default('.data').describe('Folder for local state: broker logs, chDB, PGlite, spool'),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -65,6 +67,12 @@ export const configSchema = z.strictObject({
       database: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default('actionpulse'),
       ttlDays: int(1, 3650).default(400),
       consumerGroup: z.string().min(1).default('actionpulse-clickhouse').describe('Kafka consumer group of the ClickHouse sink'),
+      cluster: z
+        .string()
+        .regex(CLUSTER_NAME, 'a cluster name from remote_servers (or a macro like {cluster})')
+        .optional()
+        .describe('Self-managed cluster: migrations ON CLUSTER, Replicated tables, Distributed tables in front'),
+      cloud: bool.default(false).describe('ClickHouse Cloud: Shared engines, DDL replicated by the service, no cluster name'),
     })
     .prefault({}),
   database: z
@@ -217,6 +225,9 @@ function crossFieldProblems(c: Config): { path: string; message: string }[] {
   if (!k.brokers && k.replicationFactor !== undefined && k.replicationFactor > k.localBrokers) {
     out.push({ path: 'kafka.replicationFactor', message: `the local Kafka has ${k.localBrokers} broker(s) (KAFKA_LOCAL_BROKERS): at most that many copies` });
   }
+  const ch = c.clickhouse;
+  if (ch.cluster && ch.cloud) out.push({ path: 'clickhouse.cloud', message: 'ClickHouse Cloud has no cluster name to give: set CLICKHOUSE_CLUSTER or CLICKHOUSE_CLOUD, not both' });
+  if ((ch.cluster || ch.cloud) && !ch.url) out.push({ path: ch.cluster ? 'clickhouse.cluster' : 'clickhouse.cloud', message: 'needs CLICKHOUSE_URL (the embedded engine is one node)' });
   const m = c.mixpanel;
   if (m.serviceAccountUser && !m.serviceAccountSecret) need('mixpanel.serviceAccountSecret', 'MIXPANEL_SERVICE_ACCOUNT_USER');
   if (m.serviceAccountSecret && !m.serviceAccountUser) need('mixpanel.serviceAccountUser', 'MIXPANEL_SERVICE_ACCOUNT_SECRET');
@@ -263,6 +274,8 @@ export const ENV_SETTINGS: Record<string, string> = {
   CLICKHOUSE_DATABASE: 'clickhouse.database',
   CLICKHOUSE_TTL_DAYS: 'clickhouse.ttlDays',
   CLICKHOUSE_CONSUMER_GROUP: 'clickhouse.consumerGroup',
+  CLICKHOUSE_CLUSTER: 'clickhouse.cluster',
+  CLICKHOUSE_CLOUD: 'clickhouse.cloud',
   DATABASE_URL: 'database.url',
   REDIS_URL: 'redis.url',
   QONTAK_CRM_BASE_URL: 'crm.baseUrl',
