@@ -9,6 +9,14 @@
  *   npx tsx bench/soak-chaos.ts                          # 10 minutes at 5,000 events/s
  *   SOAK_SECONDS=120 SOAK_RATE=2000 npx tsx bench/soak-chaos.ts
  *   SOAK_OUTAGE_SECONDS=60 SOAK_ALERTS=on|off|auto SOAK_KEEP=1 SOAK_KAFKA_PORT=19392 (and +1) SOAK_SEED=8
+ *
+ * SOAK_MODE=cluster: a three-broker cluster (KRaft controller + 3 brokers on free ports, 256 MB heaps, topics at
+ * replication 3 / min.insync.replicas 2) and two processes per Mixpanel and alerts group. Chaos: SIGKILL of the
+ * leader of the fullest partition, later of a second broker (below min ISR for SOAK_OUTAGE_SECONDS, then both
+ * restarted), SIGKILL + restart of the ClickHouse consumer; first of all, SIGKILL of the second process of each group.
+ *
+ *   SOAK_MODE=cluster SOAK_SECONDS=300 SOAK_RATE=3000 SOAK_OUTAGE_SECONDS=20 npx tsx bench/soak-chaos.ts
+ *   SOAK_CHAOS=crash-second-instances,kill-partition-leader,kill-second-broker   (steps, in order)
  */
 import { parseArgs } from 'node:util';
 import { alertsAvailable, formatReport, runSoak, type ChaosName } from './lib/soak-run.ts';
@@ -24,9 +32,14 @@ if (!(seconds > 0) || !(rate > 0)) {
   console.error('SOAK_SECONDS and SOAK_RATE must be positive numbers');
   process.exit(2);
 }
-const chaos: ChaosName[] = ['kill-broker', 'kill-clickhouse', 'kill-mixpanel', ...(alerts ? (['kill-alerts'] as const) : []), 'freeze-clickhouse', 'mixpanel-429'];
+const clusterMode = process.env.SOAK_MODE === 'cluster';
+const chaos: ChaosName[] = process.env.SOAK_CHAOS
+  ? (process.env.SOAK_CHAOS.split(',') as ChaosName[])
+  : clusterMode
+  ? ['crash-second-instances', 'kill-partition-leader', 'kill-second-broker', 'kill-clickhouse']
+  : ['kill-broker', 'kill-clickhouse', 'kill-mixpanel', ...(alerts ? (['kill-alerts'] as const) : []), 'freeze-clickhouse', 'mixpanel-429'];
 
-console.log(`soak-chaos: ${seconds} s at ${rate} events/s; alerts child ${alerts ? 'on' : 'off (start --only alerts not wired yet)'}; ClickHouse outage = SIGSTOP/SIGCONT of the process embedding chDB`);
+console.log(`soak-chaos${clusterMode ? ' (cluster mode: 3 brokers, 2 processes per Mixpanel/alerts group)' : ''}: ${seconds} s at ${rate} events/s; alerts child ${alerts ? 'on' : 'off (start --only alerts not wired yet)'}; ClickHouse outage = SIGSTOP/SIGCONT of the process embedding chDB`);
 const report = await runSoak({
   seconds,
   rate,
@@ -37,6 +50,8 @@ const report = await runSoak({
   kafkaPort: port,
   kafkaControllerPort: port === undefined ? undefined : port + 1,
   keepData: process.env.SOAK_KEEP === '1',
+  childStartTimeoutSeconds: 600,
+  ...(clusterMode ? { brokers: 3, instances: 2, schedule: { 'crash-second-instances': 0.1, 'kill-partition-leader': 0.3, 'kill-second-broker': 0.55, 'kill-clickhouse': 0.8 } } : {}),
 });
 console.log(formatReport(report));
 process.exit(report.ok ? 0 : 1);

@@ -3,6 +3,8 @@ import { createWriteStream, mkdirSync, readFileSync, type WriteStream } from 'no
 import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
 import { startLocalBroker, stopLocalBroker } from '../../src/platform/kafka/local-broker.ts';
+import { LocalCluster } from '../../src/platform/kafka/local-cluster.ts';
+import type { KafkaPort } from '../../src/platform/kafka/kafka-client.ts';
 
 /**
  * The processes of a soak/chaos run, each one really breakable: the run's own Kafka broker (never the
@@ -78,6 +80,66 @@ export class SoakBroker {
   async stop(): Promise<void> {
     await stopLocalBroker({ dataDir: this.o.dataDir, port: this.o.port, signal: 'SIGTERM', graceMs: 20_000 }).catch(() => undefined);
     this.pid = undefined;
+  }
+}
+
+/**
+ * The run's own three-broker cluster (KRaft controller + brokers on free ports, 256 MB heaps): brokers
+ * are SIGKILLed one by one and started again; the controller stays up, so in-sync replicas really shrink.
+ */
+export class SoakCluster {
+  readonly cluster: LocalCluster;
+  /** Brokers SIGKILLed and not started again yet. */
+  readonly down = new Set<number>();
+
+  constructor(o: { dataDir: string; brokerPorts: number[]; controllerPort: number; heapMb?: number }) {
+    this.cluster = new LocalCluster({ ...o, heapMb: o.heapMb ?? 256, readyTimeoutMs: 300_000 });
+  }
+
+  get brokers(): string[] {
+    return this.cluster.brokers;
+  }
+
+  async start(): Promise<number> {
+    for (const port of this.cluster.o.brokerPorts) if (await portInUse(port)) throw new Error(`port ${port} is already in use: the soak needs brokers of its own`);
+    const c = await this.cluster.start();
+    if (c.reused) throw new Error('the cluster on these ports is not ours');
+    return c.startMs;
+  }
+
+  pids(): [string, number | undefined][] {
+    return [['kafka controller', this.cluster.pid('controller')], ...this.cluster.nodeIds.map((id): [string, number | undefined] => [`kafka broker ${id}`, this.cluster.pid(id)])];
+  }
+
+  async kill(nodeId: number): Promise<void> {
+    await this.cluster.killBroker(nodeId);
+    this.down.add(nodeId);
+  }
+
+  /** Starts every killed broker at once; resolves when the controller lists them all again. */
+  async restartDown(): Promise<number> {
+    const started = Date.now();
+    await Promise.all([...this.down].map((id) => this.cluster.startBroker(id)));
+    this.down.clear();
+    return Date.now() - started;
+  }
+
+  async stop(): Promise<void> {
+    await this.cluster.stop().catch(() => undefined);
+  }
+}
+
+/** The partition with the most records and the broker leading it (the busiest leader to kill). */
+export async function busiestPartitionLeader(kafka: KafkaPort, topic: string): Promise<{ partition: number; leader: number; isr: number[] }> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const offsets = await admin.fetchTopicOffsets(topic);
+    const busiest = offsets.reduce((a, b) => (Number(b.high) > Number(a.high) ? b : a));
+    const meta = (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0].partitions.find((p) => p.partitionId === busiest.partition)!;
+    return { partition: busiest.partition, leader: meta.leader, isr: meta.isr };
+  } finally {
+    await admin.disconnect();
   }
 }
 

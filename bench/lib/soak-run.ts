@@ -11,7 +11,9 @@ import { createLogger } from '../../src/platform/logger.ts';
 import { createEmitter, type Emitter } from '../../src/producers/emitter.ts';
 import { MixpanelRecorder } from '../../src/simulators/mixpanel-recorder.ts';
 import { emitAtRate, soakWorkload, type LoadResult } from './soak-load.ts';
-import { ConsumerChild, freePort, rssMb, sleep, SoakBroker, until } from './soak-processes.ts';
+import { busiestPartitionLeader, ConsumerChild, freePort, rssMb, sleep, SoakBroker, SoakCluster, until } from './soak-processes.ts';
+import { formatMembers, groupMembers } from './soak-groups.ts';
+import { stallAround, type ProgressSample } from './soak-progress.ts';
 import { checkClickhouseStore, checkDeadLetters, checkMetricsViaDashboard, checkMixpanel, type Check } from './soak-verify.ts';
 
 /**
@@ -20,7 +22,20 @@ import { checkClickhouseStore, checkDeadLetters, checkMetricsViaDashboard, check
  * emitter at a steady rate, chaos steps at scheduled moments, then — once every group's lag is 0 — exact
  * checks against the generator's ground truth. Everything started here is stopped in `finally`.
  */
-export type ChaosName = 'kill-broker' | 'kill-clickhouse' | 'kill-mixpanel' | 'kill-alerts' | 'freeze-clickhouse' | 'mixpanel-429';
+export type ChaosName =
+  | 'kill-broker'
+  | 'kill-clickhouse'
+  | 'kill-mixpanel'
+  | 'kill-alerts'
+  | 'freeze-clickhouse'
+  | 'mixpanel-429'
+  // Three-broker runs: SIGKILL the leader of the fullest partition (it stays down), later a second broker
+  // (one in-sync copy left, below min.insync.replicas=2: every acks=all write is refused) held down for
+  // the outage length, then both start again.
+  | 'kill-partition-leader'
+  | 'kill-second-broker'
+  // With two instances per group: SIGKILL the second process of each group during the load, never restarted.
+  | 'crash-second-instances';
 
 export interface SoakOptions {
   seconds: number;
@@ -34,9 +49,14 @@ export interface SoakOptions {
   outageSeconds?: number;
   /** Run the alert evaluator as its own child (needs `start --only alerts`). */
   alerts?: boolean;
+  /** 1 = one broker (default); 3 = a local three-broker cluster, topics at replication 3 / min ISR 2. */
+  brokers?: number;
+  /** Processes per consumer group for Mixpanel and alerts (ClickHouse stays one: embedded chDB is one folder per process). */
+  instances?: number;
   kafkaPort?: number;
   kafkaControllerPort?: number;
   drainTimeoutSeconds?: number;
+  childStartTimeoutSeconds?: number;
   keepData?: boolean;
   log?: (line: string) => void;
 }
@@ -69,6 +89,9 @@ const SCHEDULE: Record<ChaosName, number> = {
   'kill-alerts': 0.45,
   'freeze-clickhouse': 0.5,
   'mixpanel-429': 0.7,
+  'kill-partition-leader': 0.2,
+  'kill-second-broker': 0.45,
+  'crash-second-instances': 0.75,
 };
 
 export function alertsAvailable(): boolean {
@@ -94,12 +117,21 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
   let emitter: Emitter | undefined;
   let kafka: KafkaPort | undefined;
   let recorder: MixpanelRecorder | undefined;
-  const broker = new SoakBroker({
-    dataDir: join(workDir, 'broker'),
-    port: o.kafkaPort ?? (await freePort()),
-    controllerPort: o.kafkaControllerPort ?? (await freePort()),
-  });
+  const brokerCount = o.brokers ?? 1;
+  const cluster =
+    brokerCount > 1
+      ? new SoakCluster({ dataDir: join(workDir, 'kafka'), brokerPorts: await Promise.all(Array.from({ length: brokerCount }, () => freePort())), controllerPort: await freePort() })
+      : undefined;
+  const single = cluster
+    ? undefined
+    : new SoakBroker({ dataDir: join(workDir, 'broker'), port: o.kafkaPort ?? (await freePort()), controllerPort: o.kafkaControllerPort ?? (await freePort()) });
+  const broker: { brokers: string[]; start(): Promise<number>; stop(): Promise<void> } = cluster ?? single!;
+  const replication = cluster ? { replicationFactor: 3, minInsyncReplicas: 2 } : undefined;
   let sampler: NodeJS.Timeout | undefined;
+  let progressTimer: NodeJS.Timeout | undefined;
+  const progress: ProgressSample[] = [];
+  const faults: { name: ChaosName; atMs: number; restartedAtMs?: number }[] = [];
+  const crashed = new Set<ConsumerChild>();
   try {
     say(`work dir ${workDir}; generating ${o.rate * o.seconds} deliveries (seed ${o.seed ?? 8})…`);
     const gen = Date.now();
@@ -109,13 +141,14 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     say(`workload: ${deliveries.length} deliveries, ${expected.ids.size} distinct, in ${Date.now() - gen} ms`);
 
     figures.push(['broker start (ms)', await broker.start()]);
-    say(`broker ${broker.brokers[0]} pid ${broker.pid}`);
+    say(cluster ? `cluster ${broker.brokers.join(',')} (controller + ${brokerCount} brokers)` : `broker ${broker.brokers[0]} pid ${single!.pid}`);
     const config = loadConfig({}, {
       dataDir: join(workDir, 'producer'),
       'kafka.brokers': broker.brokers,
       'kafka.eventsTopic': topic,
       'kafka.deadLetterTopic': dlq,
       'kafka.partitions': 6,
+      ...(replication ? { 'kafka.replicationFactor': replication.replicationFactor, 'kafka.minInsyncReplicas': replication.minInsyncReplicas } : {}),
     });
     const producerLog = createLogger({ level: 'info', destination: createWriteStream(join(workDir, 'producer.log')) });
     kafka = await createKafkaClient(kafkaOptionsFromConfig(config, broker.brokers, producerLog));
@@ -126,7 +159,8 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     let stormUntil = 0;
     recorder.faultPlan = () => (Date.now() < stormUntil ? { kind: 'status', status: 429 } : undefined);
 
-    const env = { KAFKA_BROKERS: broker.brokers.join(','), KAFKA_EVENTS_TOPIC: topic, KAFKA_DLQ_TOPIC: dlq, KAFKA_PARTITIONS: '6', LOG_LEVEL: 'info' };
+    const env: Record<string, string> = { KAFKA_BROKERS: broker.brokers.join(','), KAFKA_EVENTS_TOPIC: topic, KAFKA_DLQ_TOPIC: dlq, KAFKA_PARTITIONS: '6', LOG_LEVEL: 'info' };
+    if (replication) Object.assign(env, { KAFKA_REPLICATION_FACTOR: String(replication.replicationFactor), KAFKA_MIN_INSYNC_REPLICAS: String(replication.minInsyncReplicas) });
     const ch = new ConsumerChild({ name: 'clickhouse', only: ['clickhouse', 'http'], dataDir: join(workDir, 'clickhouse'), env, httpPort: await freePort() });
     const mp = new ConsumerChild({
       name: 'mixpanel',
@@ -138,10 +172,16 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     children.push(ch, mp);
     const al = o.alerts ? new ConsumerChild({ name: 'alerts', only: ['alerts'], dataDir: join(workDir, 'alerts'), env, httpPort: await freePort() }) : undefined;
     if (al) children.push(al);
-    for (const c of children) say(`${c.o.name} child started in ${await c.start()} ms (pid ${c.pid})`);
+    // More processes of the same groups: same settings, own data folder and port; the group shares the partitions.
+    for (let i = 2; i <= (o.instances ?? 1); i++) {
+      children.push(new ConsumerChild({ ...mp.o, name: `mixpanel-${i}`, dataDir: join(workDir, `mixpanel-${i}`), httpPort: await freePort() }));
+      if (al) children.push(new ConsumerChild({ ...al.o, name: `alerts-${i}`, dataDir: join(workDir, `alerts-${i}`), httpPort: await freePort() }));
+    }
+    // All at once: on a busy machine one child takes a minute or more to start (tsx, chDB, Kafka joins).
+    await Promise.all(children.map(async (c) => say(`${c.o.name} child started in ${await c.start((o.childStartTimeoutSeconds ?? 180) * 1000)} ms (pid ${c.pid})`)));
     const byName = new Map(children.map((c) => [c.o.name, c]));
 
-    const processes = (): [string, number | undefined][] => [['producer + recorder (this process)', process.pid], ['kafka broker', broker.pid], ...children.map((c): [string, number | undefined] => [`${c.o.name} child`, c.pid])];
+    const processes = (): [string, number | undefined][] => [['producer + recorder (this process)', process.pid], ...(cluster ? cluster.pids() : [['kafka broker', single!.pid] as [string, number | undefined]]), ...children.map((c): [string, number | undefined] => [`${c.o.name} child`, c.pid])];
     for (const [name, pid] of processes()) rss.set(name, { startMb: rssMb(pid), peakMb: rssMb(pid) });
     sampler = setInterval(() => {
       for (const [name, pid] of processes()) {
@@ -152,6 +192,11 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     }, 2000);
 
     emitter = await createEmitter(config, { kafka, logger: producerLog });
+    const e = emitter;
+    progressTimer = setInterval(() => {
+      const st = e.stats();
+      progress.push({ t: Date.now(), sent: st.sent, spooled: st.spoolRecords });
+    }, 100);
     const loadMs = (deliveries.length / o.rate) * 1000;
     const steps = o.chaos.filter((c) => c !== 'kill-alerts' || al);
     const chaosRun = (async () => {
@@ -163,14 +208,41 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
         const began = Date.now();
         let detail = '';
         say(`chaos: ${name}`);
-        if (name === 'kill-broker') {
-          await broker.kill();
-          const startMs = await broker.restart();
-          detail = `SIGKILL, restarted (broker start ${startMs} ms, pid ${broker.pid})`;
+        if (name === 'kill-partition-leader' || name === 'kill-second-broker') {
+          if (!cluster) throw new Error(`${name} needs a cluster (brokers: 3)`);
+          if (name === 'kill-partition-leader') {
+            const { partition, leader, isr } = await busiestPartitionLeader(kafka!, topic);
+            faults.push({ name, atMs: Date.now() });
+            await cluster.kill(leader);
+            detail = `SIGKILL broker ${leader}, leader of partition ${partition} (the fullest; ISR was [${isr.join(',')}]); it stays down`;
+          } else {
+            const second = cluster.cluster.nodeIds.find((id) => !cluster.down.has(id))!;
+            const fault: (typeof faults)[number] = { name, atMs: Date.now() };
+            faults.push(fault);
+            await cluster.kill(second);
+            await sleep(outageMs);
+            const down = [...cluster.down];
+            fault.restartedAtMs = Date.now();
+            const restartMs = await cluster.restartDown();
+            detail = `SIGKILL broker ${second}: one in-sync copy left (< min.insync.replicas 2) for ${outageMs / 1000} s, then brokers ${down.join(',')} started again (registered in ${restartMs} ms)`;
+          }
+        } else if (name === 'crash-second-instances') {
+          const seconds = children.filter((c) => /-2$/.test(c.o.name));
+          figures.push(['Mixpanel group before the crash', formatMembers(await groupMembers(kafka!, MIXPANEL_GROUP, topic))]);
+          for (const c of seconds) await c.kill();
+          seconds.forEach((c) => crashed.add(c));
+          faults.push({ name, atMs: Date.now() });
+          detail = `SIGKILL of ${seconds.map((c) => `${c.o.name} (pid ${c.proc?.pid})`).join(', ')} during the load, not restarted`;
+        } else if (name === 'kill-broker') {
+          if (!single) throw new Error('kill-broker needs the single broker (brokers: 1)');
+          await single.kill();
+          const startMs = await single.restart();
+          detail = `SIGKILL, restarted (broker start ${startMs} ms, pid ${single.pid})`;
         } else if (name.startsWith('kill-')) {
           const child = byName.get(name.slice(5))!;
           await child.kill();
-          const startMs = await child.restart();
+          const startMs = await child.start((o.childStartTimeoutSeconds ?? 180) * 1000);
+          child.restarts++;
           detail = `SIGKILL, restarted in ${startMs} ms (pid ${child.pid})`;
         } else if (name === 'freeze-clickhouse') {
           // chDB is embedded: the honest "ClickHouse unavailable" is freezing the process that hosts it.
@@ -222,6 +294,24 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       1000,
     );
     figures.push(['drain after load+chaos (s): lag 0 on every group', Math.round((Date.now() - drainStart) / 1000)]);
+    clearInterval(progressTimer);
+    for (const f of faults) {
+      if (f.name === 'crash-second-instances') {
+        figures.push(['Mixpanel group after the crash', formatMembers(await groupMembers(kafka, MIXPANEL_GROUP, topic))]);
+        continue;
+      }
+      const stall = stallAround(progress, f.atMs);
+      if (!stall) {
+        figures.push([`${f.name}: emitter acknowledgements never paused`, 0]);
+      } else if (f.restartedAtMs) {
+        figures.push([`${f.name}: writes refused (held, spooled) for (s)`, Math.round((stall.resumedAt - stall.stoppedAt) / 100) / 10]);
+        figures.push([`${f.name}: first ack after the restart (s)`, Math.round((stall.resumedAt - f.restartedAtMs) / 100) / 10]);
+      } else {
+        figures.push([`${f.name}: first ack after the kill (s)`, Math.round((stall.resumedAt - f.atMs) / 100) / 10]);
+      }
+    }
+    const peakSpool = progress.reduce((m, p) => Math.max(m, p.spooled), 0);
+    if (faults.length) figures.push(['emitter spool peak (records)', peakSpool]);
     figures.push(['end-to-end throughput (distinct events/s, load start → lag 0)', Math.round(expected.ids.size / ((load.ms + Date.now() - drainStart) / 1000))]);
     say('every group at lag 0: checking');
 
@@ -237,12 +327,31 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     checks.push(checkMixpanel(recorder, expected.mixpanelIds));
     await attempt('dashboard API metrics equal ground truth', () => checkMetricsViaDashboard(ch.url, workload));
     figures.push(['Mixpanel /import requests', recorder.requests.import], ['Mixpanel records accepted (incl. redeliveries)', recorder.acceptedTotal], ['Mixpanel 429 answers', recorder.requests.faults]);
+    const crash = faults.find((f) => f.name === 'crash-second-instances');
+    if (crash && al && [...crashed].some((c) => c.o.name === 'alerts-2')) {
+      // pino lines of the surviving evaluator: it must (re)join the group as the leader after the crash.
+      const joins = readFileSync(join(al.o.dataDir, 'child.log'), 'utf8')
+        .split('\n')
+        .flatMap((l) => {
+          try {
+            const j = JSON.parse(l) as { msg?: string; time?: number; leader?: boolean };
+            return j.msg === 'alert evaluator group joined' && (j.time ?? 0) >= crash.atMs ? [j.leader] : [];
+          } catch {
+            return [];
+          }
+        });
+      checks.push({ name: 'alerts: the surviving evaluator process leads after the other one was SIGKILLed', ok: joins.includes(true), detail: `group joins after the crash: ${JSON.stringify(joins)}` });
+    }
     const k = kafka;
     await attempt('dead-letter topic empty', async () => [await checkDeadLetters(k, dlq)]);
 
     for (const [name, pid] of processes()) rss.get(name)!.endMb = rssMb(pid);
     clearInterval(sampler);
     for (const c of children) {
+      if (crashed.has(c)) {
+        checks.push({ name: `${c.o.name} child: SIGKILLed during the load (not restarted), no other exit`, ok: c.unexpectedExits.length === 0, detail: JSON.stringify(c.unexpectedExits) });
+        continue;
+      }
       const code = await c.stop();
       checks.push({ name: `${c.o.name} child: no crash, clean stop`, ok: code === 0 && c.unexpectedExits.length === 0, detail: `exit ${code}; unexpected exits ${JSON.stringify(c.unexpectedExits)}` });
     }
@@ -256,6 +365,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     checks.push({ name: 'run completed', ok: false, detail: (err as Error).stack ?? String(err) });
   } finally {
     clearInterval(sampler);
+    clearInterval(progressTimer);
     await emitter?.close(5000).catch(() => undefined);
     for (const c of children) {
       await c.stop(15_000).catch(() => undefined);

@@ -3,6 +3,7 @@ import { ConfigError, type Config } from '../platform/config.ts';
 import type { Logger } from '../platform/logger.ts';
 import type { SqlDb } from '../platform/registry-db.ts';
 import type { KafkaPort } from '../platform/kafka/kafka-client.ts';
+import { topicReplication } from '../platform/kafka/topics.ts';
 import { AlertEvaluator } from '../consumers/alerts/alert-evaluator.ts';
 import { DEFAULT_RULES_PATH, loadRulesFile, withSloRules } from '../consumers/alerts/alert-rules.ts';
 import { createAlertsAdminRouter } from '../consumers/alerts/admin-router.ts';
@@ -90,6 +91,7 @@ export async function startAlerts(
     rules,
     eventsTopic: config.kafka.eventsTopic,
     groupId: a.consumerGroup,
+    controlTopicReplication: topicReplication(config.kafka),
     timeScale,
     notifiers,
     routes,

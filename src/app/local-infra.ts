@@ -2,6 +2,7 @@ import type { Config } from '../platform/config.ts';
 import type { Logger } from '../platform/logger.ts';
 import { createKafkaClient, kafkaOptionsFromConfig, type KafkaPort } from '../platform/kafka/kafka-client.ts';
 import { startLocalBroker } from '../platform/kafka/local-broker.ts';
+import { LocalCluster, localClusterPorts } from '../platform/kafka/local-cluster.ts';
 import { ensureTopics, pipelineTopics } from '../platform/kafka/topics.ts';
 
 export interface KafkaReady {
@@ -16,7 +17,12 @@ export interface KafkaReady {
 export async function connectKafka(config: Config, logger: Logger): Promise<KafkaReady> {
   let brokers = config.kafka.brokers;
   let local: KafkaReady['local'];
-  if (!brokers) {
+  if (!brokers && config.kafka.localBrokers > 1) {
+    const cluster = localCluster(config, logger);
+    const started = await cluster.start();
+    brokers = cluster.brokers;
+    local = { startMs: started.startMs, reused: started.reused };
+  } else if (!brokers) {
     const broker = await startLocalBroker({
       dataDir: config.dataDir,
       port: config.kafka.localPort,
@@ -31,4 +37,19 @@ export async function connectKafka(config: Config, logger: Logger): Promise<Kafk
   const createdTopics = await ensureTopics(kafka, pipelineTopics(config.kafka));
   if (createdTopics.length) logger.info({ topics: createdTopics }, 'created topics');
   return { kafka, brokers, local, createdTopics };
+}
+
+/**
+ * The local multi-broker cluster (KAFKA_LOCAL_BROKERS brokers): ports KAFKA_LOCAL_PORT, +2, +4, …, its
+ * controller on KAFKA_LOCAL_CONTROLLER_PORT.
+ */
+export function localCluster(config: Config, logger?: Logger, brokers = config.kafka.localBrokers): LocalCluster {
+  return new LocalCluster({
+    dataDir: config.dataDir,
+    brokerPorts: localClusterPorts(config.kafka.localPort, brokers),
+    controllerPort: config.kafka.localControllerPort,
+    // Three JVMs on one machine: each broker gets half the single broker's heap (256 MB by default).
+    heapMb: Math.max(128, Math.round(config.kafka.localHeapMb / 2)),
+    logger,
+  });
 }

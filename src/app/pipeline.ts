@@ -13,6 +13,7 @@ import { createEmitter, type Emitter } from '../producers/emitter.ts';
 import { createIngestRouter } from '../producers/ingest-router.ts';
 import { startClickhouseConsumer, type ClickhouseConsumer } from '../consumers/clickhouse/clickhouse-consumer.ts';
 import { createDashboardRouter, ensureWebAssets } from '../consumers/clickhouse/dashboard-api.ts';
+import { topologyOf } from '../consumers/clickhouse/cluster-ddl.ts';
 import type { ConsumerRunner } from '../consumers/consumer-runner.ts';
 import { createExecutor, fileBackend, migrateRegistry } from '../executors/index.ts';
 import { assembleRuntime, type Runtime } from '../runtime/agent-runtime.ts';
@@ -98,7 +99,7 @@ export async function startPipeline(config: Config, logger: Logger, options: Pip
   const kafka = await connectKafka(config, logger);
   const needsClickhouse = run.has('clickhouse') || run.has('http');
   const clickhouse = needsClickhouse ? createClickhouse({ ...config.clickhouse, dataDir: config.dataDir }) : undefined;
-  if (clickhouse) await ensureDatabase(clickhouse, config.clickhouse.database);
+  if (clickhouse) await ensureDatabase(clickhouse, config.clickhouse.database, config.clickhouse.cluster);
   const db = await openRegistryDb({ url: config.database.url, dataDir: config.dataDir, logger });
   // Every component may read or write the registry and alert tables (admin API, executors, evaluator).
   await migrateRegistry(db);
@@ -115,6 +116,7 @@ export async function startPipeline(config: Config, logger: Logger, options: Pip
       clickhouse,
       database: config.clickhouse.database,
       ttlDays: config.clickhouse.ttlDays,
+      topology: topologyOf(config.clickhouse),
       topic: config.kafka.eventsTopic,
       deadLetterTopic: config.kafka.deadLetterTopic,
       groupId: config.clickhouse.consumerGroup,

@@ -69,8 +69,11 @@ export function clickhouseEngine(options: Pick<ClickhouseOptions, 'url'>): Click
 
 const DATABASE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-/** Creates the database if absent. The name is checked because DDL cannot take it as a parameter. */
-export async function ensureDatabase(client: ClickHouseClient, name: string): Promise<void> {
+/**
+ * Creates the database if absent, on every node of `cluster` when given. The name is checked because DDL
+ * cannot take it as a parameter.
+ */
+export async function ensureDatabase(client: ClickHouseClient, name: string, cluster?: string): Promise<void> {
   if (!DATABASE_NAME.test(name)) throw new Error(`invalid ClickHouse database name: ${JSON.stringify(name)}`);
-  await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${name}` });
+  await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${name}${cluster ? ` ON CLUSTER '${cluster}'` : ''}` });
 }

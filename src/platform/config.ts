@@ -32,6 +32,8 @@ const pairs = z
   .string()
   .regex(/^\s*[^=,\s]+=[^,\s]+\s*(,\s*[^=,\s]+=[^,\s]+\s*)*$/, 'comma-separated name=value pairs');
 
+const CLUSTER_NAME = /^([A-Za-z_][A-Za-z0-9_.-]*|\{[A-Za-z_]+\})$/;
+
 export const configSchema = z.strictObject({
   dataDir: z.string().min(1).default('.data').describe('Folder for local state: broker logs, chDB, PGlite, spool'),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -43,7 +45,8 @@ export const configSchema = z.strictObject({
       eventsTopic: topic.default(DEFAULT_EVENTS_TOPIC),
       deadLetterTopic: topic.default(DEFAULT_DLQ_TOPIC),
       partitions: int(1, 1024).default(6),
-      replicationFactor: int(1, 10).default(1),
+      replicationFactor: int(1, 10).optional().describe('Copies of every pipeline topic; unset = 1, or 3 on a local cluster of 3+ brokers'),
+      minInsyncReplicas: int(1, 10).optional().describe('min.insync.replicas of every pipeline topic: acks=all writes fail (and the emitter spools) below it; unset = 1, or 2 on a local cluster'),
       ssl: bool.default(false),
       saslMechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional(),
       saslUsername: z.string().optional(),
@@ -53,6 +56,7 @@ export const configSchema = z.strictObject({
       localHeapMb: int(128, 4096).default(512),
       connectionTimeoutMs: int(100, 600_000).default(5000).describe('How long connecting to a broker may take'),
       requestTimeoutMs: int(100, 600_000).default(30_000).describe('How long a broker may take to answer a request'),
+      localBrokers: int(1, 9).default(1).describe('Brokers of the local Kafka (1 = one combined node; more = a controller plus this many brokers)'),
     })
     .prefault({}),
   clickhouse: z
@@ -63,6 +67,12 @@ export const configSchema = z.strictObject({
       database: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default('actionpulse'),
       ttlDays: int(1, 3650).default(400),
       consumerGroup: z.string().min(1).default('actionpulse-clickhouse').describe('Kafka consumer group of the ClickHouse sink'),
+      cluster: z
+        .string()
+        .regex(CLUSTER_NAME, 'a cluster name from remote_servers (or a macro like {cluster})')
+        .optional()
+        .describe('Self-managed cluster: migrations ON CLUSTER, Replicated tables, Distributed tables in front'),
+      cloud: bool.default(false).describe('ClickHouse Cloud: Shared engines, DDL replicated by the service, no cluster name'),
     })
     .prefault({}),
   database: z
@@ -203,6 +213,21 @@ function crossFieldProblems(c: Config): { path: string; message: string }[] {
     need('kafka.saslMechanism', k.saslUsername ? 'KAFKA_SASL_USERNAME' : 'KAFKA_SASL_PASSWORD');
   }
   if (k.localPort === k.localControllerPort) out.push({ path: 'kafka.localControllerPort', message: 'must differ from KAFKA_LOCAL_PORT' });
+  // A local cluster's brokers listen on KAFKA_LOCAL_PORT, +2, +4, …: the controller must not be one of them.
+  if (k.localBrokers > 1 && k.localControllerPort >= k.localPort && k.localControllerPort < k.localPort + 2 * k.localBrokers && (k.localControllerPort - k.localPort) % 2 === 0) {
+    out.push({ path: 'kafka.localControllerPort', message: `is a broker port of the local cluster (KAFKA_LOCAL_PORT ${k.localPort}, +2, +4, …)` });
+  }
+  // The copies the topics get when KAFKA_REPLICATION_FACTOR is unset (see topicReplication in kafka/topics.ts).
+  const copies = k.replicationFactor ?? (!k.brokers && k.localBrokers > 1 ? Math.min(3, k.localBrokers) : 1);
+  if (k.minInsyncReplicas !== undefined && k.minInsyncReplicas > copies) {
+    out.push({ path: 'kafka.minInsyncReplicas', message: `must not exceed the replication factor (${copies}): no write could ever succeed` });
+  }
+  if (!k.brokers && k.replicationFactor !== undefined && k.replicationFactor > k.localBrokers) {
+    out.push({ path: 'kafka.replicationFactor', message: `the local Kafka has ${k.localBrokers} broker(s) (KAFKA_LOCAL_BROKERS): at most that many copies` });
+  }
+  const ch = c.clickhouse;
+  if (ch.cluster && ch.cloud) out.push({ path: 'clickhouse.cloud', message: 'ClickHouse Cloud has no cluster name to give: set CLICKHOUSE_CLUSTER or CLICKHOUSE_CLOUD, not both' });
+  if ((ch.cluster || ch.cloud) && !ch.url) out.push({ path: ch.cluster ? 'clickhouse.cluster' : 'clickhouse.cloud', message: 'needs CLICKHOUSE_URL (the embedded engine is one node)' });
   const m = c.mixpanel;
   if (m.serviceAccountUser && !m.serviceAccountSecret) need('mixpanel.serviceAccountSecret', 'MIXPANEL_SERVICE_ACCOUNT_USER');
   if (m.serviceAccountSecret && !m.serviceAccountUser) need('mixpanel.serviceAccountUser', 'MIXPANEL_SERVICE_ACCOUNT_SECRET');
@@ -232,6 +257,8 @@ export const ENV_SETTINGS: Record<string, string> = {
   KAFKA_DLQ_TOPIC: 'kafka.deadLetterTopic',
   KAFKA_PARTITIONS: 'kafka.partitions',
   KAFKA_REPLICATION_FACTOR: 'kafka.replicationFactor',
+  KAFKA_MIN_INSYNC_REPLICAS: 'kafka.minInsyncReplicas',
+  KAFKA_LOCAL_BROKERS: 'kafka.localBrokers',
   KAFKA_SSL: 'kafka.ssl',
   KAFKA_SASL_MECHANISM: 'kafka.saslMechanism',
   KAFKA_SASL_USERNAME: 'kafka.saslUsername',
@@ -247,6 +274,8 @@ export const ENV_SETTINGS: Record<string, string> = {
   CLICKHOUSE_DATABASE: 'clickhouse.database',
   CLICKHOUSE_TTL_DAYS: 'clickhouse.ttlDays',
   CLICKHOUSE_CONSUMER_GROUP: 'clickhouse.consumerGroup',
+  CLICKHOUSE_CLUSTER: 'clickhouse.cluster',
+  CLICKHOUSE_CLOUD: 'clickhouse.cloud',
   DATABASE_URL: 'database.url',
   REDIS_URL: 'redis.url',
   QONTAK_CRM_BASE_URL: 'crm.baseUrl',

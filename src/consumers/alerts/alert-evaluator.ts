@@ -3,7 +3,7 @@ import { SpanStatusCode, type Meter } from '@opentelemetry/api';
 import type { Admin, Consumer, EachBatchPayload } from 'kafkajs';
 import { decodeEvent } from '../../events/index.ts';
 import type { KafkaPort } from '../../platform/kafka/kafka-client.ts';
-import { ensureTopics } from '../../platform/kafka/topics.ts';
+import { controlTopic, ensureTopics, type TopicReplication } from '../../platform/kafka/topics.ts';
 import { startProcessSpan } from '../../platform/kafka/messaging-spans.ts';
 import type { Logger } from '../../platform/logger.ts';
 import { tracingActive } from '../../platform/telemetry.ts';
@@ -36,6 +36,8 @@ export interface AlertEvaluatorOptions {
   rules: RulesFile;
   eventsTopic: string;
   controlTopic?: string;
+  /** Copies of the control topic (as the pipeline's topics; default 1 copy). */
+  controlTopicReplication?: TopicReplication;
   groupId?: string;
   instanceId?: string;
   /** 1 = real minutes; 60 = a minute lasts one second (demo, tests). */
@@ -134,7 +136,7 @@ export class AlertEvaluator {
 
   async start(): Promise<void> {
     await migrateAlerts(this.o.db);
-    await ensureTopics(this.o.kafka, [{ topic: this.controlTopic, numPartitions: 1, replicationFactor: 1 }]);
+    await ensureTopics(this.o.kafka, [controlTopic(this.o.controlTopicReplication ?? {}, this.controlTopic)]);
     if (this.o.dispatch ?? true) this.dispatcher.start();
     const control = this.o.kafka.consumer({ groupId: this.groupId, sessionTimeout: this.o.sessionTimeoutMs ?? 10_000, heartbeatInterval: 1000 });
     this.control = control;

@@ -6,6 +6,7 @@ import type { BackoffPolicy } from '../../platform/retry.ts';
 import { ClickhouseSink } from './clickhouse-sink.ts';
 import { consumerLag } from './consumer-lag.ts';
 import { runMigrations } from './migrations.ts';
+import type { ClickhouseTopology } from './cluster-ddl.ts';
 
 export const DEFAULT_CLICKHOUSE_GROUP = 'actionpulse-clickhouse';
 
@@ -14,6 +15,8 @@ export interface ClickhouseConsumerOptions {
   clickhouse: ClickHouseClient;
   database: string;
   ttlDays: number;
+  /** Single node (default), a cluster or ClickHouse Cloud (CLICKHOUSE_CLUSTER / CLICKHOUSE_CLOUD). */
+  topology?: ClickhouseTopology;
   topic: string;
   deadLetterTopic: string;
   logger: Logger;
@@ -42,10 +45,10 @@ export interface ClickhouseConsumer {
 
 /** Applies the migrations, then starts the consumer group that feeds `action_events`. */
 export async function startClickhouseConsumer(o: ClickhouseConsumerOptions): Promise<ClickhouseConsumer> {
-  const applied = await runMigrations(o.clickhouse, { database: o.database, ttlDays: o.ttlDays });
+  const applied = await runMigrations(o.clickhouse, { database: o.database, ttlDays: o.ttlDays, topology: o.topology });
   if (applied.length) o.logger.info({ applied }, 'clickhouse migrations applied');
   const groupId = o.groupId ?? DEFAULT_CLICKHOUSE_GROUP;
-  const sink = new ClickhouseSink({ client: o.clickhouse, database: o.database, logger: o.logger, insertTimeoutMs: o.insertTimeoutMs });
+  const sink = new ClickhouseSink({ client: o.clickhouse, database: o.database, logger: o.logger, insertTimeoutMs: o.insertTimeoutMs, topology: o.topology });
   const runner = new ConsumerRunner({
     kafka: o.kafka,
     sink,

@@ -3,6 +3,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { Logger } from '../../platform/logger.ts';
 import type { RejectedEvent, Sink, SinkBatch, SinkResult } from '../sink.ts';
 import { toEventRow } from './event-row.ts';
+import type { ClickhouseTopology } from './cluster-ddl.ts';
 
 export interface ClickhouseSinkOptions {
   client: ClickHouseClient;
@@ -10,6 +11,7 @@ export interface ClickhouseSinkOptions {
   logger: Logger;
   /** An insert that takes longer is abandoned and retried (same dedupe token, so never doubled). */
   insertTimeoutMs?: number;
+  topology?: ClickhouseTopology;
 }
 
 /**
@@ -57,8 +59,13 @@ function serialised<T>(client: ClickHouseClient, run: () => Promise<T>): Promise
 }
 
 /** The settings of every sink insert (the benchmark's raw baseline uses them too: same engine work). */
-export function insertSettings(token: string) {
+export function insertSettings(token: string, topology?: ClickhouseTopology) {
   return {
+    // On a cluster the sink writes the Distributed table: answer only when every shard stored its rows
+    // (the default queues them on the receiving node and answers at once, so a lost node would lose an
+    // acknowledged batch). Each shard's replicated table deduplicates its share under the same token: the
+    // split is a function of event_id, so a retried batch splits the same way.
+    ...(topology?.kind === 'cluster' ? { distributed_foreground_insert: 1 } : {}),
     insert_deduplication_token: token,
     insert_deduplicate: 1,
     // A retry after the table stored the block but a rollup did not: without this the table drops the
@@ -126,7 +133,7 @@ export class ClickhouseSink implements Sink {
       values,
       format: 'JSONEachRow',
       abort_signal: this.abortSignal(signal),
-      clickhouse_settings: insertSettings(token),
+      clickhouse_settings: insertSettings(token, this.o.topology),
     }));
   }
 
@@ -137,7 +144,7 @@ export class ClickhouseSink implements Sink {
         query: `INSERT INTO ${this.table} FORMAT JSONEachRow`,
         values: Readable.from([body], { objectMode: false }),
         abort_signal: this.abortSignal(signal),
-        clickhouse_settings: insertSettings(token),
+        clickhouse_settings: insertSettings(token, this.o.topology),
       });
       // The (empty) response must be read to the end, or an HTTP connection stays taken.
       for await (const chunk of result.stream) void chunk;

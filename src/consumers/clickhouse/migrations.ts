@@ -1,5 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { ensureDatabase } from '../../platform/clickhouse-client.ts';
+import { forTopology, mergeTreeTables, SINGLE_NODE, storageTable, type ClickhouseTopology } from './cluster-ddl.ts';
 
 /**
  * Versioned schema for the analytics store. Each step is applied once, in order, and recorded in
@@ -150,44 +151,87 @@ export const MIGRATIONS: Migration[] = [
 export interface MigrationOptions {
   database: string;
   ttlDays: number;
+  /** Single node (default), a self-managed cluster or ClickHouse Cloud: see cluster-ddl.ts. */
+  topology?: ClickhouseTopology;
+}
+
+const schemaMigrationsTable = (db: string) => `CREATE TABLE IF NOT EXISTS ${db}.schema_migrations (
+      version UInt32, name String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3)
+    ) ENGINE = ReplacingMergeTree ORDER BY version`;
+
+/**
+ * Runs single-node DDL on the configured topology: each statement becomes the statements cluster-ddl.ts
+ * makes of it. The MergeTree tables of every migration are known up front, so a view of a later
+ * migration reads the right (local) table of an earlier one.
+ */
+type RunStatement = (query: string, settings?: Record<string, number>) => Promise<void>;
+
+export function topologyStatements(o: MigrationOptions): (query: string) => string[] {
+  const ctx: MigrationContext = { db: o.database, ttlDays: o.ttlDays };
+  const tables = mergeTreeTables([schemaMigrationsTable(o.database), ...MIGRATIONS.flatMap((m) => m.statements(ctx))], o.database);
+  return (query) => forTopology(query, o.topology ?? SINGLE_NODE, o.database, tables);
+}
+
+/** Every statement a fresh install runs on the topology, in order (the DDL tests parse each one). */
+export function plannedDdl(o: MigrationOptions): string[] {
+  const statements = topologyStatements(o);
+  const ctx: MigrationContext = { db: o.database, ttlDays: o.ttlDays };
+  return [schemaMigrationsTable(o.database), ...MIGRATIONS.flatMap((m) => m.statements(ctx)), ...ttlStatements(o.database, o.ttlDays)].flatMap(statements);
+}
+
+function topologyRunner(client: ClickHouseClient, o: MigrationOptions): { run: RunStatement } {
+  const statements = topologyStatements(o);
+  // A Distributed insert returns only when every shard has its rows (a backfill statement, schema_migrations).
+  const cluster = o.topology?.kind === 'cluster' ? { distributed_foreground_insert: 1 } : {};
+  return {
+    async run(query, settings) {
+      for (const q of statements(query)) await client.command({ query: q, clickhouse_settings: { ...cluster, ...settings } });
+    },
+  };
 }
 
 /** Applies the missing migrations, then the configured TTL (a setting, so re-applied on every start). */
 export async function runMigrations(client: ClickHouseClient, o: MigrationOptions): Promise<number[]> {
-  await ensureDatabase(client, o.database);
+  const topology = o.topology ?? SINGLE_NODE;
+  await ensureDatabase(client, o.database, topology.kind === 'cluster' ? topology.cluster : undefined);
   const db = o.database;
-  await client.command({
-    query: `CREATE TABLE IF NOT EXISTS ${db}.schema_migrations (
-      version UInt32, name String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3)
-    ) ENGINE = ReplacingMergeTree ORDER BY version`,
-  });
+  const ddl = topologyRunner(client, o);
+  await ddl.run(schemaMigrationsTable(db));
   const done = await client.query({ query: `SELECT DISTINCT version FROM ${db}.schema_migrations`, format: 'JSONEachRow' });
   const applied = new Set((await done.json<{ version: number }>()).map((r) => Number(r.version)));
   const ctx: MigrationContext = { db, ttlDays: o.ttlDays };
   const ran: number[] = [];
   for (const m of MIGRATIONS) {
     if (applied.has(m.version)) continue;
-    for (const query of m.statements(ctx)) await client.command({ query });
-    await client.insert({ table: `${db}.schema_migrations`, values: [{ version: m.version, name: m.name }], format: 'JSONEachRow' });
+    for (const query of m.statements(ctx)) await ddl.run(query);
+    await client.insert({
+      table: `${db}.schema_migrations`,
+      values: [{ version: m.version, name: m.name }],
+      format: 'JSONEachRow',
+      clickhouse_settings: topology.kind === 'cluster' ? { distributed_foreground_insert: 1 } : undefined,
+    });
     ran.push(m.version);
   }
-  await applyTtl(client, o);
+  await applyTtl(client, o, ddl.run);
   return ran;
 }
 
-async function applyTtl(client: ClickHouseClient, { database: db, ttlDays }: MigrationOptions): Promise<void> {
+async function applyTtl(client: ClickHouseClient, { database: db, ttlDays, topology }: MigrationOptions, run: RunStatement): Promise<void> {
   const current = await client.query({
-    query: `SELECT create_table_query AS q FROM system.tables WHERE database = {db:String} AND name = 'action_events'`,
-    query_params: { db },
+    query: `SELECT create_table_query AS q FROM system.tables WHERE database = {db:String} AND name = {table:String}`,
+    query_params: { db, table: storageTable('action_events', topology ?? SINGLE_NODE) },
     format: 'JSONEachRow',
   });
   const [row] = await current.json<{ q: string }>();
   if (row && !row.q.includes(`toIntervalDay(${ttlDays})`)) {
     // Changing the retention must not rewrite old parts on start-up: the new TTL applies at the next merge.
-    const settings = { materialize_ttl_after_modify: 0 } as const;
-    await client.command({ query: `ALTER TABLE ${db}.action_events MODIFY TTL toDateTime(timestamp) + INTERVAL ${ttlDays} DAY`, clickhouse_settings: settings });
-    for (const t of ['action_counts_hourly', 'agent_activity_hourly', 'action_durations_hourly']) {
-      await client.command({ query: `ALTER TABLE ${db}.${t} MODIFY TTL hour + INTERVAL ${ttlDays} DAY`, clickhouse_settings: settings });
-    }
+    for (const query of ttlStatements(db, ttlDays)) await run(query, { materialize_ttl_after_modify: 0 });
   }
+}
+
+function ttlStatements(db: string, ttlDays: number): string[] {
+  return [
+    `ALTER TABLE ${db}.action_events MODIFY TTL toDateTime(timestamp) + INTERVAL ${ttlDays} DAY`,
+    ...['action_counts_hourly', 'agent_activity_hourly', 'action_durations_hourly'].map((t) => `ALTER TABLE ${db}.${t} MODIFY TTL hour + INTERVAL ${ttlDays} DAY`),
+  ];
 }

@@ -1,4 +1,5 @@
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn, execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createConnection, createServer, type AddressInfo } from 'node:net';
@@ -35,6 +36,18 @@ function brokerDir(o: Pick<LocalBrokerOptions, 'dataDir' | 'port'>): string {
   return resolve(o.dataDir, `kafka-${o.port}`);
 }
 
+/** Settings every local node shares, whatever its role (retention, sizes, threads, no auto-created topics). */
+export const COMMON_NODE_PROPERTIES = [
+  'num.partitions=6',
+  'group.initial.rebalance.delay.ms=0',
+  'auto.create.topics.enable=false',
+  'log.retention.hours=168',
+  'log.segment.bytes=268435456',
+  'message.max.bytes=10485760',
+  'num.network.threads=2',
+  'num.io.threads=4',
+];
+
 function serverProperties(o: LocalBrokerOptions, logDir: string): string {
   return [
     'process.roles=broker,controller',
@@ -46,20 +59,13 @@ function serverProperties(o: LocalBrokerOptions, logDir: string): string {
     'inter.broker.listener.name=PLAINTEXT',
     'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
     `log.dirs=${logDir}`,
-    'num.partitions=6',
     // One node: internal topics must not ask for replicas that cannot exist, or consumer groups
     // loop on "group coordinator not available".
     'offsets.topic.replication.factor=1',
     'offsets.topic.num.partitions=10',
     'transaction.state.log.replication.factor=1',
     'transaction.state.log.min.isr=1',
-    'group.initial.rebalance.delay.ms=0',
-    'auto.create.topics.enable=false',
-    'log.retention.hours=168',
-    'log.segment.bytes=268435456',
-    'message.max.bytes=10485760',
-    'num.network.threads=2',
-    'num.io.threads=4',
+    ...COMMON_NODE_PROPERTIES,
     '',
   ].join('\n');
 }
@@ -90,7 +96,7 @@ export function freeLocalPort(): Promise<number> {
   });
 }
 
-function portOpen(port: number): Promise<boolean> {
+export function portOpen(port: number): Promise<boolean> {
   return new Promise((res) => {
     const socket = createConnection({ host: '127.0.0.1', port });
     socket.setTimeout(1000);
@@ -138,14 +144,14 @@ export async function waitForBroker(brokers: string[], timeoutMs: number, isAliv
   throw new Error(`Kafka broker at ${brokers.join(',')} did not serve metadata within ${timeoutMs} ms`);
 }
 
-function readPid(dir: string): number | undefined {
+export function readPid(dir: string): number | undefined {
   const file = join(dir, 'broker.pid');
   if (!existsSync(file)) return undefined;
   const pid = Number(readFileSync(file, 'utf8').trim());
   return Number.isInteger(pid) && pid > 0 ? pid : undefined;
 }
 
-function alive(pid: number | undefined): boolean {
+export function alive(pid: number | undefined): boolean {
   if (!pid) return false;
   try {
     process.kill(pid, 0);
@@ -155,36 +161,50 @@ function alive(pid: number | undefined): boolean {
   }
 }
 
-export async function startLocalBroker(o: LocalBrokerOptions): Promise<LocalBroker> {
-  const started = Date.now();
-  const brokers = [`127.0.0.1:${o.port}`];
-  const dir = brokerDir(o);
-  const existingPid = readPid(dir);
-  if (await portOpen(o.port)) {
-    await waitForBroker(brokers, o.readyTimeoutMs ?? 60_000);
-    o.logger?.info({ brokers }, 'reusing running Kafka broker');
-    return { brokers, pid: existingPid, reused: true, startMs: Date.now() - started };
-  }
+export interface KafkaNodeLaunch {
+  /** The node's folder: data/, logs/, server.properties, broker.pid. */
+  dir: string;
+  heapMb: number;
+  /** server.properties for this node, given its data folder. */
+  properties: (logDir: string) => string;
+  /** Every node of one cluster is formatted with the same id; unset = a fresh one (single node). */
+  clusterId?: string;
+}
+
+export interface LaunchedNode {
+  pid: number | undefined;
+  exited: () => boolean;
+  serverLog: string;
+}
+
+/** Kafka's StorageTool's own base64 uuid (an arbitrary string is refused as a cluster id). */
+export async function newClusterId(): Promise<string> {
+  const { stdout } = await promisify(execFile)('java', ['-cp', `${KAFKA_LIBS_DIR}/*`, 'kafka.tools.StorageTool', 'random-uuid'], { encoding: 'utf8' });
+  return stdout.trim();
+}
+
+/**
+ * Formats the node's storage on first use and spawns the JVM detached (it outlives this process, so a
+ * later command can reuse or stop it); the pid goes to `<dir>/broker.pid`.
+ */
+export async function launchKafkaNode(o: KafkaNodeLaunch): Promise<LaunchedNode> {
   if (!existsSync(join(KAFKA_LIBS_DIR, 'kafka_2.13-3.9.1.jar'))) {
     throw new Error(`Kafka jars missing in ${KAFKA_LIBS_DIR}: run \`npm run setup\` (needs mvn and Java 17)`);
   }
-  const logDir = join(dir, 'data');
-  const appLogDir = join(dir, 'logs');
+  const logDir = join(o.dir, 'data');
+  const appLogDir = join(o.dir, 'logs');
   mkdirSync(logDir, { recursive: true });
   mkdirSync(appLogDir, { recursive: true });
-  const propsFile = join(dir, 'server.properties');
-  writeFileSync(propsFile, serverProperties(o, logDir));
-  writeFileSync(join(dir, 'log4j.properties'), LOG4J);
+  const propsFile = join(o.dir, 'server.properties');
+  writeFileSync(propsFile, o.properties(logDir));
+  writeFileSync(join(o.dir, 'log4j.properties'), LOG4J);
   const classpath = `${KAFKA_LIBS_DIR}/*`;
-  const jvmBase = ['-cp', classpath, `-Dlog4j.configuration=file:${join(dir, 'log4j.properties')}`, `-Dkafka.logs.dir=${appLogDir}`];
+  const jvmBase = ['-cp', classpath, `-Dlog4j.configuration=file:${join(o.dir, 'log4j.properties')}`, `-Dkafka.logs.dir=${appLogDir}`];
   if (!existsSync(join(logDir, 'meta.properties'))) {
-    // The cluster id must be StorageTool's own base64 uuid; an arbitrary string is refused.
-    const clusterId = execFileSync('java', [...jvmBase, 'kafka.tools.StorageTool', 'random-uuid'], { encoding: 'utf8' }).trim();
-    execFileSync('java', [...jvmBase, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', propsFile, '--ignore-formatted'], {
-      stdio: 'ignore',
-    });
+    const clusterId = o.clusterId ?? (await newClusterId());
+    await promisify(execFile)('java', [...jvmBase, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', propsFile, '--ignore-formatted']);
   }
-  const heap = o.heapMb ?? 512;
+  const heap = o.heapMb;
   const out = openSync(join(appLogDir, 'stdout.log'), 'a');
   const child = spawn(
     'java',
@@ -202,25 +222,43 @@ export async function startLocalBroker(o: LocalBrokerOptions): Promise<LocalBrok
     { detached: true, stdio: ['ignore', out, out] },
   );
   child.unref();
-  writeFileSync(join(dir, 'broker.pid'), String(child.pid));
+  writeFileSync(join(o.dir, 'broker.pid'), String(child.pid));
   let exited = false;
   child.once('exit', () => {
     exited = true;
   });
-  try {
-    await waitForBroker(brokers, o.readyTimeoutMs ?? 90_000, () => !exited);
-  } catch (err) {
-    throw new Error(`${(err as Error).message}; see ${join(appLogDir, 'server.log')}`);
+  return { pid: child.pid, exited: () => exited, serverLog: join(appLogDir, 'server.log') };
+}
+
+export async function startLocalBroker(o: LocalBrokerOptions): Promise<LocalBroker> {
+  const started = Date.now();
+  const brokers = [`127.0.0.1:${o.port}`];
+  const dir = brokerDir(o);
+  const existingPid = readPid(dir);
+  if (await portOpen(o.port)) {
+    await waitForBroker(brokers, o.readyTimeoutMs ?? 60_000);
+    o.logger?.info({ brokers }, 'reusing running Kafka broker');
+    return { brokers, pid: existingPid, reused: true, startMs: Date.now() - started };
   }
-  o.logger?.info({ brokers, pid: child.pid, ms: Date.now() - started }, 'started local Kafka broker');
-  return { brokers, pid: child.pid, reused: false, startMs: Date.now() - started };
+  const node = await launchKafkaNode({ dir, heapMb: o.heapMb ?? 512, properties: (logDir) => serverProperties(o, logDir) });
+  try {
+    await waitForBroker(brokers, o.readyTimeoutMs ?? 90_000, () => !node.exited());
+  } catch (err) {
+    throw new Error(`${(err as Error).message}; see ${node.serverLog}`);
+  }
+  o.logger?.info({ brokers, pid: node.pid, ms: Date.now() - started }, 'started local Kafka broker');
+  return { brokers, pid: node.pid, reused: false, startMs: Date.now() - started };
 }
 
 /** Stops the broker started for this data folder and port: SIGTERM, then SIGKILL after the grace. */
 export async function stopLocalBroker(
   o: Pick<LocalBrokerOptions, 'dataDir' | 'port'> & { signal?: 'SIGTERM' | 'SIGKILL'; graceMs?: number },
 ): Promise<boolean> {
-  const dir = brokerDir(o);
+  return stopKafkaNode(brokerDir(o), o);
+}
+
+/** Stops the node whose pid file is in `dir`; false when none was running. */
+export async function stopKafkaNode(dir: string, o: { signal?: 'SIGTERM' | 'SIGKILL'; graceMs?: number } = {}): Promise<boolean> {
   const pid = readPid(dir);
   if (!alive(pid)) return false;
   process.kill(pid!, o.signal ?? 'SIGTERM');

@@ -1,4 +1,6 @@
+import type { Config } from '../config.ts';
 import type { KafkaPort } from './kafka-client.ts';
+import { clusterReplication } from './local-cluster.ts';
 
 export interface TopicSpec {
   topic: string;
@@ -23,15 +25,43 @@ export async function ensureTopics(kafka: KafkaPort, topics: TopicSpec[]): Promi
   }
 }
 
-export function pipelineTopics(k: { eventsTopic: string; deadLetterTopic: string; partitions: number; replicationFactor: number }): TopicSpec[] {
+export interface TopicReplication {
+  replicationFactor: number;
+  minInsyncReplicas: number;
+}
+
+type ReplicationSettings = Pick<Config['kafka'], 'replicationFactor' | 'minInsyncReplicas'> & Partial<Pick<Config['kafka'], 'brokers' | 'localBrokers'>>;
+
+/**
+ * Copies and in-sync minimum of the pipeline's topics: the configured values, or what fits the Kafka
+ * we start ourselves (one broker: 1/1; a local cluster of three or more: 3/2), or 1/1 on configured
+ * brokers (where the operator says what the cluster can hold).
+ */
+export function topicReplication(k: ReplicationSettings): TopicReplication {
+  const local = !k.brokers && (k.localBrokers ?? 1) > 1 ? clusterReplication(k.localBrokers ?? 1) : { replicationFactor: 1, minInsyncReplicas: 1 };
+  const replicationFactor = k.replicationFactor ?? local.replicationFactor;
+  return { replicationFactor, minInsyncReplicas: k.minInsyncReplicas ?? Math.min(local.minInsyncReplicas, replicationFactor) };
+}
+
+function replicated(k: ReplicationSettings, spec: Omit<TopicSpec, 'replicationFactor'>): TopicSpec {
+  const r = topicReplication(k);
+  return {
+    ...spec,
+    replicationFactor: r.replicationFactor,
+    // Below this many in-sync copies the leader refuses acks=all writes: a write is on two disks or not acknowledged.
+    configEntries: [...(spec.configEntries ?? []), { name: 'min.insync.replicas', value: String(r.minInsyncReplicas) }],
+  };
+}
+
+export function pipelineTopics(k: ReplicationSettings & { eventsTopic: string; deadLetterTopic: string; partitions: number }): TopicSpec[] {
   return [
-    { topic: k.eventsTopic, numPartitions: k.partitions, replicationFactor: k.replicationFactor },
+    replicated(k, { topic: k.eventsTopic, numPartitions: k.partitions }),
     // The dead-letter topic keeps its records long enough for a human to fix and replay them.
-    {
-      topic: k.deadLetterTopic,
-      numPartitions: 1,
-      replicationFactor: k.replicationFactor,
-      configEntries: [{ name: 'retention.ms', value: String(30 * 24 * 3600_000) }],
-    },
+    replicated(k, { topic: k.deadLetterTopic, numPartitions: 1, configEntries: [{ name: 'retention.ms', value: String(30 * 24 * 3600_000) }] }),
   ];
+}
+
+/** The alert evaluator's one-partition leadership topic, replicated like the pipeline's topics. */
+export function controlTopic(k: ReplicationSettings, topic: string): TopicSpec {
+  return replicated(k, { topic, numPartitions: 1 });
 }

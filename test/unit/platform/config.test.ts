@@ -20,6 +20,8 @@ const WRONG: Record<string, string[]> = {
   KAFKA_DLQ_TOPIC: ['dlq/v1'],
   KAFKA_PARTITIONS: ['abc', '0', '1.5', '2000'],
   KAFKA_REPLICATION_FACTOR: ['0'],
+  KAFKA_MIN_INSYNC_REPLICAS: ['0', 'two'],
+  KAFKA_LOCAL_BROKERS: ['0', '10'],
   KAFKA_SSL: ['sometimes'],
   KAFKA_SASL_MECHANISM: ['gssapi'],
   KAFKA_LOCAL_PORT: ['80', 'ninety'],
@@ -30,6 +32,8 @@ const WRONG: Record<string, string[]> = {
   CLICKHOUSE_URL: ['notaurl', 'ftp://clickhouse:8123'],
   CLICKHOUSE_DATABASE: ['my-db', '1db'],
   CLICKHOUSE_TTL_DAYS: ['0'],
+  CLICKHOUSE_CLUSTER: ['my cluster', 'a;b'],
+  CLICKHOUSE_CLOUD: ['sometimes'],
   DATABASE_URL: ['mysql://x', 'localhost:5432'],
   REDIS_URL: ['http://127.0.0.1:6379'],
   QONTAK_CRM_BASE_URL: ['notaurl'],
@@ -275,5 +279,31 @@ describe('loadConfig with a config file (ACTIONPULSE_CONFIG)', () => {
       const err = configError(() => loadConfig({ ACTIONPULSE_CONFIG: path }));
       expect(err.problems).toEqual([{ setting: 'ACTIONPULSE_CONFIG', message: expect.stringMatching(why) }]);
     }
+  });
+});
+
+describe('Kafka replication settings', () => {
+  it('refuses a min.insync.replicas above the replication factor, naming KAFKA_MIN_INSYNC_REPLICAS', () => {
+    const err = configError(() => loadConfig({ KAFKA_BROKERS: 'k1:9092', KAFKA_REPLICATION_FACTOR: '2', KAFKA_MIN_INSYNC_REPLICAS: '3' }));
+    expect(err.problems.map((p) => p.setting)).toEqual(['KAFKA_MIN_INSYNC_REPLICAS (kafka.minInsyncReplicas)']);
+  });
+
+  it('refuses more copies than the local Kafka has brokers, naming KAFKA_REPLICATION_FACTOR', () => {
+    const err = configError(() => loadConfig({ KAFKA_REPLICATION_FACTOR: '3' }));
+    expect(err.problems.map((p) => p.setting)).toEqual(['KAFKA_REPLICATION_FACTOR (kafka.replicationFactor)']);
+    expect(loadConfig({ KAFKA_REPLICATION_FACTOR: '3', KAFKA_LOCAL_BROKERS: '3' }).kafka.replicationFactor).toBe(3);
+  });
+});
+
+describe('ClickHouse topology settings', () => {
+  it('a cluster or Cloud needs a server: without CLICKHOUSE_URL the setting is named', () => {
+    expect(configError(() => loadConfig({ CLICKHOUSE_CLUSTER: 'analytics' })).problems.map((p) => p.setting)).toEqual(['CLICKHOUSE_CLUSTER (clickhouse.cluster)']);
+    expect(configError(() => loadConfig({ CLICKHOUSE_CLOUD: 'true' })).problems.map((p) => p.setting)).toEqual(['CLICKHOUSE_CLOUD (clickhouse.cloud)']);
+  });
+
+  it('Cloud has no cluster name: both set is refused; a macro is a valid cluster name', () => {
+    const url = 'https://ch.example:8443';
+    expect(configError(() => loadConfig({ CLICKHOUSE_URL: url, CLICKHOUSE_CLUSTER: 'analytics', CLICKHOUSE_CLOUD: '1' })).problems.map((p) => p.setting)).toEqual(['CLICKHOUSE_CLOUD (clickhouse.cloud)']);
+    expect(loadConfig({ CLICKHOUSE_URL: url, CLICKHOUSE_CLUSTER: '{cluster}' }).clickhouse.cluster).toBe('{cluster}');
   });
 });
