@@ -57,6 +57,7 @@ const WRONG: Record<string, string[]> = {
   PUBLIC_DASHBOARD_URL: ['notaurl', 'dash.example.com'],
   TRACE_URL_TEMPLATE: ['jaeger/trace/{trace_id}', 'https://jaeger.example/trace/'],
   KILL_SWITCH_DRY_RUN: ['perhaps'],
+  ALERT_SLO_BURN_RATE: ['sometimes'],
   KILL_SWITCH_MAX_PER_24H: ['-1', '101'],
   ALERT_LATENESS_ALLOWANCE_MINUTES: ['-1', '10081', 'six hours'],
   ACTIONPULSE_TIME_SCALE: ['0', 'fast'],
