@@ -4,9 +4,9 @@
  * starts. A partition that is still catching up holds the watermark back; partitions that are caught
  * up do not (they may simply be quiet). The watermark never moves backwards.
  *
- * Lateness (documented default: 2 event-time minutes, `latenessMinutes` in the rules file): a minute is
- * evaluated once the watermark passes its end, where watermark = newest usable event time − lateness.
- * Events for a minute already evaluated are "too late to count" and only counted in a metric.
+ * Evaluation delay (default 2 event-time minutes, `evaluationDelayMinutes` in the rules file): a step is
+ * evaluated once the watermark passes its end, where watermark = newest usable event time − delay. Events for
+ * an instant already evaluated still count within the lateness allowance (see AlertEngine).
  */
 interface PartitionProgress {
   maxTs: number;
