@@ -6,7 +6,7 @@ import { migrateRegistry, REGISTRY_MIGRATIONS } from '../../../src/executors/reg
 import { openRegistryDb, type SqlDb } from '../../../src/platform/registry-db.ts';
 import { appliedSqlMigrations, runSqlMigrations } from '../../../src/platform/sql-migrations.ts';
 
-const DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const schemas: string[] = [];
 
 afterAll(async () => {
@@ -57,7 +57,7 @@ describe.each(stores)('versioned registry-database migrations on %s', (_name, op
     } finally {
       await db.close();
     }
-  });
+  }, 240_000);
 
   it('applies each version once, in order; an appended version applies on the next start; a failing one is not recorded', async () => {
     const db = await open();
@@ -76,5 +76,5 @@ describe.each(stores)('versioned registry-database migrations on %s', (_name, op
     } finally {
       await db.close();
     }
-  });
+  }, 240_000);
 });
