@@ -109,7 +109,7 @@ const INITIAL_DDL = [
   )`,
 ];
 
-export const ALERT_MIGRATIONS: SqlMigration[] = [{ version: 1, name: 'alert state, outbox, silences, kill-switch log, checkpoint', statements: INITIAL_DDL }];
+export const ALERT_MIGRATIONS: SqlMigration[] = [{ version: 1, name: 'alert state, outbox, silences, kill-switch log, checkpoint, error budget', statements: INITIAL_DDL }];
 
 export async function migrateAlerts(db: SqlDb): Promise<void> {
   await runSqlMigrations(db, 'alerts', ALERT_MIGRATIONS);

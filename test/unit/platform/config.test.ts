@@ -59,6 +59,7 @@ const WRONG: Record<string, string[]> = {
   KILL_SWITCH_DRY_RUN: ['perhaps'],
   KILL_SWITCH_MAX_PER_24H: ['-1', '101'],
   ALERT_LATENESS_ALLOWANCE_MINUTES: ['-1', '10081', 'six hours'],
+  ALERT_SLO_BURN_RATE: ['sometimes'],
   ACTIONPULSE_TIME_SCALE: ['0', 'fast'],
   HTTP_PORT: ['70000', 'http'],
   ADMIN_TOKEN: ['short'],
