@@ -216,7 +216,6 @@ describe('rules between settings, checked with the rest before anything starts',
     ['a CRM first backoff above the longest', { CRM_RETRY_BASE_DELAY_MS: '9000' }, 'CRM_RETRY_BASE_DELAY_MS (crm.retryBaseDelayMs)', /CRM_RETRY_MAX_DELAY_MS/],
     ['an alert webhook without its signing secret', { ALERT_WEBHOOK_URL: 'https://hooks.example.com/x' }, 'ALERT_WEBHOOK_SECRET (alerts.webhookSecret)', /required with ALERT_WEBHOOK_URL/],
     ['an ingest burst smaller than the largest batch', { INGEST_MAX_EVENTS: '500', INGEST_RATE_BURST_EVENTS: '100' }, 'INGEST_RATE_BURST_EVENTS (http.ingestRateBurstEvents)', /INGEST_MAX_EVENTS/],
-    ['a spool segment larger than the spool', { SPOOL_MAX_BYTES: String(2 * 1024 * 1024), SPOOL_SEGMENT_BYTES: String(4 * 1024 * 1024) }, 'SPOOL_SEGMENT_BYTES (spool.segmentBytes)', /SPOOL_MAX_BYTES/],
   ];
   for (const [what, env, setting, message] of cases) {
     it(`${what} fails naming ${setting.split(' ')[0]}`, () => {
