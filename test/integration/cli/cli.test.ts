@@ -9,14 +9,14 @@ const BIN = join(import.meta.dirname, '../../../bin/actionpulse.mjs');
 
 function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { env: { ...process.env, LOG_LEVEL: 'error', ...env }, timeout: 90_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [BIN, ...args], { env: { ...process.env, LOG_LEVEL: 'error', ...env }, timeout: 240_000 }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
       resolve({ code, stdout, stderr });
     });
   });
 }
 
-describe('actionpulse CLI', () => {
+describe('actionpulse CLI', { timeout: 300_000 }, () => {
   it('lists its commands, and refuses unknown ones with exit code 2', async () => {
     const help = await cli(['--help']);
     expect(help.code).toBe(0);
@@ -68,7 +68,7 @@ function oneLine(stderr: string): string {
   return lines[0];
 }
 
-describe('actionpulse CLI: honest answers', () => {
+describe('actionpulse CLI: honest answers', { timeout: 300_000 }, () => {
   it('without a command: the usage on stderr and exit 2; a usage error shows the command help on stderr', async () => {
     const none = await cli([]);
     expect(none.code).toBe(2);
