@@ -4,6 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { pino } from 'pino';
 import { loadConfig, type Config } from '../../platform/config.ts';
+import { localCluster } from '../../app/local-infra.ts';
 import { stopLocalBroker } from '../../platform/kafka/local-broker.ts';
 import { createLogger } from '../../platform/logger.ts';
 import { parse, UsageError } from '../args.ts';
@@ -94,7 +95,8 @@ async function stopOwnBroker(config: Config, pipeline: Pipeline): Promise<void> 
     console.log(`The local Kafka broker at ${pipeline.kafka.brokers.join(',')} keeps running: this run did not start it (\`npx actionpulse kafka stop\` stops it).`);
     return;
   }
-  await stopLocalBroker({ dataDir: config.dataDir, port: config.kafka.localPort });
+  if (config.kafka.localBrokers > 1) await localCluster(config).stop();
+  else await stopLocalBroker({ dataDir: config.dataDir, port: config.kafka.localPort });
   console.log('Stopped the local Kafka broker this run started.');
 }
 
