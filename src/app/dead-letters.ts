@@ -2,6 +2,7 @@ import type { KafkaMessage } from 'kafkajs';
 import { decodeEvent, DLQ_HEADERS, encodeEvent, formatErrors } from '../events/index.ts';
 import type { KafkaPort } from '../platform/kafka/kafka-client.ts';
 import { headersToStrings } from '../consumers/dead-letter-publisher.ts';
+import { producerSettings } from '../producers/producer-settings.ts';
 
 export interface DeadLetterRecord {
   partition: number;
@@ -83,10 +84,11 @@ export async function replayDeadLetters(
     else out.stillInvalid.push({ offset: r.offset, reason: decoded.reason, detail: formatErrors(decoded.errors) });
   }
   if (!o.dryRun && toSend.length) {
-    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    const settings = producerSettings(kafka);
+    const producer = kafka.producer(settings.config);
     await producer.connect();
     for (let i = 0; i < toSend.length; i += 5000) {
-      await producer.send({ topic: o.eventsTopic, acks: -1, messages: toSend.slice(i, i + 5000) });
+      await producer.send({ topic: o.eventsTopic, ...settings.send, messages: toSend.slice(i, i + 5000) });
     }
     await producer.disconnect();
   }

@@ -1,5 +1,5 @@
 import { ConfigError } from '../platform/config.ts';
-import { UsageError } from './args.ts';
+import { EX_CONFIG, EX_UNAVAILABLE, OperatorError, UsageError } from './args.ts';
 
 /**
  * `actionpulse <command>`: one entry point for the main job and the operator commands. Each command
@@ -29,9 +29,13 @@ function usage(): string {
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...args] = argv;
-  if (!name || name === '--help' || name === '-h' || name === 'help') {
+  if (!name) {
+    console.error(usage());
+    return 2;
+  }
+  if (name === '--help' || name === '-h' || name === 'help') {
     console.log(usage());
-    return name ? 0 : 2;
+    return 0;
   }
   const command = COMMANDS[name];
   if (!command) {
@@ -47,13 +51,23 @@ export async function main(argv: string[]): Promise<number> {
     return await mod.run(args);
   } catch (err) {
     if (err instanceof UsageError) {
-      console.error(err.message);
+      console.error(err.message.includes(mod.help) ? err.message : `${err.message}\n\n${mod.help}`);
       return 2;
     }
     if (err instanceof ConfigError) {
       console.error(err.message);
-      return 78; // EX_CONFIG
+      return EX_CONFIG;
     }
+    if (err instanceof OperatorError) {
+      console.error(`actionpulse ${name}: ${err.message}`);
+      return err.exitCode;
+    }
+    if (err instanceof Error && /^KafkaJS/.test(err.name)) {
+      // An unreachable or refusing cluster is the operator's to fix; the client's stack says nothing more.
+      console.error(`actionpulse ${name}: Kafka: ${err.message}: check KAFKA_BROKERS (and KAFKA_SSL/KAFKA_SASL_*), or start the local broker with \`npx actionpulse kafka start\``);
+      return EX_UNAVAILABLE;
+    }
+    // Anything else is a bug: the stack is what a bug report needs.
     console.error(`actionpulse ${name}: ${(err as Error).stack ?? err}`);
     return 1;
   }

@@ -1,6 +1,7 @@
-import { CompressionTypes, type Producer } from 'kafkajs';
+import type { Producer, ProducerRecord } from 'kafkajs';
 import { encodeDeadLetter, type DeadLetterInfo } from '../events/index.ts';
 import type { KafkaPort } from '../platform/kafka/kafka-client.ts';
+import { producerSettings } from '../producers/producer-settings.ts';
 
 export interface DeadLetter {
   original: { key?: Buffer | string | null; value: Buffer | string | null; headers?: Record<string, string> };
@@ -10,13 +11,16 @@ export interface DeadLetter {
 /** Publishes what cannot be processed to the dead-letter topic, original bytes intact. */
 export class DeadLetterPublisher {
   private producer: Producer;
+  private readonly sendOptions: Pick<ProducerRecord, 'acks' | 'compression'>;
   private connected = false;
 
   constructor(
     kafka: KafkaPort,
     private readonly topic: string,
   ) {
-    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    const settings = producerSettings(kafka, { compression: 'gzip' });
+    this.producer = kafka.producer(settings.config);
+    this.sendOptions = settings.send;
   }
 
   async connect(): Promise<void> {
@@ -31,8 +35,7 @@ export class DeadLetterPublisher {
     await this.connect();
     await this.producer.send({
       topic: this.topic,
-      acks: -1,
-      compression: CompressionTypes.GZIP,
+      ...this.sendOptions,
       messages: letters.map((l) => encodeDeadLetter(l.original, l.info)),
     });
   }

@@ -1,9 +1,11 @@
 import { NODE_TYPE_NAMES } from '../events/index.ts';
 import type { SqlDb } from '../platform/registry-db.ts';
+import { runSqlMigrations, type SqlMigration } from '../platform/sql-migrations.ts';
 
 /**
- * DDL for the executors' tables in the registry database. Idempotent: every service calls it at start-up.
- * Tables are created unqualified, so they land in the connection's search_path (tests use a schema each).
+ * The executors' tables in the registry database, as versioned migrations (src/platform/sql-migrations.ts):
+ * every service runs them at start-up and each applies once. To change the schema, append a version to
+ * REGISTRY_MIGRATIONS; never edit a released one. Tables land in the connection's search_path.
  *
  * - node_registries      one row per action; `enabled=false` stops the action everywhere within ~1 s.
  * - node_registry_audit  who switched what, when and why (the alert kill switch writes here too).
@@ -12,7 +14,8 @@ import type { SqlDb } from '../platform/registry-db.ts';
  */
 export const REGISTRY_NOTIFY_CHANNEL = 'actionpulse_node_registries';
 
-const DDL = `
+/** Version 1: the schema as it was before versioning (IF NOT EXISTS, so an existing database keeps its rows). */
+const INITIAL_DDL = `
 CREATE TABLE IF NOT EXISTS node_registries (
   node_type   text PRIMARY KEY,
   enabled     boolean NOT NULL DEFAULT true,
@@ -72,20 +75,19 @@ CREATE TABLE IF NOT EXISTS chat_rooms (
 );
 `;
 
+export const REGISTRY_MIGRATIONS: SqlMigration[] = [{ version: 1, name: 'registry, audit, CRM tokens, chat rooms', statements: splitStatements(INITIAL_DDL) }];
+
 export async function migrateRegistry(db: SqlDb): Promise<void> {
-  await db.transaction(async (tx) => {
-    // Two services starting together would race on CREATE OR REPLACE FUNCTION; one lock serialises them.
-    if (db.kind === 'postgres') await tx.query(`SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.actionpulse_registry'))`);
-    for (const stmt of splitStatements(DDL)) await tx.query(stmt);
-    // Seed every known action as enabled; an existing row (maybe disabled on purpose) is left alone.
-    for (const nodeType of NODE_TYPE_NAMES) {
-      await tx.query(
-        `INSERT INTO node_registries (node_type, enabled, updated_by, reason) VALUES ($1, true, 'migration', 'seed')
-         ON CONFLICT (node_type) DO NOTHING`,
-        [nodeType],
-      );
-    }
-  });
+  await runSqlMigrations(db, 'registry', REGISTRY_MIGRATIONS);
+  // Seed every known action as enabled on every start (a new action appears in NODE_TYPES, not in a
+  // migration); an existing row, maybe disabled on purpose, is left alone.
+  for (const nodeType of NODE_TYPE_NAMES) {
+    await db.query(
+      `INSERT INTO node_registries (node_type, enabled, updated_by, reason) VALUES ($1, true, 'migration', 'seed')
+       ON CONFLICT (node_type) DO NOTHING`,
+      [nodeType],
+    );
+  }
 }
 
 /** Splits on `;` at line ends outside dollar-quoted bodies (PGlite's extended protocol takes one statement). */

@@ -241,7 +241,6 @@ function crossFieldProblems(c: Config): { path: string; message: string }[] {
     // A batch larger than the burst could never be admitted: every such request would get 429 forever.
     out.push({ path: 'http.ingestRateBurstEvents', message: `must be at least INGEST_MAX_EVENTS (${c.http.ingestMaxEvents})` });
   }
-  if (c.spool.segmentBytes > c.spool.maxBytes) out.push({ path: 'spool.segmentBytes', message: `must not exceed SPOOL_MAX_BYTES (${c.spool.maxBytes})` });
   return out;
 }
 

@@ -14,7 +14,7 @@ import type { EventEmitterPort } from './emitter-port.ts';
 import { emitterInstruments, type DropReason, type EmitterInstruments, type EmitterStats } from './emitter-metrics.ts';
 import { EmitterTracing } from './emitter-tracing.ts';
 import { MemoryQueue } from './memory-queue.ts';
-import { producerConfig, sendOptions } from './producer-settings.ts';
+import { producerSettings } from './producer-settings.ts';
 
 /**
  * The in-process emitter: `emit()` validates and enqueues, nothing else; one background pump owns Kafka.
@@ -89,7 +89,7 @@ class KafkaEmitter implements Emitter {
   private readonly log: Logger;
   private readonly topic: string;
   private readonly p: Config['producer'];
-  private readonly sendOpts: ReturnType<typeof sendOptions>;
+  private readonly sendOpts: ReturnType<typeof producerSettings>['send'];
   private readonly tracing: EmitterTracing;
   private readonly capacity: number;
   private mode: 'direct' | 'spooling';
@@ -125,8 +125,9 @@ class KafkaEmitter implements Emitter {
     this.p = config.producer;
     this.capacity = config.spool.memoryQueueEvents;
     this.mode = spool.pendingRecords > 0 ? 'spooling' : 'direct';
-    this.sendOpts = sendOptions(config.kafka.client, config.producer.compression);
-    this.producer = deps.kafka.producer(producerConfig(config.kafka.client, config.producer.compression));
+    const settings = producerSettings(deps.kafka, { compression: config.producer.compression, retryForever: true });
+    this.sendOpts = settings.send;
+    this.producer = deps.kafka.producer(settings.config);
     this.metrics = emitterInstruments(deps.meter ?? noopMeter, () => this.stats());
     this.tracing = new EmitterTracing(this.topic, config.kafka.clientId);
   }

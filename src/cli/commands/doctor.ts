@@ -1,10 +1,12 @@
 import { runDoctor } from '../../app/doctor-checks.ts';
 import { ConfigError, loadConfig } from '../../platform/config.ts';
+import { EX_CONFIG } from '../args.ts';
 
 export const help = `actionpulse doctor [--json]
 
   Checks each configured part (configuration, Node, Kafka, ClickHouse, registry database, Redis, Mixpanel,
-  alerting) and says what is wrong and how to fix it. Exits 1 when any check fails.`;
+  alerting) and says what is wrong and how to fix it. Exits 78 when the configuration is invalid (like every
+  command), 1 when any other check fails.`;
 
 export async function run(args: string[]): Promise<number> {
   let config;
@@ -13,7 +15,7 @@ export async function run(args: string[]): Promise<number> {
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     console.log(`✗ config        ${err.message}`);
-    return 1;
+    return EX_CONFIG;
   }
   const results = await runDoctor(config);
   if (args.includes('--json')) {

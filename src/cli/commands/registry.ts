@@ -24,9 +24,10 @@ interface RegistryRow {
 export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, { reason: { type: 'string' }, actor: { type: 'string' }, json: { type: 'boolean', default: false } });
   const [sub, nodeType] = positionals;
-  const client = AdminClient.fromConfig(loadConfig());
+  // Arguments are checked first: a usage error needs no configuration, token or running service.
+  const admin = () => AdminClient.fromConfig(loadConfig());
   if (sub === 'list') {
-    const { registries } = await client.request<{ registries: RegistryRow[] }>('GET', '/v1/registries');
+    const { registries } = await admin().request<{ registries: RegistryRow[] }>('GET', '/v1/registries');
     if (values.json) return (console.log(JSON.stringify(registries, null, 2)), 0);
     for (const r of registries) {
       console.log(`${r.enabled ? 'enabled ' : 'DISABLED'}  ${r.node_type.padEnd(28)} ${r.updated_by ?? ''}${r.reason ? ` — ${r.reason}` : ''}`);
@@ -36,12 +37,12 @@ export async function run(args: string[]): Promise<number> {
   if (sub !== 'enable' && sub !== 'disable' && sub !== 'audit') throw new UsageError(help);
   if (!nodeType || !isNodeType(nodeType)) throw new UsageError(`unknown node type '${nodeType ?? ''}'; one of ${NODE_TYPE_NAMES.join(', ')}`);
   if (sub === 'audit') {
-    const { audit } = await client.request<{ audit: Record<string, unknown>[] }>('GET', `/v1/registries/${nodeType}/audit`);
+    const { audit } = await admin().request<{ audit: Record<string, unknown>[] }>('GET', `/v1/registries/${nodeType}/audit`);
     for (const a of audit) console.log(`${String(a.created_at)}  ${String(a.action).padEnd(8)} by ${String(a.actor)}: ${String(a.reason ?? '')}`);
     return 0;
   }
   if (!values.reason || values.reason.trim().length < 3) throw new UsageError('--reason is required (what was fixed, or why it is disabled)');
-  const out = await client.request<{ enabled: boolean; actor: string }>('POST', `/v1/registries/${nodeType}/${sub}`, { reason: values.reason, actor: values.actor ?? process.env.USER ?? 'cli' });
+  const out = await admin().request<{ enabled: boolean; actor: string }>('POST', `/v1/registries/${nodeType}/${sub}`, { reason: values.reason, actor: values.actor ?? process.env.USER ?? 'cli' });
   console.log(`${nodeType} ${out.enabled ? 'enabled' : 'disabled'} by ${out.actor}`);
   return 0;
 }

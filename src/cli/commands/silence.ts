@@ -19,17 +19,18 @@ export async function run(args: string[]): Promise<number> {
     creator: { type: 'string' },
     all: { type: 'boolean', default: false },
   });
-  const client = AdminClient.fromConfig(loadConfig());
+  // Arguments are checked first: a usage error needs no configuration, token or running service.
+  const admin = () => AdminClient.fromConfig(loadConfig());
   const [sub, id] = positionals;
   if (sub === 'list') {
-    const { silences } = await client.request<{ silences: Record<string, unknown>[] }>('GET', `/v1/silences${values.all ? '?all=1' : ''}`);
+    const { silences } = await admin().request<{ silences: Record<string, unknown>[] }>('GET', `/v1/silences${values.all ? '?all=1' : ''}`);
     if (silences.length === 0) console.log('no active silences');
     for (const s of silences) console.log(`${String(s.id)}  until ${String(s.endsAt ?? s.ends_at)}  ${JSON.stringify(s.matchers)}  by ${String(s.creator)}: ${String(s.comment)}`);
     return 0;
   }
   if (sub === 'expire') {
     if (!id) throw new UsageError('silence expire needs the silence id (see `silence list`)');
-    await client.request('DELETE', `/v1/silences/${encodeURIComponent(id)}?actor=${encodeURIComponent(process.env.USER ?? 'cli')}`);
+    await admin().request('DELETE', `/v1/silences/${encodeURIComponent(id)}?actor=${encodeURIComponent(process.env.USER ?? 'cli')}`);
     console.log(`silence ${id} expired`);
     return 0;
   }
@@ -45,7 +46,7 @@ export async function run(args: string[]): Promise<number> {
   if (!d) throw new UsageError('--for takes a duration like 30m, 2h or 1d');
   const durationMinutes = Number(d[1]) * { m: 1, h: 60, d: 1440 }[d[2] as 'm' | 'h' | 'd'];
   if (!values.comment) throw new UsageError('--comment is required (why, and who to ask)');
-  const created = await client.request<{ id: string }>('POST', '/v1/silences', {
+  const created = await admin().request<{ id: string }>('POST', '/v1/silences', {
     matchers,
     durationMinutes,
     comment: values.comment,

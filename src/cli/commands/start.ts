@@ -3,7 +3,9 @@ import { ProgressView, type ProgressSnapshot } from '../../app/progress-view.ts'
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { pino } from 'pino';
-import { loadConfig } from '../../platform/config.ts';
+import { loadConfig, type Config } from '../../platform/config.ts';
+import { localCluster } from '../../app/local-infra.ts';
+import { stopLocalBroker } from '../../platform/kafka/local-broker.ts';
 import { createLogger } from '../../platform/logger.ts';
 import { parse, UsageError } from '../args.ts';
 
@@ -13,7 +15,8 @@ export const help = `actionpulse start [--only clickhouse,mixpanel,alerts,http,d
   chDB unless CLICKHOUSE_URL), the registry database (PGlite unless DATABASE_URL), the ClickHouse, Mixpanel
   and alert consumer groups, and the HTTP service (ingest, admin API, dashboard, /metrics). With local
   infrastructure (or ACTIONPULSE_DEMO=on) it also runs a simulated agent runtime calling the real executors.
-  Ctrl-C stops it cleanly, flushing what is in flight.
+  Ctrl-C stops it cleanly, flushing what is in flight, and stops the local Kafka broker if this run started
+  it (a broker started by \`actionpulse kafka start\` keeps running).
 
   --only LIST          run only these components in this process (e.g. one consumer group per process);
                        with embedded ClickHouse, http runs together with clickhouse
@@ -32,6 +35,11 @@ export async function run(args: string[]): Promise<number> {
   const duration = values.duration === undefined ? undefined : Number(values.duration);
   if (duration !== undefined && !(duration > 0)) throw new UsageError('--duration takes a positive number of seconds');
   const config = loadConfig();
+  const planned = components ?? defaultComponents(config);
+  if (planned.has('http') && !planned.has('clickhouse') && !config.clickhouse.url) {
+    // The embedded engine's folder belongs to one process; the dashboard must live where the data is.
+    throw new UsageError('--only http needs clickhouse in the same process with embedded ClickHouse (or set CLICKHOUSE_URL)');
+  }
   // The terminal shows the progress block; the structured logs go to a file beside the data (all of them
   // to stdout with --quiet, for log collectors).
   const logFile = join(config.dataDir, 'logs', 'actionpulse.log');
@@ -58,6 +66,7 @@ export async function run(args: string[]): Promise<number> {
       view.note(`\n${why}: stopping — flushing in-flight events…`);
       await pipeline.stop();
       console.log('stopped cleanly.');
+      await stopOwnBroker(config, pipeline);
     })();
     return stopping;
   };
@@ -76,6 +85,19 @@ export async function run(args: string[]): Promise<number> {
     }, 200);
   });
   return 0;
+}
+
+/** The local broker is stopped by the run that started it; one this run found running is left as it was. */
+async function stopOwnBroker(config: Config, pipeline: Pipeline): Promise<void> {
+  const local = pipeline.kafka.local;
+  if (!local) return;
+  if (local.reused) {
+    console.log(`The local Kafka broker at ${pipeline.kafka.brokers.join(',')} keeps running: this run did not start it (\`npx actionpulse kafka stop\` stops it).`);
+    return;
+  }
+  if (config.kafka.localBrokers > 1) await localCluster(config).stop();
+  else await stopLocalBroker({ dataDir: config.dataDir, port: config.kafka.localPort });
+  console.log('Stopped the local Kafka broker this run started.');
 }
 
 export async function snapshot(p: Pipeline, started: number): Promise<ProgressSnapshot> {

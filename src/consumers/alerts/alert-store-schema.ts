@@ -1,8 +1,11 @@
 import type { SqlDb } from '../../platform/registry-db.ts';
+import { runSqlMigrations, type SqlMigration } from '../../platform/sql-migrations.ts';
 
 /**
  * The alert evaluator's tables in the registry database (unqualified: they land in the connection's
- * search_path, like the executors' tables). Idempotent; every evaluator and the admin API call it.
+ * search_path, like the executors' tables), as versioned migrations (src/platform/sql-migrations.ts); every
+ * evaluator and the admin API run them, each version applies once. To change the schema, append a version
+ * to ALERT_MIGRATIONS (e.g. `{ version: 2, name: '…', statements: [...] }`); never edit a released one.
  *
  * - alert_state            one row per rule and scope: the persisted state machine (optimistic `version`).
  * - alert_outbox           every notification owed, one row per channel; delivered by the dispatcher,
@@ -12,7 +15,8 @@ import type { SqlDb } from '../../platform/registry-db.ts';
  *                          the cap counts the `done` rows of the last 24 h.
  * - alert_checkpoint       the event time evaluated through, so a restart replays without re-deciding.
  */
-const DDL = [
+/** Version 1: the schema as it was before versioning (IF NOT EXISTS, so an existing database keeps its rows). */
+const INITIAL_DDL = [
   `CREATE TABLE IF NOT EXISTS alert_state (
     rule_id text NOT NULL,
     scope_key text NOT NULL,
@@ -105,9 +109,8 @@ const DDL = [
   )`,
 ];
 
+export const ALERT_MIGRATIONS: SqlMigration[] = [{ version: 1, name: 'alert state, outbox, silences, kill-switch log, checkpoint, error budget', statements: INITIAL_DDL }];
+
 export async function migrateAlerts(db: SqlDb): Promise<void> {
-  await db.transaction(async (tx) => {
-    if (db.kind === 'postgres') await tx.query(`SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.actionpulse_alerts'))`);
-    for (const stmt of DDL) await tx.query(stmt);
-  });
+  await runSqlMigrations(db, 'alerts', ALERT_MIGRATIONS);
 }

@@ -33,6 +33,13 @@ function pinoLogCreator(logger?: Logger) {
     };
 }
 
+/** Which client each port is, so settings that differ per client (producer-settings.ts) follow the port. */
+const CLIENT_KIND = new WeakMap<KafkaPort, NonNullable<KafkaClientOptions['client']>>();
+
+export function clientKindOf(kafka: KafkaPort): NonNullable<KafkaClientOptions['client']> {
+  return CLIENT_KIND.get(kafka) ?? 'kafkajs';
+}
+
 export async function createKafkaClient(o: KafkaClientOptions): Promise<KafkaPort> {
   // kafkajs prints a one-time notice about its v2 partitioner change on every producer; we key by
   // organization with the default partitioner on purpose.
@@ -50,7 +57,9 @@ export async function createKafkaClient(o: KafkaClientOptions): Promise<KafkaPor
   };
   if (kind === 'kafkajs') {
     await registerCodecs();
-    return new Kafka(common);
+    const kafka = new Kafka(common);
+    CLIENT_KIND.set(kafka, 'kafkajs');
+    return kafka;
   }
   const moduleName = '@confluentinc/kafka-javascript';
   let mod: Record<string, unknown>;
@@ -65,7 +74,9 @@ export async function createKafkaClient(o: KafkaClientOptions): Promise<KafkaPor
   // librdkafka's config mapper reads `sasl.mechanism` whenever the key exists: omit unset keys.
   const kafkaJS: Record<string, unknown> = { clientId: o.clientId, brokers: o.brokers, ssl: o.ssl ?? false };
   if (o.sasl) kafkaJS.sasl = o.sasl;
-  return new api.Kafka({ kafkaJS });
+  const kafka = new api.Kafka({ kafkaJS });
+  CLIENT_KIND.set(kafka, 'confluent');
+  return kafka;
 }
 
 /** Kafka client options from the validated config; `brokers` when the local broker supplies them. */

@@ -3,20 +3,20 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { freshTopics, testBrokers, testKafka } from '../../helpers/kafka.ts';
+import { freePort, freshTopics, testBrokers, testKafka, uniqueName } from '../../helpers/kafka.ts';
 
 const BIN = join(import.meta.dirname, '../../../bin/actionpulse.mjs');
 
 function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { env: { ...process.env, LOG_LEVEL: 'error', ...env }, timeout: 90_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [BIN, ...args], { env: { ...process.env, LOG_LEVEL: 'error', ...env }, timeout: 240_000 }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
       resolve({ code, stdout, stderr });
     });
   });
 }
 
-describe('actionpulse CLI', () => {
+describe('actionpulse CLI', { timeout: 300_000 }, () => {
   it('lists its commands, and refuses unknown ones with exit code 2', async () => {
     const help = await cli(['--help']);
     expect(help.code).toBe(0);
@@ -59,3 +59,72 @@ describe('actionpulse CLI', () => {
     expect(r.stdout).toMatch(/invalid_json\s+1/);
   });
 });
+
+/** An operator error is one line that says what to do: no stack frames. */
+function oneLine(stderr: string): string {
+  const lines = stderr.trim().split('\n');
+  expect(lines).toHaveLength(1);
+  expect(stderr).not.toMatch(/^\s+at /m);
+  return lines[0];
+}
+
+describe('actionpulse CLI: honest answers', { timeout: 300_000 }, () => {
+  it('without a command: the usage on stderr and exit 2; a usage error shows the command help on stderr', async () => {
+    const none = await cli([]);
+    expect(none.code).toBe(2);
+    expect(none.stdout).toBe('');
+    expect(none.stderr).toContain('Usage: actionpulse <command>');
+    const bad = await cli(['silence', 'add', '--for', '2h']);
+    expect(bad.code).toBe(2);
+    expect(bad.stdout).toBe('');
+    expect(bad.stderr).toContain('--match KEY=VALUE');
+    expect(bad.stderr).toContain('actionpulse silence add --match');
+  });
+
+  it('replay --sink alerts is refused with exit 2 and the reason', async () => {
+    const r = await cli(['replay', '--from', '2h', '--sink', 'alerts']);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/not supported: the alert evaluator .* rebuilds its windows from Kafka by event time/);
+  });
+
+  it('replay --sink mixpanel rewinds the group named by MIXPANEL_CONSUMER_GROUP', async () => {
+    const kafka = await testKafka();
+    const { events, dlq } = await freshTopics(kafka, 2);
+    const group = uniqueName('mp-group');
+    const r = await cli(['replay', '--from', '1h', '--sink', 'mixpanel'], { KAFKA_BROKERS: testBrokers().join(','), KAFKA_EVENTS_TOPIC: events, KAFKA_DLQ_TOPIC: dlq, MIXPANEL_CONSUMER_GROUP: group });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`group ${group} rewound to`);
+    const admin = kafka.admin();
+    await admin.connect();
+    const offsets = await admin.fetchOffsets({ groupId: group, topics: [events] }).finally(() => admin.disconnect());
+    expect(offsets[0].partitions.map((p) => p.partition).sort()).toEqual([0, 1]);
+  });
+
+  it('an operator command with the service not running: one line saying how to fix it, exit 69', async () => {
+    const port = await freePort();
+    const r = await cli(['registry', 'list'], { ACTIONPULSE_URL: `http://127.0.0.1:${port}`, ADMIN_TOKEN: 'some-admin-token-0123456789' });
+    expect(r.code).toBe(69);
+    expect(oneLine(r.stderr)).toMatch(new RegExp(`cannot reach the Actionpulse service at http://127\\.0\\.0\\.1:${port} .*start it with \`npm start\`, or set ACTIONPULSE_URL`));
+  });
+
+  it('an operator command without an admin token: one line saying where to get one, exit 78', async () => {
+    const r = await cli(['silence', 'list'], { ACTIONPULSE_DATA_DIR: mkdtempSync(join(tmpdir(), 'ap-notoken-')), ADMIN_TOKEN: '' });
+    expect(r.code).toBe(78);
+    expect(oneLine(r.stderr)).toMatch(/no admin token: set ADMIN_TOKEN/);
+  });
+
+  it('doctor exits 78 on an invalid setting, like every other command', async () => {
+    const r = await cli(['doctor'], { KAFKA_SASL_MECHANISM: 'plain' });
+    expect(r.code).toBe(78);
+    expect(r.stdout).toContain('KAFKA_SASL_USERNAME');
+  });
+
+  it('a cross-field rule fails before anything starts, naming the setting, exit 78', async () => {
+    const r = await cli(['start', '--duration', '1'], { ALERT_WEBHOOK_URL: 'https://hooks.example.com/x', ACTIONPULSE_DATA_DIR: mkdtempSync(join(tmpdir(), 'ap-xfield-')) });
+    expect(r.code).toBe(78);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain('ALERT_WEBHOOK_SECRET (alerts.webhookSecret): required with ALERT_WEBHOOK_URL');
+  });
+});
+

@@ -66,10 +66,10 @@ describe('operator commands through the admin API', () => {
     expect(unknown.code).toBe(2);
   });
 
-  it('refuses a wrong admin token without changing anything', async () => {
+  it('refuses a wrong admin token without changing anything: one line saying which token to set, exit 78', async () => {
     const r = await cli(['registry', 'disable', 'qontak_chat_room_resolve', '--reason', 'should not happen'], { ADMIN_TOKEN: 'wrong-token-wrong-token-xx' });
-    expect(r.code).toBe(1);
-    expect(r.stderr).toContain('answered 401');
+    expect(r.code).toBe(78);
+    expect(r.stderr.trim()).toBe(`actionpulse registry: the service at ${pipeline.http!.url} refused the admin token: set ADMIN_TOKEN to the token it runs with`);
     const [row] = await pipeline.db.query<{ enabled: boolean }>(`SELECT enabled FROM node_registries WHERE node_type = 'qontak_chat_room_resolve'`);
     expect(row.enabled).toBe(true);
   });

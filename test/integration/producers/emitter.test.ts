@@ -119,7 +119,7 @@ describe('emitter on the real broker', () => {
     });
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    await waitFor(() => /emitted ([3-9]\d{3}|\d{5,})/.test(out), { timeoutMs: 90_000, what: 'child to emit 3000 events' });
+    await waitFor(() => /emitted ([3-9]\d{3}|\d{5,})/.test(out), { timeoutMs: 300_000, what: 'child to emit 3000 events' });
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));
     const final = /final code (\d+) accepted (\d+) sent (\d+) spooled (\d+) dropped (\d+)/.exec(out);
@@ -141,7 +141,7 @@ describe('emitter on the real broker', () => {
     const got = await readTopic(kafka, topic, accepted, 60_000);
     const seqs = new Set(got.map((m) => (JSON.parse(m.value!.toString()) as { conversation_id: string }).conversation_id));
     expect(seqs.size).toBe(accepted);
-  }, 240_000);
+  }, 600_000);
 
   it('after SIGKILL of an emitting process, a new process drains its spool: every durably spooled event arrives once', async () => {
     const { events: topic } = await freshTopics(kafka);
@@ -157,7 +157,7 @@ describe('emitter on the real broker', () => {
       const m = /durable (\d+) emitted (\d+)\s*$/.exec(chunk.toString().trim().split('\n').at(-1) ?? '');
       if (m) [durable, emitted] = [Number(m[1]), Number(m[2])];
     });
-    await waitFor(() => durable >= 5000, { timeoutMs: 90_000, what: 'child to spool 5000 events' });
+    await waitFor(() => durable >= 5000, { timeoutMs: 300_000, what: 'child to spool 5000 events' });
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
     const durableAtKill = durable;
@@ -174,6 +174,6 @@ describe('emitter on the real broker', () => {
     const present = new Set(seqs);
     const missing = Array.from({ length: durableAtKill }, (_, i) => i).filter((i) => !present.has(i));
     expect(missing).toEqual([]);
-  }, 180_000);
+  }, 600_000);
 });
 

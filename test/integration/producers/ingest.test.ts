@@ -159,6 +159,7 @@ describe('ingest rate limit', () => {
       'http.ingestBearerTokens': `slow=${TOKEN}`,
       'http.ingestRateEventsPerSecond': '1',
       'http.ingestRateBurstEvents': '5',
+      'http.ingestMaxEvents': '5',
     });
     const app = createHttpApp({ logger: silentLogger, routers: [{ path: '/', router: createIngestRouter(config.http, { emitter, now: () => 1_700_000_000_000 }) }] });
     const s = await listen(app, 0);
