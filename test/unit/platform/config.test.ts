@@ -58,7 +58,6 @@ const WRONG: Record<string, string[]> = {
   TRACE_URL_TEMPLATE: ['jaeger/trace/{trace_id}', 'https://jaeger.example/trace/'],
   KILL_SWITCH_DRY_RUN: ['perhaps'],
   KILL_SWITCH_MAX_PER_24H: ['-1', '101'],
-  ALERT_SLO_BURN_RATE: ['sometimes'],
   ALERT_LATENESS_ALLOWANCE_MINUTES: ['-1', '10081', 'six hours'],
   ALERT_SLO_BURN_RATE: ['maybe', '2'],
   ACTIONPULSE_TIME_SCALE: ['0', 'fast'],
