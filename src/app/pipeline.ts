@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Router } from 'express';
+import type { Redis } from 'ioredis';
 import type { Config } from '../platform/config.ts';
 import type { Logger } from '../platform/logger.ts';
 import { createMetrics, type Metrics } from '../platform/metrics.ts';
@@ -279,10 +280,10 @@ async function startDemo(config: Config, logger: Logger, db: SqlDb, emitter: Emi
   const apiKey = config.crm.apiKey ?? localSecret(config.dataDir, 'crm-api-key', 16);
   const crm = new QontakCrmSimulator({ apiKey, maxRecordedRequests: 1000 });
   await crm.start();
-  let redis: import('ioredis').Redis | undefined;
+  let redis: Redis | undefined;
   if (config.redis.url) {
-    const { Redis } = await import('ioredis');
-    redis = new Redis(config.redis.url, { maxRetriesPerRequest: 1 });
+    const ioredis = await import('ioredis');
+    redis = new ioredis.Redis(config.redis.url, { maxRetriesPerRequest: 1 });
     redis.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis error'));
   }
   const executor = await createExecutor({
