@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { testBrokers, uniqueName } from '../../helpers/kafka.ts';
 
@@ -61,7 +62,16 @@ describe('what each process loads', () => {
   });
 
   it('start --only alerts loads no ClickHouse, chDB, simulator or demo module', { timeout: 180_000 }, async () => {
-    const modules = await startOnly('alerts');
+    // The registry on the suite's PostgreSQL, in a schema of its own (several processes share PostgreSQL).
+    const base = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+    const schema = uniqueName('modules').replace(/-/g, '_');
+    const client = new pg.Client({ connectionString: base });
+    await client.connect();
+    await client.query(`CREATE SCHEMA ${schema}`);
+    await client.end();
+    const url = new URL(base);
+    url.searchParams.set('options', `-c search_path=${schema}`);
+    const modules = await startOnly('alerts', { DATABASE_URL: url.toString() });
     expect(modules.some((m) => m.includes('src/consumers/alerts/alert-evaluator.ts'))).toBe(true);
     expect(loaded(modules, [...CLICKHOUSE, ...DEMO])).toEqual([]);
   });
