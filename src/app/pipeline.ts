@@ -1,33 +1,24 @@
-import type { ClickHouseClient } from '@clickhouse/client';
-import { Redis } from 'ioredis';
 import { join } from 'node:path';
+import type { ClickHouseClient } from '@clickhouse/client';
 import type { Router } from 'express';
+import type { Redis } from 'ioredis';
 import type { Config } from '../platform/config.ts';
 import type { Logger } from '../platform/logger.ts';
 import { createMetrics, type Metrics } from '../platform/metrics.ts';
 import { startTelemetry, type Telemetry } from '../platform/telemetry.ts';
-import { createClickhouse, ensureDatabase } from '../platform/clickhouse-client.ts';
 import { openRegistryDb, type SqlDb } from '../platform/registry-db.ts';
-import { createHttpApp, listen, type RunningServer } from '../platform/http-server.ts';
-import { createEmitter, type Emitter } from '../producers/emitter.ts';
-import { createIngestRouter } from '../producers/ingest-router.ts';
-import { startClickhouseConsumer, type ClickhouseConsumer } from '../consumers/clickhouse/clickhouse-consumer.ts';
-import { createDashboardRouter, ensureWebAssets } from '../consumers/clickhouse/dashboard-api.ts';
-import { topologyOf } from '../consumers/clickhouse/cluster-ddl.ts';
+import type { RunningServer } from '../platform/http-server.ts';
+import type { Emitter } from '../producers/emitter.ts';
 import type { ConsumerRunner } from '../consumers/consumer-runner.ts';
-import { createExecutor, fileBackend, migrateRegistry } from '../executors/index.ts';
-import { assembleRuntime, type Runtime } from '../runtime/agent-runtime.ts';
-import { QontakCrmSimulator } from '../simulators/qontak-crm-simulator.ts';
-import { AgentSimulator } from '../demo/agent-simulator.ts';
-import { MixpanelRecorder } from '../simulators/mixpanel-recorder.ts';
-import { createMixpanelConsumer } from '../consumers/mixpanel/mixpanel-consumer.ts';
-import { buildScenario } from '../demo/demo-scenario.ts';
+import { migrateRegistry } from '../executors/registry-schema.ts';
+import type { Runtime } from '../runtime/agent-runtime.ts';
+import type { QontakCrmSimulator } from '../simulators/qontak-crm-simulator.ts';
+import type { AgentSimulator } from '../demo/agent-simulator.ts';
+import type { MixpanelRecorder } from '../simulators/mixpanel-recorder.ts';
 import { connectKafka, type KafkaReady } from './local-infra.ts';
 import { localSecret } from './local-secrets.ts';
 import { HealthMonitor } from './pipeline-health.ts';
-import { createReportRouter } from './report-router.ts';
-import { effectiveTimeScale, startAlerts, type AlertsHandle } from './alerts-wiring.ts';
-import { createAlertsAdminRouter } from '../consumers/alerts/admin-router.ts';
+import type { AlertsHandle } from './alerts-wiring.ts';
 import { migrateAlerts } from '../consumers/alerts/alert-store-schema.ts';
 
 /**
@@ -35,6 +26,10 @@ import { migrateAlerts } from '../consumers/alerts/alert-store-schema.ts';
  * the registry database, the emitter, the three consumer groups, the HTTP service (ingest, admin,
  * dashboard, /metrics) and — when Kafka is local or the demo is switched on — a simulated agent runtime
  * calling the real executors against a simulated CRM. One process owns the embedded ClickHouse folder.
+ *
+ * A process loads only what its components use (each part below is imported when it starts): a Mixpanel or
+ * alerts process never loads ClickHouse, chDB, the simulators or the demo, and opens the registry database
+ * only if a component of it reads or writes that database.
  */
 export interface ConsumerHandle {
   name: string;
@@ -48,7 +43,8 @@ export interface Pipeline {
   components: ReadonlySet<Component>;
   kafka: KafkaReady;
   clickhouse?: ClickHouseClient;
-  db: SqlDb;
+  /** The registry database, when a component here uses it (alerts, http, demo) or it is PostgreSQL. */
+  db?: SqlDb;
   emitter?: Emitter;
   consumers: ConsumerHandle[];
   http?: RunningServer;
@@ -98,20 +94,34 @@ export async function startPipeline(config: Config, logger: Logger, options: Pip
   const telemetry: Telemetry = startTelemetry({ serviceName: config.telemetry.serviceName, otlpEndpoint: config.telemetry.otlpTracesEndpoint, logger });
   const kafka = await connectKafka(config, logger);
   const needsClickhouse = run.has('clickhouse') || run.has('http');
-  const clickhouse = needsClickhouse ? createClickhouse({ ...config.clickhouse, dataDir: config.dataDir }) : undefined;
-  if (clickhouse) await ensureDatabase(clickhouse, config.clickhouse.database, config.clickhouse.cluster);
-  const db = await openRegistryDb({ url: config.database.url, dataDir: config.dataDir, logger });
-  // Every component may read or write the registry and alert tables (admin API, executors, evaluator).
-  await migrateRegistry(db);
-  await migrateAlerts(db);
-  const emitter =
-    run.has('http') || run.has('demo')
-      ? await createEmitter(config, { kafka: kafka.kafka, logger: logger.child({ component: 'emitter' }), meter: metrics.meter })
-      : undefined;
+  let clickhouse: ClickHouseClient | undefined;
+  if (needsClickhouse) {
+    const { createClickhouse, ensureDatabase } = await import('../platform/clickhouse-client.ts');
+    clickhouse = createClickhouse({ ...config.clickhouse, dataDir: config.dataDir });
+    await ensureDatabase(clickhouse, config.clickhouse.database, config.clickhouse.cluster);
+  }
+  let db: SqlDb | undefined;
+  // PostgreSQL is cheap to reach from any process (the progress view reads alerts from it); embedded PGlite
+  // is opened only where a component needs it.
+  if (run.has('alerts') || run.has('http') || run.has('demo') || config.database.url) {
+    db = await openRegistryDb({ url: config.database.url, dataDir: config.dataDir, logger });
+    // These components read or write the registry and alert tables (admin API, executors, evaluator).
+    await migrateRegistry(db);
+    await migrateAlerts(db);
+  }
+  let emitter: Emitter | undefined;
+  if (run.has('http') || run.has('demo')) {
+    const { createEmitter } = await import('../producers/emitter.ts');
+    emitter = await createEmitter(config, { kafka: kafka.kafka, logger: logger.child({ component: 'emitter' }), meter: metrics.meter });
+  }
 
   const consumers: ConsumerHandle[] = [];
   if (run.has('clickhouse') && clickhouse) {
-    const ch: ClickhouseConsumer = await startClickhouseConsumer({
+    const [{ startClickhouseConsumer }, { topologyOf }] = await Promise.all([
+      import('../consumers/clickhouse/clickhouse-consumer.ts'),
+      import('../consumers/clickhouse/cluster-ddl.ts'),
+    ]);
+    const ch = await startClickhouseConsumer({
       kafka: kafka.kafka,
       clickhouse,
       database: config.clickhouse.database,
@@ -133,7 +143,8 @@ export async function startPipeline(config: Config, logger: Logger, options: Pip
 
   let alerts: AlertsHandle | undefined;
   const adminToken = config.http.adminToken ?? localSecret(config.dataDir, 'admin-token', 24);
-  if (run.has('alerts')) {
+  if (run.has('alerts') && db) {
+    const { startAlerts } = await import('./alerts-wiring.ts');
     alerts = await startAlerts(config, { kafka: kafka.kafka, db, logger, adminToken, demo: run.has('demo'), print: options.print ?? (() => undefined) });
     onStop.push(() => alerts!.stop());
     alerts.evaluator.register(metrics.meter);
@@ -142,29 +153,15 @@ export async function startPipeline(config: Config, logger: Logger, options: Pip
   const health = new HealthMonitor({ kafka: kafka.kafka, topic: config.kafka.eventsTopic, consumers: () => consumers, emitter });
   health.register(metrics.meter);
   let http: RunningServer | undefined;
-  if (run.has('http') && clickhouse && emitter) {
-    ensureWebAssets();
-    const app = createHttpApp({
-      logger: logger.child({ component: 'http' }),
-      metrics,
-      readiness: {
-        kafka: () => emitter.ready(),
-        clickhouse: async () => (await clickhouse.ping()).success,
-      },
-      routers: [
-        { path: '/', router: createIngestRouter(config.http, { emitter, meter: metrics.meter }) },
-        { path: '/', router: health.router() },
-        { path: '/', router: createAlertsAdminRouter({ db, adminToken, logger: logger.child({ component: 'admin' }) }) },
-        { path: '/', router: createReportRouter({ clickhouse, database: config.clickhouse.database, adminToken }) },
-        ...(options.routers ?? []),
-        { path: '/', router: createDashboardRouter({ clickhouse, database: config.clickhouse.database, logger: logger.child({ component: 'dashboard' }) }) },
-      ],
-    });
-    http = await listen(app, config.http.port, config.http.host);
+  if (run.has('http') && clickhouse && emitter && db) {
+    http = await startHttp(config, logger, { clickhouse, emitter, db, metrics, health, adminToken, routers: options.routers ?? [] });
   }
 
   let demo: Pipeline['demo'];
-  if (run.has('demo') && emitter) demo = await startDemo(config, logger, db, emitter, effectiveTimeScale(config, true));
+  if (run.has('demo') && emitter && db) {
+    const { effectiveTimeScale } = await import('./alerts-wiring.ts');
+    demo = await startDemo(config, logger, db, emitter, effectiveTimeScale(config, true));
+  }
 
   const pipeline: Pipeline = {
     config,
@@ -195,7 +192,7 @@ export async function startPipeline(config: Config, logger: Logger, options: Pip
       for (const stop of onStop.reverse()) await stop().catch((err: Error) => logger.warn({ err: err.message }, 'stop failed'));
       for (const c of consumers) await c.stop().catch((err: Error) => logger.warn({ consumer: c.name, err: err.message }, 'consumer stop failed'));
       await clickhouse?.close();
-      await db.close();
+      await db?.close();
       await metrics.shutdown();
       await telemetry.shutdown();
     },
@@ -211,12 +208,14 @@ async function startMixpanel(config: Config, logger: Logger, kafka: KafkaReady, 
   let settings = config.mixpanel;
   let recorder: MixpanelRecorder | undefined;
   if (!settings.serviceAccountUser && !settings.apiSecret) {
+    const { MixpanelRecorder } = await import('../simulators/mixpanel-recorder.ts');
     const secret = localSecret(config.dataDir, 'mixpanel-recorder-secret');
     recorder = await new MixpanelRecorder({ projectSecret: secret, keepRecords: false }).start();
     onStop.push(() => recorder!.stop());
     settings = { ...settings, apiHost: recorder.url, apiSecret: secret, projectToken: undefined };
     logger.info({ url: recorder.url }, 'no Mixpanel credentials: sending to the local Mixpanel recorder');
   }
+  const { createMixpanelConsumer } = await import('../consumers/mixpanel/mixpanel-consumer.ts');
   const runner = createMixpanelConsumer(settings, {
     kafka: kafka.kafka,
     logger: logger.child({ component: 'mixpanel-consumer' }),
@@ -228,15 +227,63 @@ async function startMixpanel(config: Config, logger: Logger, kafka: KafkaReady, 
   return { consumer, recorder };
 }
 
+interface HttpDeps {
+  clickhouse: ClickHouseClient;
+  emitter: Emitter;
+  db: SqlDb;
+  metrics: Metrics;
+  health: HealthMonitor;
+  adminToken: string;
+  routers: { path: string; router: Router }[];
+}
+
+/** The HTTP service: ingest, health, admin API, weekly report, dashboard, /metrics. */
+async function startHttp(config: Config, logger: Logger, d: HttpDeps): Promise<RunningServer> {
+  const [{ createHttpApp, listen }, { createIngestRouter }, { createDashboardRouter, ensureWebAssets }, { createReportRouter }, { createAlertsAdminRouter }] = await Promise.all([
+    import('../platform/http-server.ts'),
+    import('../producers/ingest-router.ts'),
+    import('../consumers/clickhouse/dashboard-api.ts'),
+    import('./report-router.ts'),
+    import('../consumers/alerts/admin-router.ts'),
+  ]);
+  ensureWebAssets();
+  const { clickhouse, emitter, db, adminToken } = d;
+  const app = createHttpApp({
+    logger: logger.child({ component: 'http' }),
+    metrics: d.metrics,
+    readiness: {
+      kafka: () => emitter.ready(),
+      clickhouse: async () => (await clickhouse.ping()).success,
+    },
+    routers: [
+      { path: '/', router: createIngestRouter(config.http, { emitter, meter: d.metrics.meter }) },
+      { path: '/', router: d.health.router() },
+      { path: '/', router: createAlertsAdminRouter({ db, adminToken, logger: logger.child({ component: 'admin' }) }) },
+      { path: '/', router: createReportRouter({ clickhouse, database: config.clickhouse.database, adminToken }) },
+      ...d.routers,
+      { path: '/', router: createDashboardRouter({ clickhouse, database: config.clickhouse.database, logger: logger.child({ component: 'dashboard' }) }) },
+    ],
+  });
+  return listen(app, config.http.port, config.http.host);
+}
+
 async function startDemo(config: Config, logger: Logger, db: SqlDb, emitter: Emitter, timeScale: number): Promise<NonNullable<Pipeline['demo']>> {
   // The simulated CRM accepts the fallback API key, as the real one does for QONTAK_CRM_API_KEY: the broken
   // organization's refreshes fail (rule 2 fires) while its actions still go through.
+  const [{ QontakCrmSimulator }, { AgentSimulator }, { buildScenario }, { createExecutor, fileBackend }, { assembleRuntime }] = await Promise.all([
+    import('../simulators/qontak-crm-simulator.ts'),
+    import('../demo/agent-simulator.ts'),
+    import('../demo/demo-scenario.ts'),
+    import('../executors/index.ts'),
+    import('../runtime/agent-runtime.ts'),
+  ]);
   const apiKey = config.crm.apiKey ?? localSecret(config.dataDir, 'crm-api-key', 16);
   const crm = new QontakCrmSimulator({ apiKey, maxRecordedRequests: 1000 });
   await crm.start();
   let redis: Redis | undefined;
   if (config.redis.url) {
-    redis = new Redis(config.redis.url, { maxRetriesPerRequest: 1 });
+    const ioredis = await import('ioredis');
+    redis = new ioredis.Redis(config.redis.url, { maxRetriesPerRequest: 1 });
     redis.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis error'));
   }
   const executor = await createExecutor({

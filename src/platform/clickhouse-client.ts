@@ -1,7 +1,14 @@
 import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
-import { createChdbConnection } from 'chdb/connection';
+import type * as ChdbConnection from 'chdb/connection';
+
+/**
+ * chDB (the whole ClickHouse engine, ~150 MB resident once loaded) is required only when an embedded engine
+ * is created, so a process that talks to a ClickHouse server, or to none, never loads it.
+ */
+const requireLazily = createRequire(import.meta.url);
 
 export interface ClickhouseOptions {
   /** ClickHouse HTTP(S) URL; unset = the embedded chDB engine under `dataDir`. */
@@ -58,6 +65,7 @@ export function createClickhouse(options: ClickhouseOptions): ClickHouseClient {
   // chdb implements the Connection contract of the separately published @clickhouse/client-common,
   // while @clickhouse/client 1.23 bundles its own copy of those types: same shape, different
   // declarations, so TypeScript needs the cast. The integration test exercises the contract.
+  const { createChdbConnection } = requireLazily('chdb/connection') as typeof ChdbConnection;
   const connection = createChdbConnection({ path }) as unknown as ClientConfig['connection'];
   return createClient({ connection, clickhouse_settings: SHARED_SETTINGS });
 }

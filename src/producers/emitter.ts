@@ -3,7 +3,7 @@ import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Meter, Span } from '@opentelemetry/api';
 import type { Message, Producer } from 'kafkajs';
-import { encodeEvent, formatErrors, validateEvent, type ActionEvent, type WireMessage } from '../events/index.ts';
+import { encodeEvent, formatErrors, validateEvent, type ActionEvent } from '../events/index.ts';
 import type { Config } from '../platform/config.ts';
 import type { KafkaPort } from '../platform/kafka/kafka-client.ts';
 import type { Logger } from '../platform/logger.ts';
@@ -15,6 +15,7 @@ import { emitterInstruments, type DropReason, type EmitterInstruments, type Emit
 import { EmitterTracing } from './emitter-tracing.ts';
 import { MemoryQueue } from './memory-queue.ts';
 import { producerSettings } from './producer-settings.ts';
+import { takeBatch, toMessage } from './record-batch.ts';
 
 /**
  * The in-process emitter: `emit()` validates and enqueues, nothing else; one background pump owns Kafka.
@@ -304,14 +305,7 @@ class KafkaEmitter implements Emitter {
     }
     if (this.queue.length < this.p.batchMaxEvents && this.p.lingerMs > 0) await sleep(this.p.lingerMs);
     if (this.mode !== 'direct' || this.halted) return;
-    let bytes = 0;
-    const messages: Message[] = [];
-    const batch = this.queue.take(this.p.batchMaxEvents, () => bytes < this.p.batchMaxBytes);
-    for (const e of batch) {
-      const m = toMessage(this.tracing.encode(e.event, e.span));
-      bytes += (m.value as Buffer).length;
-      messages.push(m);
-    }
+    const { entries: batch, messages } = takeBatch(this.queue, this.p.batchMaxEvents, this.p.batchMaxBytes, (e) => this.tracing.encode(e.event, e.span));
     this.inflight = batch;
     this.inflightSpooled = undefined;
     const ok = await this.send(messages);
@@ -415,8 +409,4 @@ class KafkaEmitter implements Emitter {
     await Promise.race([this.runDone, new Promise((r) => setTimeout(r, 5000).unref())]);
     await this.spool.close();
   }
-}
-
-function toMessage(w: WireMessage): Message {
-  return { key: w.key, value: w.value, headers: w.headers, timestamp: w.timestamp };
 }

@@ -18,6 +18,14 @@ export class MemoryQueue<T> {
     return this.items[this.head];
   }
 
+  shift(): T | undefined {
+    if (this.head >= this.items.length) return undefined;
+    const item = this.items[this.head] as T;
+    this.items[this.head++] = undefined;
+    this.compact();
+    return item;
+  }
+
   /** Removes and returns up to `max` items from the front, stopping early when `accept` says no. */
   take(max: number, accept?: (item: T, taken: number) => boolean): T[] {
     const out: T[] = [];
@@ -28,10 +36,14 @@ export class MemoryQueue<T> {
       this.items[this.head] = undefined;
       this.head++;
     }
+    this.compact();
+    return out;
+  }
+
+  private compact(): void {
     if (this.head > 4096 && this.head * 2 > this.items.length) {
       this.items = this.items.slice(this.head);
       this.head = 0;
     }
-    return out;
   }
 }

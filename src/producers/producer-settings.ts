@@ -1,8 +1,9 @@
-import { CompressionTypes, type ProducerConfig, type ProducerRecord } from 'kafkajs';
+import type { CompressionTypes as Codec, ProducerConfig, ProducerRecord } from 'kafkajs';
+import { CompressionTypes } from '../platform/kafka/kafkajs.ts';
 import type { Config } from '../platform/config.ts';
 import { clientKindOf, type KafkaPort } from '../platform/kafka/kafka-client.ts';
 
-export const COMPRESSION: Record<Config['producer']['compression'], CompressionTypes> = {
+export const COMPRESSION: Record<Config['producer']['compression'], Codec> = {
   none: CompressionTypes.None,
   gzip: CompressionTypes.GZIP,
   snappy: CompressionTypes.Snappy,

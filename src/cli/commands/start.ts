@@ -52,7 +52,7 @@ export async function run(args: string[]): Promise<number> {
   const pipeline = await startPipeline(config, logger, { components, print: (line) => view.note(line) });
   console.log(
     `Kafka ${pipeline.kafka.brokers.join(',')}${pipeline.kafka.local ? ` (local broker ${pipeline.kafka.local.reused ? 'reused' : `started in ${pipeline.kafka.local.startMs} ms`})` : ''}; ` +
-      `ClickHouse ${pipeline.clickhouse ? (config.clickhouse.url ?? 'embedded chDB') : 'not used here'}; registry ${pipeline.db.kind}`,
+      `ClickHouse ${pipeline.clickhouse ? (config.clickhouse.url ?? 'embedded chDB') : 'not used here'}; registry ${pipeline.db?.kind ?? 'not used here'}`,
   );
   if (!values.quiet) console.log(`Logs: ${logFile}`);
   if (pipeline.http) console.log(`Dashboard: ${pipeline.dashboardUrl}   (metrics: ${pipeline.http.url}/metrics, ingest: POST ${pipeline.http.url}/v1/events)`);
@@ -125,6 +125,7 @@ export async function snapshot(p: Pipeline, started: number): Promise<ProgressSn
 
 /** Firing alerts, pages sent and kill-switched actions, read from the registry database (shared by every process). */
 async function alertSummary(p: Pipeline): Promise<Pick<ProgressSnapshot, 'alertsFiring' | 'alertsFired' | 'actionsDisabled'>> {
+  if (!p.db) return { alertsFiring: [], alertsFired: 0, actionsDisabled: [] };
   const firing = await p.db
     .query<{ rule_id: string; scope: Record<string, string> }>(`SELECT rule_id, scope FROM alert_state WHERE status = 'firing' ORDER BY rule_id`)
     .catch(() => []);

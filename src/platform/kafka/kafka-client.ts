@@ -1,4 +1,5 @@
-import { Kafka, logLevel as kafkaLogLevel, type KafkaConfig, type SASLOptions, type LogEntry } from 'kafkajs';
+import type { Kafka as KafkaClass, KafkaConfig, SASLOptions, LogEntry } from 'kafkajs';
+import { Kafka, logLevel as kafkaLogLevel } from './kafkajs.ts';
 import { ConfigError, type Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import { registerCodecs } from './codecs.ts';
@@ -8,7 +9,7 @@ import { registerCodecs } from './codecs.ts';
  * so a KafkaJS-compatible client (the KafkaJS API of @confluentinc/kafka-javascript, an optional package)
  * can replace kafkajs by config (`KAFKA_CLIENT`), without touching callers.
  */
-export type KafkaPort = Pick<Kafka, 'producer' | 'consumer' | 'admin'>;
+export type KafkaPort = Pick<KafkaClass, 'producer' | 'consumer' | 'admin'>;
 
 export interface KafkaClientOptions {
   brokers: string[];

@@ -3,7 +3,7 @@ import { promisify } from 'node:util';
 import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createConnection, createServer, type AddressInfo } from 'node:net';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel } from './kafkajs.ts';
 import type { Logger } from '../logger.ts';
 
 /**

@@ -52,7 +52,7 @@ describe('operator commands through the admin API', () => {
     const list = await cli(['registry', 'list']);
     expect(list.stdout).toMatch(/DISABLED\s+qontak_chat_room_tag\s+admin:dina — tag worker backlog/);
     expect(list.stdout).toMatch(/enabled\s+qontak_crm_deal_create/);
-    const [row] = await pipeline.db.query<{ enabled: boolean }>(`SELECT enabled FROM node_registries WHERE node_type = 'qontak_chat_room_tag'`);
+    const [row] = await pipeline.db!.query<{ enabled: boolean }>(`SELECT enabled FROM node_registries WHERE node_type = 'qontak_chat_room_tag'`);
     expect(row.enabled).toBe(false);
 
     const on = await cli(['registry', 'enable', 'qontak_chat_room_tag', '--reason', 'backlog drained', '--actor', 'dina']);
@@ -70,7 +70,7 @@ describe('operator commands through the admin API', () => {
     const r = await cli(['registry', 'disable', 'qontak_chat_room_resolve', '--reason', 'should not happen'], { ADMIN_TOKEN: 'wrong-token-wrong-token-xx' });
     expect(r.code).toBe(78);
     expect(r.stderr.trim()).toBe(`actionpulse registry: the service at ${pipeline.http!.url} refused the admin token: set ADMIN_TOKEN to the token it runs with`);
-    const [row] = await pipeline.db.query<{ enabled: boolean }>(`SELECT enabled FROM node_registries WHERE node_type = 'qontak_chat_room_resolve'`);
+    const [row] = await pipeline.db!.query<{ enabled: boolean }>(`SELECT enabled FROM node_registries WHERE node_type = 'qontak_chat_room_resolve'`);
     expect(row.enabled).toBe(true);
   });
 

@@ -169,7 +169,7 @@ describe('every dashboard metric equals the ground truth, through the real broke
     expect(lateCount).toBeGreaterThan(0);
 
     // Different producers compress differently; the sink must read every codec.
-    // LZ4 comes from Kafka's Java producer (kafkajs' lz4js frames use dependent blocks, which the broker refuses).
+    // LZ4 comes from Kafka's Java producer, a producer that is not kafkajs.
     const codecs = [CompressionTypes.None, CompressionTypes.GZIP, CompressionTypes.Snappy, 'java-lz4', CompressionTypes.ZSTD] as const;
     const chunk = 700;
     for (let i = 0, n = 0; i < deliveries.length; i += chunk, n++) {

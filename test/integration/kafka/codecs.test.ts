@@ -1,59 +1,84 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { CompressionTypes } from 'kafkajs';
+import type { Message } from 'kafkajs';
 import { decodeEvent, encodeEvent, type ActionEvent } from '../../../src/events/index.ts';
-import { createRequire } from 'node:module';
-import { lz4CompressFrame } from '../../../src/platform/kafka/codecs.ts';
+import { COMPRESSION, producerSettingsFor } from '../../../src/producers/producer-settings.ts';
+import { recordBytes, toMessage } from '../../../src/producers/record-batch.ts';
+import { linearGrouping } from '../../../src/platform/kafka/kafkajs.ts';
 import { generateWorkload } from '../../../src/workload/workload-generator.ts';
-import { freshTopics, readTopic, sharedProducer } from '../../helpers/kafka.ts';
+import { freshTopics, readTopic, testKafka } from '../../helpers/kafka.ts';
 
 /**
- * Every codec Kafka defines, produced by kafkajs (through our registered codecs) and consumed back from
- * the real broker. The broker decompresses each batch to validate it, so an accepted `send` proves it
- * reads our frames; the consumer proves we read the broker's copy back byte for byte.
+ * Every codec Kafka defines, produced with the emitter's producer settings (through our registered codecs)
+ * at every batch size the emitter builds, and consumed back from the real broker. The broker decompresses
+ * each batch to validate it, so an accepted `send` proves it reads our frames; the consumer proves we read
+ * the broker's copy back byte for byte.
  */
-const CODECS = [
-  ['gzip', CompressionTypes.GZIP],
-  ['snappy', CompressionTypes.Snappy],
-  ['lz4', CompressionTypes.LZ4],
-  ['zstd', CompressionTypes.ZSTD],
+const CODECS = Object.keys(COMPRESSION) as (keyof typeof COMPRESSION)[];
+
+/** The emitter caps a batch by record bytes (`PRODUCER_BATCH_MAX_BYTES`): default 1 MiB, at most 8 MiB (config.ts). */
+const DEFAULT_BATCH_BYTES = 1024 * 1024;
+const MAX_BATCH_BYTES = 8 * 1024 * 1024;
+const SIZES = [
+  ['one event', 1],
+  ['just over one 64 KB LZ4 block', 64 * 1024 + 1],
+  ['the default batch cap', DEFAULT_BATCH_BYTES],
+  ['the largest batch cap', MAX_BATCH_BYTES],
 ] as const;
 
-const broker = sharedProducer();
+const events: ActionEvent[] = generateWorkload({ seed: 7, endMs: Date.UTC(2026, 0, 1), hours: 24, organizations: 6, agentsPerOrg: 5, invocations: 14_000 }).events;
+const wire = events.map(encodeEvent);
 
-// ~1,500 events ≈ 400 KB per batch: several 64 KB LZ4 blocks, so block independence is exercised.
-const events: ActionEvent[] = generateWorkload({ seed: 7, endMs: Date.UTC(2026, 0, 1), hours: 24, organizations: 3, agentsPerOrg: 5, invocations: 700 }).events;
-// Random bytes do not compress: LZ4 must store such blocks raw (the "uncompressed block" bit).
-const noise = randomBytes(150_000);
+/** Consecutive events whose records add up to at most `bytes` (at least one), as the emitter takes them. */
+function batchOf(start: number, bytes: number): Message[] {
+  const out: Message[] = [];
+  let total = 0;
+  for (let i = start; i < wire.length; i++) {
+    const size = recordBytes(wire[i]);
+    if (out.length > 0 && total + size > bytes) break;
+    out.push(toMessage(wire[i]));
+    total += size;
+  }
+  return out;
+}
 
-describe('LZ4 frame', () => {
-  it('declares independent blocks (what Kafka requires) and decodes back to the input', () => {
-    const lz4 = createRequire(import.meta.url)('lz4js') as Parameters<typeof lz4CompressFrame>[0] & { decompress(b: Uint8Array): Uint8Array };
-    const input = Buffer.concat([Buffer.from(JSON.stringify(events)), noise]);
-    const frame = lz4CompressFrame(lz4, input);
-    expect(frame.readUInt32LE(0)).toBe(0x184d2204);
-    expect(frame[4] & 0x20).toBe(0x20); // FLG block-independence bit
-    expect(frame.length).toBeLessThan(input.length);
-    expect(Buffer.compare(Buffer.from(lz4.decompress(frame)), input)).toBe(0);
+describe('compressed batches of every size the emitter builds, produced by kafkajs and consumed from the real broker', () => {
+  it('has enough events to fill the largest batch, and kafkajs groups them by partition in linear time', () => {
+    expect(batchOf(0, MAX_BATCH_BYTES).length).toBeLessThan(wire.length);
+    expect(linearGrouping).toBe(true);
   });
-});
 
-describe('compressed batches produced by kafkajs and consumed from the real broker', () => {
-  for (const [name, codec] of CODECS) {
-    it(`${name}: the broker accepts the batch and every message comes back equal`, async () => {
-      const { events: topic } = await freshTopics(broker.kafka, 1);
-      await broker.producer.send({ topic, acks: -1, compression: codec, messages: [...events.map(encodeEvent), { key: 'noise', value: noise }] });
-      const received = await readTopic(broker.kafka, topic, events.length + 1);
-      expect(received).toHaveLength(events.length + 1);
-      const decoded = received.slice(0, events.length).map((m) => {
-        const r = decodeEvent(m.value);
-        if (!r.ok) throw new Error(`invalid after ${name}: ${JSON.stringify(r.errors)}`);
-        return r.event;
-      });
-      expect(decoded).toEqual(events);
-      const last = received[events.length];
-      expect(last.key?.toString()).toBe('noise');
-      expect(Buffer.compare(last.value as Buffer, noise)).toBe(0);
+  for (const codec of CODECS) {
+    it(`${codec}: the broker accepts every batch and every message comes back equal`, { timeout: 180_000 }, async () => {
+      const kafka = await testKafka();
+      const settings = producerSettingsFor('kafkajs', { compression: codec });
+      const producer = kafka.producer(settings.config);
+      await producer.connect();
+      try {
+        const { events: topic } = await freshTopics(kafka, 1);
+        const expected: Message[] = [];
+        for (const [name, bytes] of SIZES) {
+          const batch = batchOf(0, bytes);
+          await producer.send({ topic, ...settings.send, messages: batch }).catch((err: Error) => {
+            throw new Error(`${codec}, ${name} (${batch.length} events): ${err.message}`);
+          });
+          expected.push(...batch);
+        }
+        // Random bytes do not compress: LZ4 stores such blocks raw (the "uncompressed block" bit).
+        const noise: Message = { key: 'noise', value: randomBytes(150_000) };
+        await producer.send({ topic, ...settings.send, messages: [noise] });
+
+        const received = await readTopic(kafka, topic, expected.length + 1, 120_000);
+        expect(received).toHaveLength(expected.length + 1);
+        const mismatched = received
+          .slice(0, expected.length)
+          .filter((m, i) => !decodeEvent(m.value).ok || m.key?.toString() !== expected[i].key || Buffer.compare(m.value as Buffer, expected[i].value as Buffer) !== 0);
+        expect(mismatched).toHaveLength(0);
+        expect(received[expected.length].key?.toString()).toBe('noise');
+        expect(Buffer.compare(received[expected.length].value as Buffer, noise.value as Buffer)).toBe(0);
+      } finally {
+        await producer.disconnect();
+      }
     });
   }
 });

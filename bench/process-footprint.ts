@@ -1,0 +1,148 @@
+/**
+ * Resident memory of each consumer process as `actionpulse start --only <component>` runs it, idle and
+ * under load: for each of mixpanel, alerts and clickhouse (embedded chDB) it starts the process on fresh
+ * topics, waits until it is up, samples its RSS (/proc/<pid>/status) while this script offers
+ * FOOTPRINT_RATE events/s for FOOTPRINT_SECONDS, and prints RSS start → peak → end with the rate achieved
+ * and the machine's load average (the machine is shared: figures are depressed when it is busy).
+ *
+ *   npx tsx bench/process-footprint.ts                         # FOOTPRINT_RATE=20000 FOOTPRINT_SECONDS=60
+ *   FOOTPRINT_ONLY=mixpanel,alerts npx tsx bench/process-footprint.ts
+ *
+ * The registry database is PostgreSQL when DATABASE_URL is set (a schema of its own per run), else embedded
+ * PGlite (a single-process database: a multi-process deployment needs PostgreSQL anyway).
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import pg from 'pg';
+import { encodeEvent } from '../src/events/index.ts';
+import { createKafkaClient } from '../src/platform/kafka/kafka-client.ts';
+import { ensureTopics } from '../src/platform/kafka/topics.ts';
+import { producerConfig, sendOptions } from '../src/producers/producer-settings.ts';
+import { toMessage } from '../src/producers/record-batch.ts';
+import { benchBrokers } from './lib/bench-kafka.ts';
+import { sampleExecuted } from './lib/sample-events.ts';
+
+const RATE = Number(process.env.FOOTPRINT_RATE ?? 20_000);
+const SECONDS = Number(process.env.FOOTPRINT_SECONDS ?? 60);
+const ONLY = (process.env.FOOTPRINT_ONLY ?? 'mixpanel,alerts,clickhouse').split(',');
+const ROOT = join(import.meta.dirname, '..');
+const tsxCli = createRequire(import.meta.url).resolve('tsx/cli');
+const mb = (kb: number) => `${Math.round(kb / 1024)} MB`;
+const load = () => loadavg().map((l) => l.toFixed(1)).join(' ');
+
+function rssKb(pid: number): number {
+  try {
+    return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
+const brokers = await benchBrokers();
+const kafka = await createKafkaClient({ brokers, clientId: 'bench-footprint' });
+
+let databaseUrl: string | undefined;
+if (process.env.DATABASE_URL) {
+  const schema = `footprint_bench_${process.pid}`;
+  const client = new pg.Client({ connectionString: process.env.DATABASE_URL });
+  await client.connect();
+  await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+  await client.end();
+  const url = new URL(process.env.DATABASE_URL);
+  url.searchParams.set('options', `-c search_path=${schema}`);
+  databaseUrl = url.toString();
+}
+
+interface Result {
+  component: string;
+  startKb: number;
+  peakKb: number;
+  endKb: number;
+  sent: number;
+  seconds: number;
+  loadStart: string;
+  loadEnd: string;
+}
+
+async function measure(component: string): Promise<Result> {
+  const suffix = `${component}-${Date.now().toString(36)}`;
+  const topic = `bench-fp-events-${suffix}`;
+  const dlq = `bench-fp-dlq-${suffix}`;
+  await ensureTopics(kafka, [
+    { topic, numPartitions: 3, replicationFactor: 1 },
+    { topic: dlq, numPartitions: 1, replicationFactor: 1 },
+  ]);
+  const dataDir = mkdtempSync(join(tmpdir(), 'ap-footprint-'));
+  const env: NodeJS.ProcessEnv = { ...process.env, ACTIONPULSE_DATA_DIR: dataDir, KAFKA_BROKERS: brokers.join(','), KAFKA_EVENTS_TOPIC: topic, KAFKA_DLQ_TOPIC: dlq, LOG_LEVEL: 'warn' };
+  if (databaseUrl) env.DATABASE_URL = databaseUrl;
+  const child = spawn(process.execPath, [tsxCli, 'src/cli/main.ts', 'start', '--only', component, '--quiet'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'inherit'] });
+  // tsx's CLI runs the program in a child of its own: measure the process that holds the pipeline.
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const deadline = Date.now() + 180_000;
+  while (!/Kafka .*; ClickHouse/.test(out)) {
+    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`${component} did not start: ${out.slice(-500)}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const pid = pipelinePid(child.pid!);
+  await new Promise((r) => setTimeout(r, 3000)); // idle after start-up
+  const startKb = rssKb(pid);
+  const loadStart = load();
+  let peakKb = startKb;
+  const sampler = setInterval(() => (peakKb = Math.max(peakKb, rssKb(pid))), 250);
+
+  const producer = kafka.producer(producerConfig('kafkajs', 'lz4'));
+  await producer.connect();
+  const started = Date.now();
+  let sent = 0;
+  let i = 0;
+  while (Date.now() - started < SECONDS * 1000) {
+    const due = Math.floor(((Date.now() - started) / 1000) * RATE) - sent;
+    if (due <= 0) {
+      await new Promise((r) => setTimeout(r, 10));
+      continue;
+    }
+    const n = Math.min(due, 5000);
+    const messages = Array.from({ length: n }, () => toMessage(encodeEvent(sampleExecuted(i++))));
+    await producer.send({ topic, ...sendOptions('kafkajs', 'lz4'), messages });
+    sent += n;
+  }
+  const seconds = (Date.now() - started) / 1000;
+  await producer.disconnect();
+  await new Promise((r) => setTimeout(r, 5000)); // consumers catch up a little
+  clearInterval(sampler);
+  const endKb = rssKb(pid);
+  peakKb = Math.max(peakKb, endKb);
+  const loadEnd = load();
+  child.kill('SIGTERM');
+  await new Promise((r) => child.once('exit', r));
+  return { component, startKb, peakKb, endKb, sent, seconds, loadStart, loadEnd };
+}
+
+/** The deepest descendant of the tsx CLI process: the Node process running the pipeline. */
+function pipelinePid(root: number): number {
+  let pid = root;
+  for (;;) {
+    let children: string[] = [];
+    try {
+      children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+    } catch {
+      return pid;
+    }
+    if (children.length === 0) return pid;
+    pid = Number(children[0]);
+  }
+}
+
+console.log(`process footprint: ${RATE} events/s offered for ${SECONDS} s per process; registry ${databaseUrl ? 'PostgreSQL' : 'PGlite'}; load average at start ${load()}`);
+for (const component of ONLY) {
+  const r = await measure(component);
+  console.log(
+    `  start --only ${r.component.padEnd(10)} RSS ${mb(r.startKb)} → peak ${mb(r.peakKb)} → end ${mb(r.endKb)}   ` +
+      `(${Math.round(r.sent / r.seconds)} events/s offered, ${r.sent} events; load ${r.loadStart} → ${r.loadEnd})`,
+  );
+}
+process.exit(0);
