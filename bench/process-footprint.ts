@@ -20,7 +20,7 @@ import pg from 'pg';
 import { encodeEvent } from '../src/events/index.ts';
 import { createKafkaClient } from '../src/platform/kafka/kafka-client.ts';
 import { ensureTopics } from '../src/platform/kafka/topics.ts';
-import { producerConfig, sendOptions } from '../src/producers/producer-settings.ts';
+import { producerSettingsFor } from '../src/producers/producer-settings.ts';
 import { toMessage } from '../src/producers/record-batch.ts';
 import { benchBrokers } from './lib/bench-kafka.ts';
 import { sampleExecuted } from './lib/sample-events.ts';
@@ -94,7 +94,8 @@ async function measure(component: string): Promise<Result> {
   let peakKb = startKb;
   const sampler = setInterval(() => (peakKb = Math.max(peakKb, rssKb(pid))), 250);
 
-  const producer = kafka.producer(producerConfig('kafkajs', 'lz4'));
+  const settings = producerSettingsFor('kafkajs', { compression: 'lz4' });
+  const producer = kafka.producer(settings.config);
   await producer.connect();
   const started = Date.now();
   let sent = 0;
@@ -107,7 +108,7 @@ async function measure(component: string): Promise<Result> {
     }
     const n = Math.min(due, 5000);
     const messages = Array.from({ length: n }, () => toMessage(encodeEvent(sampleExecuted(i++))));
-    await producer.send({ topic, ...sendOptions('kafkajs', 'lz4'), messages });
+    await producer.send({ topic, ...settings.send, messages });
     sent += n;
   }
   const seconds = (Date.now() - started) / 1000;
