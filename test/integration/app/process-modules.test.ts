@@ -35,7 +35,8 @@ function loaded(modules: string[], patterns: RegExp[]): string[] {
 }
 
 const CHDB = /node_modules\/chdb\//;
-const CLICKHOUSE = [CHDB, /node_modules\/@clickhouse\//, /src\/consumers\/clickhouse\/(?!consumer-lag)/, /src\/platform\/clickhouse-client/];
+// consumer-lag (Kafka admin) and dashboard-links (URL building) live in the clickhouse folder but use neither.
+const CLICKHOUSE = [CHDB, /node_modules\/@clickhouse\//, /src\/consumers\/clickhouse\/(?!consumer-lag|dashboard-links)/, /src\/platform\/clickhouse-client/];
 const DEMO = [/src\/demo\//, /src\/simulators\//, /src\/workload\//];
 
 function startOnly(component: string, env: Record<string, string> = {}): Promise<string[]> {
