@@ -45,9 +45,10 @@ export class ProgressView {
       this.linesPrinted = fitted.length;
     } else {
       const lag = s.consumers.map((c) => `${c.name}=${c.lag}${c.stalled ? '(stalled)' : ''}`).join(' ');
+      const written = s.consumers.map((c) => `${c.name}=${c.written}`).join(' ');
       this.out.write(
         `${new Date(now).toISOString()} t=${Math.round(s.elapsedMs / 1000)}s events=${s.emitted} rate=${rate.toFixed(0)}/s spooled=${s.spooled} ` +
-          `calls=${s.actionCalls} failed=${s.actionFailures} lag ${lag || '-'} alerts_fired=${s.alertsFired} ` +
+          `calls=${s.actionCalls} failed=${s.actionFailures} written ${written || '-'} lag ${lag || '-'} alerts_fired=${s.alertsFired} ` +
           `firing=${s.alertsFiring.length ? s.alertsFiring.join('|') : 'none'} disabled=${s.actionsDisabled.length ? s.actionsDisabled.join(',') : 'none'}\n`,
       );
     }

@@ -63,8 +63,8 @@ describe('actionpulse start (bounded)', () => {
       expect(metrics).toMatch(/^actionpulse_alerts_late_events_total(\{[^}]*\})? \d+/m);
       expect(await exited).toBe(0);
       expect(stdout).toContain('stopped cleanly.');
-      expect(stdout).toMatch(/clickhouse\s+written\s+[1-9]\d*/);
-      expect(stdout).toMatch(/mixpanel\s+written\s+[1-9]\d*/);
+      expect(stdout).toMatch(/written (\S+=\d+ )*clickhouse=[1-9]\d*/);
+      expect(stdout).toMatch(/written (\S+=\d+ )*mixpanel=[1-9]\d*/);
     } finally {
       child.kill('SIGKILL');
     }

@@ -52,6 +52,7 @@ describe('terminal progress view', () => {
     }
     expect(writes[1]).toContain('events=250');
     expect(writes[1]).toContain('lag clickhouse=0 mixpanel=5(stalled)');
+    expect(writes[1]).toContain('written clickhouse=250 mixpanel=245 lag');
     expect(writes[1]).toContain('firing=failure-rate-1h node_type=qontak_crm_deal_update');
   });
 });
