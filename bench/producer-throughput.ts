@@ -4,7 +4,7 @@
  * last event is acknowledged. The emit loop backs off while the memory queue is deep, so this measures the
  * Kafka path, not the spool. Runs once per client/codec in BENCH_PRODUCER_RUNS
  * (default "kafkajs:gzip,kafkajs:lz4,confluent:gzip"; a client that is not installed is reported and skipped).
- * Target (issue 4): ≥ 50k events/s with kafkajs.
+ * Target: ≥ 50k events/s with kafkajs from one process.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

@@ -83,7 +83,7 @@ const INITIAL_DDL = [
     evaluated_through bigint NOT NULL,
     updated_at timestamptz NOT NULL DEFAULT now()
   )`,
-  // Issue 12 (kill-switch lifecycle, resolve means healthy, late events): added columns, idempotent.
+  // Kill-switch lifecycle, resolve-means-healthy and late events: added columns, idempotent.
   // alert_state.action_at: event time of the last automatic disable in the episode (a call reaching the action
   // after it is a re-enable, which starts the grace period and may lead to a second disable).
   `ALTER TABLE alert_state ADD COLUMN IF NOT EXISTS action_at bigint`,
@@ -92,7 +92,7 @@ const INITIAL_DDL = [
   // alert_checkpoint.offsets: next Kafka offset per partition whose events were decided on before the checkpoint,
   // so a rebuild replays exactly those for their counts only and decides on everything after (late events too).
   `ALTER TABLE alert_checkpoint ADD COLUMN IF NOT EXISTS offsets jsonb`,
-  // Issue 12 (SLO burn rate): the error budget per scope over the SLO rule's window, written by the evaluator,
+  // SLO burn rate: the error budget per scope over the SLO rule's window, written by the evaluator,
   // read by GET /api/error-budget for the dashboard.
   `CREATE TABLE IF NOT EXISTS alert_error_budget (
     rule_id text NOT NULL,
