@@ -50,9 +50,13 @@ export function uniqueName(prefix: string): string {
 export async function freshTopics(kafka: KafkaPort, partitions = 3): Promise<{ events: string; dlq: string }> {
   const events = uniqueName('t-events');
   const dlq = uniqueName('t-dlq');
+  // Workloads carry event times days and weeks old. Kafka rolls a segment when event time jumps more than
+  // segment.ms (7 days) and the retention check (every 5 min) deletes closed segments whose newest record is
+  // older than retention.ms (7 days): records could vanish between a test's two reads. Test topics keep all.
+  const keep = [{ name: 'retention.ms', value: '-1' }];
   await ensureTopics(kafka, [
-    { topic: events, numPartitions: partitions, replicationFactor: 1 },
-    { topic: dlq, numPartitions: 1, replicationFactor: 1 },
+    { topic: events, numPartitions: partitions, replicationFactor: 1, configEntries: keep },
+    { topic: dlq, numPartitions: 1, replicationFactor: 1, configEntries: keep },
   ]);
   return { events, dlq };
 }

@@ -32,6 +32,24 @@ if (!require.cache[groupingPath]) {
   require.cache[groupingPath] = replacement;
 }
 
+/**
+ * kafkajs' request queue schedules its next check at `throttledUntil - Date.now()` even when nothing throttles
+ * (`throttledUntil` is -1), a negative delay that Node ≥ 23 reports as TimeoutNegativeWarning on stderr on every
+ * connection. Node runs such a timer after 1 ms either way, so the same check with the delay clamped to ≥ 0 is
+ * the same behaviour without the warning.
+ */
+interface RequestQueueShape { throttledUntil: number; pending: unknown[]; throttleCheckTimeoutId: NodeJS.Timeout | null; checkPendingRequests(): void }
+const RequestQueue = require('kafkajs/src/network/requestQueue/index.js') as { prototype: RequestQueueShape & { scheduleCheckPendingRequests(): void } };
+RequestQueue.prototype.scheduleCheckPendingRequests = function scheduleCheckPendingRequests(this: RequestQueueShape) {
+  if (this.throttleCheckTimeoutId) return;
+  const untilThrottleEnds = this.throttledUntil - Date.now();
+  const delay = untilThrottleEnds > 0 ? untilThrottleEnds : this.pending.length > 0 ? 10 : 0;
+  this.throttleCheckTimeoutId = setTimeout(() => {
+    this.throttleCheckTimeoutId = null;
+    this.checkPendingRequests();
+  }, delay);
+};
+
 const kafkajs = require('kafkajs') as typeof KafkaJS;
 
 /** True when the linear grouping is the one kafkajs' producer uses (false if kafkajs was loaded elsewhere first). */
