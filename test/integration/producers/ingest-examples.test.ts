@@ -1,17 +1,11 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validateEvent, type ActionEvent } from '../../../src/events/index.ts';
-import { loadConfig } from '../../../src/platform/config.ts';
-import { createHttpApp, listen, type RunningServer } from '../../../src/platform/http-server.ts';
+import { type RunningServer } from '../../../src/platform/http-server.ts';
 import type { KafkaPort } from '../../../src/platform/kafka/kafka-client.ts';
-import { silentLogger } from '../../../src/platform/logger.ts';
-import { createMetrics, type Metrics } from '../../../src/platform/metrics.ts';
-import { createEmitter, type Emitter } from '../../../src/producers/emitter.ts';
-import { createIngestRouter } from '../../../src/producers/ingest-router.ts';
-import { freshTopics, readTopic, testKafka, uniqueName } from '../../helpers/kafka.ts';
+import { readTopic, uniqueName } from '../../helpers/kafka.ts';
+import { startIngestService, type IngestService } from '../../helpers/ingest-service.ts';
 
 /**
  * The README's examples for runtimes that are not Node (examples/ingest), run as written against the real
@@ -19,39 +13,19 @@ import { freshTopics, readTopic, testKafka, uniqueName } from '../../helpers/kaf
  */
 const EXAMPLES = join(import.meta.dirname, '../../../examples/ingest');
 const SECRETS = { 'shell-runtime': 'shell-secret-0123456789abcdef', 'python-runtime': 'python-secret-0123456789abcdef' };
+let service: IngestService;
 let kafka: KafkaPort;
 let topic: string;
-let dir: string;
-let emitter: Emitter;
-let metrics: Metrics;
 let server: RunningServer;
 
 beforeAll(async () => {
-  kafka = await testKafka();
-  topic = (await freshTopics(kafka)).events;
-  dir = await mkdtemp(join(tmpdir(), 'ingest-examples-'));
-  const config = loadConfig({}, {
-    'kafka.eventsTopic': topic,
-    'spool.dir': dir,
+  service = await startIngestService({
     'http.ingestSecrets': Object.entries(SECRETS).map(([source, secret]) => `${source}=${secret}`).join(','),
   });
-  metrics = createMetrics();
-  emitter = await createEmitter(config, { kafka, logger: silentLogger, meter: metrics.meter });
-  const app = createHttpApp({
-    logger: silentLogger,
-    metrics,
-    readiness: { emitter: () => emitter.ready() },
-    routers: [{ path: '/', router: createIngestRouter(config.http, { emitter, meter: metrics.meter }) }],
-  });
-  server = await listen(app, 0);
+  ({ kafka, topic, server } = service);
 });
 
-afterAll(async () => {
-  await server?.close();
-  await emitter?.close();
-  await metrics?.shutdown();
-  await rm(dir, { recursive: true, force: true });
-});
+afterAll(() => service?.close());
 
 function runExample(cmd: string, file: string, source: keyof typeof SECRETS, organization: string): Promise<{ status: number; answer: unknown }> {
   const env = {

@@ -1,18 +1,13 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ActionEvent } from '../../../src/events/index.ts';
-import { loadConfig } from '../../../src/platform/config.ts';
-import { createHttpApp, listen, type RunningServer } from '../../../src/platform/http-server.ts';
+import { type RunningServer } from '../../../src/platform/http-server.ts';
 import type { KafkaPort } from '../../../src/platform/kafka/kafka-client.ts';
-import { silentLogger } from '../../../src/platform/logger.ts';
-import { createEmitter, type Emitter } from '../../../src/producers/emitter.ts';
+import { type Emitter } from '../../../src/producers/emitter.ts';
 import { signBody } from '../../../src/producers/ingest-auth.ts';
-import { createIngestRouter } from '../../../src/producers/ingest-router.ts';
 import { HostileGenerator, type HostileRequest } from '../../helpers/hostile-payloads.ts';
-import { freshTopics, readTopic, testKafka } from '../../helpers/kafka.ts';
+import { readTopic } from '../../helpers/kafka.ts';
+import { startIngestService, type IngestService } from '../../helpers/ingest-service.ts';
 
 /**
  * POST /v1/events against the real HTTP service, emitter and broker with ≥ 10,000 generated hostile
@@ -26,19 +21,14 @@ const LIMITS = { maxEvents: 20, maxBodyBytes: 256 * 1024 };
 const SECRET = 'fuzz-secret-0123456789';
 const TOKEN = 'fuzz-token-abcdef0123';
 
+let service: IngestService;
 let kafka: KafkaPort;
 let topic: string;
-let dir: string;
 let emitter: Emitter;
 let server: RunningServer;
 
 beforeAll(async () => {
-  kafka = await testKafka();
-  topic = (await freshTopics(kafka)).events;
-  dir = await mkdtemp(join(tmpdir(), 'ingest-fuzz-'));
-  const config = loadConfig({}, {
-    'kafka.eventsTopic': topic,
-    'spool.dir': dir,
+  service = await startIngestService({
     'http.ingestSecrets': `fuzz=${SECRET}`,
     'http.ingestBearerTokens': `fuzz-bearer=${TOKEN}`,
     'http.ingestMaxEvents': String(LIMITS.maxEvents),
@@ -46,16 +36,10 @@ beforeAll(async () => {
     'http.ingestRateEventsPerSecond': '10000000',
     'http.ingestRateBurstEvents': '10000000',
   });
-  emitter = await createEmitter(config, { kafka, logger: silentLogger });
-  const app = createHttpApp({ logger: silentLogger, routers: [{ path: '/', router: createIngestRouter(config.http, { emitter }) }] });
-  server = await listen(app, 0);
+  ({ kafka, topic, emitter, server } = service);
 });
 
-afterAll(async () => {
-  await server?.close();
-  await emitter?.close();
-  await rm(dir, { recursive: true, force: true });
-});
+afterAll(() => service?.close());
 
 /** HMAC signatures are single-use: a body repeated by the generator (e.g. `[]`) goes with the bearer token. */
 const signedBodies = new Set<string>();

@@ -1,58 +1,36 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ActionEvent } from '../../../src/events/index.ts';
 import { loadConfig } from '../../../src/platform/config.ts';
 import { createHttpApp, listen, type RunningServer } from '../../../src/platform/http-server.ts';
 import type { KafkaPort } from '../../../src/platform/kafka/kafka-client.ts';
 import { silentLogger } from '../../../src/platform/logger.ts';
-import { createMetrics, type Metrics } from '../../../src/platform/metrics.ts';
-import { createEmitter, type Emitter } from '../../../src/producers/emitter.ts';
+import { type Emitter } from '../../../src/producers/emitter.ts';
 import { signBody } from '../../../src/producers/ingest-auth.ts';
 import { createIngestRouter } from '../../../src/producers/ingest-router.ts';
 import { oneOfEach } from '../../helpers/events.ts';
-import { freshTopics, readTopic, testKafka } from '../../helpers/kafka.ts';
+import { readTopic } from '../../helpers/kafka.ts';
+import { startIngestService, type IngestService } from '../../helpers/ingest-service.ts';
 
 const SECRET = 'builder-secret-0123456789';
 const TOKEN = 'ruby-runtime-token-abcdef';
+let service: IngestService;
 let kafka: KafkaPort;
 let topic: string;
-let dir: string;
 let emitter: Emitter;
-let metrics: Metrics;
 let server: RunningServer;
 const landed: string[] = [];
 
 beforeAll(async () => {
-  kafka = await testKafka();
-  topic = (await freshTopics(kafka)).events;
-  dir = await mkdtemp(join(tmpdir(), 'ingest-spool-'));
-  const config = loadConfig({}, {
-    'kafka.eventsTopic': topic,
-    'spool.dir': dir,
+  service = await startIngestService({
     'http.ingestSecrets': `builder-api=${SECRET}`,
     'http.ingestBearerTokens': `ruby-runtime=${TOKEN}`,
     'http.ingestMaxEvents': '20',
     'http.ingestMaxBodyBytes': '65536',
   });
-  metrics = createMetrics();
-  emitter = await createEmitter(config, { kafka, logger: silentLogger, meter: metrics.meter });
-  const app = createHttpApp({
-    logger: silentLogger,
-    metrics,
-    readiness: { emitter: () => emitter.ready() },
-    routers: [{ path: '/', router: createIngestRouter(config.http, { emitter, meter: metrics.meter }) }],
-  });
-  server = await listen(app, 0);
+  ({ kafka, topic, emitter, server } = service);
 });
 
-afterAll(async () => {
-  await server?.close();
-  await emitter?.close();
-  await metrics?.shutdown();
-  await rm(dir, { recursive: true, force: true });
-});
+afterAll(() => service?.close());
 
 function post(body: string, headers: Record<string, string>): Promise<Response> {
   return fetch(`${server.url}/v1/events`, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers } });
