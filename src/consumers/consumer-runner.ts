@@ -1,4 +1,4 @@
-import { context, ROOT_CONTEXT, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
+import { type Span } from '@opentelemetry/api';
 import type { Batch, Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
 import { decodeEvent, formatErrors, type ActionEvent } from '../events/index.ts';
 import type { KafkaPort } from '../platform/kafka/kafka-client.ts';
@@ -8,6 +8,7 @@ import { backoffDelay, retryDelay, sleep, type BackoffPolicy } from '../platform
 import type { Sink, SinkBatch } from './sink.ts';
 import { startProcessSpan } from '../platform/kafka/messaging-spans.ts';
 import { tracingActive } from '../platform/telemetry.ts';
+import { inSpan } from '../platform/span-scope.ts';
 
 /**
  * Reads the events topic for one sink: decode + validate each message, dead-letter what is invalid,
@@ -209,18 +210,9 @@ export class ConsumerRunner {
 
   /** Sink, then dead letters, then the commit: true when the batch's offsets were committed. Ends `span`. */
   private async writeAndCommit(payload: EachBatchPayload, decoded: Decoded, span: Span | undefined): Promise<boolean> {
-    if (!span) return this.writeAndCommitIn(payload, decoded, undefined);
-    try {
-      const committed = await context.with(trace.setSpan(ROOT_CONTEXT, span), () => this.writeAndCommitIn(payload, decoded, span));
-      span.setAttributes({ 'actionpulse.committed': committed, 'actionpulse.dead_lettered': decoded.letters.length });
-      return committed;
-    } catch (err) {
-      span.recordException(err as Error);
-      span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
-      throw err;
-    } finally {
-      span.end();
-    }
+    return inSpan(span, () => this.writeAndCommitIn(payload, decoded, span), (committed, s) =>
+      s.setAttributes({ 'actionpulse.committed': committed, 'actionpulse.dead_lettered': decoded.letters.length }),
+    );
   }
 
   private async writeAndCommitIn(payload: EachBatchPayload, { events, sources, letters }: Decoded, span: Span | undefined): Promise<boolean> {

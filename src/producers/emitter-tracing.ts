@@ -3,6 +3,7 @@ import type { Message, RecordMetadata } from 'kafkajs';
 import { encodeTracedEvent, type ActionEvent, type WireMessage } from '../events/index.ts';
 import { MESSAGING_ATTRS, startCreateSpan, startSendSpan } from '../platform/kafka/messaging-spans.ts';
 import { tracingActive } from '../platform/tracing-switch.ts';
+import { inSpan } from '../platform/span-scope.ts';
 
 /**
  * The emitter's spans (see messaging-spans.ts for the trace shape). A traced event gets its "create"
@@ -50,19 +51,10 @@ export class EmitterTracing {
   async send(messages: readonly Message[], request: () => Promise<RecordMetadata[]>): Promise<RecordMetadata[]> {
     if (!tracingActive()) return request();
     const span = startSendSpan(this.topic, messages.map((m) => m.headers ?? {}), this.clientId);
-    try {
-      const written = await context.with(trace.setSpan(ROOT_CONTEXT, span), request);
+    return inSpan(span, request, (written, s) => {
       const partitions = new Set(written.map((r) => r.partition));
-      if (partitions.size === 1) span.setAttribute(MESSAGING_ATTRS.partition, String([...partitions][0]));
-      return written;
-    } catch (err) {
-      span.recordException(err as Error);
-      span.setAttribute('error.type', (err as Error).name || 'Error');
-      span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
-      throw err;
-    } finally {
-      span.end();
-    }
+      if (partitions.size === 1) s.setAttribute(MESSAGING_ATTRS.partition, String([...partitions][0]));
+    });
   }
 }
 

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { SpanStatusCode, type Meter } from '@opentelemetry/api';
+import { type Meter } from '@opentelemetry/api';
 import type { Admin, Consumer, EachBatchPayload } from 'kafkajs';
 import { decodeEvent } from '../../events/index.ts';
 import type { KafkaPort } from '../../platform/kafka/kafka-client.ts';
@@ -14,6 +14,7 @@ import { migrateAlerts } from './alert-store-schema.ts';
 import { AlertStore } from './alert-store.ts';
 import type { Notifier } from './notifiers/notifier.ts';
 import { OutboxDispatcher } from './outbox-dispatcher.ts';
+import { inSpan } from '../../platform/span-scope.ts';
 
 /**
  * The alert evaluator service. Per-node_type and overall rates need every partition, so exactly one
@@ -245,16 +246,9 @@ export class AlertEvaluator {
       : undefined;
     const transitionsBefore = this.stats.transitions;
     const rebuilding = !this.rebuilt;
-    try {
-      await this.evaluateBatch(payload, engine, rebuildStart);
-    } catch (err) {
-      span?.recordException(err as Error);
-      span?.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
-      throw err;
-    } finally {
-      span?.setAttributes({ 'actionpulse.alerts.transitions': this.stats.transitions - transitionsBefore, 'actionpulse.alerts.rebuilding': rebuilding });
-      span?.end();
-    }
+    await inSpan(span, () => this.evaluateBatch(payload, engine, rebuildStart), (_, s) =>
+      s.setAttributes({ 'actionpulse.alerts.transitions': this.stats.transitions - transitionsBefore, 'actionpulse.alerts.rebuilding': rebuilding }),
+    );
   }
 
   private async evaluateBatch(payload: EachBatchPayload, engine: AlertEngine, rebuildStart: number): Promise<void> {

@@ -1,10 +1,11 @@
-import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, type Span } from '@opentelemetry/api';
 import type { Logger } from '../../platform/logger.ts';
 import type { SqlDb } from '../../platform/registry-db.ts';
 import { pipelineTracer } from '../../platform/telemetry.ts';
 import { retryDelay, sleep, type BackoffPolicy } from '../../platform/retry.ts';
 import type { AlertNotification } from './alert-notification.ts';
 import type { Notifier } from './notifiers/notifier.ts';
+import { inSpan } from '../../platform/span-scope.ts';
 
 /**
  * Delivers the outbox. Rows are claimed with a lease (FOR UPDATE SKIP LOCKED), so several instances
@@ -101,17 +102,10 @@ export class OutboxDispatcher {
     const wait = (this.nextAllowedAt.get(row.channel) ?? 0) - Date.now();
     if (wait > 0) await sleep(wait, this.abort.signal);
     const span = deliverySpan(row);
-    try {
-      const outcome = await context.with(trace.setSpan(ROOT_CONTEXT, span), () => this.attempt(row, notifier, span));
-      span.setAttribute('actionpulse.alert.delivery', outcome);
-      if (outcome !== 'sent') span.setStatus({ code: SpanStatusCode.ERROR });
-    } catch (err) {
-      span.recordException(err as Error);
-      span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
-      throw err;
-    } finally {
-      span.end();
-    }
+    await inSpan(span, () => this.attempt(row, notifier, span), (outcome, s) => {
+      s.setAttribute('actionpulse.alert.delivery', outcome);
+      if (outcome !== 'sent') s.setStatus({ code: SpanStatusCode.ERROR });
+    });
   }
 
   /** One delivery attempt and its bookkeeping: sent, retry later, or dead. */

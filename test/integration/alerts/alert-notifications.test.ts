@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { loadRulesFile } from '../../../src/consumers/alerts/alert-rules.ts';
 import { freshTopics, waitFor } from '../../helpers/kafka.ts';
 import { MIN, perMinute, refreshFailed, traffic } from '../../unit/alerts/engine-driver.ts';
-import { alertsSuite, channels, evaluator, produce, slackTexts } from './alerts-harness.ts';
+import { alertsSuite, channels, evaluator, produce, slackTexts, outboxDrained } from './alerts-harness.ts';
 import { setTraceUrlTemplate } from '../../../src/consumers/clickhouse/dashboard-links.ts';
 
 /**
@@ -38,6 +38,7 @@ describe('alert evaluator end to end: failure rate and token refresh rules', () 
 
       const DEAL = 'node_type=qontak_crm_deal_create';
       await waitFor(() => slackTexts(slack, 'bot').filter((t) => t.startsWith('[RESOLVED]')).length >= 3, { timeoutMs: 90_000, what: 'resolved messages' });
+      await outboxDrained(db);
       const bot = slackTexts(slack, 'bot');
       const rule1 = (prefix: string, scope: string) => bot.filter((t) => t.startsWith(prefix) && t.includes('failure rate') && t.includes(scope));
       expect(rule1('[FIRING]', 'node_type=qontak_crm_deal_create')).toHaveLength(1);

@@ -12,7 +12,7 @@ import { SlackNotifier } from '../../../src/consumers/alerts/notifiers/slack-not
 import { PagerDutyNotifier } from '../../../src/consumers/alerts/notifiers/pagerduty-notifier.ts';
 import { FakeSlack } from '../../fakes/fake-slack.ts';
 import { FakePagerDuty } from '../../fakes/fake-pagerduty.ts';
-import { testKafka, uniqueName } from '../../helpers/kafka.ts';
+import { testKafka, uniqueName, waitFor } from '../../helpers/kafka.ts';
 
 export const PG_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -127,4 +127,9 @@ export function evaluator(o: Partial<AlertEvaluatorOptions> & Pick<AlertEvaluato
 
 export function slackTexts(slack: FakeSlack, name: string): string[] {
   return slack.for(name).map((m) => m.body.text ?? '');
+}
+
+/** Notifications leave through the outbox after the decision: pages are counted once nothing is left to send. */
+export function outboxDrained(db: SqlDb): Promise<unknown> {
+  return waitFor(async () => (await db.query(`SELECT 1 FROM alert_outbox WHERE status = 'pending'`)).length === 0, { timeoutMs: 90_000, what: 'outbox drained' });
 }

@@ -3,7 +3,7 @@ import { loadRulesFile } from '../../../src/consumers/alerts/alert-rules.ts';
 import type { AlertEvaluator } from '../../../src/consumers/alerts/alert-evaluator.ts';
 import { freshTopics, uniqueName, waitFor } from '../../helpers/kafka.ts';
 import { MIN, perMinute, traffic } from '../../unit/alerts/engine-driver.ts';
-import { alertsSuite, channels, evaluator, produce, slackTexts } from './alerts-harness.ts';
+import { alertsSuite, channels, evaluator, produce, slackTexts, outboxDrained } from './alerts-harness.ts';
 
 /**
  * Two instances in one group: one leads, one stands by. The leader is stopped mid-window (after the
@@ -64,7 +64,7 @@ describe('alert evaluator: two instances, failover and restart', () => {
     await c.rebuiltAndLeading();
     now = start + 110 * MIN;
     await c.settled();
-    await waitFor(async () => (await db.query(`SELECT 1 FROM alert_outbox WHERE status = 'pending'`)).length === 0, { timeoutMs: 60_000, what: 'outbox drained' });
+    await outboxDrained(db);
 
     const bot = slackTexts(slack, 'bot');
     for (const scope of ['node_type=qontak_crm_deal_create', 'all actions']) {

@@ -10,7 +10,7 @@ import { readRegistry, setRegistryEnabled } from '../../../src/executors/registr
 import type { ActionEvent } from '../../../src/events/index.ts';
 import { freshTopics, uniqueName, waitFor } from '../../helpers/kafka.ts';
 import { blockedCall, invoked, MIN, perMinute, refreshFailed, traffic } from '../../unit/alerts/engine-driver.ts';
-import { alertsSuite, channels, evaluator, produce, slackTexts } from './alerts-harness.ts';
+import { alertsSuite, channels, evaluator, produce, slackTexts, outboxDrained } from './alerts-harness.ts';
 
 /**
  * Through the real broker and PostgreSQL, paging the local Slack: the cases an on-call engineer must be able to
@@ -65,9 +65,6 @@ describe('alerts on-call can trust', () => {
     return api;
   }
 
-  /** Notifications leave through the outbox after the decision: counts are read once nothing is left to send. */
-  const outboxDrained = () =>
-    waitFor(async () => (await suite.db.query(`SELECT 1 FROM alert_outbox WHERE status = 'pending'`)).length === 0, { timeoutMs: 60_000, what: 'outbox drained' });
   const pages = (scope: string, head = '[FIRING]') => slackTexts(slack, 'bot').filter((t) => t.startsWith(head) && t.includes(scope));
 
   it('six refresh failures across a clock-minute edge within 15 min page once; the same spread over 15 min 01 s do not; a restart in the middle decides the same', { timeout: 240_000 }, async () => {
@@ -177,7 +174,7 @@ describe('alerts on-call can trust', () => {
     const audit = await db.query<{ action: string; actor: string }>(`SELECT action, actor FROM node_registry_audit WHERE node_type = $1 ORDER BY id`, [DEAL]);
     expect(audit.map((a) => `${a.action} ${a.actor}`)).toEqual(['disable alert:sustained-failure-kill-switch', 'enable admin:dimas', 'disable alert:sustained-failure-kill-switch']);
     await waitFor(() => slackTexts(slack, 'bot').filter((x) => x.startsWith('[KILL SWITCH]') && x.includes(`Disabled ${DEAL}`)).length >= 2, { timeoutMs: 60_000, what: 'two kill-switch messages' });
-    await outboxDrained();
+    await outboxDrained(suite.db);
     const kill = slackTexts(slack, 'bot').filter((x) => x.startsWith('[KILL SWITCH]'));
     expect(kill.filter((x) => x.includes(`Disabled ${DEAL}`))).toHaveLength(2);
     expect(kill.filter((x) => x.includes('grace period'))).toHaveLength(1);
