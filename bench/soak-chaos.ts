@@ -17,12 +17,20 @@
  *
  *   SOAK_MODE=cluster SOAK_SECONDS=300 SOAK_RATE=3000 SOAK_OUTAGE_SECONDS=20 npx tsx bench/soak-chaos.ts
  *   SOAK_CHAOS=crash-second-instances,kill-partition-leader,kill-second-broker   (steps, in order)
+ *
+ * SOAK_MODE=max-rate: no chaos; bisects the offered rate between SOAK_RATE_LOW and SOAK_RATE_HIGH (defaults
+ * 2,000 and 30,000), one whole soak of SOAK_SECONDS (default 60) per probe, and prints the highest rate at which
+ * nothing was dropped and every check passed.
+ *
+ *   SOAK_MODE=max-rate SOAK_SECONDS=60 SOAK_RATE_LOW=2000 SOAK_RATE_HIGH=30000 npx tsx bench/soak-chaos.ts
  */
 import { parseArgs } from 'node:util';
+import { findMaxRate, formatMaxRate } from './lib/soak-max-rate.ts';
 import { alertsAvailable, formatReport, runSoak, type ChaosName } from './lib/soak-run.ts';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string' }, rate: { type: 'string' } }, strict: false });
-const seconds = Number(values.seconds ?? process.env.SOAK_SECONDS ?? 600);
+const maxRateMode = process.env.SOAK_MODE === 'max-rate';
+const seconds = Number(values.seconds ?? process.env.SOAK_SECONDS ?? (maxRateMode ? 60 : 600));
 const rate = Number(values.rate ?? process.env.SOAK_RATE ?? 5000);
 const alertsMode = process.env.SOAK_ALERTS ?? 'auto';
 const alerts = alertsMode === 'on' || (alertsMode === 'auto' && alertsAvailable());
@@ -31,6 +39,21 @@ const port = process.env.SOAK_KAFKA_PORT ? Number(process.env.SOAK_KAFKA_PORT) :
 if (!(seconds > 0) || !(rate > 0)) {
   console.error('SOAK_SECONDS and SOAK_RATE must be positive numbers');
   process.exit(2);
+}
+if (maxRateMode) {
+  const low = Number(process.env.SOAK_RATE_LOW ?? 2000);
+  const high = Number(process.env.SOAK_RATE_HIGH ?? 30_000);
+  if (!(low > 0) || !(high >= low)) {
+    console.error('SOAK_RATE_LOW and SOAK_RATE_HIGH must be positive, LOW ≤ HIGH');
+    process.exit(2);
+  }
+  console.log(`soak-chaos (max-rate mode): ${seconds} s per probe between ${low} and ${high} events/s, no chaos; alerts child ${alerts ? 'on' : 'off'}`);
+  const result = await findMaxRate(
+    { seconds, low, high, seed: Number(process.env.SOAK_SEED ?? 8), alerts, kafkaPort: port, kafkaControllerPort: port === undefined ? undefined : port + 1, childStartTimeoutSeconds: 600 },
+    (line) => console.log(line),
+  );
+  console.log(formatMaxRate(result));
+  process.exit(result.highestOk === undefined ? 1 : 0);
 }
 const clusterMode = process.env.SOAK_MODE === 'cluster';
 const chaos: ChaosName[] = process.env.SOAK_CHAOS
