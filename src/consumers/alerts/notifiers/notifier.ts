@@ -16,6 +16,11 @@ export interface Notifier {
   send(n: AlertNotification, signal: AbortSignal): Promise<DeliveryResult>;
 }
 
+/** The delivery outcome alone (postJson's answer also carries the status and body, for notifiers that read them). */
+export function deliveryOf(r: DeliveryResult): DeliveryResult {
+  return r.ok ? { ok: true } : { ok: false, retryable: r.retryable, retryInMs: r.retryInMs, error: r.error };
+}
+
 /** POSTs JSON and classifies the answer the way every alert API here behaves: 429/5xx/network retry, other 4xx do not. */
 export async function postJson(
   url: string,

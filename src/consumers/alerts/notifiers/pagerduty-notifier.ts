@@ -1,5 +1,5 @@
 import { summaryOf, type AlertNotification } from '../alert-notification.ts';
-import { postJson, type DeliveryResult, type Notifier } from './notifier.ts';
+import { deliveryOf, postJson, type DeliveryResult, type Notifier } from './notifier.ts';
 
 /**
  * PagerDuty Events API v2: trigger on firing (and repeat), resolve on recovery, with the rule+scope
@@ -57,8 +57,6 @@ export class PagerDutyNotifier implements Notifier {
 
   async send(n: AlertNotification, signal: AbortSignal): Promise<DeliveryResult> {
     const url = `${this.o.baseUrl.replace(/\/$/, '')}/v2/enqueue`;
-    const r = await postJson(url, pagerDutyEvent(n, this.o.routingKey), {}, signal, this.o.timeoutMs ?? 10_000);
-    if (r.ok) return { ok: true };
-    return { ok: false, retryable: r.retryable, retryInMs: r.retryInMs, error: r.error };
+    return deliveryOf(await postJson(url, pagerDutyEvent(n, this.o.routingKey), {}, signal, this.o.timeoutMs ?? 10_000));
   }
 }

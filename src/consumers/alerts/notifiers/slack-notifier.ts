@@ -1,5 +1,5 @@
 import { formatValue, headOf, scopeLabel, summaryOf, type AlertNotification } from '../alert-notification.ts';
-import { postJson, type DeliveryResult, type Notifier } from './notifier.ts';
+import { deliveryOf, postJson, type DeliveryResult, type Notifier } from './notifier.ts';
 
 /**
  * Slack incoming webhook with Block Kit. Slack allows about one message per second per webhook and
@@ -54,9 +54,7 @@ export class SlackNotifier implements Notifier {
   }
 
   async send(n: AlertNotification, signal: AbortSignal): Promise<DeliveryResult> {
-    const r = await postJson(this.o.webhookUrl, slackBlocks(n), {}, signal, this.o.timeoutMs ?? 10_000);
-    if (r.ok) return { ok: true };
     // Slack answers 400/403/404 with a reason word (invalid_payload, no_service): a config error, not transient.
-    return { ok: false, retryable: r.retryable, retryInMs: r.retryInMs, error: r.error };
+    return deliveryOf(await postJson(this.o.webhookUrl, slackBlocks(n), {}, signal, this.o.timeoutMs ?? 10_000));
   }
 }

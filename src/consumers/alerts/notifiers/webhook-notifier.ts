@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import type { AlertNotification } from '../alert-notification.ts';
-import { postJson, type DeliveryResult, type Notifier } from './notifier.ts';
+import { deliveryOf, postJson, type DeliveryResult, type Notifier } from './notifier.ts';
 
 /**
  * A generic webhook for anything else (an incident bot, a ticketing system). The body is signed so the
@@ -36,7 +36,6 @@ export class WebhookNotifier implements Notifier {
       signal,
       this.o.timeoutMs ?? 10_000,
     );
-    if (r.ok) return { ok: true };
-    return { ok: false, retryable: r.retryable, retryInMs: r.retryInMs, error: r.error };
+    return deliveryOf(r);
   }
 }
