@@ -2,73 +2,120 @@
  * Producer throughput to a real broker: BENCH_PRODUCER_EVENTS (default 1,000,000) events through the
  * emitter (validation, batching, compression, acks=all, idempotent), timed from the first emit until the
  * last event is acknowledged. The emit loop backs off while the memory queue is deep, so this measures the
- * Kafka path, not the spool. Runs once per client/codec in BENCH_PRODUCER_RUNS
- * (default "kafkajs:gzip,kafkajs:lz4,confluent:gzip"; a client that is not installed is reported and skipped).
- * Target: ≥ 50k events/s with kafkajs from one process.
+ * Kafka path, not the spool. Runs once per codec in BENCH_PRODUCER_CODECS (default "gzip,lz4"), and after
+ * each, librdkafka itself on the same events: `kcat -P` (Debian's kcat) reading the same keys and JSON values
+ * from a file into a topic of the same partitions, with the same codec, acks=all and idempotence, timed from
+ * its start until it exits (it exits once every message is acknowledged). Prints ours ÷ kcat.
+ * Target: ≥ 50k events/s from one process.
  */
+import { spawn } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { once } from 'node:events';
+import { encodeEvent } from '../src/events/index.ts';
 import { sampleExecuted } from './lib/sample-events.ts';
 import { loadConfig } from '../src/platform/config.ts';
-import { createKafkaClient } from '../src/platform/kafka/kafka-client.ts';
+import { createKafkaClient, type KafkaPort } from '../src/platform/kafka/kafka-client.ts';
 import { ensureTopics } from '../src/platform/kafka/topics.ts';
 import { silentLogger } from '../src/platform/logger.ts';
 import { createEmitter } from '../src/producers/emitter.ts';
 import { benchBrokers } from './lib/bench-kafka.ts';
 
 const TOTAL = Number(process.env.BENCH_PRODUCER_EVENTS ?? 1_000_000);
-const RUNS = (process.env.BENCH_PRODUCER_RUNS ?? 'kafkajs:gzip,kafkajs:lz4,confluent:gzip').split(',').map((r) => r.split(':') as [string, string]);
+const CODECS = (process.env.BENCH_PRODUCER_CODECS ?? 'gzip,lz4').split(',').filter(Boolean);
+const PARTITIONS = 6;
 const brokers = await benchBrokers();
-// Topics are managed through kafkajs: the librdkafka KafkaJS API lacks createTopics' waitForLeaders.
-const adminKafka = await createKafkaClient({ brokers, clientId: 'bench-admin' });
+const kafka = await createKafkaClient({ brokers, clientId: 'bench-producer' });
+const workDir = await mkdtemp(join(tmpdir(), 'bench-producer-'));
+const load = () => `load ${loadavg()[0].toFixed(1)}`;
 
-async function run(client: string, compression: string): Promise<string> {
-  const topic = `bench-producer-${Date.now().toString(36)}`;
-  const spoolDir = await mkdtemp(join(tmpdir(), 'bench-producer-'));
-  const config = loadConfig(process.env, {
-    'kafka.client': client,
-    'kafka.eventsTopic': topic,
-    'producer.compression': compression,
-    'producer.spillAfterMs': '60000',
-    'spool.dir': spoolDir,
-  });
-  let kafka;
+async function withTopic<T>(prefix: string, fn: (topic: string) => Promise<T>): Promise<T> {
+  const topic = `${prefix}-${Date.now().toString(36)}`;
+  await ensureTopics(kafka, [{ topic, numPartitions: PARTITIONS, replicationFactor: 1 }]);
   try {
-    kafka = await createKafkaClient({ brokers, clientId: 'bench-producer', client: config.kafka.client });
-  } catch (err) {
-    return `${client}:${compression}: skipped — ${(err as Error).message.split('\n')[0]}`;
+    return await fn(topic);
+  } finally {
+    await deleteTopic(kafka, topic);
   }
-  const admin = adminKafka.admin();
-  await ensureTopics(adminKafka, [{ topic, numPartitions: 6, replicationFactor: 1 }]);
-  const emitter = await createEmitter(config, { kafka, logger: silentLogger });
-  const started = performance.now();
-  for (let i = 0; i < TOTAL; i++) {
-    if (i % 1000 === 0) while (emitter.stats().queued > 20_000) await new Promise((r) => setTimeout(r, 2));
-    emitter.emit(sampleExecuted(i));
-  }
-  const ok = await emitter.drained(600_000);
-  const seconds = (performance.now() - started) / 1000;
-  const stats = emitter.stats();
-  await emitter.close();
+}
+
+async function deleteTopic(k: KafkaPort, topic: string): Promise<void> {
+  const admin = k.admin();
   await admin.connect();
   await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
   await admin.disconnect();
-  await rm(spoolDir, { recursive: true, force: true });
-  return (
-    `${client}:${compression}: ${TOTAL} events in ${seconds.toFixed(1)} s = ${Math.round(TOTAL / seconds)} events/s ` +
-    `(sent ${stats.sent}, spooled ${stats.spooled}, dropped ${stats.dropped}, all acknowledged ${ok})`
-  );
 }
 
-const lines: string[] = [];
-for (const [client, compression] of RUNS) {
-  const line = await run(client, compression);
-  lines.push(line);
-  process.stdout.write(`${line}\n`);
+async function ours(compression: string): Promise<number> {
+  return withTopic('bench-producer', async (topic) => {
+    const spoolDir = await mkdtemp(join(workDir, 'spool-'));
+    const config = loadConfig(process.env, {
+      'kafka.eventsTopic': topic,
+      'producer.compression': compression,
+      'producer.spillAfterMs': '60000',
+      'spool.dir': spoolDir,
+    });
+    const emitter = await createEmitter(config, { kafka, logger: silentLogger });
+    const started = performance.now();
+    for (let i = 0; i < TOTAL; i++) {
+      if (i % 1000 === 0) while (emitter.stats().queued > 20_000) await new Promise((r) => setTimeout(r, 2));
+      emitter.emit(sampleExecuted(i));
+    }
+    const ok = await emitter.drained(600_000);
+    const seconds = (performance.now() - started) / 1000;
+    const stats = emitter.stats();
+    await emitter.close();
+    const rate = TOTAL / seconds;
+    process.stdout.write(
+      `ours ${compression}: ${TOTAL} events in ${seconds.toFixed(1)} s = ${Math.round(rate)} events/s ` +
+        `(sent ${stats.sent}, spooled ${stats.spooled}, dropped ${stats.dropped}, all acknowledged ${ok}; ${load()})\n`,
+    );
+    return rate;
+  });
 }
-const rate = (l: string | undefined) => Number(/= (\d+) events\/s/.exec(l ?? '')?.[1] ?? NaN);
-const kjs = rate(lines.find((l) => l.startsWith('kafkajs:gzip')));
-const ckjs = rate(lines.find((l) => l.startsWith('confluent:gzip')));
-if (Number.isFinite(kjs) && Number.isFinite(ckjs)) process.stdout.write(`peer ratio confluent/kafkajs (gzip): ${(ckjs / kjs).toFixed(2)}\n`);
+
+/** The bench's events as kcat reads them: one `key<TAB>json` line each (JSON has no raw tab or newline). */
+async function writeEventsFile(): Promise<string> {
+  const file = join(workDir, 'events.tsv');
+  const out = createWriteStream(file);
+  for (let i = 0; i < TOTAL; i++) {
+    const m = encodeEvent(sampleExecuted(i));
+    if (!out.write(`${m.key}\t${m.value.toString()}\n`)) await once(out, 'drain');
+  }
+  out.end();
+  await once(out, 'finish');
+  return file;
+}
+
+async function kcat(file: string, compression: string): Promise<number | undefined> {
+  return withTopic('bench-kcat', async (topic) => {
+    const sample = encodeEvent(sampleExecuted(0));
+    // The headers every bench event carries (traceparent aside, which differs per event).
+    const headers = ['schema_version', 'content-type', 'source', 'event'].flatMap((h) => ['-H', `${h}=${sample.headers[h]}`]);
+    const args = ['-P', '-b', brokers.join(','), '-t', topic, '-K', '\t', '-z', compression, '-X', 'acks=all', '-X', 'enable.idempotence=true', ...headers, '-l', file];
+    const started = performance.now();
+    const child = spawn('kcat', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const [code] = (await once(child, 'exit').catch((err: Error) => [err.message])) as [number | string];
+    const seconds = (performance.now() - started) / 1000;
+    if (code !== 0) {
+      process.stdout.write(`kcat ${compression}: failed (${code}) ${stderr.slice(-500)}\n`);
+      return undefined;
+    }
+    const rate = TOTAL / seconds;
+    process.stdout.write(`kcat ${compression}: ${TOTAL} events in ${seconds.toFixed(1)} s = ${Math.round(rate)} events/s (${load()})\n`);
+    return rate;
+  });
+}
+
+const file = await writeEventsFile();
+for (const compression of CODECS) {
+  const ourRate = await ours(compression);
+  const theirs = await kcat(file, compression);
+  if (theirs) process.stdout.write(`ratio ours/kcat ${compression}: ${(ourRate / theirs).toFixed(2)}\n`);
+}
+await rm(workDir, { recursive: true, force: true });
 process.exit(0);

@@ -1,5 +1,6 @@
 import Module, { createRequire } from 'node:module';
 import type * as KafkaJS from 'kafkajs';
+import { encodeRecord, encodeRecordBatch } from './record-encoder.ts';
 
 /**
  * kafkajs, loaded through here so that one of its internals is replaced first. kafkajs 2.2.4 (pinned; the
@@ -23,14 +24,23 @@ function groupMessagesPerPartition({ topic, partitionMetadata, messages, partiti
   return result;
 }
 
-const groupingPath = require.resolve('kafkajs/src/producer/groupMessagesPerPartition.js');
-if (!require.cache[groupingPath]) {
-  const replacement = new (Module as unknown as new (id: string) => NodeJS.Module)(groupingPath);
-  replacement.filename = groupingPath;
+/** Puts `exports` in the module cache for kafkajs' file `path`, so that kafkajs' own requires get it. */
+function replaceModule(path: string, exports: unknown): void {
+  const resolved = require.resolve(path);
+  const replacement = new (Module as unknown as new (id: string) => NodeJS.Module)(resolved);
+  replacement.filename = resolved;
   replacement.loaded = true;
-  replacement.exports = groupMessagesPerPartition;
-  require.cache[groupingPath] = replacement;
+  replacement.exports = exports;
+  require.cache[resolved] = replacement;
 }
+
+const groupingPath = require.resolve('kafkajs/src/producer/groupMessagesPerPartition.js');
+if (!require.cache[groupingPath]) replaceModule(groupingPath, groupMessagesPerPartition);
+
+// Records written into one buffer each instead of an Encoder per record and per header (record-encoder.ts).
+// record-encoder.ts loaded kafkajs' originals first (it keeps them), so these paths are always cached here.
+replaceModule('kafkajs/src/protocol/recordBatch/record/v0/index.js', encodeRecord);
+replaceModule('kafkajs/src/protocol/recordBatch/v0/index.js', { RecordBatch: encodeRecordBatch, MAGIC_BYTE: 2 });
 
 /**
  * kafkajs' request queue schedules its next check at `throttledUntil - Date.now()` even when nothing throttles
