@@ -20,7 +20,7 @@ import pg from 'pg';
 import { encodeEvent } from '../src/events/index.ts';
 import { createKafkaClient } from '../src/platform/kafka/kafka-client.ts';
 import { ensureTopics } from '../src/platform/kafka/topics.ts';
-import { producerSettingsFor } from '../src/producers/producer-settings.ts';
+import { producerSettings } from '../src/producers/producer-settings.ts';
 import { toMessage } from '../src/producers/record-batch.ts';
 import { benchBrokers } from './lib/bench-kafka.ts';
 import { sampleExecuted } from './lib/sample-events.ts';
@@ -94,7 +94,7 @@ async function measure(component: string): Promise<Result> {
   let peakKb = startKb;
   const sampler = setInterval(() => (peakKb = Math.max(peakKb, rssKb(pid))), 250);
 
-  const settings = producerSettingsFor('kafkajs', { compression: 'lz4' });
+  const settings = producerSettings({ compression: 'lz4' });
   const producer = kafka.producer(settings.config);
   await producer.connect();
   const started = Date.now();

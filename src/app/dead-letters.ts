@@ -84,7 +84,7 @@ export async function replayDeadLetters(
     else out.stillInvalid.push({ offset: r.offset, reason: decoded.reason, detail: formatErrors(decoded.errors) });
   }
   if (!o.dryRun && toSend.length) {
-    const settings = producerSettings(kafka);
+    const settings = producerSettings();
     const producer = kafka.producer(settings.config);
     await producer.connect();
     for (let i = 0; i < toSend.length; i += 5000) {

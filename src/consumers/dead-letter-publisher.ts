@@ -18,7 +18,7 @@ export class DeadLetterPublisher {
     kafka: KafkaPort,
     private readonly topic: string,
   ) {
-    const settings = producerSettings(kafka, { compression: 'gzip' });
+    const settings = producerSettings({ compression: 'gzip' });
     this.producer = kafka.producer(settings.config);
     this.sendOptions = settings.send;
   }

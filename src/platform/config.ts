@@ -41,7 +41,7 @@ export const configSchema = z.strictObject({
     .strictObject({
       brokers: csv.optional().describe('Broker list; unset = start the local broker'),
       clientId: z.string().min(1).default('actionpulse'),
-      client: z.enum(['kafkajs', 'confluent']).default('kafkajs').describe('KafkaJS, or the KafkaJS API of @confluentinc/kafka-javascript (optional package)'),
+      client: z.enum(['kafkajs']).default('kafkajs').describe('The Kafka client: kafkajs, the only one (README, "One Kafka client")'),
       eventsTopic: topic.default(DEFAULT_EVENTS_TOPIC),
       deadLetterTopic: topic.default(DEFAULT_DLQ_TOPIC),
       partitions: int(1, 1024).default(6),

@@ -126,7 +126,7 @@ class KafkaEmitter implements Emitter {
     this.p = config.producer;
     this.capacity = config.spool.memoryQueueEvents;
     this.mode = spool.pendingRecords > 0 ? 'spooling' : 'direct';
-    const settings = producerSettings(deps.kafka, { compression: config.producer.compression, retryForever: true });
+    const settings = producerSettings({ compression: config.producer.compression, retryForever: true });
     this.sendOpts = settings.send;
     this.producer = deps.kafka.producer(settings.config);
     this.metrics = emitterInstruments(deps.meter ?? noopMeter, () => this.stats());

@@ -1,7 +1,6 @@
 import type { CompressionTypes as Codec, ProducerConfig, ProducerRecord } from 'kafkajs';
 import { CompressionTypes } from '../platform/kafka/kafkajs.ts';
 import type { Config } from '../platform/config.ts';
-import { clientKindOf, type KafkaPort } from '../platform/kafka/kafka-client.ts';
 
 export const COMPRESSION: Record<Config['producer']['compression'], Codec> = {
   none: CompressionTypes.None,
@@ -13,7 +12,7 @@ export const COMPRESSION: Record<Config['producer']['compression'], Codec> = {
 
 type Compression = Config['producer']['compression'];
 
-/** What every producer of ours is created with and sends with: the one place that knows each client's rules. */
+/** What every producer of ours is created with and sends with. */
 export interface ProducerSettings {
   /** For `kafka.producer(...)`. */
   config: ProducerConfig;
@@ -33,22 +32,12 @@ export interface ProducerSettingsOptions {
 
 /**
  * Idempotent (the broker drops a retried batch it already has), acks from all in-sync replicas, no topic
- * auto-creation, for every producer — emitter, dead-letter publisher, CLI — on whichever client the port is.
- * kafkajs requires one request in flight for idempotence and takes acks and codec on each send; librdkafka's
- * KafkaJS API wants its settings under `kafkaJS`, acks and codec per producer (its send() refuses them), and
- * keeps order with idempotence and up to 5 requests in flight; its retries are an int32.
+ * auto-creation, for every producer — emitter, dead-letter publisher, CLI. kafkajs allows one request in
+ * flight per broker with idempotence (it holds a lock per broker around each produce request and numbers a
+ * batch's records when it builds the request) and takes acks and codec on each send.
  */
-export function producerSettings(kafka: KafkaPort, o: ProducerSettingsOptions = {}): ProducerSettings {
-  return producerSettingsFor(clientKindOf(kafka), o);
-}
-
-export function producerSettingsFor(client: Config['kafka']['client'], o: ProducerSettingsOptions = {}): ProducerSettings {
+export function producerSettings(o: ProducerSettingsOptions = {}): ProducerSettings {
   const compression = o.compression ?? 'none';
-  if (client === 'confluent') {
-    const kafkaJS: Record<string, unknown> = { idempotent: true, maxInFlightRequests: 5, acks: -1, compression, allowAutoTopicCreation: false };
-    if (o.retryForever) kafkaJS.retry = { retries: 2_147_483_647 };
-    return { config: { kafkaJS } as unknown as ProducerConfig, send: {} };
-  }
   return {
     config: {
       idempotent: true,

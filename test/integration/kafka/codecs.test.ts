@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { Message } from 'kafkajs';
 import { decodeEvent, encodeEvent, type ActionEvent } from '../../../src/events/index.ts';
-import { COMPRESSION, producerSettingsFor } from '../../../src/producers/producer-settings.ts';
+import { COMPRESSION, producerSettings } from '../../../src/producers/producer-settings.ts';
 import { recordBytes, toMessage } from '../../../src/producers/record-batch.ts';
 import { linearGrouping } from '../../../src/platform/kafka/kafkajs.ts';
 import { generateWorkload } from '../../../src/workload/workload-generator.ts';
@@ -51,7 +51,7 @@ describe('compressed batches of every size the emitter builds, produced by kafka
   for (const codec of CODECS) {
     it(`${codec}: the broker accepts every batch and every message comes back equal`, { timeout: 180_000 }, async () => {
       const kafka = await testKafka();
-      const settings = producerSettingsFor('kafkajs', { compression: codec });
+      const settings = producerSettings({ compression: codec });
       const producer = kafka.producer(settings.config);
       await producer.connect();
       try {

@@ -15,7 +15,7 @@ const WRONG: Record<string, string[]> = {
   DEMO_FAILING_AFTER_MS: ['soon'],
   LOG_LEVEL: ['verbose'],
   KAFKA_BROKERS: [',', 'localhost', 'kafka:port', 'a:9092,b'],
-  KAFKA_CLIENT: ['librdkafka', 'platformatic'],
+  KAFKA_CLIENT: ['confluent', 'librdkafka'],
   KAFKA_EVENTS_TOPIC: ['events topic', 'x'.repeat(250)],
   KAFKA_DLQ_TOPIC: ['dlq/v1'],
   KAFKA_PARTITIONS: ['abc', '0', '1.5', '2000'],
