@@ -1,5 +1,6 @@
 import Module, { createRequire } from 'node:module';
 import type * as KafkaJS from 'kafkajs';
+import { frameRequest, produceRequestV3 } from './produce-request.ts';
 import { encodeRecord, encodeRecordBatch } from './record-encoder.ts';
 
 /**
@@ -37,10 +38,13 @@ function replaceModule(path: string, exports: unknown): void {
 const groupingPath = require.resolve('kafkajs/src/producer/groupMessagesPerPartition.js');
 if (!require.cache[groupingPath]) replaceModule(groupingPath, groupMessagesPerPartition);
 
-// Records written into one buffer each instead of an Encoder per record and per header (record-encoder.ts).
-// record-encoder.ts loaded kafkajs' originals first (it keeps them), so these paths are always cached here.
+// Records written into one buffer each instead of an Encoder per record and per header (record-encoder.ts), and
+// produce requests joined once instead of through an Encoder per level (produce-request.ts). record-encoder.ts
+// loaded kafkajs' originals first (it keeps them), so these paths are already cached and are replaced here.
 replaceModule('kafkajs/src/protocol/recordBatch/record/v0/index.js', encodeRecord);
 replaceModule('kafkajs/src/protocol/recordBatch/v0/index.js', { RecordBatch: encodeRecordBatch, MAGIC_BYTE: 2 });
+replaceModule('kafkajs/src/protocol/requests/produce/v3/request.js', produceRequestV3);
+replaceModule('kafkajs/src/protocol/request.js', frameRequest);
 
 /**
  * kafkajs' request queue schedules its next check at `throttledUntil - Date.now()` even when nothing throttles

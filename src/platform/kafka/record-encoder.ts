@@ -32,11 +32,14 @@ const compression = require('kafkajs/src/protocol/message/compression/index.js')
 
 /**
  * kafkajs' own encoders, loaded before the replacements are installed (kafkajs.ts): the record one still encodes
- * what the fast path does not (a timestamp delta beyond 2^53, which no batch has), and tests compare bytes with both.
+ * what the fast path does not (a timestamp delta beyond 2^53, which no batch has), and tests compare bytes with them.
  */
 export const kafkajsEncoders = {
   Record: require('kafkajs/src/protocol/recordBatch/record/v0/index.js') as (r: RecordInput) => EncodedRecord,
   RecordBatch: (require('kafkajs/src/protocol/recordBatch/v0/index.js') as { RecordBatch: (b: RecordBatchInput) => Promise<EncoderShape> }).RecordBatch,
+  /** Loaded here, so it is bound to kafkajs' own record encoders above. */
+  ProduceV3: require('kafkajs/src/protocol/requests/produce/v3/request.js') as (r: unknown) => { encode(): Promise<EncoderShape> },
+  frameRequest: require('kafkajs/src/protocol/request.js') as (r: unknown) => Promise<EncoderShape>,
 };
 
 type Bytes = Buffer | string | null | undefined;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CompressionTypes } from '../../../src/platform/kafka/kafkajs.ts';
+import { frameRequest, produceRequestV3 } from '../../../src/platform/kafka/produce-request.ts';
 import { encodeRecord, encodeRecordBatch, kafkajsEncoders, type RecordInput } from '../../../src/platform/kafka/record-encoder.ts';
 
 const records: RecordInput[] = [
@@ -39,4 +40,27 @@ describe('record encoder', () => {
     const theirs = await kafkajsEncoders.RecordBatch({ records: [], firstTimestamp: 1, maxTimestamp: 1 });
     expect(ours.buffer.equals(theirs.buffer)).toBe(true);
   });
+});
+
+describe('produce request', () => {
+  const topicData = [
+    { topic: 'events', partitions: [{ partition: 0, firstSequence: 7, messages: [{ key: 'org-1', value: Buffer.from('{}'), headers: { a: 'b' }, timestamp: '1764633600005' }, { key: 'org-1', value: Buffer.from('{"x":1}'), timestamp: '1764633600001' }] }, { partition: 3, firstSequence: 0, messages: [{ key: null, value: Buffer.alloc(5000, 3) }] }] },
+    { topic: 'other', partitions: [{ partition: 1, firstSequence: 2, messages: [{ key: 'k', value: 'v', timestamp: 1764633600000 }] }] },
+  ];
+
+  for (const [name, codec] of [['none', CompressionTypes.None], ['gzip', CompressionTypes.GZIP]] as const) {
+    it(`frames a ${name} Produce request byte for byte as kafkajs does`, async () => {
+      const now = Date.now;
+      Date.now = () => 1764633600009; // the batch without timestamps takes the time of encoding
+      try {
+        const input = { acks: -1, timeout: 30_000, producerId: 42, producerEpoch: 1, compression: codec, topicData };
+        const frame = (request: { encode(): Promise<unknown> }) => ({ correlationId: 9, clientId: 'actionpulse', request: { apiKey: 0, apiVersion: 7, ...request } });
+        const ours = await frameRequest(frame(produceRequestV3(input)) as Parameters<typeof frameRequest>[0]);
+        const theirs = await kafkajsEncoders.frameRequest(frame(kafkajsEncoders.ProduceV3(input)));
+        expect(ours.buffer.equals(theirs.buffer)).toBe(true);
+      } finally {
+        Date.now = now;
+      }
+    });
+  }
 });
