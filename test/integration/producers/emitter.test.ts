@@ -121,7 +121,8 @@ describe('emitter on the real broker', () => {
     child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
     await waitFor(() => /emitted ([3-9]\d{3}|\d{5,})/.test(out), { timeoutMs: 300_000, what: 'child to emit 3000 events' });
     child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
+    // 'close', not 'exit': 'exit' may come before the child's last stdout bytes (its final counts) are read.
+    await new Promise((r) => child.once('close', r));
     const final = /final code (\d+) accepted (\d+) sent (\d+) spooled (\d+) dropped (\d+)/.exec(out);
     expect(final).not.toBeNull();
     // The child keeps calling emit() during shutdown: those calls are refused (dropped as `closed`) and
