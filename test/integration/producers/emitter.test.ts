@@ -32,6 +32,13 @@ function configFor(topic: string, dir: string, extra: Record<string, string> = {
   return loadConfig({}, { 'kafka.eventsTopic': topic, 'spool.dir': dir, ...extra });
 }
 
+/**
+ * The fixture runs in node itself with tsx as a loader, not under the tsx command: that wrapper relays a signal to
+ * its child and SIGKILLs it when the child has not reported the signal within 30 ms (on a busy machine, before
+ * the emitter's SIGTERM handler could flush), and a SIGKILL of the wrapper leaves the real child running.
+ */
+const CHILD_ARGS = ['--import', 'tsx', resolve('test/integration/producers/fixtures/emit-until-killed.ts')];
+
 describe('emitter on the real broker', () => {
   it('delivers events keyed by organization with schema and traceparent headers; counts invalid ones without throwing', async () => {
     const { events: topic } = await freshTopics(kafka);
@@ -113,7 +120,7 @@ describe('emitter on the real broker', () => {
   it('SIGTERM: the emitter flushes before the process exits and loses nothing: what did not reach Kafka by the deadline is in the spool, and a new emitter sends it, each event once', async () => {
     const { events: topic } = await freshTopics(kafka);
     const dir = await spoolDir();
-    const child = spawn(resolve('node_modules/.bin/tsx'), [resolve('test/integration/producers/fixtures/emit-until-killed.ts')], {
+    const child = spawn(process.execPath, CHILD_ARGS, {
       env: { ...process.env, EMIT_TOPIC: topic, EMIT_SPOOL_DIR: dir, EMIT_BROKER: testBrokers()[0], EMIT_HANDLE_SIGNALS: '1' },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
@@ -147,7 +154,7 @@ describe('emitter on the real broker', () => {
   it('after SIGKILL of an emitting process, a new process drains its spool: every durably spooled event arrives once', async () => {
     const { events: topic } = await freshTopics(kafka);
     const dir = await spoolDir();
-    const child = spawn(resolve('node_modules/.bin/tsx'), [resolve('test/integration/producers/fixtures/emit-until-killed.ts')], {
+    const child = spawn(process.execPath, CHILD_ARGS, {
       // Port 9 (discard) is closed here: the child's broker is down for its whole life.
       env: { ...process.env, EMIT_TOPIC: topic, EMIT_SPOOL_DIR: dir, EMIT_BROKER: '127.0.0.1:9' },
       stdio: ['ignore', 'pipe', 'inherit'],
