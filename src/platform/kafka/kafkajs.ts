@@ -1,8 +1,9 @@
 import Module, { createRequire } from 'node:module';
 import type * as KafkaJS from 'kafkajs';
+import { createSendMessages } from './kafkajs-send-messages.ts';
 
 /**
- * kafkajs, loaded through here so that one of its internals is replaced first. kafkajs 2.2.4 (pinned; the
+ * kafkajs, loaded through here so that some of its internals are replaced first. kafkajs 2.2.4 (pinned; the
  * project is no longer released) groups a send's messages by partition with `[...current, message]` per
  * message: quadratic in the batch size. A 22,000-event batch (8 MiB, the emitter's largest) took two
  * minutes to send on this machine, a 2,000-event one a few milliseconds; the fix upstream (kafkajs pull
@@ -23,14 +24,24 @@ function groupMessagesPerPartition({ topic, partitionMetadata, messages, partiti
   return result;
 }
 
-const groupingPath = require.resolve('kafkajs/src/producer/groupMessagesPerPartition.js');
-if (!require.cache[groupingPath]) {
-  const replacement = new (Module as unknown as new (id: string) => NodeJS.Module)(groupingPath);
-  replacement.filename = groupingPath;
+/** Puts `exports` in the module cache under kafkajs' own file, unless kafkajs already loaded that file. */
+function replaceModule(path: string, exports: unknown): void {
+  const resolved = require.resolve(path);
+  if (require.cache[resolved]) return;
+  const replacement = new (Module as unknown as new (id: string) => NodeJS.Module)(resolved);
+  replacement.filename = resolved;
   replacement.loaded = true;
-  replacement.exports = groupMessagesPerPartition;
-  require.cache[groupingPath] = replacement;
+  replacement.exports = exports;
+  require.cache[resolved] = replacement;
 }
+
+const groupingPath = require.resolve('kafkajs/src/producer/groupMessagesPerPartition.js');
+replaceModule(groupingPath, groupMessagesPerPartition);
+
+// A send acknowledged per partition, not per broker: see kafkajs-send-messages.ts (kafkajs lost messages when a
+// partition's leader moved to a broker that had already answered during the same send).
+const sendMessagesPath = require.resolve('kafkajs/src/producer/sendMessages.js');
+replaceModule(sendMessagesPath, createSendMessages);
 
 /**
  * kafkajs' request queue schedules its next check at `throttledUntil - Date.now()` even when nothing throttles
@@ -54,6 +65,8 @@ const kafkajs = require('kafkajs') as typeof KafkaJS;
 
 /** True when the linear grouping is the one kafkajs' producer uses (false if kafkajs was loaded elsewhere first). */
 export const linearGrouping = require(groupingPath) === groupMessagesPerPartition;
+/** True when kafkajs' producer acknowledges sends per partition (false if kafkajs was loaded elsewhere first). */
+export const partitionAcknowledgedSends = require(sendMessagesPath) === createSendMessages;
 
 export const { Kafka, CompressionTypes, CompressionCodecs, logLevel } = kafkajs;
 export default kafkajs;
