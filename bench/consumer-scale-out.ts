@@ -13,7 +13,7 @@
  *   npx tsx bench/consumer-scale-out.ts     # BENCH_EVENTS=200000 BENCH_GROUPS=mixpanel,clickhouse BENCH_PROCESSES=1,2
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { CompressionTypes } from 'kafkajs';
@@ -24,7 +24,7 @@ import { createKafkaClient } from '../src/platform/kafka/kafka-client.ts';
 import { ensureTopics } from '../src/platform/kafka/topics.ts';
 import { MixpanelRecorder } from '../src/simulators/mixpanel-recorder.ts';
 import { sampleExecuted } from './lib/sample-events.ts';
-import { groupMembers } from './lib/soak-groups.ts';
+import { settledGroupMembers } from './lib/soak-groups.ts';
 import { ConsumerChild, freePort, sleep, SoakBroker, until } from './lib/soak-processes.ts';
 
 const N = Number(process.env.BENCH_EVENTS ?? 200_000);
@@ -62,14 +62,15 @@ async function run(group: 'mixpanel' | 'clickhouse', processes: number): Promise
   try {
     await Promise.all(children.map((c) => c.start(600_000)));
     // From the moment every process holds partitions: start-up and the first rebalance are not counted.
-    await until(async () => (await groupMembers(kafka, groupId, topic)).filter((p) => p.length > 0).length === processes, 600_000, `${processes} members in ${groupId}`, 250);
+    await settledGroupMembers(kafka, groupId, topic, 600_000, processes);
     const t0 = performance.now();
     const c0 = await committed();
     let last = c0;
     await until(async () => (last = await committed()) >= N, 1_800_000, `${group} to drain ${N} events`, 250);
     const seconds = (performance.now() - t0) / 1000;
     const rate = Math.round((last - c0) / seconds);
-    return `${group.padEnd(10)} ${processes} process(es): ${rate} events/s (${last - c0} events in ${seconds.toFixed(1)} s measured; ${c0} done before every process held partitions)`;
+    const load = loadavg().map((l) => l.toFixed(2)).join(' ');
+    return `${group.padEnd(10)} ${processes} process(es): ${rate} events/s (${last - c0} events in ${seconds.toFixed(1)} s measured; ${c0} done before every process held partitions; load average ${load})`;
   } finally {
     await Promise.all(children.map(async (c) => (await c.stop(30_000), c.close())));
     const admin = kafka.admin();

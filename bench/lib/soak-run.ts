@@ -12,7 +12,7 @@ import { createEmitter, type Emitter } from '../../src/producers/emitter.ts';
 import { MixpanelRecorder } from '../../src/simulators/mixpanel-recorder.ts';
 import { emitAtRate, soakWorkload, type LoadResult } from './soak-load.ts';
 import { busiestPartitionLeader, ConsumerChild, freePort, rssMb, sleep, SoakBroker, SoakCluster, until } from './soak-processes.ts';
-import { formatMembers, groupMembers } from './soak-groups.ts';
+import { formatMembers, settledGroupMembers } from './soak-groups.ts';
 import { stallAround, type ProgressSample } from './soak-progress.ts';
 import { checkClickhouseStore, checkDeadLetters, checkMetricsViaDashboard, checkMixpanel, type Check } from './soak-verify.ts';
 
@@ -180,6 +180,13 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     // All at once: on a busy machine one child takes a minute or more to start (tsx, chDB, Kafka joins).
     await Promise.all(children.map(async (c) => say(`${c.o.name} child started in ${await c.start((o.childStartTimeoutSeconds ?? 180) * 1000)} ms (pid ${c.pid})`)));
     const byName = new Map(children.map((c) => [c.o.name, c]));
+    const mixpanelProcesses = children.filter((c) => c.o.only.includes('mixpanel')).length;
+    if (mixpanelProcesses > 1) {
+      // A started process may still be joining its group: the load (and the crash of one member) waits until
+      // every Mixpanel process holds partitions, so the run really starts with the partitions shared.
+      const members = await settledGroupMembers(kafka, MIXPANEL_GROUP, topic, (o.childStartTimeoutSeconds ?? 180) * 1000, mixpanelProcesses);
+      say(`Mixpanel group settled: ${formatMembers(members)}`);
+    }
 
     const processes = (): [string, number | undefined][] => [['producer + recorder (this process)', process.pid], ...(cluster ? cluster.pids() : [['kafka broker', single!.pid] as [string, number | undefined]]), ...children.map((c): [string, number | undefined] => [`${c.o.name} child`, c.pid])];
     for (const [name, pid] of processes()) rss.set(name, { startMb: rssMb(pid), peakMb: rssMb(pid) });
@@ -228,7 +235,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
           }
         } else if (name === 'crash-second-instances') {
           const seconds = children.filter((c) => /-2$/.test(c.o.name));
-          figures.push(['Mixpanel group before the crash', formatMembers(await groupMembers(kafka!, MIXPANEL_GROUP, topic))]);
+          figures.push(['Mixpanel group before the crash', formatMembers(await settledGroupMembers(kafka!, MIXPANEL_GROUP, topic, outageMs + 300_000))]);
           for (const c of seconds) await c.kill();
           seconds.forEach((c) => crashed.add(c));
           faults.push({ name, atMs: Date.now() });
@@ -297,7 +304,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     clearInterval(progressTimer);
     for (const f of faults) {
       if (f.name === 'crash-second-instances') {
-        figures.push(['Mixpanel group after the crash', formatMembers(await groupMembers(kafka, MIXPANEL_GROUP, topic))]);
+        figures.push(['Mixpanel group after the crash', formatMembers(await settledGroupMembers(kafka, MIXPANEL_GROUP, topic, drainTimeout))]);
         continue;
       }
       const stall = stallAround(progress, f.atMs);

@@ -1,10 +1,11 @@
 import Module, { createRequire } from 'node:module';
 import type * as KafkaJS from 'kafkajs';
+import { createSendMessages } from './kafkajs-send-messages.ts';
 import { frameRequest, produceRequestV3 } from './produce-request.ts';
 import { encodeRecord, encodeRecordBatch } from './record-encoder.ts';
 
 /**
- * kafkajs, loaded through here so that one of its internals is replaced first. kafkajs 2.2.4 (pinned; the
+ * kafkajs, loaded through here so that some of its internals are replaced first. kafkajs 2.2.4 (pinned; the
  * project is no longer released) groups a send's messages by partition with `[...current, message]` per
  * message: quadratic in the batch size. A 22,000-event batch (8 MiB, the emitter's largest) took two
  * minutes to send on this machine, a 2,000-event one a few milliseconds; the fix upstream (kafkajs pull
@@ -38,6 +39,11 @@ function replaceModule(path: string, exports: unknown): void {
 const groupingPath = require.resolve('kafkajs/src/producer/groupMessagesPerPartition.js');
 if (!require.cache[groupingPath]) replaceModule(groupingPath, groupMessagesPerPartition);
 
+// A send acknowledged per partition, not per broker: see kafkajs-send-messages.ts (kafkajs lost messages when a
+// partition's leader moved to a broker that had already answered during the same send).
+const sendMessagesPath = require.resolve('kafkajs/src/producer/sendMessages.js');
+if (!require.cache[sendMessagesPath]) replaceModule(sendMessagesPath, createSendMessages);
+
 // Records written into one buffer each instead of an Encoder per record and per header (record-encoder.ts), and
 // produce requests joined once instead of through an Encoder per level (produce-request.ts). record-encoder.ts
 // loaded kafkajs' originals first (it keeps them), so these paths are already cached and are replaced here.
@@ -68,6 +74,8 @@ const kafkajs = require('kafkajs') as typeof KafkaJS;
 
 /** True when the linear grouping is the one kafkajs' producer uses (false if kafkajs was loaded elsewhere first). */
 export const linearGrouping = require(groupingPath) === groupMessagesPerPartition;
+/** True when kafkajs' producer acknowledges sends per partition (false if kafkajs was loaded elsewhere first). */
+export const partitionAcknowledgedSends = require(sendMessagesPath) === createSendMessages;
 
 export const { Kafka, CompressionTypes, CompressionCodecs, logLevel } = kafkajs;
 export default kafkajs;

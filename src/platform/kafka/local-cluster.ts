@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel } from './kafkajs.ts';
 import type { Logger } from '../logger.ts';
 import { alive, COMMON_NODE_PROPERTIES, launchKafkaNode, newClusterId, portOpen, readPid, stopKafkaNode } from './local-broker.ts';
 

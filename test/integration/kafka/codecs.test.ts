@@ -4,7 +4,7 @@ import type { Message } from 'kafkajs';
 import { decodeEvent, encodeEvent, type ActionEvent } from '../../../src/events/index.ts';
 import { COMPRESSION, producerSettings } from '../../../src/producers/producer-settings.ts';
 import { recordBytes, toMessage } from '../../../src/producers/record-batch.ts';
-import { linearGrouping } from '../../../src/platform/kafka/kafkajs.ts';
+import { linearGrouping, partitionAcknowledgedSends } from '../../../src/platform/kafka/kafkajs.ts';
 import { generateWorkload } from '../../../src/workload/workload-generator.ts';
 import { freshTopics, readTopic, testKafka } from '../../helpers/kafka.ts';
 
@@ -46,6 +46,10 @@ describe('compressed batches of every size the emitter builds, produced by kafka
   it('has enough events to fill the largest batch, and kafkajs groups them by partition in linear time', () => {
     expect(batchOf(0, MAX_BATCH_BYTES).length).toBeLessThan(wire.length);
     expect(linearGrouping).toBe(true);
+  });
+
+  it("kafkajs' producer is the one that acknowledges a send per partition (a leader moving mid-send cannot drop messages)", () => {
+    expect(partitionAcknowledgedSends).toBe(true);
   });
 
   for (const codec of CODECS) {
