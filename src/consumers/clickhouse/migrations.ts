@@ -190,6 +190,50 @@ export const MIGRATIONS: Migration[] = [
         FROM ${db}.action_events
         WHERE (SELECT count() FROM ${db}.action_counts_minutely) = 0
         GROUP BY minute, event, organization_id, node_type, reason, outcome`,
+      // Duration states per minute, time first, for the partial hours at the ends of a range (as the minute counts).
+      `CREATE TABLE IF NOT EXISTS ${db}.action_durations_minutely (
+        minute DateTime('UTC'),
+        event LowCardinality(String),
+        organization_id LowCardinality(String),
+        node_type LowCardinality(String),
+        reason LowCardinality(String),
+        durations AggregateFunction(quantilesTiming(0.5, 0.95), UInt32)
+      ) ENGINE = AggregatingMergeTree
+      PARTITION BY toYYYYMM(minute)
+      ORDER BY (minute, event, organization_id, node_type, reason)
+      TTL minute + INTERVAL ${ttlDays} DAY`,
+      `CREATE MATERIALIZED VIEW IF NOT EXISTS ${db}.action_durations_minutely_mv TO ${db}.action_durations_minutely AS
+        SELECT toStartOfMinute(timestamp) AS minute, event, organization_id, node_type, reason,
+               quantilesTimingState(0.5, 0.95)(assumeNotNull(duration_ms)) AS durations
+        FROM ${db}.action_events
+        WHERE event IN ('qontak_action_executed', 'qontak_action_failed') AND duration_ms IS NOT NULL
+        GROUP BY minute, event, organization_id, node_type, reason`,
+      `INSERT INTO ${db}.action_durations_minutely
+        SELECT toStartOfMinute(timestamp) AS minute, event, organization_id, node_type, reason,
+               quantilesTimingState(0.5, 0.95)(assumeNotNull(duration_ms)) AS durations
+        FROM ${db}.action_events FINAL
+        WHERE event IN ('qontak_action_executed', 'qontak_action_failed') AND duration_ms IS NOT NULL
+          AND (SELECT count() FROM ${db}.action_durations_minutely) = 0
+        GROUP BY minute, event, organization_id, node_type, reason`,
+      // Which agents did what, per minute, time first: the partial hours at the ends of a range for the agent sets.
+      `CREATE TABLE IF NOT EXISTS ${db}.agent_activity_minutely (
+        minute DateTime('UTC'),
+        event LowCardinality(String),
+        organization_id LowCardinality(String),
+        node_type LowCardinality(String),
+        agent_id String
+      ) ENGINE = ReplacingMergeTree
+      PARTITION BY toYYYYMM(minute)
+      ORDER BY (minute, event, organization_id, node_type, agent_id)
+      TTL minute + INTERVAL ${ttlDays} DAY`,
+      `CREATE MATERIALIZED VIEW IF NOT EXISTS ${db}.agent_activity_minutely_mv TO ${db}.agent_activity_minutely AS
+        SELECT DISTINCT toStartOfMinute(timestamp) AS minute, event, organization_id, node_type, agent_id
+        FROM ${db}.action_events
+        WHERE agent_id != ''`,
+      `INSERT INTO ${db}.agent_activity_minutely
+        SELECT DISTINCT toStartOfMinute(timestamp) AS minute, event, organization_id, node_type, agent_id
+        FROM ${db}.action_events
+        WHERE agent_id != '' AND (SELECT count() FROM ${db}.agent_activity_minutely) = 0`,
       // Sealed counts: one row per hourly group with its exact count `n` and its `rows` at sealing time. Several
       // seals of one hour can coexist (a late event makes the hour seal again); readers take only the rows of
       // the one seal (`seal_id`) that is valid now (see action_count_seals), so nothing here is collapsed or summed.
@@ -306,6 +350,6 @@ function ttlStatements(db: string, ttlDays: number): string[] {
   return [
     `ALTER TABLE ${db}.action_events MODIFY TTL toDateTime(timestamp) + INTERVAL ${ttlDays} DAY`,
     ...['action_counts_hourly', 'agent_activity_hourly', 'action_durations_hourly', 'action_counts_sealed', 'action_count_seals'].map((t) => `ALTER TABLE ${db}.${t} MODIFY TTL hour + INTERVAL ${ttlDays} DAY`),
-    `ALTER TABLE ${db}.action_counts_minutely MODIFY TTL minute + INTERVAL ${ttlDays} DAY`,
+    ...['action_counts_minutely', 'action_durations_minutely', 'agent_activity_minutely'].map((t) => `ALTER TABLE ${db}.${t} MODIFY TTL minute + INTERVAL ${ttlDays} DAY`),
   ];
 }
