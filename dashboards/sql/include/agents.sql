@@ -12,7 +12,7 @@ UNION ALL
 SELECT event, organization_id, node_type, agent_id
 FROM {db:Identifier}.agent_activity_minutely
 WHERE minute >= {mfrom:DateTime64(3, 'UTC')} AND minute < {mto:DateTime64(3, 'UTC')}
-  AND NOT (minute >= {hfrom:DateTime64(3, 'UTC')} AND minute < {hto:DateTime64(3, 'UTC')})
+  AND (minute < {hfrom:DateTime64(3, 'UTC')} OR minute >= {hto:DateTime64(3, 'UTC')})
   AND event IN ({{events}})
   AND ({organization_id:String} = '' OR organization_id = {organization_id:String})
   AND ({node_type:String} = '' OR node_type = {node_type:String})

@@ -20,6 +20,14 @@ WHERE minute >= {mfrom:DateTime64(3, 'UTC')} AND minute < {mto:DateTime64(3, 'UT
   AND event IN ({{events}})
   AND ({organization_id:String} = '' OR organization_id = {organization_id:String})
   AND ({node_type:String} = '' OR node_type = {node_type:String})
+  -- Sealed hours are usually all but the last ones: the bound keeps the read to the minutes after them (and the
+  -- ones before `hfrom`), a range on the sort key's first column; the NOT IN drops any sealed hour after it.
+  AND (minute < {hfrom:DateTime64(3, 'UTC')} OR minute >= (
+    SELECT ifNull(minOrNull(h), toDateTime({hto:DateTime64(3, 'UTC')}, 'UTC'))
+    FROM (SELECT toDateTime({hfrom:DateTime64(3, 'UTC')}, 'UTC') + 3600 * number AS h
+          FROM numbers(toUInt64(dateDiff('hour', {hfrom:DateTime64(3, 'UTC')}, {hto:DateTime64(3, 'UTC')}))))
+    WHERE h NOT IN (SELECT hour FROM ({{sealed_hours}}))
+  ))
   AND toStartOfHour(minute) NOT IN (SELECT hour FROM ({{sealed_hours}}))
 GROUP BY at, event, organization_id, node_type, reason, outcome
 UNION ALL

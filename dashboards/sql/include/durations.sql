@@ -12,7 +12,7 @@ UNION ALL
 SELECT node_type, organization_id, durations AS d
 FROM {db:Identifier}.action_durations_minutely
 WHERE minute >= {mfrom:DateTime64(3, 'UTC')} AND minute < {mto:DateTime64(3, 'UTC')}
-  AND NOT (minute >= {hfrom:DateTime64(3, 'UTC')} AND minute < {hto:DateTime64(3, 'UTC')})
+  AND (minute < {hfrom:DateTime64(3, 'UTC')} OR minute >= {hto:DateTime64(3, 'UTC')})
   AND event IN ('qontak_action_executed', 'qontak_action_failed') AND reason NOT IN ({{blocked_reasons}})
   AND ({organization_id:String} = '' OR organization_id = {organization_id:String})
   AND ({node_type:String} = '' OR node_type = {node_type:String})
