@@ -69,11 +69,11 @@ describe('sealed hourly counts stay exact', () => {
     // Only the one hour those rows went to needs a new seal.
     expect(await sealClosedHours(clickhouse, { database: DB, nowMs: endMs + HOUR })).toBe(1);
     await expectExact();
-  });
+  }, 300_000);
 
   it('never reads the counts of a seal that was not recorded', async () => {
     // A sealer that crashed between writing its counts and recording the seal: doubled rows if they were read.
     await clickhouse.command({ query: `INSERT INTO ${DB}.action_counts_sealed SELECT * REPLACE (generateUUIDv4() AS seal_id) FROM ${DB}.action_counts_sealed` });
     await expectExact();
-  });
+  }, 300_000);
 });
