@@ -6,6 +6,7 @@ import type { BackoffPolicy } from '../../platform/retry.ts';
 import { ClickhouseSink } from './clickhouse-sink.ts';
 import { consumerLag } from './consumer-lag.ts';
 import { runMigrations } from './migrations.ts';
+import { sealClosedHours } from './seal-hours.ts';
 import type { ClickhouseTopology } from './cluster-ddl.ts';
 
 export const DEFAULT_CLICKHOUSE_GROUP = 'actionpulse-clickhouse';
@@ -35,6 +36,8 @@ export interface ClickhouseConsumerOptions {
   /** See ConsumerRunnerOptions.pipelineWrites (on by default here). */
   pipelineWrites?: boolean;
   retry?: BackoffPolicy;
+  /** How often closed hours are sealed (seal-hours.ts; default 60 s; 0 = never, e.g. a second consumer). */
+  sealEveryMs?: number;
 }
 
 export interface ClickhouseConsumer {
@@ -66,9 +69,40 @@ export async function startClickhouseConsumer(o: ClickhouseConsumerOptions): Pro
     retry: o.retry,
   });
   await runner.start();
+  const sealer = startSealer(o);
   return {
     runner,
     lag: () => consumerLag(o.kafka, groupId, o.topic),
-    stop: () => runner.stop(),
+    async stop() {
+      await sealer.stop();
+      await runner.stop();
+    },
+  };
+}
+
+/**
+ * Seals closed hours in the background, one call at a time. Dashboards stay exact without it (unsealed hours
+ * are read from the exact minute states), only slower; so a failed call is logged and retried next time.
+ */
+function startSealer(o: ClickhouseConsumerOptions): { stop(): Promise<void> } {
+  const every = o.sealEveryMs ?? 60_000;
+  if (every <= 0) return { stop: async () => {} };
+  let running: Promise<void> = Promise.resolve();
+  const timer = setInterval(() => {
+    running = running.then(async () => {
+      try {
+        const sealed = await sealClosedHours(o.clickhouse, { database: o.database, topology: o.topology });
+        if (sealed) o.logger.debug({ sealed }, 'clickhouse hours sealed');
+      } catch (err) {
+        o.logger.warn({ err }, 'clickhouse hour sealing failed; retried at the next interval');
+      }
+    });
+  }, every);
+  timer.unref();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+    },
   };
 }

@@ -6,16 +6,20 @@ import { loadMetricSql, type MetricName } from './metric-queries.ts';
  * (grafana-clickhouse-datasource); query parameters become its macros and two textbox variables.
  * Regenerate: `npx tsx src/consumers/clickhouse/grafana-dashboard.ts > dashboards/grafana/actionpulse.json`.
  */
-export function grafanaSql(sql: string, database = 'actionpulse'): string {
+export function grafanaSql(sql: string, database = 'actionpulse', metric?: MetricName): string {
+  // The rolling hour is always the 60 minutes before the range's end (metricParams does the same).
+  const from = metric === 'failure-rate-1h' ? '($__toTime - INTERVAL 1 HOUR)' : '$__fromTime';
   return sql
     .split('\n')
     .filter((line) => !line.startsWith('--'))
     .join('\n')
     .replaceAll('{db:Identifier}', database)
-    // Whole hours inside the range come from the rollups, the partial hours at the ends from raw rows.
-    .replaceAll("{hfrom:DateTime64(3, 'UTC')}", 'toStartOfHour($__fromTime + INTERVAL 3599 SECOND)')
-    .replaceAll("{hto:DateTime64(3, 'UTC')}", 'greatest(toStartOfHour($__fromTime + INTERVAL 3599 SECOND), toStartOfHour($__toTime))')
-    .replaceAll("{from:DateTime64(3, 'UTC')}", '$__fromTime')
+    // Whole hours inside the range come from sealed hours, whole minutes from the minute rollup, the rest from raw rows.
+    .replaceAll("{hfrom:DateTime64(3, 'UTC')}", `toStartOfHour(${from} + INTERVAL 3599 SECOND)`)
+    .replaceAll("{hto:DateTime64(3, 'UTC')}", `greatest(toStartOfHour(${from} + INTERVAL 3599 SECOND), toStartOfHour($__toTime))`)
+    .replaceAll("{mfrom:DateTime64(3, 'UTC')}", `toStartOfMinute(${from} + INTERVAL 59 SECOND)`)
+    .replaceAll("{mto:DateTime64(3, 'UTC')}", `greatest(toStartOfMinute(${from} + INTERVAL 59 SECOND), toStartOfMinute($__toTime))`)
+    .replaceAll("{from:DateTime64(3, 'UTC')}", from)
     .replaceAll("{to:DateTime64(3, 'UTC')}", '$__toTime')
     .replaceAll('{organization_id:String}', "'${organization_id}'")
     .replaceAll('{node_type:String}', "'${node_type}'")
@@ -59,7 +63,7 @@ export function buildGrafanaDashboard(database = 'actionpulse'): Record<string, 
       x = 0;
       y += 8;
     }
-    let rawSql = grafanaSql(sql.get(p.metric)!, database);
+    let rawSql = grafanaSql(sql.get(p.metric)!, database, p.metric);
     if (p.time) rawSql = `SELECT toDateTime(t) AS time, executed, failed, blocked FROM (\n${rawSql}\n)`;
     const panel = {
       id: i + 1,

@@ -54,13 +54,22 @@ export function bucketMinutesFor(fromMs: number, toMs: number): number {
 
 /**
  * The part of [from, to) that whole-hour rollups can answer: [hfrom, hto), whole hours inside the range.
- * The rest (at most one partial hour at each end) is read from the raw table, to the millisecond. With
- * buckets shorter than an hour (`rawOnly`), everything is read raw (ranges that short are small).
+ * With buckets shorter than an hour (`minutesOnly`), no hour is (the chart needs minutes).
  */
-export function rollupHours(fromMs: number, toMs: number, rawOnly = false): { hfromMs: number; htoMs: number } {
+export function rollupHours(fromMs: number, toMs: number, minutesOnly = false): { hfromMs: number; htoMs: number } {
   const hfromMs = Math.ceil(fromMs / HOUR) * HOUR;
   const htoMs = Math.max(hfromMs, Math.floor(toMs / HOUR) * HOUR);
-  return rawOnly || htoMs <= hfromMs ? { hfromMs: fromMs, htoMs: fromMs } : { hfromMs, htoMs };
+  return minutesOnly || htoMs <= hfromMs ? { hfromMs: fromMs, htoMs: fromMs } : { hfromMs, htoMs };
+}
+
+/**
+ * The whole minutes inside [from, to): [mfrom, mto), answered by the minute rollup where no sealed hour does;
+ * the rest (under a minute at each end) is read from the raw table, to the millisecond.
+ */
+export function rollupMinutes(fromMs: number, toMs: number): { mfromMs: number; mtoMs: number } {
+  const mfromMs = Math.ceil(fromMs / MINUTE) * MINUTE;
+  const mtoMs = Math.max(mfromMs, Math.floor(toMs / MINUTE) * MINUTE);
+  return mtoMs <= mfromMs ? { mfromMs: fromMs, mtoMs: fromMs } : { mfromMs, mtoMs };
 }
 
 let cache: Map<string, string> | undefined;
@@ -110,16 +119,21 @@ export function isMetricName(name: string): name is MetricName {
 }
 
 /** Every query parameter a metric file may use, computed from the filters. */
-export function metricParams(database: string, f: MetricFilters, name?: MetricName): Record<string, string | number> {
+export function metricParams(database: string, filters: MetricFilters, name?: MetricName): Record<string, string | number> {
+  // The rolling hour is always the 60 minutes before `to`, whatever `from` says.
+  const f = name === 'failure-rate-1h' ? { ...filters, fromMs: filters.toMs - HOUR } : filters;
   const bucketMinutes = f.bucketMinutes ?? bucketMinutesFor(f.fromMs, f.toMs);
   // Only the time series has buckets shorter than the rollup's hour.
   const { hfromMs, htoMs } = rollupHours(f.fromMs, f.toMs, name === 'actions-timeseries' && bucketMinutes < 60);
+  const { mfromMs, mtoMs } = rollupMinutes(f.fromMs, f.toMs);
   return {
     db: database,
     from: toChDateTime(f.fromMs),
     to: toChDateTime(f.toMs),
     hfrom: toChDateTime(hfromMs),
     hto: toChDateTime(htoMs),
+    mfrom: toChDateTime(mfromMs),
+    mto: toChDateTime(mtoMs),
     organization_id: f.organizationId ?? '',
     node_type: f.nodeType ?? '',
     bucket_seconds: bucketMinutes * 60,

@@ -146,6 +146,123 @@ export const MIGRATIONS: Migration[] = [
         GROUP BY hour, event, organization_id, node_type, reason`,
     ],
   },
+  {
+    version: 4,
+    name: 'minute counts, a row counter per hourly group, sealed hourly counts',
+    statements: ({ db, ttlDays }) => [
+      // Merging uniqExact states costs every stored event_id at every read (hundreds of ms at 10M events). An
+      // hour's exact counts are therefore finalized once ("sealed", by seal-hours.ts) into plain numbers, and
+      // a seal is used only while nothing was inserted into that hour since: `rows` counts every row ever
+      // inserted into a group (duplicates included; sums never shrink), so an unchanged sum of `rows` over the
+      // hour proves the hour's states are the ones the seal read. Both are read from this one table in one
+      // query, so the seal's counts and its row count come from the same snapshot.
+      `ALTER TABLE ${db}.action_counts_hourly ADD COLUMN IF NOT EXISTS rows SimpleAggregateFunction(sum, UInt64) DEFAULT 0`,
+      `DROP VIEW IF EXISTS ${db}.action_counts_hourly_mv`,
+      `CREATE MATERIALIZED VIEW IF NOT EXISTS ${db}.action_counts_hourly_mv TO ${db}.action_counts_hourly AS
+        SELECT toStartOfHour(timestamp) AS hour, event, organization_id, node_type, reason, outcome,
+               uniqExactState(event_id) AS events, count() AS rows
+        FROM ${db}.action_events
+        GROUP BY hour, event, organization_id, node_type, reason, outcome`,
+      // Exact counts per minute, sorted by time first: the hours that are not sealed (the last ones, or one that
+      // received a late event) and the partial hours at the ends of a range read a few contiguous granules here
+      // instead of every (event, org, node_type) block of the raw table or the hourly rollup.
+      `CREATE TABLE IF NOT EXISTS ${db}.action_counts_minutely (
+        minute DateTime('UTC'),
+        event LowCardinality(String),
+        organization_id LowCardinality(String),
+        node_type LowCardinality(String),
+        reason LowCardinality(String),
+        outcome LowCardinality(String),
+        events AggregateFunction(uniqExact, UUID)
+      ) ENGINE = AggregatingMergeTree
+      PARTITION BY toYYYYMM(minute)
+      ORDER BY (minute, event, organization_id, node_type, reason, outcome)
+      TTL minute + INTERVAL ${ttlDays} DAY`,
+      `CREATE MATERIALIZED VIEW IF NOT EXISTS ${db}.action_counts_minutely_mv TO ${db}.action_counts_minutely AS
+        SELECT toStartOfMinute(timestamp) AS minute, event, organization_id, node_type, reason, outcome,
+               uniqExactState(event_id) AS events
+        FROM ${db}.action_events
+        GROUP BY minute, event, organization_id, node_type, reason, outcome`,
+      // Events stored before this version (as in version 3: nothing is inserted while migrations run).
+      `INSERT INTO ${db}.action_counts_minutely
+        SELECT toStartOfMinute(timestamp) AS minute, event, organization_id, node_type, reason, outcome,
+               uniqExactState(event_id) AS events
+        FROM ${db}.action_events
+        WHERE (SELECT count() FROM ${db}.action_counts_minutely) = 0
+        GROUP BY minute, event, organization_id, node_type, reason, outcome`,
+      // Duration states per minute, time first, for the partial hours at the ends of a range (as the minute counts).
+      `CREATE TABLE IF NOT EXISTS ${db}.action_durations_minutely (
+        minute DateTime('UTC'),
+        event LowCardinality(String),
+        organization_id LowCardinality(String),
+        node_type LowCardinality(String),
+        reason LowCardinality(String),
+        durations AggregateFunction(quantilesTiming(0.5, 0.95), UInt32)
+      ) ENGINE = AggregatingMergeTree
+      PARTITION BY toYYYYMM(minute)
+      ORDER BY (minute, event, organization_id, node_type, reason)
+      TTL minute + INTERVAL ${ttlDays} DAY`,
+      `CREATE MATERIALIZED VIEW IF NOT EXISTS ${db}.action_durations_minutely_mv TO ${db}.action_durations_minutely AS
+        SELECT toStartOfMinute(timestamp) AS minute, event, organization_id, node_type, reason,
+               quantilesTimingState(0.5, 0.95)(assumeNotNull(duration_ms)) AS durations
+        FROM ${db}.action_events
+        WHERE event IN ('qontak_action_executed', 'qontak_action_failed') AND duration_ms IS NOT NULL
+        GROUP BY minute, event, organization_id, node_type, reason`,
+      `INSERT INTO ${db}.action_durations_minutely
+        SELECT toStartOfMinute(timestamp) AS minute, event, organization_id, node_type, reason,
+               quantilesTimingState(0.5, 0.95)(assumeNotNull(duration_ms)) AS durations
+        FROM ${db}.action_events FINAL
+        WHERE event IN ('qontak_action_executed', 'qontak_action_failed') AND duration_ms IS NOT NULL
+          AND (SELECT count() FROM ${db}.action_durations_minutely) = 0
+        GROUP BY minute, event, organization_id, node_type, reason`,
+      // Which agents did what, per minute, time first: the partial hours at the ends of a range for the agent sets.
+      `CREATE TABLE IF NOT EXISTS ${db}.agent_activity_minutely (
+        minute DateTime('UTC'),
+        event LowCardinality(String),
+        organization_id LowCardinality(String),
+        node_type LowCardinality(String),
+        agent_id String
+      ) ENGINE = ReplacingMergeTree
+      PARTITION BY toYYYYMM(minute)
+      ORDER BY (minute, event, organization_id, node_type, agent_id)
+      TTL minute + INTERVAL ${ttlDays} DAY`,
+      `CREATE MATERIALIZED VIEW IF NOT EXISTS ${db}.agent_activity_minutely_mv TO ${db}.agent_activity_minutely AS
+        SELECT DISTINCT toStartOfMinute(timestamp) AS minute, event, organization_id, node_type, agent_id
+        FROM ${db}.action_events
+        WHERE agent_id != ''`,
+      `INSERT INTO ${db}.agent_activity_minutely
+        SELECT DISTINCT toStartOfMinute(timestamp) AS minute, event, organization_id, node_type, agent_id
+        FROM ${db}.action_events
+        WHERE agent_id != '' AND (SELECT count() FROM ${db}.agent_activity_minutely) = 0`,
+      // Sealed counts: one row per hourly group with its exact count `n` and its `rows` at sealing time. Several
+      // seals of one hour can coexist (a late event makes the hour seal again); readers take only the rows of
+      // the one seal (`seal_id`) that is valid now (see action_count_seals), so nothing here is collapsed or summed.
+      `CREATE TABLE IF NOT EXISTS ${db}.action_counts_sealed (
+        hour DateTime('UTC'),
+        event LowCardinality(String),
+        organization_id LowCardinality(String),
+        node_type LowCardinality(String),
+        reason LowCardinality(String),
+        outcome LowCardinality(String),
+        n UInt64,
+        group_rows UInt64,
+        seal_id UUID
+      ) ENGINE = MergeTree
+      PARTITION BY toYYYYMM(hour)
+      ORDER BY (event, organization_id, node_type, hour, reason, outcome)
+      TTL hour + INTERVAL ${ttlDays} DAY`,
+      // One row per completed seal, written after its counts: `hour_rows` = the hour's sum of `rows` the counts
+      // were read at. A seal whose counts were written but that is not recorded here (a crash) is never read.
+      `CREATE TABLE IF NOT EXISTS ${db}.action_count_seals (
+        hour DateTime('UTC'),
+        hour_rows UInt64,
+        seal_id UUID,
+        sealed_at DateTime64(3, 'UTC')
+      ) ENGINE = MergeTree
+      ORDER BY (hour, sealed_at)
+      TTL hour + INTERVAL ${ttlDays} DAY`,
+    ],
+  },
 ];
 
 export interface MigrationOptions {
@@ -232,6 +349,7 @@ async function applyTtl(client: ClickHouseClient, { database: db, ttlDays, topol
 function ttlStatements(db: string, ttlDays: number): string[] {
   return [
     `ALTER TABLE ${db}.action_events MODIFY TTL toDateTime(timestamp) + INTERVAL ${ttlDays} DAY`,
-    ...['action_counts_hourly', 'agent_activity_hourly', 'action_durations_hourly'].map((t) => `ALTER TABLE ${db}.${t} MODIFY TTL hour + INTERVAL ${ttlDays} DAY`),
+    ...['action_counts_hourly', 'agent_activity_hourly', 'action_durations_hourly', 'action_counts_sealed', 'action_count_seals'].map((t) => `ALTER TABLE ${db}.${t} MODIFY TTL hour + INTERVAL ${ttlDays} DAY`),
+    ...['action_counts_minutely', 'action_durations_minutely', 'agent_activity_minutely'].map((t) => `ALTER TABLE ${db}.${t} MODIFY TTL minute + INTERVAL ${ttlDays} DAY`),
   ];
 }

@@ -9,6 +9,7 @@ import { createClickhouse } from '../../../src/platform/clickhouse-client.ts';
 import { silentLogger } from '../../../src/platform/logger.ts';
 import { startClickhouseConsumer, type ClickhouseConsumer } from '../../../src/consumers/clickhouse/clickhouse-consumer.ts';
 import { METRIC_NAMES, runMetric, type MetricFilters } from '../../../src/consumers/clickhouse/metric-queries.ts';
+import { sealClosedHours } from '../../../src/consumers/clickhouse/seal-hours.ts';
 import { generateWorkload, type Workload } from '../../../src/workload/workload-generator.ts';
 import { durationBounds, durationsOf, GROUND_TRUTH } from '../../../src/workload/ground-truth.ts';
 import { createExecutor, fileBackend, migrateRegistry, setRegistryEnabled } from '../../../src/executors/index.ts';
@@ -106,6 +107,8 @@ describe('every dashboard metric equals the ground truth, through the real broke
       maxBatchEvents,
       minBytes: 1,
       maxWaitTimeMs: 200,
+      // The test seals hours itself, at known moments, so both read paths (sealed, unsealed) are checked.
+      sealEveryMs: 0,
     });
     consumers.push(consumer);
     return consumer;
@@ -192,6 +195,10 @@ describe('every dashboard metric equals the ground truth, through the real broke
     // Rows really were written more than once (duplicates reached the table), yet the metrics are exact.
     const raw = await clickhouse.query({ query: `SELECT count() AS n FROM ${DB}.action_events`, format: 'JSONEachRow' });
     expect((await raw.json<{ n: number }>())[0].n).toBeGreaterThanOrEqual(events.length);
+    // Unsealed: every whole minute from the exact minute states.
+    await expectMetricsEqualTruth();
+    // Sealed: whole hours from the counts finalized at sealing.
+    expect(await sealClosedHours(clickhouse, { database: DB, maxHours: 10_000 })).toBeGreaterThan(200);
     await expectMetricsEqualTruth();
   }, 400_000);
 
@@ -203,6 +210,9 @@ describe('every dashboard metric equals the ground truth, through the real broke
     }, { timeoutMs: 180_000, intervalMs: 500, what: 'the replay consumer caught up' });
     expect(replay.runner.stats.written).toBe(workload.deliveries.length);
     expect(await distinctStored()).toBe(workload.events.length);
+    // The replay inserted duplicates into sealed hours: those seals no longer match and are not read.
+    await expectMetricsEqualTruth();
+    expect(await sealClosedHours(clickhouse, { database: DB, maxHours: 10_000 })).toBeGreaterThan(0);
     await expectMetricsEqualTruth();
   }, 400_000);
 });
