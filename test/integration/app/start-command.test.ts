@@ -36,7 +36,7 @@ describe('actionpulse start (bounded)', () => {
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     try {
-      const url = await waitFor(() => /Dashboard: (http:\/\/127\.0\.0\.1:\d+)\//.exec(stdout)?.[1], { timeoutMs: 90_000, what: `the dashboard URL (stderr: ${stderr.slice(-500)})` });
+      const url = await waitFor(() => /Dashboard: (http:\/\/127\.0\.0\.1:\d+)\//.exec(stdout)?.[1], { timeoutMs: 300_000, what: `the dashboard URL (stderr: ${stderr.slice(-500)})` });
       const overview = await waitFor(
         async () => {
           const res = await fetch(`${url}/api/overview`).catch(() => undefined);
@@ -44,7 +44,7 @@ describe('actionpulse start (bounded)', () => {
           const body = (await res.json()) as { success_rate?: { executed: number; failed: number }; adoption?: { active_agents: number; adopting_agents: number } };
           return (body.success_rate?.executed ?? 0) > 0 && (body.adoption?.active_agents ?? 0) > 0 ? body : undefined;
         },
-        { timeoutMs: 40_000, intervalMs: 1000, what: 'non-zero numbers on /api/overview' },
+        { timeoutMs: 120_000, intervalMs: 1000, what: 'non-zero numbers on /api/overview' },
       );
       expect(overview.success_rate!.executed).toBeGreaterThan(0);
       expect(overview.adoption!.adopting_agents).toBeGreaterThan(0);
@@ -57,7 +57,7 @@ describe('actionpulse start (bounded)', () => {
           const text = await (await fetch(`${url}/metrics`)).text();
           return /^actionpulse_alerts_events_total(\{[^}]*\})? [1-9]\d*/m.test(text) ? text : undefined;
         },
-        { timeoutMs: 60_000, what: 'the alert evaluator counting events on /metrics' },
+        { timeoutMs: 120_000, what: 'the alert evaluator counting events on /metrics' },
       );
       expect(metrics).toContain('actionpulse_emitter');
       expect(metrics).toMatch(/^actionpulse_alerts_late_events_total(\{[^}]*\})? \d+/m);
@@ -68,5 +68,5 @@ describe('actionpulse start (bounded)', () => {
     } finally {
       child.kill('SIGKILL');
     }
-  }, 180_000);
+  }, 600_000);
 });

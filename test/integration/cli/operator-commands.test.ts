@@ -35,7 +35,8 @@ beforeAll(async () => {
     ADMIN_TOKEN,
   });
   pipeline = await startPipeline(config, silentLogger, { components: new Set(['clickhouse', 'http']) });
-}, 120_000);
+  // Embedded ClickHouse, migrations and the consumer group: minutes on a loaded two-core machine.
+}, 360_000);
 
 afterAll(async () => {
   await pipeline?.stop();

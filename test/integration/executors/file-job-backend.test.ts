@@ -37,5 +37,5 @@ describe('chat jobs without Redis (the local fallback)', () => {
       await executor.close();
       await db.close();
     }
-  });
+  }, 180_000); // an in-memory PGlite starts in seconds idle, a minute or more on a loaded machine
 });
