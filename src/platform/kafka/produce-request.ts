@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { encodeRecord, encodeRecordBatch, type RecordInput } from './record-encoder.ts';
+import { encodeRecord, encodeRecordBatch, type EncoderClass, type EncoderShape, type RecordInput } from './record-encoder.ts';
 
 /**
  * kafkajs' Produce request (v3, which v4–v7 reuse) and request framing, rewritten to join their parts once.
@@ -9,16 +9,7 @@ import { encodeRecord, encodeRecordBatch, type RecordInput } from './record-enco
  */
 const require = createRequire(import.meta.url);
 
-interface EncoderShape {
-  buf: Buffer;
-  offset: number;
-  readonly buffer: Buffer;
-  size(): number;
-  writeInt16(v: number): EncoderShape;
-  writeInt32(v: number): EncoderShape;
-  writeString(v: string | null): EncoderShape;
-}
-const Encoder = require('kafkajs/src/protocol/encoder.js') as new (initialSize?: number) => EncoderShape;
+const Encoder = require('kafkajs/src/protocol/encoder.js') as EncoderClass;
 const Long = require('kafkajs/src/utils/long.js') as { fromInt(n: number): unknown };
 const PRODUCE_API_KEY = 0;
 const NO_COMPRESSION = 0;

@@ -5,11 +5,12 @@ import { createRequire } from 'node:module';
  * kafkajs builds every record and every header with its own `Encoder`, which starts at a zero-filled 512-byte
  * buffer: an event with five headers allocated about 3 KB and copied its bytes three times, and the garbage
  * collector and those copies were a third of the producer's CPU at full rate. The bytes on the wire are the
- * same as kafkajs' (test/unit/kafka/record-encoder.test.ts compares them with kafkajs' own encoders).
+ * same as kafkajs' (test/unit/platform/record-encoder.test.ts compares them with kafkajs' own encoders).
  */
 const require = createRequire(import.meta.url);
 
-interface EncoderShape {
+/** The part of kafkajs' `Encoder` that these replacements and their callers use. */
+export interface EncoderShape {
   buf: Buffer;
   offset: number;
   readonly buffer: Buffer;
@@ -17,9 +18,10 @@ interface EncoderShape {
   writeInt16(v: number): EncoderShape;
   writeInt32(v: number): EncoderShape;
   writeInt64(v: unknown): EncoderShape;
+  writeString(v: string | null): EncoderShape;
   writeBuffer(v: Buffer): EncoderShape;
 }
-type EncoderClass = new (initialSize?: number) => EncoderShape;
+export type EncoderClass = new (initialSize?: number) => EncoderShape;
 
 const Encoder = require('kafkajs/src/protocol/encoder.js') as EncoderClass;
 const Long = require('kafkajs/src/utils/long.js') as { fromInt(n: number): unknown; fromValue(v: unknown): unknown };
