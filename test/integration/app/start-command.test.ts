@@ -39,7 +39,8 @@ describe('actionpulse start (bounded)', () => {
       const url = await waitFor(() => /Dashboard: (http:\/\/127\.0\.0\.1:\d+)\//.exec(stdout)?.[1], { timeoutMs: 300_000, what: `the dashboard URL (stderr: ${stderr.slice(-500)})` });
       const overview = await waitFor(
         async () => {
-          const res = await fetch(`${url}/api/overview`).catch(() => undefined);
+          // Up to now: without `to` the API ends at the current minute, and a short run can lie inside one minute.
+          const res = await fetch(`${url}/api/overview?to=${Date.now()}`).catch(() => undefined);
           if (!res?.ok) return undefined;
           const body = (await res.json()) as { success_rate?: { executed: number; failed: number }; adoption?: { active_agents: number; adopting_agents: number } };
           return (body.success_rate?.executed ?? 0) > 0 && (body.adoption?.active_agents ?? 0) > 0 ? body : undefined;
