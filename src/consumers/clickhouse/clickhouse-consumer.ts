@@ -81,22 +81,26 @@ export async function startClickhouseConsumer(o: ClickhouseConsumerOptions): Pro
 }
 
 /**
- * Seals closed hours in the background, one call at a time. Dashboards stay exact without it (unsealed hours
- * are read from the exact minute states), only slower; so a failed call is logged and retried next time.
+ * Seals closed hours in the background, one call at a time: a tick that finds the previous call still running
+ * is skipped rather than queued behind it. Dashboards stay exact without it (unsealed hours are read from the
+ * exact minute states), only slower; so a failed call is logged and retried next time.
  */
 function startSealer(o: ClickhouseConsumerOptions): { stop(): Promise<void> } {
   const every = o.sealEveryMs ?? 60_000;
   if (every <= 0) return { stop: async () => {} };
-  let running: Promise<void> = Promise.resolve();
+  let running: Promise<void> | undefined;
+  const seal = async () => {
+    try {
+      const sealed = await sealClosedHours(o.clickhouse, { database: o.database, topology: o.topology });
+      if (sealed) o.logger.debug({ sealed }, 'clickhouse hours sealed');
+    } catch (err) {
+      o.logger.warn({ err }, 'clickhouse hour sealing failed; retried at the next interval');
+    } finally {
+      running = undefined;
+    }
+  };
   const timer = setInterval(() => {
-    running = running.then(async () => {
-      try {
-        const sealed = await sealClosedHours(o.clickhouse, { database: o.database, topology: o.topology });
-        if (sealed) o.logger.debug({ sealed }, 'clickhouse hours sealed');
-      } catch (err) {
-        o.logger.warn({ err }, 'clickhouse hour sealing failed; retried at the next interval');
-      }
-    });
+    running ??= seal();
   }, every);
   timer.unref();
   return {

@@ -57,9 +57,8 @@ export function bucketMinutesFor(fromMs: number, toMs: number): number {
  * With buckets shorter than an hour (`minutesOnly`), no hour is (the chart needs minutes).
  */
 export function rollupHours(fromMs: number, toMs: number, minutesOnly = false): { hfromMs: number; htoMs: number } {
-  const hfromMs = Math.ceil(fromMs / HOUR) * HOUR;
-  const htoMs = Math.max(hfromMs, Math.floor(toMs / HOUR) * HOUR);
-  return minutesOnly || htoMs <= hfromMs ? { hfromMs: fromMs, htoMs: fromMs } : { hfromMs, htoMs };
+  const [hfromMs, htoMs] = minutesOnly ? [fromMs, fromMs] : wholeUnits(fromMs, toMs, HOUR);
+  return { hfromMs, htoMs };
 }
 
 /**
@@ -67,9 +66,15 @@ export function rollupHours(fromMs: number, toMs: number, minutesOnly = false): 
  * the rest (under a minute at each end) is read from the raw table, to the millisecond.
  */
 export function rollupMinutes(fromMs: number, toMs: number): { mfromMs: number; mtoMs: number } {
-  const mfromMs = Math.ceil(fromMs / MINUTE) * MINUTE;
-  const mtoMs = Math.max(mfromMs, Math.floor(toMs / MINUTE) * MINUTE);
-  return mtoMs <= mfromMs ? { mfromMs: fromMs, mtoMs: fromMs } : { mfromMs, mtoMs };
+  const [mfromMs, mtoMs] = wholeUnits(fromMs, toMs, MINUTE);
+  return { mfromMs, mtoMs };
+}
+
+/** The whole `unit`s inside [from, to), or the empty span [from, from) when none fits. */
+function wholeUnits(fromMs: number, toMs: number, unit: number): [number, number] {
+  const first = Math.ceil(fromMs / unit) * unit;
+  const end = Math.floor(toMs / unit) * unit;
+  return end > first ? [first, end] : [fromMs, fromMs];
 }
 
 let cache: Map<string, string> | undefined;
