@@ -3,6 +3,7 @@ import type * as KafkaJS from 'kafkajs';
 import { createSendMessages } from './kafkajs-send-messages.ts';
 import { frameRequest, produceRequestV3 } from './produce-request.ts';
 import { encodeRecord, encodeRecordBatch } from './record-encoder.ts';
+import { decodeMessages, decodeRecordBatch } from './record-batch-decoder.ts';
 
 /**
  * kafkajs, loaded through here so that some of its internals are replaced first. kafkajs 2.2.4 (pinned; the
@@ -51,6 +52,9 @@ replaceModule('kafkajs/src/protocol/recordBatch/record/v0/index.js', encodeRecor
 replaceModule('kafkajs/src/protocol/recordBatch/v0/index.js', { RecordBatch: encodeRecordBatch, MAGIC_BYTE: 2 });
 replaceModule('kafkajs/src/protocol/requests/produce/v3/request.js', produceRequestV3);
 replaceModule('kafkajs/src/protocol/request.js', frameRequest);
+// Fetched records read straight from each batch's buffer (record-batch-decoder.ts, which keeps kafkajs' originals).
+replaceModule('kafkajs/src/protocol/recordBatch/v0/decoder.js', decodeRecordBatch);
+replaceModule('kafkajs/src/protocol/requests/fetch/v4/decodeMessages.js', decodeMessages);
 
 /**
  * kafkajs' request queue schedules its next check at `throttledUntil - Date.now()` even when nothing throttles
@@ -76,6 +80,8 @@ const kafkajs = require('kafkajs') as typeof KafkaJS;
 export const linearGrouping = require(groupingPath) === groupMessagesPerPartition;
 /** True when kafkajs' producer acknowledges sends per partition (false if kafkajs was loaded elsewhere first). */
 export const partitionAcknowledgedSends = require(sendMessagesPath) === createSendMessages;
+/** True when fetched batches are read by record-batch-decoder.ts (false if kafkajs was loaded elsewhere first). */
+export const directRecordDecoding = require('kafkajs/src/protocol/requests/fetch/v4/decodeMessages.js') === decodeMessages;
 
 export const { Kafka, CompressionTypes, CompressionCodecs, logLevel } = kafkajs;
 export default kafkajs;

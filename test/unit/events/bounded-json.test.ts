@@ -29,6 +29,11 @@ describe('parseBoundedJson', () => {
     expect(parseBoundedJson('[[[1]]]', 2)).toMatchObject({ ok: false, problem: 'too_deep' });
   });
 
+  it('accepts more brackets than the bound when they sit side by side or inside strings', () => {
+    expect(parseBoundedJson('[[1],[2],{"a":"{{{["}]', 2)).toEqual({ ok: true, value: [[1], [2], { a: '{{{[' }] });
+    expect(parseBoundedJson('[[1]]', 2)).toEqual({ ok: true, value: [[1]] });
+  });
+
   it('ignores one leading byte-order mark, as bytes or as text', () => {
     expect(parseBoundedJson(Buffer.from([0xef, 0xbb, 0xbf, 0x7b, 0x7d]))).toEqual({ ok: true, value: {} });
     expect(parseBoundedJson('\ufeff[1]')).toEqual({ ok: true, value: [1] });
