@@ -191,7 +191,7 @@ function readRecord(c: Cursor, context: BatchContext, firstOffsetNumber: number,
   for (let i = 0; i < count; i++) {
     const headerKey = readHeaderKey(c);
     const headerValue = readBytes(c);
-    let current = headers[headerKey];
+    let current: DecodedRecord['headers'][string] | undefined = headers[headerKey];
     // A key named like an Object.prototype member starts as absent (kafkajs merged it with the inherited member).
     if (current !== undefined && !Object.hasOwn(headers, headerKey)) current = undefined;
     const next = current === undefined ? headerValue : Array.isArray(current) ? current.concat([headerValue]) : [current, headerValue];
