@@ -24,6 +24,7 @@ import { producerSettings } from '../src/producers/producer-settings.ts';
 import { toMessage } from '../src/producers/record-batch.ts';
 import { benchBrokers } from './lib/bench-kafka.ts';
 import { sampleExecuted } from './lib/sample-events.ts';
+import { MixpanelRecorder } from '../src/simulators/mixpanel-recorder.ts';
 
 const RATE = Number(process.env.FOOTPRINT_RATE ?? 20_000);
 const SECONDS = Number(process.env.FOOTPRINT_SECONDS ?? 60);
@@ -65,6 +66,7 @@ interface Result {
   seconds: number;
   loadStart: string;
   loadEnd: string;
+  delivered: string;
 }
 
 async function measure(component: string): Promise<Result> {
@@ -78,6 +80,15 @@ async function measure(component: string): Promise<Result> {
   const dataDir = mkdtempSync(join(tmpdir(), 'ap-footprint-'));
   const env: NodeJS.ProcessEnv = { ...process.env, ACTIONPULSE_DATA_DIR: dataDir, KAFKA_BROKERS: brokers.join(','), KAFKA_EVENTS_TOPIC: topic, KAFKA_DLQ_TOPIC: dlq, LOG_LEVEL: 'warn' };
   if (databaseUrl) env.DATABASE_URL = databaseUrl;
+  // Mixpanel is another company's service: the recorder standing in for it runs here, not in the measured
+  // process (without credentials `start` would run one in-process, and its parsing would be counted).
+  let recorder: MixpanelRecorder | undefined;
+  if (component === 'mixpanel') {
+    recorder = await new MixpanelRecorder({ projectSecret: 'footprint-bench', keepRecords: false }).start();
+    Object.assign(env, { MIXPANEL_API_HOST: recorder.url, MIXPANEL_API_SECRET: 'footprint-bench' });
+  }
+  // FOOTPRINT_NODE_OPTIONS: V8 flags for the measured process only (e.g. to compare heap settings).
+  if (process.env.FOOTPRINT_NODE_OPTIONS) env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} ${process.env.FOOTPRINT_NODE_OPTIONS}`.trim();
   const child = spawn(process.execPath, [tsxCli, 'src/cli/main.ts', 'start', '--only', component, '--quiet'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'inherit'] });
   // tsx's CLI runs the program in a child of its own: measure the process that holds the pipeline.
   let out = '';
@@ -120,7 +131,9 @@ async function measure(component: string): Promise<Result> {
   const loadEnd = load();
   child.kill('SIGTERM');
   await new Promise((r) => child.once('exit', r));
-  return { component, startKb, peakKb, endKb, sent, seconds, loadStart, loadEnd };
+  const delivered = recorder ? `, ${recorder.accepted.size} delivered to Mixpanel` : '';
+  await recorder?.stop();
+  return { component, startKb, peakKb, endKb, sent, seconds, loadStart, loadEnd, delivered };
 }
 
 /** The deepest descendant of the tsx CLI process: the Node process running the pipeline. */
@@ -143,7 +156,7 @@ for (const component of ONLY) {
   const r = await measure(component);
   console.log(
     `  start --only ${r.component.padEnd(10)} RSS ${mb(r.startKb)} → peak ${mb(r.peakKb)} → end ${mb(r.endKb)}   ` +
-      `(${Math.round(r.sent / r.seconds)} events/s offered, ${r.sent} events; load ${r.loadStart} → ${r.loadEnd})`,
+      `(${Math.round(r.sent / r.seconds)} events/s offered, ${r.sent} events${r.delivered}; load ${r.loadStart} → ${r.loadEnd})`,
   );
 }
 process.exit(0);
