@@ -1,11 +1,12 @@
 /**
- * Kafka's codecs on the bytes the emitter compresses: the records of one batch (encoded as the producer encodes
- * them, record-encoder.ts) at 64 KB, 1 MiB (the default `PRODUCER_BATCH_MAX_BYTES`) and 8 MiB (its maximum), each
- * codec by every implementation that loads here: the pure-JS / WASM ones and the maintained native ones that
- * src/platform/kafka/codecs.ts registers with kafkajs (napi-rs packages, Node's own zlib; their async calls, as
- * kafkajs makes them), and for comparison the natives' synchronous calls and @mongodb-js/zstd when installed.
- * Prints compress and decompress MB/s (of uncompressed bytes, one call at a time) and the ratio, and checks that
- * every implementation's output is read back equal by every other implementation of the same codec.
+ * Kafka's codecs on the bytes the emitter compresses: the records of one batch, encoded as the producer encodes
+ * them (record-encoder.ts), at 16 KB to 256 KB (one partition's share of a send), 1 MiB (the default
+ * `PRODUCER_BATCH_MAX_BYTES`) and 8 MiB (its maximum). Each codec by every implementation that loads here: the
+ * pure-JS / WASM one and the native one that src/platform/kafka/codecs.ts registers with kafkajs ("registered": on
+ * the main thread below OFF_THREAD_FROM, in libuv's pool from it), and for comparison the native packages'
+ * synchronous and asynchronous calls alone, and @mongodb-js/zstd when installed. Prints compress and decompress
+ * MB/s (of uncompressed bytes, one call at a time) and the ratio, and checks that every implementation's output
+ * is read back equal by every other implementation of the same codec.
  *
  *   npx tsx bench/codecs.ts
  *   BENCH_CODECS_MS=600 npx tsx bench/codecs.ts   # time per figure (default 400 ms)
@@ -15,7 +16,7 @@ import { cpus, loadavg } from 'node:os';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import * as zlib from 'node:zlib';
 import { encodeEvent } from '../src/events/index.ts';
-import { CODEC_NAMES, jsCodecs, nativeCodecs, type CodecName } from '../src/platform/kafka/codecs.ts';
+import { CODEC_NAMES, jsCodecs, nativeCodecs, OFF_THREAD_FROM, type CodecName } from '../src/platform/kafka/codecs.ts';
 import { encodeRecord } from '../src/platform/kafka/record-encoder.ts';
 import { recordBytes } from '../src/producers/record-batch.ts';
 import { generateWorkload } from '../src/workload/workload-generator.ts';
@@ -23,7 +24,10 @@ import { generateWorkload } from '../src/workload/workload-generator.ts';
 const require = createRequire(import.meta.url);
 const MS = Number(process.env.BENCH_CODECS_MS ?? 400);
 const SIZES = [
+  // kafkajs compresses each partition's share of a send: a few KB to a few hundred at the default batch cap.
+  ['16 KB', 16 * 1024],
   ['64 KB', 64 * 1024],
+  ['256 KB', 256 * 1024],
   ['1 MiB', 1024 * 1024],
   ['8 MiB', 8 * 1024 * 1024],
 ] as const;
@@ -73,19 +77,46 @@ const impls: Impl[] = [{ codec: 'gzip', name: 'node zlib gzip (kafkajs)', compre
 for (const codec of CODEC_NAMES) {
   impls.push({ codec, name: `${js[codec].implementation} (JS)`, compress: js[codec].compress, decompress: js[codec].decompress });
   const n = native[codec];
-  if (n) impls.push({ codec, name: `${n.implementation}`, compress: n.compress, decompress: n.decompress });
+  if (n) impls.push({ codec, name: `${n.implementation} (registered)`, compress: n.compress, decompress: n.decompress });
 }
 
-// Other candidates and call styles, for comparison: the natives' synchronous calls, @mongodb-js/zstd if installed.
-const snappy = optional<{ compressSync(b: Buffer): Buffer; uncompressSync(b: Buffer, o: { asBuffer: true }): Buffer }>('snappy');
-if (snappy) impls.push({ codec: 'snappy', name: 'snappy (napi-rs) sync', compress: (b) => snappy.compressSync(b), decompress: (b) => snappy.uncompressSync(b, { asBuffer: true }) });
-const lz4 = optional<{ compressFrameSync(b: Buffer): Buffer; decompressFrameSync(b: Buffer): Buffer }>('lz4-napi');
-if (lz4) impls.push({ codec: 'lz4', name: 'lz4-napi sync', compress: (b) => lz4.compressFrameSync(b), decompress: (b) => lz4.decompressFrameSync(b) });
-const z = zlib as unknown as { zstdCompressSync?(b: Buffer, o: object): Buffer; zstdDecompressSync?(b: Buffer): Buffer; constants: Record<string, number> };
-if (z.zstdCompressSync && z.zstdDecompressSync) {
-  const { zstdCompressSync, zstdDecompressSync } = z as Required<typeof z>;
-  const params = { params: { [z.constants.ZSTD_c_compressionLevel]: 3 } };
-  impls.push({ codec: 'zstd', name: 'node:zlib zstd sync', compress: (b) => zstdCompressSync(b, params), decompress: (b) => zstdDecompressSync(b) });
+// Other candidates and call styles, for comparison: the natives' synchronous and asynchronous calls alone (the
+// registered ones switch at OFF_THREAD_FROM), @mongodb-js/zstd if installed.
+const snappy = optional<{
+  compressSync(b: Buffer): Buffer;
+  uncompressSync(b: Buffer, o: { asBuffer: true }): Buffer;
+  compress(b: Buffer): Promise<Buffer>;
+  uncompress(b: Buffer, o: { asBuffer: true }): Promise<Buffer>;
+}>('snappy');
+if (snappy) {
+  impls.push({ codec: 'snappy', name: 'snappy (napi-rs) sync', compress: (b) => snappy.compressSync(b), decompress: (b) => snappy.uncompressSync(b, { asBuffer: true }) });
+  impls.push({ codec: 'snappy', name: 'snappy (napi-rs) async', compress: (b) => snappy.compress(b), decompress: (b) => snappy.uncompress(b, { asBuffer: true }) });
+}
+const lz4 = optional<{
+  compressFrameSync(b: Buffer): Buffer;
+  decompressFrameSync(b: Buffer): Buffer;
+  compressFrame(b: Buffer): Promise<Buffer>;
+  decompressFrame(b: Buffer): Promise<Buffer>;
+}>('lz4-napi');
+if (lz4) {
+  impls.push({ codec: 'lz4', name: 'lz4-napi sync', compress: (b) => lz4.compressFrameSync(b), decompress: (b) => lz4.decompressFrameSync(b) });
+  impls.push({ codec: 'lz4', name: 'lz4-napi async', compress: (b) => lz4.compressFrame(b), decompress: (b) => lz4.decompressFrame(b) });
+}
+type ZlibCallback = (e: Error | null, r: Buffer) => void;
+const z = zlib as unknown as {
+  zstdCompressSync?(b: Buffer, o: object): Buffer;
+  zstdDecompressSync?(b: Buffer): Buffer;
+  zstdCompress?(b: Buffer, o: object, cb: ZlibCallback): void;
+  zstdDecompress?(b: Buffer, o: object, cb: ZlibCallback): void;
+  constants: Record<string, number>;
+};
+if (z.zstdCompressSync && z.zstdDecompressSync && z.zstdCompress && z.zstdDecompress) {
+  const { zstdCompressSync, zstdDecompressSync, zstdCompress, zstdDecompress } = z as Required<typeof z>;
+  const params = { [z.constants.ZSTD_c_compressionLevel]: 3 };
+  const call = (fn: (b: Buffer, o: object, cb: ZlibCallback) => void, b: Buffer, o: object) =>
+    new Promise<Buffer>((resolve, reject) => fn(b, o, (err, out) => (err ? reject(err) : resolve(out))));
+  impls.push({ codec: 'zstd', name: 'node:zlib zstd sync', compress: (b) => zstdCompressSync(b, { params }), decompress: (b) => zstdDecompressSync(b) });
+  impls.push({ codec: 'zstd', name: 'node:zlib zstd async, 16 KB chunks', compress: (b) => call(zstdCompress, b, { params }), decompress: (b) => call(zstdDecompress, b, {}) });
 }
 const mongoZstd = optional<{ compress(b: Buffer, level?: number): Promise<Buffer>; decompress(b: Buffer): Promise<Buffer> }>('@mongodb-js/zstd');
 if (mongoZstd) impls.push({ codec: 'zstd', name: '@mongodb-js/zstd (napi-rs)', compress: (b) => mongoZstd.compress(b, 3), decompress: (b) => mongoZstd.decompress(b) });
@@ -108,7 +139,7 @@ async function rate(bytes: number, fn: () => Buffer | Promise<Buffer>): Promise<
 const pad = (s: string, n: number) => s.padEnd(n);
 const num = (v: number, n: number) => v.toFixed(0).padStart(n);
 
-process.stdout.write(`Node ${process.version}, ${cpus().length} cores, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}\n`);
+process.stdout.write(`Node ${process.version}, ${cpus().length} cores, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}; registered natives call off the main thread from ${OFF_THREAD_FROM} bytes\n`);
 let mismatches = 0;
 for (const [label, cap] of SIZES) {
   const input = recordsOf(cap);

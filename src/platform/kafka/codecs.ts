@@ -114,17 +114,27 @@ export function xerialChunks(b: Buffer): Buffer[] | undefined {
   return chunks;
 }
 
+/**
+ * Below this size a native call runs on the main thread, where it is quicker than a hop to libuv's thread pool and
+ * back (2–3× quicker at 16–256 KB, the size of one partition's share of a batch: bench/codecs.ts); from it, in the
+ * pool, where it costs no more and an 8 MiB batch does not hold the event loop for 10–40 ms.
+ */
+export const OFF_THREAD_FROM = 1024 * 1024;
+
 interface SnappyNapi {
+  compressSync(b: Buffer): Buffer;
   compress(b: Buffer): Promise<Buffer>;
+  uncompressSync(b: Buffer, o: { asBuffer: true }): Buffer;
   uncompress(b: Buffer, o: { asBuffer: true }): Promise<Buffer>;
 }
 
 function nativeSnappy(): CodecImpl {
   const snappy = require('snappy') as SnappyNapi;
-  const uncompress = (b: Buffer) => snappy.uncompress(b, { asBuffer: true });
+  const asBuffer = { asBuffer: true } as const;
+  const uncompress = async (b: Buffer) => (b.length < OFF_THREAD_FROM ? snappy.uncompressSync(b, asBuffer) : snappy.uncompress(b, asBuffer));
   return {
     implementation: 'snappy (napi-rs)',
-    compress: (b) => snappy.compress(b),
+    compress: async (b) => (b.length < OFF_THREAD_FROM ? snappy.compressSync(b) : snappy.compress(b)),
     decompress: async (b) => {
       const chunks = xerialChunks(b);
       return chunks ? Buffer.concat(await Promise.all(chunks.map(uncompress))) : uncompress(b);
@@ -133,7 +143,9 @@ function nativeSnappy(): CodecImpl {
 }
 
 interface Lz4Napi {
+  compressFrameSync(b: Buffer): Buffer;
   compressFrame(b: Buffer): Promise<Buffer>;
+  decompressFrameSync(b: Buffer): Buffer;
   decompressFrame(b: Buffer): Promise<Buffer>;
 }
 
@@ -143,13 +155,19 @@ interface Lz4Napi {
  */
 function nativeLz4(): CodecImpl {
   const lz4 = require('lz4-napi') as Lz4Napi;
-  return { implementation: 'lz4-napi', compress: (b) => lz4.compressFrame(b), decompress: (b) => lz4.decompressFrame(b) };
+  return {
+    implementation: 'lz4-napi',
+    compress: async (b) => (b.length < OFF_THREAD_FROM ? lz4.compressFrameSync(b) : lz4.compressFrame(b)),
+    decompress: async (b) => (b.length < OFF_THREAD_FROM ? lz4.decompressFrameSync(b) : lz4.decompressFrame(b)),
+  };
 }
 
 type ZlibCallback = (err: Error | null, result: Buffer) => void;
 interface ZlibZstd {
   zstdCompress?(b: Buffer, o: object, cb: ZlibCallback): void;
   zstdDecompress?(b: Buffer, o: object, cb: ZlibCallback): void;
+  zstdCompressSync?(b: Buffer, o: object): Buffer;
+  zstdDecompressSync?(b: Buffer, o?: object): Buffer;
   constants: Record<string, number>;
 }
 
@@ -159,16 +177,21 @@ const chunkSize = (expected: number) => Math.min(8 * KB * KB, Math.max(64 * KB, 
 
 function nodeZstd(): CodecImpl {
   const z = zlib as unknown as ZlibZstd;
-  const { zstdCompress, zstdDecompress } = z;
-  if (!zstdCompress || !zstdDecompress) throw new Error(`node:zlib has no zstd on Node ${process.versions.node} (it has since 22.15)`);
-  const level = z.constants.ZSTD_c_compressionLevel;
+  const { zstdCompress, zstdDecompress, zstdCompressSync, zstdDecompressSync } = z;
+  if (!zstdCompress || !zstdDecompress || !zstdCompressSync || !zstdDecompressSync) {
+    throw new Error(`node:zlib has no zstd on Node ${process.versions.node} (it has since 22.15)`);
+  }
+  const params = { [z.constants.ZSTD_c_compressionLevel]: ZSTD_LEVEL };
   const call = (fn: (b: Buffer, o: object, cb: ZlibCallback) => void, b: Buffer, o: object) =>
     new Promise<Buffer>((resolve, reject) => fn(b, o, (err, out) => (err ? reject(err) : resolve(out))));
   return {
     implementation: `node:zlib zstd ${process.versions.zstd ?? ''}`.trim(),
-    // The size pledged up front puts it in the frame header, so any reader can size its output at once.
-    compress: (b) => call(zstdCompress, b, { params: { [level]: ZSTD_LEVEL }, pledgedSrcSize: b.length, chunkSize: chunkSize(b.length) }),
-    decompress: (b) => call(zstdDecompress, b, { chunkSize: chunkSize(b.length * 8) }),
+    compress: async (b) =>
+      b.length < OFF_THREAD_FROM
+        ? zstdCompressSync(b, { params })
+        : // The size pledged up front goes in the frame header (the synchronous call puts it there itself).
+          call(zstdCompress, b, { params, pledgedSrcSize: b.length, chunkSize: chunkSize(b.length) }),
+    decompress: async (b) => (b.length < OFF_THREAD_FROM ? zstdDecompressSync(b) : call(zstdDecompress, b, { chunkSize: chunkSize(b.length * 8) })),
   };
 }
 
