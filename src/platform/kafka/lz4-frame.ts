@@ -5,7 +5,8 @@
  * a block (MFLIMIT), and its frames chain blocks through one hash table. The reference decoder (lz4 -d, and
  * lz4-java inside the broker, which decodes each block into a 64 KB buffer) refuses such a block, so a batch
  * failed as soon as one of its full 64 KB blocks happened to end in a late match: "The server experienced an
- * unexpected error" on large batches while small ones passed.
+ * unexpected error" on large batches while small ones passed. Used where the native lz4-napi does not load
+ * (codecs.ts), and as the reference that lz4-napi's frames are checked against (test/unit/platform/codecs.test.ts).
  */
 
 const MAGIC = 0x184d2204;
