@@ -3,6 +3,7 @@ import * as zlib from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { encodeEvent } from '../../../src/events/index.ts';
 import { CODEC_NAMES, jsCodecs, nativeCodecs, registerCodecs, xerialChunks, type CodecImpl, type CodecName } from '../../../src/platform/kafka/codecs.ts';
+import { descriptorChecksum } from '../../../src/platform/kafka/lz4-frame.ts';
 import { encodeRecord } from '../../../src/platform/kafka/record-encoder.ts';
 import { recordBytes } from '../../../src/producers/record-batch.ts';
 import { generateWorkload } from '../../../src/workload/workload-generator.ts';
@@ -77,6 +78,41 @@ describe('native and JS codecs read each other', () => {
         expect((await n.decompress(await n.compress(input))).equals(input)).toBe(true);
         expect((await js[name].decompress(await js[name].compress(input))).equals(input)).toBe(true);
       }, 30_000);
+    }
+  }
+});
+
+describe('corrupt input', () => {
+  /** An LZ4 frame header declaring a 2^50-byte content, with its header checksum right, then one stored byte. */
+  function lz4ClaimingPetabytes(): Buffer {
+    const h = Buffer.alloc(15);
+    h.writeUInt32LE(0x184d2204, 0);
+    h[4] = 0x60 | 0x08;
+    h[5] = 0x40;
+    h.writeBigUInt64LE(1n << 50n, 6);
+    h[14] = descriptorChecksum(h.subarray(4, 14));
+    return Buffer.concat([h, Buffer.from([1, 0, 0, 0x80, 0x61]), Buffer.alloc(4)]);
+  }
+  const CORRUPT: Record<CodecName, [string, Buffer][]> = {
+    snappy: [
+      ['garbage', Buffer.from('not snappy at all, just bytes')],
+      ['a header claiming 4 GB', Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f, 0x00, 0x61])],
+    ],
+    lz4: [
+      ['garbage', Buffer.from('not lz4 at all, just bytes')],
+      ['a frame claiming 2^50 bytes', lz4ClaimingPetabytes()],
+    ],
+    zstd: [
+      ['garbage', Buffer.from('not zstd at all, just bytes')],
+      ['a truncated frame', Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x38, 0x01, 0x10, 0x00])],
+    ],
+  };
+  for (const name of CODEC_NAMES) {
+    for (const [label, input] of CORRUPT[name]) {
+      it(`${name}, ${label}: both implementations reject it (a hostile batch fails, it does not take the process down)`, async () => {
+        await expect(js[name].decompress(input)).rejects.toThrow();
+        if (native[name]) await expect(native[name].decompress(input)).rejects.toThrow();
+      });
     }
   }
 });
