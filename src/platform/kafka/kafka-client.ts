@@ -46,7 +46,7 @@ export async function createKafkaClient(o: KafkaClientOptions): Promise<KafkaPor
     logLevel: kafkaLogLevel.WARN,
     logCreator: pinoLogCreator(o.logger),
   };
-  await registerCodecs();
+  await registerCodecs(o.logger);
   return new Kafka(common);
 }
 

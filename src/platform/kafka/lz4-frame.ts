@@ -5,7 +5,8 @@
  * a block (MFLIMIT), and its frames chain blocks through one hash table. The reference decoder (lz4 -d, and
  * lz4-java inside the broker, which decodes each block into a 64 KB buffer) refuses such a block, so a batch
  * failed as soon as one of its full 64 KB blocks happened to end in a late match: "The server experienced an
- * unexpected error" on large batches while small ones passed.
+ * unexpected error" on large batches while small ones passed. Used where the native lz4-napi does not load
+ * (codecs.ts), and as the reference that lz4-napi's frames are checked against (test/unit/platform/codecs.test.ts).
  */
 
 const MAGIC = 0x184d2204;
@@ -58,9 +59,14 @@ function xxh32Short(b: Uint8Array, start: number, len: number): number {
   return h >>> 0;
 }
 
-/** The frame descriptor's header checksum: second byte of xxh32(FLG, BD). */
+/** The header checksum of a frame descriptor (FLG, BD and the optional fields, at most 14 bytes): second byte of its xxh32. */
+export function descriptorChecksum(descriptor: Uint8Array): number {
+  return (xxh32Short(descriptor, 0, descriptor.length) >>> 8) & 0xff;
+}
+
+/** The header checksum of a descriptor of FLG and BD alone (what this writer writes). */
 export function headerChecksum(flg: number, bd: number): number {
-  return (xxh32Short(Uint8Array.of(flg, bd), 0, 2) >>> 8) & 0xff;
+  return descriptorChecksum(Uint8Array.of(flg, bd));
 }
 
 function read32(b: Uint8Array, i: number): number {
