@@ -20,124 +20,144 @@ interface ZodInternals {
 
 const internals = (schema: unknown) => (schema as ZodInternals)._zod.def;
 
-function compileChecks(checks: { _zod: { def: Record<string, unknown> } }[] = []): FastCheck[] | undefined {
-  const out: FastCheck[] = [];
-  for (const { _zod } of checks) {
-    const def = _zod.def;
-    switch (def.check) {
-      case 'min_length': {
-        const min = def.minimum as number;
-        out.push((v) => (v as string).length >= min);
-        break;
+/**
+ * The predicate is generated as JavaScript source: one function per object (straight-line field tests, a
+ * `switch` for unknown keys) and one per union, with regexes, sets and refinements passed in as constants. A
+ * composition of closures made every field test a call through a shared, megamorphic call site; generated
+ * code lets V8 inline the tests (3–4× faster on our events), which matters because `emit()` and every
+ * consumer run it on every event.
+ */
+class Compiler {
+  readonly constants: unknown[] = [];
+  readonly functions: string[] = [];
+
+  constant(value: unknown): string {
+    this.constants.push(value);
+    return `k[${this.constants.length - 1}]`;
+  }
+
+  /** A boolean JavaScript expression testing `x` (a plain identifier), or undefined if not covered. */
+  expression(schema: z.ZodType, x: string): string | undefined {
+    const def = internals(schema);
+    switch (def.type) {
+      case 'literal': {
+        const values = def.values as unknown[];
+        return values.length === 1 ? `${x} === ${this.constant(values[0])}` : `${this.constant(values)}.includes(${x})`;
       }
-      case 'max_length': {
-        const max = def.maximum as number;
-        out.push((v) => (v as string).length <= max);
-        break;
+      case 'enum':
+        return `${this.constant(new Set(Object.values(def.entries as Record<string, unknown>)))}.has(${x})`;
+      case 'optional': {
+        const inner = this.expression(def.innerType as z.ZodType, x);
+        return inner && `(${x} === undefined || (${inner}))`;
       }
-      case 'string_format': {
-        const pattern = def.pattern as RegExp | undefined;
-        // Global/sticky regexes keep state between test() calls: not safe to share.
-        if (def.format !== 'regex' || !pattern || pattern.global || pattern.sticky) return undefined;
-        out.push((v) => pattern.test(v as string));
-        break;
+      case 'string': {
+        const checks = this.checks(def.checks, x);
+        return checks && [`typeof ${x} === 'string'`, ...checks].join(' && ');
       }
-      case 'number_format':
-        if (def.format !== 'safeint') return undefined;
-        out.push((v) => Number.isSafeInteger(v));
-        break;
-      case 'greater_than': {
-        const min = def.value as number;
-        out.push(def.inclusive ? (v) => (v as number) >= min : (v) => (v as number) > min);
-        break;
+      case 'number': {
+        const checks = this.checks(def.checks, x);
+        return checks && [`typeof ${x} === 'number'`, `Number.isFinite(${x})`, ...checks].join(' && ');
       }
-      case 'less_than': {
-        const max = def.value as number;
-        out.push(def.inclusive ? (v) => (v as number) <= max : (v) => (v as number) < max);
-        break;
-      }
-      case 'custom': {
-        // A .refine(): its predicate answers the same question. Only a synchronous `true` accepts.
-        const fn = def.fn as (v: unknown) => unknown;
-        out.push((v) => fn(v) === true);
-        break;
+      case 'object':
+      case 'union': {
+        const fn = def.type === 'object' ? this.object(def) : this.union(def);
+        return fn && `${fn}(${x})`;
       }
       default:
         return undefined;
     }
   }
-  return out;
-}
 
-function all(base: FastCheck, checks: FastCheck[]): FastCheck {
-  if (checks.length === 0) return base;
-  return (v) => {
-    if (!base(v)) return false;
-    for (let i = 0; i < checks.length; i++) if (!checks[i](v)) return false;
-    return true;
-  };
+  private checks(checks: { _zod: { def: Record<string, unknown> } }[] = [], x: string): string[] | undefined {
+    const out: string[] = [];
+    for (const { _zod } of checks) {
+      const def = _zod.def;
+      switch (def.check) {
+        case 'min_length':
+          out.push(`${x}.length >= ${Number(def.minimum)}`);
+          break;
+        case 'max_length':
+          out.push(`${x}.length <= ${Number(def.maximum)}`);
+          break;
+        case 'string_format': {
+          const pattern = def.pattern as RegExp | undefined;
+          // Global/sticky regexes keep state between test() calls: not safe to share.
+          if (def.format !== 'regex' || !pattern || pattern.global || pattern.sticky) return undefined;
+          out.push(`${this.constant(pattern)}.test(${x})`);
+          break;
+        }
+        case 'number_format':
+          if (def.format !== 'safeint') return undefined;
+          out.push(`Number.isSafeInteger(${x})`);
+          break;
+        case 'greater_than':
+          out.push(`${x} ${def.inclusive ? '>=' : '>'} ${this.constant(def.value)}`);
+          break;
+        case 'less_than':
+          out.push(`${x} ${def.inclusive ? '<=' : '<'} ${this.constant(def.value)}`);
+          break;
+        case 'custom':
+          // A .refine(): its predicate answers the same question. Only a synchronous `true` accepts.
+          out.push(`${this.constant(def.fn)}(${x}) === true`);
+          break;
+        default:
+          return undefined;
+      }
+    }
+    return out;
+  }
+
+  private object(def: Record<string, unknown> & { checks?: unknown[] }): string | undefined {
+    // Strict objects only: a stripping object would return fewer keys than it was given.
+    if (def.checks?.length || !def.catchall || internals(def.catchall).type !== 'never') return undefined;
+    const shape = def.shape as Record<string, z.ZodType>;
+    const lines = [`if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;`, 'let x;'];
+    for (const [key, field] of Object.entries(shape)) {
+      const test = this.expression(field, 'x');
+      if (!test) return undefined;
+      lines.push(`x = v[${JSON.stringify(key)}];`, `if (!(${test})) return false;`);
+    }
+    const cases = Object.keys(shape).map((key) => `case ${JSON.stringify(key)}:`).join(' ');
+    lines.push(`for (const key in v) switch (key) { ${cases} break; default: return false; }`);
+    lines.push('return Object.getPrototypeOf(v) === Object.prototype;');
+    return this.define(lines);
+  }
+
+  private union(def: Record<string, unknown> & { checks?: unknown[] }): string | undefined {
+    const discriminator = def.discriminator as string | undefined;
+    if (!discriminator || def.checks?.length) return undefined;
+    const lines = [`if (typeof v !== 'object' || v === null) return false;`, `switch (v[${JSON.stringify(discriminator)}]) {`];
+    const seen = new Set<unknown>();
+    for (const option of def.options as z.ZodType[]) {
+      const shape = internals(option).shape as Record<string, z.ZodType> | undefined;
+      const tag = shape?.[discriminator] ? internals(shape[discriminator]) : undefined;
+      if (tag?.type !== 'literal') return undefined;
+      const test = this.expression(option, 'v');
+      if (!test) return undefined;
+      for (const value of tag.values as unknown[]) {
+        // zod refuses a discriminated union with a tag twice; skipping a repeat keeps the switch well-formed.
+        if (seen.has(value)) continue;
+        seen.add(value);
+        lines.push(`case ${this.constant(value)}: return ${test};`);
+      }
+    }
+    lines.push('default: return false;', '}');
+    return this.define(lines);
+  }
+
+  private define(lines: string[]): string {
+    const name = `f${this.functions.length}`;
+    this.functions.push(`function ${name}(v) {\n  ${lines.join('\n  ')}\n}`);
+    return name;
+  }
 }
 
 /** Compiles a zod schema into an accept-only predicate, or undefined if it uses features not covered. */
 export function compileFastCheck(schema: z.ZodType): FastCheck | undefined {
-  const def = internals(schema);
-  switch (def.type) {
-    case 'literal': {
-      const values = def.values as unknown[];
-      return values.length === 1 ? (v) => v === values[0] : (v) => values.includes(v);
-    }
-    case 'enum': {
-      const allowed = new Set(Object.values(def.entries as Record<string, unknown>));
-      return (v) => allowed.has(v);
-    }
-    case 'optional': {
-      const inner = compileFastCheck(def.innerType as z.ZodType);
-      return inner && ((v) => v === undefined || inner(v));
-    }
-    case 'string': {
-      const checks = compileChecks(def.checks);
-      return checks && all((v) => typeof v === 'string', checks);
-    }
-    case 'number': {
-      const checks = compileChecks(def.checks);
-      return checks && all((v) => typeof v === 'number' && Number.isFinite(v), checks);
-    }
-    case 'object': {
-      // Strict objects only: a stripping object would return fewer keys than it was given.
-      if (def.checks?.length || !def.catchall || internals(def.catchall).type !== 'never') return undefined;
-      const shape = def.shape as Record<string, z.ZodType>;
-      const fields: [string, FastCheck][] = [];
-      for (const [key, field] of Object.entries(shape)) {
-        const check = compileFastCheck(field);
-        if (!check) return undefined;
-        fields.push([key, check]);
-      }
-      return (v) => {
-        if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
-        const record = v as Record<string, unknown>;
-        for (let i = 0; i < fields.length; i++) if (!fields[i][1](record[fields[i][0]])) return false;
-        for (const key in record) if (!Object.hasOwn(shape, key)) return false;
-        return Object.getPrototypeOf(record) === Object.prototype;
-      };
-    }
-    case 'union': {
-      const discriminator = def.discriminator as string | undefined;
-      if (!discriminator || def.checks?.length) return undefined;
-      const byValue = new Map<unknown, FastCheck>();
-      for (const option of def.options as z.ZodType[]) {
-        const shape = internals(option).shape as Record<string, z.ZodType> | undefined;
-        const tag = shape?.[discriminator] ? internals(shape[discriminator]) : undefined;
-        const check = compileFastCheck(option);
-        if (!check || tag?.type !== 'literal') return undefined;
-        for (const value of tag.values as unknown[]) byValue.set(value, check);
-      }
-      return (v) => {
-        if (typeof v !== 'object' || v === null) return false;
-        const check = byValue.get((v as Record<string, unknown>)[discriminator]);
-        return check !== undefined && check(v);
-      };
-    }
-    default:
-      return undefined;
-  }
+  const compiler = new Compiler();
+  const test = compiler.expression(schema, 'v');
+  if (!test) return undefined;
+  const source = `${compiler.functions.join('\n')}\nreturn function fastCheck(v) { return ${test}; };`;
+  // The source holds no input: only the schema's own keys (JSON-quoted), operators and references to `k`.
+  return new Function('k', source)(compiler.constants) as FastCheck;
 }
