@@ -2,6 +2,7 @@ import { isBlockedCall, type ActionEvent } from '../../events/index.ts';
 import { ActionGateView } from './action-gate-view.ts';
 import type { AlertRule, RulesFile, ScopeDimension } from './alert-rules.ts';
 import { CountWindow } from './count-window.ts';
+import { EventIdSet } from './event-id-set.ts';
 import { EventTimeWatermark } from './event-time-watermark.ts';
 import { changed, initialState, step, type AlertState, type Effect, type Observation, type Resolution, type RuleTimings } from './rule-state-machine.ts';
 import { WindowSeries, type RecentFailure } from './window-series.ts';
@@ -172,8 +173,11 @@ export class AlertEngine {
   private readonly runtimes: RuleRuntime[];
   private readonly states = new Map<string, AlertState>();
   private readonly gate = new ActionGateView();
-  /** event_ids per event-time minute: a duplicate carries its original timestamp, so one minute is enough to look in. */
-  private readonly seen = new Map<number, Set<string>>();
+  /**
+   * event_ids per event-time minute: a duplicate carries its original timestamp, so one minute is enough to look in.
+   * 16 bytes per UUID in a typed array (event-id-set.ts), not a string each on the V8 heap.
+   */
+  private readonly seen = new Map<number, EventIdSet>();
   private readonly graceMs: number;
   private readonly delayMs: number;
   private readonly horizonSteps: number;
@@ -261,14 +265,13 @@ export class AlertEngine {
     const minute = Math.floor(ts / this.options.minuteMs);
     let ids = this.seen.get(minute);
     if (!ids) {
-      ids = new Set();
+      ids = new EventIdSet();
       this.seen.set(minute, ids);
     }
-    if (ids.has(e.event_id)) {
+    if (!ids.add(e.event_id)) {
       this.stats.duplicates++;
       return 'duplicate';
     }
-    ids.add(e.event_id);
     if (ts > this.newestTs) this.newestTs = ts;
     const st = this.stepOf(ts);
     if (st < this.oldestStep) this.oldestStep = st;
