@@ -173,6 +173,38 @@ function addDecimal(base: string, baseNumber: number, delta: number | bigint): s
   return String(BigInt(base) + BigInt(delta));
 }
 
+/**
+ * A record is built by a constructor, not an object literal. V8 pretenures a literal's allocation site once most
+ * of its objects outlive a scavenge (a fetched batch's records live until the batch is processed), and the decision
+ * sticks: every record was then allocated in the old generation and kept its key, value and header buffers alive
+ * until the next full collection. In the alert evaluator at 20k events/s (bench/process-footprint.ts, traced with
+ * --trace-gc-nvp) 24 % of all allocation was promoted to the old generation with the literal, 6–9 % with this
+ * class: a constructor's objects start young. Same fields, in the same order, as kafkajs' records.
+ */
+class FetchedRecord implements DecodedRecord {
+  magicByte: number | undefined;
+  attributes: number;
+  timestamp: string;
+  offset: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: DecodedRecord['headers'];
+  isControlRecord: boolean;
+  batchContext: BatchContext;
+
+  constructor(context: BatchContext, attributes: number, timestamp: string, offset: string, key: Buffer | null, value: Buffer | null, headers: DecodedRecord['headers']) {
+    this.magicByte = context.magicByte;
+    this.attributes = attributes;
+    this.timestamp = timestamp;
+    this.offset = offset;
+    this.key = key;
+    this.value = value;
+    this.headers = headers;
+    this.isControlRecord = context.isControlBatch;
+    this.batchContext = context;
+  }
+}
+
 function readRecord(c: Cursor, context: BatchContext, firstOffsetNumber: number, firstTimestampNumber: number): DecodedRecord {
   const length = readVarInt(c);
   // kafkajs reads each record inside its own length: whatever a record holds past its fields is skipped.
@@ -186,7 +218,8 @@ function readRecord(c: Cursor, context: BatchContext, firstOffsetNumber: number,
   const offset = addDecimal(context.firstOffset, firstOffsetNumber, readVarInt(c));
   const key = readBytes(c);
   const value = readBytes(c);
-  const headers: DecodedRecord['headers'] = {};
+  // The plain object `{}` makes, without a literal's allocation site to be pretenured (see FetchedRecord).
+  const headers = Object.create(Object.prototype) as DecodedRecord['headers'];
   const count = readVarInt(c);
   for (let i = 0; i < count; i++) {
     const headerKey = readHeaderKey(c);
@@ -200,7 +233,7 @@ function readRecord(c: Cursor, context: BatchContext, firstOffsetNumber: number,
     else headers[headerKey] = next;
   }
   c.at = end;
-  return { magicByte: context.magicByte, attributes, timestamp, offset, key, value, headers, isControlRecord: context.isControlBatch, batchContext: context };
+  return new FetchedRecord(context, attributes, timestamp, offset, key, value, headers);
 }
 
 function readRecords(buf: Buffer, count: number, context: BatchContext): DecodedRecord[] {
