@@ -259,7 +259,10 @@ export class AlertEvaluator {
         try {
           if (this.engine !== engine) return resolve();
           const replayBelow = this.decidedUntil.get(batch.partition) ?? -1n;
+          // Offsets rise within a batch: once one reaches the checkpoint's, every later one has too (no BigInt each).
+          let decide = replayBelow < 0n;
           for (const message of batch.messages) {
+            decide ||= BigInt(message.offset) >= replayBelow;
             const decoded = decodeEvent(message.value);
             if (!decoded.ok) {
               // Invalid messages are the ingest consumers' to dead-letter; here they only count.
@@ -268,7 +271,7 @@ export class AlertEvaluator {
             }
             this.stats.events++;
             if (!this.rebuilt) this.stats.rebuildEvents++;
-            engine.ingest(decoded.event, batch.partition, BigInt(message.offset) >= replayBelow);
+            engine.ingest(decoded.event, batch.partition, decide);
           }
           if (batch.messages.length > 0) {
             this.lastEventWall = Date.now();
