@@ -417,7 +417,11 @@ export class AlertEngine {
     }
     if (prune) {
       const oldestMinute = Math.floor((at - this.allowanceMs - this.delayMs) / this.options.minuteMs) - 1;
-      for (const mi of this.seen.keys()) if (mi < oldestMinute) this.seen.delete(mi);
+      for (const [mi, ids] of this.seen) {
+        if (mi >= oldestMinute) continue;
+        ids.clear(); // its table's memory back now, not at the next full collection
+        this.seen.delete(mi);
+      }
       this.gate.forgetBefore(at - this.keepSteps * this.stepMs);
     }
     return out;

@@ -90,6 +90,17 @@ function mixIn(h: number, w: number): number {
   return (Math.imul(h, 5) + 0xe6546b64) | 0;
 }
 
+/**
+ * Gives a table's memory back at the next scavenge instead of the next full collection. A table in use for more
+ * than a moment is in the old generation, so a dropped one (replaced when growing, or a pruned minute's) would hold
+ * its megabytes until a mark-compact; transferring its buffer moves the memory to a fresh, young ArrayBuffer that
+ * nothing references (zero-copy), and the table is left detached.
+ */
+function release(table: Int32Array): void {
+  const buffer = table.buffer as ArrayBuffer; // made by `new Int32Array(length)`: never shared
+  structuredClone(buffer, { transfer: [buffer] });
+}
+
 const PROCESS_SEED = (Math.random() * 0x100000000) | 0;
 const MIN_BITS = 4;
 /** Grow past this share of occupied slots: linear probing slows down sharply above it. */
@@ -162,6 +173,16 @@ export class EventIdSet {
     return this.count + (this.hasNil ? 1 : 0) + (this.others?.size ?? 0);
   }
 
+  /** Forgets every id; the table's memory goes back at the next scavenge (see `release`). */
+  clear(): void {
+    release(this.slots);
+    this.bits = MIN_BITS;
+    this.slots = new Int32Array(4 * 2 ** MIN_BITS);
+    this.count = 0;
+    this.hasNil = false;
+    this.others = undefined;
+  }
+
   /** Bytes of the slot table (the fallback Set's strings are not counted): for memory figures. */
   get tableBytes(): number {
     return this.slots.byteLength;
@@ -204,5 +225,6 @@ export class EventIdSet {
     for (let j = 0; j < old.length; j += 4) {
       if ((old[j] | old[j + 1] | old[j + 2] | old[j + 3]) !== 0) this.put(old[j], old[j + 1], old[j + 2], old[j + 3]);
     }
+    release(old);
   }
 }

@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { EventIdSet, hashUuidWords, uuidWords } from '../../../src/consumers/alerts/event-id-set.ts';
 import { EVENT_ID_PATTERN, newEventId } from '../../../src/events/event-id.ts';
@@ -204,5 +206,48 @@ describe('EventIdSet', () => {
       if (set.size > 0.75 * slots) throw new Error(`${set.size} ids in ${slots} slots`);
     }
     expect(set.tableBytes).toBe(16 * 2 ** 18);
+  });
+
+  it('forgets everything on clear() and stays usable', () => {
+    const set = new EventIdSet();
+    const ids = Array.from({ length: 1000 }, () => newEventId());
+    for (const id of [...ids, 'evt-1', '00000000-0000-0000-0000-000000000000']) set.add(id);
+    set.clear();
+    expect(set.size).toBe(0);
+    expect(set.tableBytes).toBe(16 * 16);
+    for (const id of [...ids, 'evt-1', '00000000-0000-0000-0000-000000000000']) expect(set.has(id)).toBe(false);
+    for (const id of ids) expect(set.add(id)).toBe(true);
+    expect(set.size).toBe(ids.length);
+  });
+
+  it('gives a replaced or cleared table back at the next scavenge, not at the next full collection', () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as (o?: { type: 'minor' | 'major' }) => void;
+    const arrays = () => process.memoryUsage().arrayBuffers;
+    // V8 may finish sweeping young array buffers in the background, after the scavenge returns: a second one waits
+    const scavenge = () => {
+      gc({ type: 'minor' });
+      gc({ type: 'minor' });
+    };
+    // 393,216 ids fill 2^19 slots (8 MiB) to 3/4, the next one grows the table; made first, so that no buffer of
+    // the id generator is counted below
+    const ids = Array.from({ length: 393_217 }, () => randomV7(1_700_000_000_000));
+    const set = new EventIdSet();
+    for (let i = 0; i < 393_216; i++) set.add(ids[i]);
+    // full collections make the table old, as a table in use is
+    gc();
+    gc();
+    expect(set.tableBytes).toBe(8 * 2 ** 20);
+    const before = arrays();
+    set.add(ids[393_216]); // grows to 16 MiB
+    scavenge();
+    // the new table only: the old 8 MiB are gone without a mark-compact
+    expect(arrays() - before).toBeLessThan(8.5 * 2 ** 20);
+    gc();
+    gc();
+    const full = arrays();
+    set.clear();
+    scavenge();
+    expect(full - arrays()).toBeGreaterThan(15.5 * 2 ** 20);
   });
 });
