@@ -173,19 +173,7 @@ function addDecimal(base: string, baseNumber: number, delta: number | bigint): s
   return String(BigInt(base) + BigInt(delta));
 }
 
-function readRecord(c: Cursor, context: BatchContext, firstOffsetNumber: number, firstTimestampNumber: number): DecodedRecord {
-  const length = readVarInt(c);
-  // kafkajs reads each record inside its own length: whatever a record holds past its fields is skipped.
-  const end = c.at + length;
-  const attributes = c.buf.readInt8(c.at++);
-  const timestampDelta = readVarLong(c);
-  const timestamp =
-    context.timestampType === LOG_APPEND_TIME && context.maxTimestamp
-      ? context.maxTimestamp
-      : addDecimal(context.firstTimestamp, firstTimestampNumber, timestampDelta);
-  const offset = addDecimal(context.firstOffset, firstOffsetNumber, readVarInt(c));
-  const key = readBytes(c);
-  const value = readBytes(c);
+function readHeaders(c: Cursor): DecodedRecord['headers'] {
   const headers: DecodedRecord['headers'] = {};
   const count = readVarInt(c);
   for (let i = 0; i < count; i++) {
@@ -199,8 +187,78 @@ function readRecord(c: Cursor, context: BatchContext, firstOffsetNumber: number,
     if (headerKey === '__proto__') Object.defineProperty(headers, headerKey, { value: next, enumerable: true, writable: true, configurable: true });
     else headers[headerKey] = next;
   }
+  return headers;
+}
+
+/**
+ * A fetched record whose key and headers are read from the batch's buffer when first asked for. A consumer reads
+ * every value but a key or a header only now and then (dead letters, trace links): a key Buffer, a headers object
+ * and a Buffer per header for every record of a fetch were half of what a fetch held on the heap, and kept whole
+ * fetches alive past the young generation (the Mixpanel consumer's footprint, issue #14). The value is still
+ * read up front. The batch's buffer is held by the value anyway, so holding it here costs nothing more.
+ */
+class FetchedRecord implements DecodedRecord {
+  #buf: Buffer;
+  /** Where the key's length starts; the value and then the headers follow. */
+  #keyAt: number;
+  #headersAt: number;
+  #key: Buffer | null | undefined = undefined;
+  #headers: DecodedRecord['headers'] | undefined = undefined;
+
+  constructor(
+    public magicByte: number | undefined,
+    public attributes: number,
+    public timestamp: string,
+    public offset: string,
+    public value: Buffer | null,
+    public isControlRecord: boolean,
+    public batchContext: BatchContext,
+    buf: Buffer,
+    keyAt: number,
+    headersAt: number,
+  ) {
+    this.#buf = buf;
+    this.#keyAt = keyAt;
+    this.#headersAt = headersAt;
+  }
+
+  get key(): Buffer | null {
+    if (this.#key === undefined) this.#key = readBytes({ buf: this.#buf, at: this.#keyAt });
+    return this.#key;
+  }
+
+  set key(key: Buffer | null) {
+    this.#key = key;
+  }
+
+  get headers(): DecodedRecord['headers'] {
+    this.#headers ??= readHeaders({ buf: this.#buf, at: this.#headersAt });
+    return this.#headers;
+  }
+
+  set headers(headers: DecodedRecord['headers']) {
+    this.#headers = headers;
+  }
+}
+
+function readRecord(c: Cursor, context: BatchContext, firstOffsetNumber: number, firstTimestampNumber: number): DecodedRecord {
+  const length = readVarInt(c);
+  // kafkajs reads each record inside its own length: whatever a record holds past its fields is skipped.
+  const end = c.at + length;
+  const attributes = c.buf.readInt8(c.at++);
+  const timestampDelta = readVarLong(c);
+  const timestamp =
+    context.timestampType === LOG_APPEND_TIME && context.maxTimestamp
+      ? context.maxTimestamp
+      : addDecimal(context.firstTimestamp, firstTimestampNumber, timestampDelta);
+  const offset = addDecimal(context.firstOffset, firstOffsetNumber, readVarInt(c));
+  const keyAt = c.at;
+  const keyLength = readVarInt(c);
+  if (keyLength > 0) c.at += keyLength;
+  const value = readBytes(c);
+  const record = new FetchedRecord(context.magicByte, attributes, timestamp, offset, value, context.isControlBatch, context, c.buf, keyAt, c.at);
   c.at = end;
-  return { magicByte: context.magicByte, attributes, timestamp, offset, key, value, headers, isControlRecord: context.isControlBatch, batchContext: context };
+  return record;
 }
 
 function readRecords(buf: Buffer, count: number, context: BatchContext): DecodedRecord[] {
