@@ -63,8 +63,8 @@ export class MixpanelImportClient {
     this.agent = this.url.protocol === 'https:' ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
   }
 
-  /** Sends one JSON-array body (≤ 2,000 records, within the byte limit). */
-  async send(body: string, signal?: AbortSignal): Promise<ImportOutcome> {
+  /** Sends one JSON-array body (≤ 2,000 records, within the byte limit), UTF-8. */
+  async send(body: Buffer | string, signal?: AbortSignal): Promise<ImportOutcome> {
     await this.acquire();
     try {
       const payload = await gzipAsync(body, { level: this.o.gzipLevel ?? 6 });

@@ -173,35 +173,75 @@ function addDecimal(base: string, baseNumber: number, delta: number | bigint): s
   return String(BigInt(base) + BigInt(delta));
 }
 
+function readHeaders(c: Cursor): DecodedRecord['headers'] {
+  // The plain object `{}` makes, without a literal's allocation site for V8 to pretenure (see FetchedRecord).
+  const headers = Object.create(Object.prototype) as DecodedRecord['headers'];
+  const count = readVarInt(c);
+  for (let i = 0; i < count; i++) {
+    const headerKey = readHeaderKey(c);
+    const headerValue = readBytes(c);
+    let current: DecodedRecord['headers'][string] | undefined = headers[headerKey];
+    // A key named like an Object.prototype member starts as absent (kafkajs merged it with the inherited member).
+    if (current !== undefined && !Object.hasOwn(headers, headerKey)) current = undefined;
+    const next = current === undefined ? headerValue : Array.isArray(current) ? current.concat([headerValue]) : [current, headerValue];
+    // `__proto__` as an own property, as kafkajs' object spread makes it, not as the object's prototype.
+    if (headerKey === '__proto__') Object.defineProperty(headers, headerKey, { value: next, enumerable: true, writable: true, configurable: true });
+    else headers[headerKey] = next;
+  }
+  return headers;
+}
+
 /**
- * A record is built by a constructor, not an object literal. V8 pretenures a literal's allocation site once most
- * of its objects outlive a scavenge (a fetched batch's records live until the batch is processed), and the decision
- * sticks: every record was then allocated in the old generation and kept its key, value and header buffers alive
- * until the next full collection. In the alert evaluator at 20k events/s (bench/process-footprint.ts, traced with
- * --trace-gc-nvp) 24 % of all allocation was promoted to the old generation with the literal, 6–9 % with this
- * class: a constructor's objects start young. Same fields, in the same order, as kafkajs' records.
+ * A fetched record whose key and headers are read from the batch's buffer when first asked for. A consumer reads
+ * every value but a key or a header only now and then (dead letters, trace links): a key Buffer, a headers object
+ * and a Buffer per header for every record of a fetch were half of what a fetch held on the heap, and kept whole
+ * fetches alive past the young generation (the Mixpanel consumer's footprint, issue #14). The value is still
+ * read up front. The batch's buffer is held by the value anyway, so holding it here costs nothing more.
+ * A class, not an object literal: V8 pretenures a literal's allocation site once most of its objects outlive a
+ * scavenge (a batch's records live until it is processed), and then allocated every record in the old generation
+ * (24 % of all allocation promoted in the alert evaluator at 20k events/s, 6–9 % with a class).
  */
 class FetchedRecord implements DecodedRecord {
-  magicByte: number | undefined;
-  attributes: number;
-  timestamp: string;
-  offset: string;
-  key: Buffer | null;
-  value: Buffer | null;
-  headers: DecodedRecord['headers'];
-  isControlRecord: boolean;
-  batchContext: BatchContext;
+  #buf: Buffer;
+  /** Where the key's length starts; the value and then the headers follow. */
+  #keyAt: number;
+  #headersAt: number;
+  #key: Buffer | null | undefined = undefined;
+  #headers: DecodedRecord['headers'] | undefined = undefined;
 
-  constructor(context: BatchContext, attributes: number, timestamp: string, offset: string, key: Buffer | null, value: Buffer | null, headers: DecodedRecord['headers']) {
-    this.magicByte = context.magicByte;
-    this.attributes = attributes;
-    this.timestamp = timestamp;
-    this.offset = offset;
-    this.key = key;
-    this.value = value;
-    this.headers = headers;
-    this.isControlRecord = context.isControlBatch;
-    this.batchContext = context;
+  constructor(
+    public magicByte: number | undefined,
+    public attributes: number,
+    public timestamp: string,
+    public offset: string,
+    public value: Buffer | null,
+    public isControlRecord: boolean,
+    public batchContext: BatchContext,
+    buf: Buffer,
+    keyAt: number,
+    headersAt: number,
+  ) {
+    this.#buf = buf;
+    this.#keyAt = keyAt;
+    this.#headersAt = headersAt;
+  }
+
+  get key(): Buffer | null {
+    if (this.#key === undefined) this.#key = readBytes({ buf: this.#buf, at: this.#keyAt });
+    return this.#key;
+  }
+
+  set key(key: Buffer | null) {
+    this.#key = key;
+  }
+
+  get headers(): DecodedRecord['headers'] {
+    this.#headers ??= readHeaders({ buf: this.#buf, at: this.#headersAt });
+    return this.#headers;
+  }
+
+  set headers(headers: DecodedRecord['headers']) {
+    this.#headers = headers;
   }
 }
 
@@ -216,24 +256,13 @@ function readRecord(c: Cursor, context: BatchContext, firstOffsetNumber: number,
       ? context.maxTimestamp
       : addDecimal(context.firstTimestamp, firstTimestampNumber, timestampDelta);
   const offset = addDecimal(context.firstOffset, firstOffsetNumber, readVarInt(c));
-  const key = readBytes(c);
+  const keyAt = c.at;
+  const keyLength = readVarInt(c);
+  if (keyLength > 0) c.at += keyLength;
   const value = readBytes(c);
-  // The plain object `{}` makes, without a literal's allocation site to be pretenured (see FetchedRecord).
-  const headers = Object.create(Object.prototype) as DecodedRecord['headers'];
-  const count = readVarInt(c);
-  for (let i = 0; i < count; i++) {
-    const headerKey = readHeaderKey(c);
-    const headerValue = readBytes(c);
-    let current: DecodedRecord['headers'][string] | undefined = headers[headerKey];
-    // A key named like an Object.prototype member starts as absent (kafkajs merged it with the inherited member).
-    if (current !== undefined && !Object.hasOwn(headers, headerKey)) current = undefined;
-    const next = current === undefined ? headerValue : Array.isArray(current) ? current.concat([headerValue]) : [current, headerValue];
-    // `__proto__` as an own property, as kafkajs' object spread makes it, not as the object's prototype.
-    if (headerKey === '__proto__') Object.defineProperty(headers, headerKey, { value: next, enumerable: true, writable: true, configurable: true });
-    else headers[headerKey] = next;
-  }
+  const record = new FetchedRecord(context.magicByte, attributes, timestamp, offset, value, context.isControlBatch, context, c.buf, keyAt, c.at);
   c.at = end;
-  return new FetchedRecord(context, attributes, timestamp, offset, key, value, headers);
+  return record;
 }
 
 function readRecords(buf: Buffer, count: number, context: BatchContext): DecodedRecord[] {
