@@ -7,11 +7,12 @@
  *
  *   npx tsx bench/process-footprint.ts                         # FOOTPRINT_RATE=20000 FOOTPRINT_SECONDS=60
  *   FOOTPRINT_ONLY=mixpanel,alerts npx tsx bench/process-footprint.ts
+ *   FOOTPRINT_FROM=source npx tsx bench/process-footprint.ts  # through tsx instead of the compiled build (dist/)
  *
  * The registry database is PostgreSQL when DATABASE_URL is set (a schema of its own per run), else embedded
  * PGlite (a single-process database: a multi-process deployment needs PostgreSQL anyway).
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,6 +31,10 @@ const RATE = Number(process.env.FOOTPRINT_RATE ?? 20_000);
 const SECONDS = Number(process.env.FOOTPRINT_SECONDS ?? 60);
 const ONLY = (process.env.FOOTPRINT_ONLY ?? 'mixpanel,alerts,clickhouse').split(',');
 const ROOT = join(import.meta.dirname, '..');
+const FROM = process.env.FOOTPRINT_FROM ?? 'dist';
+if (FROM !== 'dist' && FROM !== 'source') throw new Error(`FOOTPRINT_FROM must be dist or source, not ${FROM}`);
+// The compiled build, brought up to date as `npm start` does.
+if (FROM === 'dist') execFileSync(process.execPath, [join(ROOT, 'scripts/build.mjs'), '--if-stale'], { cwd: ROOT, stdio: 'inherit' });
 const tsxCli = createRequire(import.meta.url).resolve('tsx/cli');
 const mb = (kb: number) => `${Math.round(kb / 1024)} MB`;
 const load = () => loadavg().map((l) => l.toFixed(1)).join(' ');
@@ -89,7 +94,10 @@ async function measure(component: string): Promise<Result> {
   }
   // FOOTPRINT_NODE_OPTIONS: V8 flags for the measured process only (e.g. to compare heap settings).
   if (process.env.FOOTPRINT_NODE_OPTIONS) env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} ${process.env.FOOTPRINT_NODE_OPTIONS}`.trim();
-  const child = spawn(process.execPath, [tsxCli, 'src/cli/main.ts', 'start', '--only', component, '--quiet'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'inherit'] });
+  // The compiled build is what `npm start` and bin/actionpulse run; FOOTPRINT_FROM=source measures tsx instead.
+  const args = FROM === 'dist' ? ['bin/actionpulse.mjs'] : [tsxCli, 'src/cli/main.ts'];
+  if (FROM === 'dist') delete env.ACTIONPULSE_FROM_SOURCE;
+  const child = spawn(process.execPath, [...args, 'start', '--only', component, '--quiet'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'inherit'] });
   // tsx's CLI runs the program in a child of its own: measure the process that holds the pipeline.
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -151,7 +159,7 @@ function pipelinePid(root: number): number {
   }
 }
 
-console.log(`process footprint: ${RATE} events/s offered for ${SECONDS} s per process; registry ${databaseUrl ? 'PostgreSQL' : 'PGlite'}; load average at start ${load()}`);
+console.log(`process footprint: ${RATE} events/s offered for ${SECONDS} s per process (${FROM === 'dist' ? 'compiled build' : 'TypeScript through tsx'}); registry ${databaseUrl ? 'PostgreSQL' : 'PGlite'}; load average at start ${load()}`);
 for (const component of ONLY) {
   const r = await measure(component);
   console.log(

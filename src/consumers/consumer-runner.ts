@@ -219,8 +219,10 @@ export class ConsumerRunner {
     const { batch, heartbeat, isRunning, isStale } = payload;
     const max = this.o.maxBatchEvents ?? 50_000;
     for (let start = 0; start < events.length; start += max) {
-      const slice = events.slice(start, start + max);
-      const sliceSources = sources.slice(start, start + max);
+      // One slice (the usual case) is the arrays themselves: a copy would double the batch's footprint.
+      const whole = start === 0 && events.length <= max;
+      const slice = whole ? events : events.slice(start, start + max);
+      const sliceSources = whole ? sources : sources.slice(start, start + max);
       const sinkBatch: SinkBatch = {
         events: slice,
         topic: batch.topic,

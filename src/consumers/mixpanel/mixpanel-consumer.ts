@@ -67,9 +67,11 @@ export function createMixpanelConsumer(s: MixpanelSettings, deps: MixpanelConsum
     fromBeginning: deps.fromBeginning,
     // Ten full requests per write: enough to keep `concurrency` requests busy, small enough to redo.
     maxBatchEvents: s.maxBatchEvents * 10,
-    // Mixpanel takes about 30k events/s per project, so a large fetch only sits in memory: 1 MB of
-    // (often gzip-compressed) records per partition still holds tens of thousands of events.
-    maxBytesPerPartition: 1024 * 1024,
+    // Mixpanel takes about 30k events/s per project, so a large fetch only sits in memory: 128 KiB of
+    // gzip-compressed records per partition is still a few thousand events, and four partitions written at
+    // once keep the client's requests busy.
+    maxBytesPerPartition: 128 * 1024,
+    partitionsConsumedConcurrently: 4,
     retry: deps.retry ?? mixpanelBackoffPolicy(s),
   });
 }
