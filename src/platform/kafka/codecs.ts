@@ -61,11 +61,19 @@ function zstdContentSizeKnown(b: Uint8Array): boolean {
  * a streaming compressor (the Java client's zstd-jni, Node's async zlib) and larger than 1 MiB failed with "code
  * -70". Such a frame is retried with four times the room, up to 1 GiB.
  */
+/**
+ * The WASM codec returns a fresh copy of its output (Uint8Array.slice of its heap): wrap it, don't copy it again.
+ * `Buffer.from(uint8Array)` copies element by element, which cost more than the decompression itself.
+ */
+function wrap(u8: Uint8Array): Buffer {
+  return Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength);
+}
+
 function zstdWasmDecompress(zstd: ZstdWasm, b: Buffer): Buffer {
-  if (zstdContentSizeKnown(b)) return Buffer.from(zstd.decompress(b));
+  if (zstdContentSizeKnown(b)) return wrap(zstd.decompress(b));
   for (let room = 1024 * 1024; ; room *= 4) {
     try {
-      return Buffer.from(zstd.decompress(b, { defaultHeapSize: room }));
+      return wrap(zstd.decompress(b, { defaultHeapSize: room }));
     } catch (err) {
       if (room >= ZSTD_WASM_MAX_OUTPUT || !ZSTD_DST_TOO_SMALL.test((err as Error).message)) throw err;
     }
@@ -84,7 +92,7 @@ const JS: Record<CodecName, () => Promise<CodecImpl>> = {
     await zstd.init();
     return {
       implementation: '@bokuweb/zstd-wasm',
-      compress: async (b) => Buffer.from(zstd.compress(b, ZSTD_LEVEL)),
+      compress: async (b) => wrap(zstd.compress(b, ZSTD_LEVEL)),
       decompress: async (b) => zstdWasmDecompress(zstd, b),
     };
   },
