@@ -61,9 +61,20 @@ export interface ConsumerStats {
 }
 
 interface Decoded {
+  /** The valid messages' events; empty when the sink stores values (then `sources` alone says which were valid). */
   events: ActionEvent[];
   sources: KafkaMessage[];
   letters: DeadLetter[];
+}
+
+/** A decoded array of events from values the contract already accepted. */
+function decodeAccepted(values: readonly Buffer[]): ActionEvent[] {
+  return values.map((value) => {
+    const result = decodeEvent(value);
+    // The same bytes passed the same check when the batch was read.
+    if (!result.ok) throw new Error(`a value accepted earlier fails the contract now: ${result.reason}`);
+    return result.event;
+  });
 }
 
 /** Sink retries: a first wait under 0.5 s, growing to at most 30 s. */
@@ -177,6 +188,7 @@ export class ConsumerRunner {
     const letters: DeadLetter[] = [];
     const events: ActionEvent[] = [];
     const sources: KafkaMessage[] = [];
+    const keepEvents = this.o.sink.storesValues !== true;
     let sinceYield = 0;
     for (const message of batch.messages) {
       // A large batch decodes for a tenth of a second or more: let the loop run between slices, so a
@@ -188,7 +200,7 @@ export class ConsumerRunner {
       this.stats.consumed++;
       const result = decodeEvent(message.value);
       if (result.ok) {
-        events.push(result.event);
+        if (keepEvents) events.push(result.event);
         sources.push(message);
         continue;
       }
@@ -218,19 +230,23 @@ export class ConsumerRunner {
   private async writeAndCommitIn(payload: EachBatchPayload, { events, sources, letters }: Decoded, span: Span | undefined): Promise<boolean> {
     const { batch, heartbeat, isRunning, isStale } = payload;
     const max = this.o.maxBatchEvents ?? 50_000;
-    for (let start = 0; start < events.length; start += max) {
+    for (let start = 0; start < sources.length; start += max) {
       // One slice (the usual case) is the arrays themselves: a copy would double the batch's footprint.
-      const whole = start === 0 && events.length <= max;
-      const slice = whole ? events : events.slice(start, start + max);
+      const whole = start === 0 && sources.length <= max;
       const sliceSources = whole ? sources : sources.slice(start, start + max);
+      // decodeEvent accepted these, so none is null.
+      const values = sliceSources.map((m) => m.value as Buffer);
+      const slice = this.o.sink.storesValues === true ? undefined : whole ? events : events.slice(start, start + max);
+      let decodedAgain: ActionEvent[] | undefined;
       const sinkBatch: SinkBatch = {
-        events: slice,
+        get events() {
+          return slice ?? (decodedAgain ??= decodeAccepted(values));
+        },
         topic: batch.topic,
         partition: batch.partition,
         firstOffset: sliceSources[0].offset,
         lastOffset: sliceSources[sliceSources.length - 1].offset,
-        // decodeEvent accepted these, so none is null.
-        values: sliceSources.map((m) => m.value as Buffer),
+        values,
       };
       const written = await this.writeWithRetry(sinkBatch, payload, letters, sliceSources, span);
       if (!written) return false; // stopping or rebalanced: leave the offsets uncommitted, the batch comes again
@@ -270,11 +286,11 @@ export class ConsumerRunner {
         result = { status: 'retry' as const, error: err as Error };
       }
       if (result.status === 'ok') {
-        this.stats.written += sinkBatch.events.length;
+        this.stats.written += sources.length;
         return true;
       }
       if (result.status === 'reject') {
-        this.stats.written += sinkBatch.events.length - result.events.length;
+        this.stats.written += sources.length - result.events.length;
         for (const rejected of result.events) {
           const message = sources[rejected.index];
           letters.push({

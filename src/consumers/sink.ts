@@ -13,9 +13,9 @@ export interface SinkBatch {
   readonly firstOffset: string;
   readonly lastOffset: string;
   /**
-   * The Kafka message values `events` were decoded from, same order (optional). A valid value's JSON has
-   * exactly the contract's fields, so a sink whose rows mirror the contract may store these bytes as they
-   * are instead of serialising every event again.
+   * The Kafka message values `events` were decoded from, one per event in the same order (optional). A valid
+   * value's JSON has exactly the contract's fields, so a sink whose rows mirror the contract may store these
+   * bytes as they are instead of serialising every event again.
    */
   readonly values?: readonly Buffer[];
 }
@@ -37,6 +37,12 @@ export type SinkResult =
 
 export interface Sink {
   readonly name: string;
+  /**
+   * True for a sink that stores `values` as they are and reads `events` only on a fallback path. The runner
+   * then validates each message without keeping the decoded object: `events` is decoded again from `values` on
+   * first use, so a batch waiting for its write holds the bytes, not a second copy of every event as objects.
+   */
+  readonly storesValues?: boolean;
   write(batch: SinkBatch, signal: AbortSignal): Promise<SinkResult>;
   close(): Promise<void>;
 }

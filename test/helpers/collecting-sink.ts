@@ -10,6 +10,9 @@ export class CollectingSink implements Sink {
   readonly script: SinkResult[] = [];
   closed = false;
 
+  /** `storesValues`: the runner then keeps no decoded events, and `batch.events` decodes them on first use. */
+  constructor(readonly storesValues = false) {}
+
   async write(batch: SinkBatch): Promise<SinkResult> {
     const next = this.script.shift();
     if (next && next.status === 'retry') return next;

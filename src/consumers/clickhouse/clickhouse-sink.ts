@@ -82,6 +82,8 @@ export function insertSettings(token: string, topology?: ClickhouseTopology) {
 
 export class ClickhouseSink implements Sink {
   readonly name = 'clickhouse';
+  // Rows are the message bytes; events are read only when the engine refuses those bytes.
+  readonly storesValues = true;
   private readonly table: string;
 
   constructor(private readonly o: ClickhouseSinkOptions) {
@@ -89,12 +91,13 @@ export class ClickhouseSink implements Sink {
   }
 
   async write(batch: SinkBatch, signal: AbortSignal): Promise<SinkResult> {
-    if (batch.events.length === 0) return { status: 'ok' };
+    const values = batch.values;
+    if ((values ?? batch.events).length === 0) return { status: 'ok' };
     const token = dedupeToken(batch);
     try {
-      if (batch.values?.length === batch.events.length) {
+      if (values) {
         try {
-          await this.insertBody(joinLines(batch.values), token, signal);
+          await this.insertBody(joinLines(values), token, signal);
           return { status: 'ok' };
         } catch (err) {
           if (!isDataError(err)) throw err;

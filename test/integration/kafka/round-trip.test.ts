@@ -79,6 +79,31 @@ describe('Kafka wire format on the real broker', () => {
     }
   });
 
+  it('a sink that stores values gets each valid message\'s bytes, and the same events when it reads them', async () => {
+    const { events: topic, dlq } = await freshTopics(broker.kafka, 1);
+    const valid = oneOfEach('org-values');
+    const messages = [encodeEvent(valid[0]), { key: 'org-values', value: '{not json' }, ...valid.slice(1).map(encodeEvent)];
+    await broker.producer.send({ topic, acks: -1, compression: CompressionTypes.GZIP, messages });
+    const sink = new CollectingSink(true);
+    sink.script.push({ status: 'reject', error: new Error('partial'), events: [{ index: 2, reason: 'sink_rejected', detail: 'refused' }] });
+    const runner = new ConsumerRunner({ kafka: broker.kafka, sink, groupId: uniqueName('g'), topic, deadLetterTopic: dlq, logger: silentLogger });
+    await runner.start();
+    try {
+      await waitFor(() => sink.batches.length >= 1, { what: 'a batch in the sink' });
+      const [batch] = sink.batches;
+      expect(batch.values?.map((v) => v.toString())).toEqual(valid.map((e) => JSON.stringify(e)));
+      expect(batch.events).toEqual(valid);
+      expect(sink.events.map((e) => e.event_id)).toEqual(valid.filter((_, i) => i !== 2).map((e) => e.event_id));
+      const dead = await readTopic(broker.kafka, dlq, 2);
+      expect(dead.map((m) => m.value?.toString()).sort()).toEqual(['{not json', JSON.stringify(valid[2])].sort());
+      await waitFor(() => runner.stats.partitions.get(0)?.committedOffset === String(messages.length), { what: 'offsets committed' });
+      expect(runner.stats.written).toBe(valid.length - 1);
+      expect(runner.stats.deadLettered).toBe(2);
+    } finally {
+      await runner.stop();
+    }
+  });
+
   it('dead-letters events a sink rejects, and counts the rest as written', async () => {
     const { events: topic, dlq } = await freshTopics(broker.kafka, 1);
     const valid = oneOfEach('org-rej');
