@@ -152,7 +152,7 @@ async function main(): Promise<void> {
     pipelineWrites: process.env.BENCH_PIPELINE ? process.env.BENCH_PIPELINE === '1' : undefined,
     minBytes: process.env.BENCH_MIN_BYTES ? Number(process.env.BENCH_MIN_BYTES) : undefined,
     maxBytesPerPartition: process.env.BENCH_MAX_BYTES ? Number(process.env.BENCH_MAX_BYTES) : undefined });
-  let t = performance.now();
+  const t = performance.now();
   const cpu = process.cpuUsage();
   const loopDelay = monitorEventLoopDelay({ resolution: 5 });
   loopDelay.enable();
