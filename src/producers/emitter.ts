@@ -394,7 +394,9 @@ class KafkaEmitter implements Emitter {
   private async doClose(deadlineMs: number): Promise<void> {
     process.removeListener('SIGTERM', this.signalHandler);
     process.removeListener('SIGINT', this.signalHandler);
-    const flushed = this.connected && (await this.drained(deadlineMs));
+    // A producer still connecting (a broker starting, its coordinator loading) gets the deadline too: closing right
+    // after start must not turn a slow first connection into a spool that waits for the next start.
+    const flushed = await this.drained(deadlineMs);
     this.halted = true;
     this.halt.abort();
     if (this.watchdog) clearInterval(this.watchdog);

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -96,6 +97,40 @@ describe('emitter on the real broker', () => {
     expect(org0.at(-1)).toBe(1000);
     expect(org0).toEqual([...org0].sort((a, b) => a - b));
   }, 120_000);
+
+  it('close() while the producer is still connecting waits for the connection within the deadline and sends, spooling nothing', async () => {
+    const { events: topic } = await freshTopics(kafka, 1);
+    // The seed broker answers nothing for 1.5 s (a broker starting up), then relays to the real one.
+    const [host, port] = testBrokers()[0].split(':');
+    const slow = createServer((client) => {
+      const held: Buffer[] = [];
+      client.on('data', (d: Buffer) => held.push(d));
+      client.on('error', () => undefined);
+      setTimeout(() => {
+        const upstream = connect(Number(port), host, () => {
+          client.removeAllListeners('data');
+          for (const d of held) upstream.write(d);
+          client.pipe(upstream).pipe(client);
+        });
+        upstream.on('error', () => client.destroy());
+      }, 1500);
+    });
+    await new Promise<void>((r) => slow.listen(0, '127.0.0.1', r));
+    try {
+      const seed = `127.0.0.1:${(slow.address() as AddressInfo).port}`;
+      const slowKafka = await createKafkaClient({ brokers: [seed], clientId: 'slow-start' });
+      const emitter = await createEmitter(configFor(topic, await spoolDir()), { kafka: slowKafka, logger: silentLogger });
+      const sent = oneOfEach('org-slow-start');
+      for (const e of sent) emitter.emit(e);
+      expect(emitter.stats().connected).toBe(false);
+      await emitter.close(30_000);
+      expect(emitter.stats()).toMatchObject({ accepted: sent.length, sent: sent.length, spooled: 0, dropped: 0, spoolRecords: 0 });
+      const got = await readTopic(kafka, topic, sent.length);
+      expect(got.map((m) => (JSON.parse(m.value!.toString()) as ActionEvent).event_id).sort()).toEqual(sent.map((e) => e.event_id).sort());
+    } finally {
+      slow.close();
+    }
+  }, 60_000);
 
   it('a full spool drops, counts and reports events; memory stays bounded by the queue capacity', async () => {
     const dir = await spoolDir();
