@@ -2,7 +2,7 @@
  * Writes JSON straight into a growing Buffer: the bytes of `JSON.stringify(value)` for the flat records the
  * Mixpanel sink sends, without building a string per record first. JSON.stringify's result string (and the
  * pieces V8 builds it from) was the Mixpanel consumer's largest allocation, about 1 KB per event; at 20k events/s
- * that churn is what pushed a fetch's records out of the young generation (issue #14). Anything other than plain
+ * that churn is what pushed a fetch's records out of the young generation (and the process past 256 MB). Anything other than plain
  * objects, strings, finite numbers, booleans and null (arrays, `toJSON`, other classes) is written by
  * JSON.stringify itself, so the output is always exactly JSON.stringify's (test/unit/mixpanel/json-writer.test.ts).
  */

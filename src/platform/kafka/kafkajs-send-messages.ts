@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
  * done while some of its messages were never written. kafkajs remembers which *brokers* answered across retries
  * and, on a retry, skips every broker that already answered. When a broker dies mid-send, its partitions move to
  * a surviving leader; if that leader had answered for its own partitions, the moved partitions' messages are never
- * sent again and `send()` resolves (kafkajs issue 1303). The three-broker failover run lost ~700 of 61,000 events
+ * sent again and `send()` resolves (a known kafkajs 2.x bug). The three-broker failover run lost ~700 of 61,000 events
  * that way: acknowledged to the emitter, absent from every replica's log.
  *
  * Here the acknowledgement is remembered per *partition*: each attempt sends every partition not yet acknowledged

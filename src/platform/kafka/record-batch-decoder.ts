@@ -195,7 +195,7 @@ function readHeaders(c: Cursor): DecodedRecord['headers'] {
  * A fetched record whose key and headers are read from the batch's buffer when first asked for. A consumer reads
  * every value but a key or a header only now and then (dead letters, trace links): a key Buffer, a headers object
  * and a Buffer per header for every record of a fetch were half of what a fetch held on the heap, and kept whole
- * fetches alive past the young generation (the Mixpanel consumer's footprint, issue #14). The value is still
+ * fetches alive past the young generation (the Mixpanel consumer's footprint, meant to stay under 256 MB). The value is still
  * read up front. The batch's buffer is held by the value anyway, so holding it here costs nothing more.
  * A class, not an object literal: V8 pretenures a literal's allocation site once most of its objects outlive a
  * scavenge (a batch's records live until it is processed), and then allocated every record in the old generation
