@@ -1,6 +1,6 @@
 import { isBlockedCall, type ActionEvent } from '../../events/index.ts';
 import { ActionGateView } from './action-gate-view.ts';
-import type { AlertRule, RulesFile, ScopeDimension } from './alert-rules.ts';
+import { DEFAULT_SUSTAINED_GAP_MINUTES, type AlertRule, type Matcher, type RulesFile, type ScopeDimension } from './alert-rules.ts';
 import { CountWindow } from './count-window.ts';
 import { EventIdSet } from './event-id-set.ts';
 import { EventTimeWatermark } from './event-time-watermark.ts';
@@ -105,9 +105,9 @@ interface CountRuntime {
   families: Family[];
   windowMs: number;
   scopes: Map<string, CountWindow>;
-  /** Fires on the event (no pending): scope key → earliest event time inserted since the last look. */
+  /** Fires on the event (no pending): scope key → earliest and latest event time inserted since the last look. */
   early: boolean;
-  touched: Map<string, number>;
+  touched: Map<string, { from: number; to: number }>;
   /** Scopes with a pending or firing alert: the only ones a step must look at (the others decide on events). */
   open: Set<string>;
 }
@@ -119,8 +119,9 @@ export function scopeKeyOf(scope: Record<string, string>): string {
   return keys.length === 0 ? 'all' : keys.map((k) => `${k}=${scope[k]}`).join(',');
 }
 
-function matches(m: { event: string; where: Record<string, string> } | undefined, e: ActionEvent): boolean {
-  if (!m || e.event !== m.event) return false;
+function matches(m: Matcher | undefined, e: ActionEvent): boolean {
+  if (!m) return false;
+  if (typeof m.event === 'string' ? e.event !== m.event : !m.event.includes(e.event)) return false;
   const rec = e as unknown as Record<string, unknown>;
   for (const k in m.where) if (rec[k] !== m.where[k]) return false;
   return true;
@@ -201,7 +202,13 @@ export class AlertEngine {
     this.watermark = new EventTimeWatermark(this.delayMs);
     const stepsPerMinute = 60 / rules.resolutionSeconds;
     this.runtimes = rules.rules.map((rule): RuleRuntime => {
-      const timings = { pendingMs: rule.pendingMinutes * m, recoveryHoldMs: rule.recoveryHoldMinutes * m, repeatMs: rule.repeatMinutes * m, noTrafficMs: rule.noTrafficResolveMinutes * m };
+      const timings: RuleTimings = {
+        pendingMs: rule.pendingMinutes * m,
+        recoveryHoldMs: rule.recoveryHoldMinutes * m,
+        repeatMs: rule.repeatMinutes * m,
+        noTrafficMs: rule.noTrafficResolveMinutes * m,
+        gapMs: (rule.sustainedGapMinutes ?? DEFAULT_SUSTAINED_GAP_MINUTES) * m,
+      };
       const families = familiesOf(rule);
       if (rule.kind === 'count') {
         return { kind: 'count', rule, timings, families, windowMs: rule.windowMinutes * m, scopes: new Map(), early: rule.pendingMinutes === 0, touched: new Map(), open: new Set() };
@@ -303,7 +310,12 @@ export class AlertEngine {
             rt.scopes.set(key, w);
           }
           w.insert(ts);
-          if (decide && rt.early && (rt.touched.get(key) ?? Infinity) > ts) rt.touched.set(key, ts);
+          if (decide && rt.early) {
+            const t = rt.touched.get(key);
+            if (!t) rt.touched.set(key, { from: ts, to: ts });
+            else if (ts < t.from) t.from = ts;
+            else if (ts > t.to) t.to = ts;
+          }
           used = true;
         }
         continue;
@@ -328,16 +340,17 @@ export class AlertEngine {
           part = new WindowSeries(nodeType, rt.sizes);
           rt.parts.set(partKey, part);
         }
-        if (num) {
-          if (blocked) part.add(st, 'blocked');
-          else {
+        // A refused call is counted once, on its own: it is neither a failure nor a completed call.
+        if (blocked) part.add(st, 'blocked');
+        else {
+          if (num) {
             part.add(st, 'num', typeof rec.reason === 'string' ? rec.reason : undefined);
             if (e.event === 'qontak_action_failed' && (!part.lastFailure || ts >= part.lastFailure.timestamp)) {
               part.lastFailure = { event_id: e.event_id, trace_id: e.trace_id, timestamp: ts };
             }
           }
+          if (den) part.add(st, 'den');
         }
-        if (den) part.add(st, 'den');
       }
       if (num || den) used = true;
     }
@@ -358,16 +371,24 @@ export class AlertEngine {
     const closed = this.closedThroughMs;
     for (const rt of this.runtimes) {
       if (rt.kind !== 'count' || rt.touched.size === 0) continue;
-      for (const [key, from] of rt.touched) {
+      const again = new Map<string, { from: number; to: number }>();
+      for (const [key, range] of rt.touched) {
         const w = rt.scopes.get(key);
-        const breach = w?.firstBreach(from, rt.windowMs, rt.rule.threshold);
-        if (!w || !breach) continue;
+        if (!w) continue;
         const prev = this.states.get(`${rt.rule.id}|${key}`);
-        if (isOpen(prev)) continue;
-        if (prev && prev.episode > 0 && prev.lastNotifiedAt !== null && breach.at <= prev.lastNotifiedAt) {
-          this.stats.lateBreachesAlreadyPaged++;
+        if (isOpen(prev)) {
+          // The open alert may still resolve at a step not evaluated yet, before a breach these events make: look
+          // again after the steps up to the last instant they can reach are evaluated.
+          if (range.to + rt.windowMs > closed) again.set(key, range);
           continue;
         }
+        let breach = w.firstBreach(range.from, range.to, rt.windowMs, rt.rule.threshold);
+        const pagedUntil = prev && prev.episode > 0 ? prev.lastNotifiedAt : null;
+        if (breach && pagedUntil !== null && breach.at <= pagedUntil) {
+          this.stats.lateBreachesAlreadyPaged++;
+          breach = range.to + rt.windowMs > pagedUntil ? w.firstBreach(Math.max(range.from, pagedUntil + 1), range.to, rt.windowMs, rt.rule.threshold) : undefined;
+        }
+        if (!breach) continue;
         const obs: Observation = { value: breach.count, numerator: breach.count, denominator: 0, volume: breach.count };
         const from0 = prev ?? initialState(rt.rule.id, key, { ...w.scope });
         const r = step(rt.rule, rt.timings, from0, obs, breach.at);
@@ -378,7 +399,7 @@ export class AlertEngine {
         if (late) this.stats.lateFirings++;
         out.push({ rule: rt.rule, prev: from0, next: r.next, effects: r.effects, observation: { ...obs, topReasons: [] }, at: breach.at, windowMs: rt.windowMs, late });
       }
-      rt.touched.clear();
+      rt.touched = again;
     }
     return out;
   }
@@ -480,15 +501,15 @@ export class AlertEngine {
         }
         used.push(part);
         num += part.rolls[0].num;
-        den += part.rolls[0].den - part.rolls[0].blocked;
+        den += part.rolls[0].den;
         blocked += part.rolls[0].blocked;
         if (spanIdx > 0) {
           spanNum += part.rolls[spanIdx].num;
-          spanDen += part.rolls[spanIdx].den - part.rolls[spanIdx].blocked;
+          spanDen += part.rolls[spanIdx].den;
         }
         if (confirmIdx > 0) {
           confirmNum += part.rolls[confirmIdx].num;
-          confirmDen += part.rolls[confirmIdx].den - part.rolls[confirmIdx].blocked;
+          confirmDen += part.rolls[confirmIdx].den;
         }
       }
       if (!live && !isOpen(prev)) {
@@ -498,10 +519,9 @@ export class AlertEngine {
       if (replay) continue;
       const from = prev ?? initialState(rt.rule.id, key, { ...entry.scope });
       if (from.status === 'firing' && from.firingSince !== null && from.firingSince > at) continue;
-      den = Math.max(0, den); // a blocked call whose invocation fell just outside the window
       const obs: Observation = { value: den > 0 ? num / den : 0, numerator: num, denominator: den, volume: den, blocked, disabled, excluded };
-      if (rt.spanSteps > 0) obs.span = { value: spanDen > 0 ? spanNum / spanDen : 0, volume: Math.max(0, spanDen) };
-      if (rt.confirmSteps > 0) obs.confirm = { value: confirmDen > 0 ? confirmNum / confirmDen : 0, volume: Math.max(0, confirmDen) };
+      if (rt.spanSteps > 0) obs.span = { value: spanDen > 0 ? spanNum / spanDen : 0, volume: spanDen };
+      if (rt.confirmSteps > 0) obs.confirm = { value: confirmDen > 0 ? confirmNum / confirmDen : 0, volume: confirmDen };
       const nodeType = entry.scope.node_type;
       let graceUntil: number | null = null;
       if (rt.rule.action !== 'none' && nodeType !== undefined) {
@@ -583,11 +603,11 @@ export class AlertEngine {
       for (const pk of entry.parts) {
         const r = rt.parts.get(pk)?.rolls[0];
         if (!r) continue;
-        calls += r.den - r.blocked;
+        calls += r.den;
         failures += r.num;
         blocked += r.blocked;
       }
-      out.push({ scopeKey: key, scope: entry.scope, calls: Math.max(0, calls), failures, blocked });
+      out.push({ scopeKey: key, scope: entry.scope, calls, failures, blocked });
     }
     return out;
   }

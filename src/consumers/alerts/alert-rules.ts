@@ -10,11 +10,30 @@ import { EVENT_NAMES, parseBoundedJson } from '../../events/index.ts';
  */
 const scopeDimension = z.enum(['node_type', 'organization_id']);
 
+const eventName = z.enum(EVENT_NAMES as [string, ...string[]]);
+
 const matcher = z.strictObject({
-  event: z.enum(EVENT_NAMES as [string, ...string[]]),
+  /** One event name, or several (a completed call is `["qontak_action_executed", "qontak_action_failed"]`). */
+  event: z.union([eventName, z.array(eventName).min(1)]),
   /** Extra field equalities, e.g. `{ "outcome": "failed" }`. */
   where: z.record(z.string(), z.string()).default({}),
 });
+
+export type Matcher = z.infer<typeof matcher>;
+
+export function matcherEvents(m: Matcher): string[] {
+  return typeof m.event === 'string' ? [m.event] : m.event;
+}
+
+/**
+ * Every event the numerator matches, the denominator matches too: each of its events is among the denominator's
+ * and it asks at least the denominator's field equalities. That makes the numerator a subset of the denominator,
+ * so a rate can never pass 100 %.
+ */
+function numeratorWithinDenominator(num: Matcher, den: Matcher): boolean {
+  const denEvents = matcherEvents(den);
+  return matcherEvents(num).every((e) => denEvents.includes(e)) && Object.entries(den.where).every(([k, v]) => num.where[k] === v);
+}
 
 export const ruleSchema = z
   .strictObject({
@@ -52,11 +71,20 @@ export const ruleSchema = z
      * the threshold.
      */
     pendingMode: z.enum(['continuous', 'sustained']).default('continuous'),
+    /**
+     * `sustained` only: the longest stretch without a window above the threshold (hours without calls, or too few
+     * calls) that keeps a pending start; longer, and the start is forgotten (default 480 = a night).
+     */
+    sustainedGapMinutes: z.number().int().min(1).max(10_080).optional(),
     /** While firing with fewer than `minVolume` calls in the window for this long, close it saying "no traffic" (0 = never). */
     noTrafficResolveMinutes: z.number().int().min(0).max(10_080).default(0),
   })
   .superRefine((r, ctx) => {
     if (r.kind === 'ratio' && !r.denominator) ctx.addIssue({ code: 'custom', path: ['denominator'], message: 'ratio rules need a denominator' });
+    if (r.kind === 'ratio' && r.denominator && !numeratorWithinDenominator(r.numerator, r.denominator))
+      ctx.addIssue({ code: 'custom', path: ['numerator'], message: 'a ratio\'s numerator must count a subset of its denominator\'s events (every numerator event is a denominator event), so the rate cannot pass 100 %' });
+    if (r.sustainedGapMinutes !== undefined && r.pendingMode !== 'sustained')
+      ctx.addIssue({ code: 'custom', path: ['sustainedGapMinutes'], message: 'only for pendingMode "sustained"' });
     if (r.kind === 'ratio' && r.threshold > 1) ctx.addIssue({ code: 'custom', path: ['threshold'], message: 'a ratio threshold is a fraction (0..1)' });
     if (r.recoveryThreshold !== undefined && r.recoveryThreshold > r.threshold)
       ctx.addIssue({ code: 'custom', path: ['recoveryThreshold'], message: 'must not exceed threshold' });
@@ -81,6 +109,9 @@ export const rulesFileSchema = z.strictObject({
 });
 
 export type AlertRule = z.infer<typeof ruleSchema>;
+
+/** A sustained rule's `sustainedGapMinutes` when the rules file leaves it out: a night without calls. */
+export const DEFAULT_SUSTAINED_GAP_MINUTES = 480;
 export type RulesFile = z.infer<typeof rulesFileSchema>;
 export type ScopeDimension = z.infer<typeof scopeDimension>;
 

@@ -25,13 +25,14 @@ export class CountWindow {
   }
 
   /**
-   * The first instant s ≥ `from` at which the closed window [s − windowMs, s] holds more than `threshold` events.
-   * A count only changes at an event, so the candidates are the event times from `from` up to the last one whose
-   * window still contains `from` (later windows were looked at when their own events arrived).
+   * The first instant s ≥ `from` at which the closed window [s − windowMs, s] holds more than `threshold` events,
+   * for events just inserted with times in [from, to]. A count only changes at an event, so the candidates are the
+   * event times from `from` up to the last one whose window still contains `to`: windows that contain none of the
+   * inserted events were looked at before (however many events one read brought, and however far apart).
    */
-  firstBreach(from: number, windowMs: number, threshold: number): { at: number; count: number } | undefined {
+  firstBreach(from: number, to: number, windowMs: number, threshold: number): { at: number; count: number } | undefined {
     const a = this.ts;
-    for (let i = this.lower(from); i < a.length && a[i] <= from + windowMs; i++) {
+    for (let i = this.lower(from); i < a.length && a[i] <= to + windowMs; i++) {
       if (i + 1 < a.length && a[i + 1] === a[i]) continue; // the window ending at a tie holds all of it
       const n = this.count(a[i] - windowMs, a[i]);
       if (n > threshold) return { at: a[i], count: n };

@@ -25,7 +25,10 @@ export interface AlertState {
   actionStatus: ActionStatus;
   /** Event time of the last automatic disable in this episode (a re-enable is a call reaching the action after it). */
   actionAt: number | null;
-  /** Since when a firing alert has had fewer than the minimum volume in its window. */
+  /**
+   * Firing: since when the window has had fewer than the minimum volume. Pending on a sustained rule: since when
+   * no window has been above the threshold (a pending start older than the rule's gap is forgotten).
+   */
   quietSince: number | null;
   /** Optimistic-concurrency version of the persisted row (0 = no row yet). */
   version: number;
@@ -60,6 +63,8 @@ export interface RuleTimings {
   recoveryHoldMs: number;
   repeatMs: number;
   noTrafficMs: number;
+  /** Sustained rules: the longest stretch without a window above the threshold that keeps a pending start. */
+  gapMs?: number;
 }
 
 export function initialState(ruleId: string, scopeKey: string, scope: Record<string, string>): AlertState {
@@ -147,7 +152,8 @@ export function step(rule: AlertRule, timings: RuleTimings, s: AlertState, o: Ob
       if (inhibited || o.disabled) break;
       if (isEvidence(rule, o)) {
         next.pendingSince = t;
-        if (timings.pendingMs === 0 && spanBreaches(rule, o)) fire();
+        next.quietSince = null;
+        if (timings.pendingMs === 0 && isBreaching(rule, o) && spanBreaches(rule, o)) fire();
         else next.status = 'pending';
       }
       break;
@@ -158,11 +164,24 @@ export function step(rule: AlertRule, timings: RuleTimings, s: AlertState, o: Ob
         break;
       }
       if (o.disabled) break; // a human switched it off: nothing to decide, nothing reset
-      const reset = rule.pendingMode === 'sustained' ? isHealthy(rule, o) : !isBreaching(rule, o);
-      if (reset) {
+      if (rule.pendingMode === 'sustained') {
+        // A healthy busy window resets the clock; windows with no evidence (no calls, or too few at or below the
+        // threshold) neither reset nor count, but a start with no evidence for longer than the gap is forgotten.
+        const evidence = isEvidence(rule, o);
+        next.quietSince = evidence ? null : (s.quietSince ?? t);
+        if (isHealthy(rule, o) || (next.quietSince !== null && t - next.quietSince > (timings.gapMs ?? Infinity))) {
+          next.status = 'inactive';
+          next.pendingSince = null;
+          next.quietSince = null;
+        } else if (t - (s.pendingSince ?? t) >= timings.pendingMs && isBreaching(rule, o) && spanBreaches(rule, o)) {
+          fire(); // failing now (the current window has the volume and is above the threshold) and all along
+        }
+        break;
+      }
+      if (!isBreaching(rule, o)) {
         next.status = 'inactive';
         next.pendingSince = null;
-      } else if (t - (s.pendingSince ?? t) >= timings.pendingMs && spanBreaches(rule, o)) {
+      } else if (t - (s.pendingSince ?? t) >= timings.pendingMs) {
         fire();
       }
       break;

@@ -18,9 +18,9 @@ export interface RecentFailure {
 export interface StepCounts {
   /** Numerator events that are not blocked calls. */
   num: number;
-  /** Denominator events, blocked calls included (subtract `blocked` for the rate). */
+  /** Denominator events that are not blocked calls: the numerator is a subset of them (the rules schema sees to it). */
   den: number;
-  /** Blocked calls: refused by the registry gate; they leave numerator and denominator. */
+  /** Blocked calls: refused by the registry gate, counted here only, in neither numerator nor denominator. */
   blocked: number;
   reasons?: Map<string, number>;
 }

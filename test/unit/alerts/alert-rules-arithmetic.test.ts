@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AlertEngine } from '../../../src/consumers/alerts/alert-engine.ts';
 import { DEFAULT_RULES_PATH, loadRulesFile, parseRules, RulesFileError } from '../../../src/consumers/alerts/alert-rules.ts';
-import { drive, failed, fired, invoked, MIN, perMinute, refreshFailed, resolved, T0, traffic } from './engine-driver.ts';
+import { drive, executed, fired, MIN, perMinute, refreshFailed, resolved, T0, traffic } from './engine-driver.ts';
 
 const defaults = loadRulesFile();
 const engine = () => new AlertEngine(defaults, { minuteMs: MIN });
@@ -33,13 +33,13 @@ describe('rule 1: failure rate > 10% over 1 h', () => {
   });
 
   it('does not page below the minimum volume (1 failure out of 3 calls)', () => {
-    const ts = drive(engine(), [invoked(T0 + 1000), invoked(T0 + 2000), invoked(T0 + 3000), failed(T0 + 4000)], T0 + 120 * MIN);
+    const ts = drive(engine(), traffic(T0 + 1000, 3, 1), T0 + 120 * MIN);
     expect(ts.filter((t) => t.rule.id === 'failure-rate-1h')).toEqual([]);
   });
 
   it('a breach shorter than the pending period goes back to inactive without a page', () => {
-    // 3 minutes of spike (900 failures against ~6300 calls: 14%), then a burst of healthy calls dilutes it.
-    const events = [...perMinute(T0, 60, (m) => traffic(m, 100, 0)), ...perMinute(T0 + 60 * MIN, 3, (m) => traffic(m, 100, 300))];
+    // 3 minutes of spike (900 failed calls against 6,900 in the window: 13 %), then a burst of healthy calls dilutes it.
+    const events = [...perMinute(T0, 60, (m) => traffic(m, 100, 0)), ...perMinute(T0 + 60 * MIN, 3, (m) => traffic(m, 300, 300))];
     events.push(...traffic(T0 + 63 * MIN, 10_000, 0));
     const ts = drive(engine(), [...events, ...perMinute(T0 + 64 * MIN, 60, (m) => traffic(m, 100, 0))], T0 + 124 * MIN);
     expect(ts.some((t) => t.rule.id === 'failure-rate-1h' && t.next.status === 'pending')).toBe(true);
@@ -85,7 +85,7 @@ describe('rule 2: token refresh failures > 5 in 15 min for one organization', ()
     expect(f[0].observation.value).toBe(6);
     // The evaluation instant is the crossing event's own time (exact window, no minute rounding).
     expect(f[0].at).toBe(T0 + 10 * MIN + 5000);
-    // The ratio rules never fire early: a late invoked event could still lower a ratio.
+    // The ratio rules never fire early: a late successful call could still lower a ratio.
     const ratio = drive(engine(), traffic(T0 + 10 * MIN, 30, 30));
     expect(ratio).toEqual([]);
     // More failures, a redelivery and a late one for a minute before: still one firing, then the minutes close.
@@ -123,8 +123,9 @@ describe('event time, lateness and duplicates', () => {
   it('counts a duplicated event once', () => {
     const e = engine();
     const events = perMinute(T0, 10, (m) => traffic(m, 10, 5));
-    expect(events.map((ev) => e.ingest(ev)).every((r) => r === 'counted')).toBe(true);
-    expect(e.ingest(events[3])).toBe('duplicate');
+    const outcomes = events.filter((ev) => ev.event !== 'qontak_action_invoked');
+    expect(outcomes.map((ev) => e.ingest(ev)).every((r) => r === 'counted')).toBe(true);
+    expect(e.ingest(outcomes[3])).toBe('duplicate');
     expect(e.stats.duplicates).toBe(1);
     // duplicates do not move the rate: 50 failures / 100 calls
     const dup = engine();
@@ -137,13 +138,13 @@ describe('event time, lateness and duplicates', () => {
     const e = new AlertEngine(defaults, { minuteMs: MIN, latenessAllowanceMinutes: 360 });
     drive(e, perMinute(T0, 10, (m) => traffic(m, 1, 0)));
     // newest event is in minute 9: watermark = 9:xx − 2 min, so minute 8 is still open, minute 5 evaluated
-    expect(e.ingest(invoked(T0 + 8 * MIN + 30_000))).toBe('counted');
-    expect(e.ingest(invoked(T0 + 5 * MIN + 30_000))).toBe('late');
+    expect(e.ingest(executed(T0 + 8 * MIN + 30_000))).toBe('counted');
+    expect(e.ingest(executed(T0 + 5 * MIN + 30_000))).toBe('late');
     expect(e.stats.late).toBe(1);
     drive(e, perMinute(T0 + 10 * MIN, 400, (m) => traffic(m, 1, 0)));
     // evaluated through about minute 407: 6 h before is minute 47
-    expect(e.ingest(invoked(T0 + 50 * MIN))).toBe('late');
-    expect(e.ingest(invoked(T0 + 40 * MIN))).toBe('too_late');
+    expect(e.ingest(executed(T0 + 50 * MIN))).toBe('late');
+    expect(e.ingest(executed(T0 + 40 * MIN))).toBe('too_late');
     expect(e.stats.tooLate).toBe(1);
     expect(e.stats.lateByLateness.le_6h).toBe(1);
     expect(e.stats.lateByLateness.more).toBe(1);

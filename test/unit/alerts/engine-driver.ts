@@ -45,11 +45,19 @@ export function perMinute(start: number, minutes: number, fn: (minuteStart: numb
   return out;
 }
 
-export function traffic(ts: number, invokedCount: number, failedCount: number, nodeType: NodeType = 'qontak_crm_deal_create'): ActionEvent[] {
+/**
+ * `calls` calls at `ts`, the first `failedCount` of them failing: each an `invoked`, then its outcome (`failed` or
+ * `executed`), so the failure rate of these calls is failedCount / calls.
+ */
+export function traffic(ts: number, calls: number, failedCount: number, nodeType: NodeType = 'qontak_crm_deal_create'): ActionEvent[] {
   const out: ActionEvent[] = [];
-  for (let i = 0; i < invokedCount; i++) out.push(invoked(ts + 100 + i, nodeType));
-  for (let i = 0; i < failedCount; i++) out.push(failed(ts + 200 + i, nodeType));
+  for (let i = 0; i < calls; i++) out.push(invoked(ts + 100 + i, nodeType));
+  for (let i = 0; i < calls; i++) out.push(i < failedCount ? failed(ts + 200 + i, nodeType) : executed(ts + 200 + i, nodeType));
   return out;
+}
+
+export function executed(ts: number, nodeType: NodeType = 'qontak_crm_deal_create', org = 'org-1'): ActionEvent {
+  return buildEvent({ event: 'qontak_action_executed', event_id: id(ts), timestamp: ts, source: 'test', organization_id: org, node_type: nodeType, agent_id: 'a1', conversation_id: 'c1', duration_ms: 5 });
 }
 
 /**
@@ -66,6 +74,7 @@ export function drive(engine: AlertEngine, events: readonly ActionEvent[], until
   const evaluate = () => {
     for (const t of engine.evaluateEarly()) accept(t);
     for (const b of engine.pendingSteps()) for (const t of engine.evaluate(b)) accept(t);
+    for (const t of engine.evaluateEarly()) accept(t);
   };
   for (const e of events) {
     engine.ingest(e, 0);
@@ -104,7 +113,7 @@ export function succeeded(ts: number, n: number, nodeType: NodeType = 'qontak_cr
   const out: ActionEvent[] = [];
   for (let i = 0; i < n; i++) {
     out.push(invoked(ts + 100 + i, nodeType, org));
-    out.push(buildEvent({ event: 'qontak_action_executed', event_id: id(ts + 150 + i), timestamp: ts + 150 + i, source: 'test', organization_id: org, node_type: nodeType, agent_id: 'a1', conversation_id: 'c1', duration_ms: 5 }));
+    out.push(executed(ts + 150 + i, nodeType, org));
   }
   return out;
 }
