@@ -24,8 +24,9 @@ import {
   HEADER_SCHEMA_VERSION,
   HEADER_SOURCE,
   HEADER_TRACEPARENT,
+  DEFAULT_FUTURE_ALLOWANCE_MS,
   MAX_EVENT_BYTES,
-  MAX_FUTURE_SKEW_MS,
+  MAX_FUTURE_ALLOWANCE_MS,
   NODE_TYPES,
   SCHEMA_VERSION,
   type EventName,
@@ -52,9 +53,10 @@ const FIELD_DESCRIPTIONS: Record<string, string> = {
   event_id: 'UUIDv7 (lowercase), unique per event and time-ordered: the dedupe key everywhere downstream.',
   schema_version: `Contract version; this schema is version ${SCHEMA_VERSION}.`,
   timestamp:
-    'Event time in milliseconds since the Unix epoch (UTC), an integer. Not before 2020-01-01 and not more than ' +
-    `${MAX_FUTURE_SKEW_MS / 3_600_000} h ahead of the validating clock. JSON Schema cannot express "relative to now": ` +
-    'the upper bound is stated in x-actionpulse-max-future-skew-ms and enforced by Actionpulse validation only.',
+    'Event time in milliseconds since the Unix epoch (UTC), an integer. Not before 2020-01-01 and not further ahead of ' +
+    `the validating clock than its future allowance (EVENT_FUTURE_ALLOWANCE_SECONDS, default ${DEFAULT_FUTURE_ALLOWANCE_MS / 60_000} min, ` +
+    `at most ${MAX_FUTURE_ALLOWANCE_MS / 3_600_000} h). JSON Schema cannot express "relative to now": the default bound is stated in ` +
+    'x-actionpulse-max-future-skew-ms and enforced by Actionpulse validation only.',
   source: 'Producing service, lowercase, e.g. `agent-runtime`.',
   organization_id: 'Organization (tenant) id; also the Kafka message key.',
   trace_id: 'W3C trace-id of the action span, 32 lowercase hex characters.',
@@ -80,8 +82,8 @@ export function eventJsonSchema(name: EventName): JsonObject {
     if (!description) throw new Error(`write-schemas: no description for field ${name}.${field}`);
     schema.description = description;
   }
-  // zod refinements do not export; the future-skew bound of the timestamp is one (see its description).
-  properties.timestamp['x-actionpulse-max-future-skew-ms'] = MAX_FUTURE_SKEW_MS;
+  // zod refinements do not export; the future bound of the timestamp is one (see its description).
+  properties.timestamp['x-actionpulse-max-future-skew-ms'] = DEFAULT_FUTURE_ALLOWANCE_MS;
   const { $schema, ...rest } = generated;
   return {
     $schema,
@@ -165,10 +167,13 @@ for another meaning. Anything the package does not export from those two entry p
 CLI's internals) may change in any release.
 
 ## What JSON Schema cannot say
-- **timestamp upper bound.** Actionpulse rejects an event time more than ${MAX_FUTURE_SKEW_MS / 3_600_000} h ahead of the
-  validating clock (a producer clock bug, not an event). That bound moves with "now", so it is a zod refinement that
-  does not export; the schemas state it as \`x-actionpulse-max-future-skew-ms: ${MAX_FUTURE_SKEW_MS}\` on \`timestamp\`.
-  A producer validating with these files alone should add that check.
+- **timestamp upper bound.** Actionpulse rejects an event time further ahead of the validating clock than its
+  future allowance, \`EVENT_FUTURE_ALLOWANCE_SECONDS\` (default ${DEFAULT_FUTURE_ALLOWANCE_MS / 60_000} min, at most ${MAX_FUTURE_ALLOWANCE_MS / 3_600_000} h): that
+  is a producer clock bug, not an event, and it would drag the alert evaluator's event time ahead. HTTP ingest lists
+  it under \`rejected\` with field \`timestamp\`; a consumer dead-letters it as \`timestamp_in_future\`. That bound
+  moves with "now", so it is a zod refinement that does not export; the schemas state the default as
+  \`x-actionpulse-max-future-skew-ms: ${DEFAULT_FUTURE_ALLOWANCE_MS}\` on \`timestamp\`. A producer validating with these files
+  alone should add that check.
 - **size.** A serialised event larger than ${MAX_EVENT_BYTES} bytes is rejected before parsing (\`oversized\`).
 
 ## Kafka wire format
@@ -199,7 +204,7 @@ ${table(
 ${table(
   ['header', 'value'],
   [
-    [`\`${DLQ_HEADERS.reason}\``, 'why: `invalid_json`, `oversized`, `schema_invalid`, `unsupported_schema_version`, `sink_rejected`, `mixpanel_rejected`, `ingest_rejected`'],
+    [`\`${DLQ_HEADERS.reason}\``, 'why: `invalid_json`, `oversized`, `schema_invalid`, `unsupported_schema_version`, `timestamp_in_future`, `sink_rejected`, `mixpanel_rejected`, `ingest_rejected`'],
     [`\`${DLQ_HEADERS.source}\``, 'the component that gave up, e.g. `consumer:clickhouse`'],
     [`\`${DLQ_HEADERS.errors}\``, 'JSON array of `{ path, message }` field errors (at most 4000 characters)'],
     [`\`${DLQ_HEADERS.detail}\``, 'free-text detail (at most 2000 characters)'],

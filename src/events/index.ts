@@ -2,6 +2,7 @@ export * from './node-types.ts';
 export * from './failure-reasons.ts';
 export * from './event-id.ts';
 export * from './schema.ts';
+export * from './future-allowance.ts';
 export * from './validate.ts';
 export * from './wire.ts';
 export * from './build.ts';

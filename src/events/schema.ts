@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { NODE_TYPE_NAMES } from './node-types.ts';
 import { FAILURE_REASON_CODES, TOKEN_REFRESH_OUTCOMES } from './failure-reasons.ts';
 import { EVENT_ID_PATTERN } from './event-id.ts';
+import { futureTimestampMessage, withinFutureAllowance } from './future-allowance.ts';
 
 /** How a configuration ended, on `qontak_action_unconfigured`. */
 export const CONFIGURATION_CHANGES = ['removed', 'replaced'] as const;
@@ -9,9 +10,10 @@ export type ConfigurationChange = (typeof CONFIGURATION_CHANGES)[number];
 
 export const SCHEMA_VERSION = 1 as const;
 
-/** Event time bounds: before 2020 or more than a day ahead is a clock bug, not an event. */
+/** Event time bounds: before 2020, or further ahead than the future allowance (future-allowance.ts), is a clock bug. */
 export const MIN_TIMESTAMP_MS = Date.UTC(2020, 0, 1);
-export const MAX_FUTURE_SKEW_MS = 24 * 3600_000;
+/** The `params.reason` of the timestamp's future check, so validation can name that refusal on its own. */
+export const TIMESTAMP_IN_FUTURE = 'timestamp_in_future';
 
 const identifier = z
   .string()
@@ -27,7 +29,7 @@ const common = {
     .number()
     .int()
     .min(MIN_TIMESTAMP_MS, 'milliseconds since epoch, not before 2020-01-01')
-    .refine((t) => t <= Date.now() + MAX_FUTURE_SKEW_MS, 'not more than 24 h in the future'),
+    .refine((t) => withinFutureAllowance(t), { error: (issue) => futureTimestampMessage(issue.input), params: { reason: TIMESTAMP_IN_FUTURE } }),
   /** The producing service, e.g. `agent-runtime`, `builder-api`. */
   source: z.string().regex(/^[a-z0-9][a-z0-9._:-]{0,63}$/, 'lowercase service name, max 64 chars'),
   organization_id: identifier,

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { actionEventSchema, SCHEMA_VERSION, type ActionEvent } from './schema.ts';
+import { actionEventSchema, SCHEMA_VERSION, TIMESTAMP_IN_FUTURE, type ActionEvent } from './schema.ts';
 import { compileFastCheck } from './fast-check.ts';
 import { parseBoundedJson } from './bounded-json.ts';
 
@@ -12,8 +12,12 @@ export interface FieldError {
   message: string;
 }
 
-/** Why a message could not be accepted; the stable codes the dead-letter topic and dashboards group by. */
-export type RejectReason = 'invalid_json' | 'oversized' | 'schema_invalid' | 'unsupported_schema_version';
+/**
+ * Why a message could not be accepted; the stable codes the dead-letter topic and dashboards group by.
+ * `timestamp_in_future`: the event is valid but for a time further ahead than the future allowance
+ * (future-allowance.ts); it has a code of its own because the fix is the producer's clock, not its code.
+ */
+export type RejectReason = 'invalid_json' | 'oversized' | 'schema_invalid' | 'unsupported_schema_version' | typeof TIMESTAMP_IN_FUTURE;
 
 export type ValidationResult =
   | { ok: true; event: ActionEvent }
@@ -38,8 +42,9 @@ export function validateEvent(value: unknown): ValidationResult {
   const parsed = actionEventSchema.safeParse(value);
   if (parsed.success) return { ok: true, event: parsed.data };
   const version = (value as { schema_version?: unknown } | null)?.schema_version;
+  const onlyFuture = parsed.error.issues.every((i) => i.code === 'custom' && i.params?.reason === TIMESTAMP_IN_FUTURE);
   const reason: RejectReason =
-    typeof version === 'number' && version !== SCHEMA_VERSION ? 'unsupported_schema_version' : 'schema_invalid';
+    typeof version === 'number' && version !== SCHEMA_VERSION ? 'unsupported_schema_version' : onlyFuture ? TIMESTAMP_IN_FUTURE : 'schema_invalid';
   return { ok: false, reason, errors: toFieldErrors(parsed.error) };
 }
 

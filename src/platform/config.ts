@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { parseBoundedJson } from '../events/bounded-json.ts';
+import { DEFAULT_FUTURE_ALLOWANCE_MS, MAX_FUTURE_ALLOWANCE_MS } from '../events/future-allowance.ts';
 import { DEFAULT_DLQ_TOPIC, DEFAULT_EVENTS_TOPIC } from '../events/wire.ts';
 
 /**
@@ -37,6 +38,13 @@ const CLUSTER_NAME = /^([A-Za-z_][A-Za-z0-9_.-]*|\{[A-Za-z_]+\})$/;
 export const configSchema = z.strictObject({
   dataDir: z.string().min(1).default('.data').describe('Folder for local state: broker logs, chDB, PGlite, spool'),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  events: z
+    .strictObject({
+      futureAllowanceSeconds: int(0, MAX_FUTURE_ALLOWANCE_MS / 1000)
+        .default(DEFAULT_FUTURE_ALLOWANCE_MS / 1000)
+        .describe('How far ahead of this process clock an event time may be (producer clock drift); further is refused, dead-lettered as timestamp_in_future, never counted by the alert evaluator'),
+    })
+    .prefault({}),
   kafka: z
     .strictObject({
       brokers: csv.optional().describe('Broker list; unset = start the local broker'),
@@ -249,6 +257,7 @@ function crossFieldProblems(c: Config): { path: string; message: string }[] {
 export const ENV_SETTINGS: Record<string, string> = {
   ACTIONPULSE_DATA_DIR: 'dataDir',
   LOG_LEVEL: 'logLevel',
+  EVENT_FUTURE_ALLOWANCE_SECONDS: 'events.futureAllowanceSeconds',
   KAFKA_BROKERS: 'kafka.brokers',
   KAFKA_CLIENT_ID: 'kafka.clientId',
   KAFKA_CLIENT: 'kafka.client',

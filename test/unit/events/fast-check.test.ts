@@ -1,12 +1,14 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { compileFastCheck } from '../../../src/events/fast-check.ts';
 import {
   EVENT_NAMES,
   EVENT_SCHEMAS,
-  MAX_FUTURE_SKEW_MS,
+  DEFAULT_FUTURE_ALLOWANCE_MS,
   actionEventSchema,
   buildEvent,
+  futureAllowanceMs,
+  setFutureAllowanceMs,
   validateEvent,
 } from '../../../src/events/index.ts';
 import { FULL_INPUTS, MINIMAL_INPUTS } from './event-fixtures.ts';
@@ -29,8 +31,9 @@ function candidates(): unknown[] {
       }
       out.push(
         { ...event, event: EVENT_NAMES.find((n) => n !== name) },
-        { ...event, timestamp: Date.now() + 2 * MAX_FUTURE_SKEW_MS },
-        { ...event, timestamp: Date.now() + MAX_FUTURE_SKEW_MS - 60_000 },
+        { ...event, timestamp: Date.now() + futureAllowanceMs() + 60_000 },
+        { ...event, timestamp: Date.now() + futureAllowanceMs() - 60_000 },
+        { ...event, timestamp: Date.now() + 23 * 3600_000 },
         { ...event, duration_ms: 3_600_000 },
         { ...event, duration_ms: 3_600_001 },
         { ...event, organization_id: 'o'.repeat(128) },
@@ -63,6 +66,29 @@ describe('compileFastCheck', () => {
       }
     }
     expect(accepted).toBeGreaterThan(100);
+  });
+
+  describe('at the future allowance boundary, on a pinned clock', () => {
+    const NOW = Date.UTC(2026, 11, 2, 9, 30, 0);
+    afterEach(() => {
+      vi.useRealTimers();
+      setFutureAllowanceMs(DEFAULT_FUTURE_ALLOWANCE_MS);
+    });
+
+    it('accepts exactly at the allowance and refuses 1 ms beyond, like zod, for the default and a set allowance', () => {
+      vi.useFakeTimers({ toFake: ['Date'] });
+      vi.setSystemTime(NOW);
+      for (const allowance of [DEFAULT_FUTURE_ALLOWANCE_MS, 0, 3600_000]) {
+        setFutureAllowanceMs(allowance);
+        for (const name of EVENT_NAMES) {
+          const event = buildEvent(FULL_INPUTS[name]);
+          const at = { ...event, timestamp: NOW + allowance };
+          const beyond = { ...event, timestamp: NOW + allowance + 1 };
+          expect([fast!(at), actionEventSchema.safeParse(at).success], `${name} at ${allowance}`).toEqual([true, true]);
+          expect([fast!(beyond), actionEventSchema.safeParse(beyond).success], `${name} beyond ${allowance}`).toEqual([false, false]);
+        }
+      }
+    });
   });
 
   it('declines schemas it does not understand, so the caller keeps zod for them', () => {

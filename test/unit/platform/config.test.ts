@@ -14,6 +14,7 @@ const WRONG: Record<string, string[]> = {
   DEMO_SEED: ['-1'],
   DEMO_FAILING_AFTER_MS: ['soon'],
   LOG_LEVEL: ['verbose'],
+  EVENT_FUTURE_ALLOWANCE_SECONDS: ['-1', '3601', '1.5', 'five minutes'],
   KAFKA_BROKERS: [',', 'localhost', 'kafka:port', 'a:9092,b'],
   KAFKA_CLIENT: ['confluent', 'librdkafka'],
   KAFKA_EVENTS_TOPIC: ['events topic', 'x'.repeat(250)],
@@ -163,6 +164,12 @@ describe('loadConfig', () => {
     expect(config.clickhouse.url).toBe('https://ch.example.com:8443');
     expect(config.http.port).toBe(0);
     expect(config.logLevel).toBe('info'); // empty means unset
+  });
+
+  it('EVENT_FUTURE_ALLOWANCE_SECONDS: 300 by default, 0 and 3600 accepted', () => {
+    expect(loadConfig({}).events.futureAllowanceSeconds).toBe(300);
+    expect(loadConfig({ EVENT_FUTURE_ALLOWANCE_SECONDS: '0' }).events.futureAllowanceSeconds).toBe(0);
+    expect(loadConfig({ EVENT_FUTURE_ALLOWANCE_SECONDS: '3600' }).events.futureAllowanceSeconds).toBe(3600);
   });
 
   it('every env var is either tested with a wrong value here or free-form', () => {
