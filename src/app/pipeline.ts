@@ -3,6 +3,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { Router } from 'express';
 import type { Redis } from 'ioredis';
 import type { Config } from '../platform/config.ts';
+import { setFutureAllowanceMs } from '../events/future-allowance.ts';
 import type { Logger } from '../platform/logger.ts';
 import { createMetrics, type Metrics } from '../platform/metrics.ts';
 import { startTelemetry, type Telemetry } from '../platform/telemetry.ts';
@@ -84,6 +85,8 @@ export function defaultComponents(config: Config): Set<Component> {
 }
 
 export async function startPipeline(config: Config, logger: Logger, options: PipelineOptions = {}): Promise<Pipeline> {
+  // Every event this process validates (emit, ingest, each consumer) takes the configured future allowance.
+  setFutureAllowanceMs(config.events.futureAllowanceSeconds * 1000);
   const run = options.components ?? defaultComponents(config);
   if (run.has('http') && !run.has('clickhouse') && !config.clickhouse.url) {
     // The embedded engine's folder belongs to one process; the dashboard must live where the data is.

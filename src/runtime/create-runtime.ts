@@ -1,6 +1,7 @@
 import type { Meter } from '@opentelemetry/api';
 import { Redis } from 'ioredis';
 import { join } from 'node:path';
+import { setFutureAllowanceMs } from '../events/future-allowance.ts';
 import { createExecutor, fileBackend } from '../executors/index.ts';
 import { ConfigError, loadConfig, type Config } from '../platform/config.ts';
 import { createKafkaClient, kafkaOptionsFromConfig } from '../platform/kafka/kafka-client.ts';
@@ -43,6 +44,8 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
       { setting: 'CRM_TOKEN_ENCRYPTION_KEY (crm.tokenEncryptionKey)', message: 'required: CRM tokens are stored encrypted' },
     ]);
   }
+  // emit() checks every event against the contract, with the same future allowance as the pipeline.
+  setFutureAllowanceMs(config.events.futureAllowanceSeconds * 1000);
   const source = options.source ?? 'agent-runtime';
   const logger = (options.logger ?? createLogger({ level: config.logLevel })).child({ component: 'runtime' });
   // Released in this order when the runtime closes (after the executor and the emitter), or if start-up fails.

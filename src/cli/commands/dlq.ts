@@ -1,4 +1,5 @@
 import { connectKafka } from '../../app/local-infra.ts';
+import { setFutureAllowanceMs } from '../../events/future-allowance.ts';
 import { readDeadLetters, replayDeadLetters } from '../../app/dead-letters.ts';
 import { loadConfig } from '../../platform/config.ts';
 import { createLogger } from '../../platform/logger.ts';
@@ -21,6 +22,8 @@ export async function run(args: string[]): Promise<number> {
   const sub = positionals[0];
   if (sub !== 'inspect' && sub !== 'replay') throw new UsageError(`expected 'inspect' or 'replay'\n\n${help}`);
   const config = loadConfig();
+  // "Passes the contract now" uses the pipeline's future allowance: a timestamp_in_future letter becomes replayable once its time has come.
+  setFutureAllowanceMs(config.events.futureAllowanceSeconds * 1000);
   const { kafka } = await connectKafka(config, createLogger({ level: 'error' }));
   if (sub === 'inspect') {
     const limit = Number(values.limit);
