@@ -24,6 +24,7 @@ export interface ConsumerHealth {
   lagByPartition: Record<string, number>;
   written: number;
   deadLettered: number;
+  futureEvents: number;
   retries: number;
   secondsSinceProgress: number | null;
   stalled: boolean;
@@ -72,6 +73,7 @@ export class HealthMonitor {
           lagByPartition: Object.fromEntries([...lagMap].map(([p, v]) => [String(p), v])),
           written: c.runner.stats.written,
           deadLettered: c.runner.stats.deadLettered,
+          futureEvents: c.runner.stats.futureEvents,
           retries: c.runner.stats.retries,
           secondsSinceProgress: Math.round((now - since) / 1000),
           stalled,
@@ -94,6 +96,9 @@ export class HealthMonitor {
     const stalled = meter.createObservableGauge('actionpulse_consumer_stalled', { description: '1 when the consumer has lag and made no progress for a minute' });
     const written = meter.createObservableCounter('actionpulse_consumer_written_total', { description: 'Events the sink accepted' });
     const dead = meter.createObservableCounter('actionpulse_consumer_dead_lettered_total', { description: 'Messages sent to the dead-letter topic' });
+    const future = meter.createObservableCounter('actionpulse_consumer_future_events_total', {
+      description: 'Events dead-lettered as timestamp_in_future: dated further ahead of this consumer clock than EVENT_FUTURE_ALLOWANCE_SECONDS',
+    });
     meter.addBatchObservableCallback(
       async (r) => {
         const h = await this.check();
@@ -103,9 +108,10 @@ export class HealthMonitor {
           r.observe(stalled, c.stalled ? 1 : 0, { group: c.group });
           r.observe(written, c.written, { group: c.group });
           r.observe(dead, c.deadLettered, { group: c.group });
+          r.observe(future, c.futureEvents, { group: c.group });
         }
       },
-      [lag, since, stalled, written, dead],
+      [lag, since, stalled, written, dead, future],
     );
   }
 

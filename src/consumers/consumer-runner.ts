@@ -11,7 +11,8 @@ import { tracingActive } from '../platform/telemetry.ts';
 import { inSpan } from '../platform/span-scope.ts';
 
 /**
- * Reads the events topic for one sink: decode + validate each message, dead-letter what is invalid,
+ * Reads the events topic for one sink: decode + validate each message (an event time further ahead of this
+ * process's clock than the future allowance is invalid too: `timestamp_in_future`), dead-letter what is invalid,
  * hand the valid events to the sink, retry transient failures with backoff, and commit offsets only
  * after the sink accepted the batch — so a crash or outage at any point re-delivers, never skips.
  */
@@ -55,6 +56,8 @@ export interface ConsumerStats {
   consumed: number;
   written: number;
   deadLettered: number;
+  /** Of those, events dated further ahead than the future allowance (`timestamp_in_future`): a producer's clock is wrong. */
+  futureEvents: number;
   retries: number;
   lastBatchAt: number;
   partitions: Map<number, PartitionStats>;
@@ -84,7 +87,7 @@ export const DEFAULT_RETRY_POLICY: BackoffPolicy = { initialMs: 500, maxMs: 30_0
 const DECODE_SLICE = 2000;
 
 export class ConsumerRunner {
-  readonly stats: ConsumerStats = { consumed: 0, written: 0, deadLettered: 0, retries: 0, lastBatchAt: 0, partitions: new Map() };
+  readonly stats: ConsumerStats = { consumed: 0, written: 0, deadLettered: 0, futureEvents: 0, retries: 0, lastBatchAt: 0, partitions: new Map() };
   private consumer: Consumer;
   private dlq: DeadLetterPublisher;
   private readonly abort = new AbortController();
@@ -322,6 +325,7 @@ export class ConsumerRunner {
       try {
         await this.dlq.publish(letters);
         this.stats.deadLettered += letters.length;
+        for (const l of letters) if (l.info.reason === 'timestamp_in_future') this.stats.futureEvents++;
         this.o.logger.warn({ sink: this.o.sink.name, count: letters.length, reasons: [...new Set(letters.map((l) => l.info.reason))] }, 'dead-lettered messages');
         return;
       } catch (err) {
