@@ -13,7 +13,9 @@ import { RateLimiter } from './rate-limiter.ts';
  *
  * Responses (JSON):
  * - 202 `{accepted, rejected: [{index, reason, errors: [{path, message}]}]}` — every accepted event is in
- *   Kafka or in the disk spool; invalid ones are listed, the valid ones of a mixed batch still land.
+ *   Kafka or in the disk spool; invalid ones are listed, the valid ones of a mixed batch still land. An event
+ *   dated further ahead of this service's clock than EVENT_FUTURE_ALLOWANCE_SECONDS is listed with reason
+ *   `timestamp_in_future` at path `timestamp` (the sender's clock is wrong; it is refused, not held).
  * - 400 `invalid_json` | `invalid_utf8` | `too_deep` (with a `message`) | `empty_batch` | `no_valid_events`
  *   (with `rejected`), 401 `unauthorized` (no detail),
  *   413 `payload_too_large` | `too_many_events`, 429 `rate_limited` + Retry-After (seconds),

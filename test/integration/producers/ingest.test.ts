@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ActionEvent } from '../../../src/events/index.ts';
+import { futureAllowanceMs, type ActionEvent } from '../../../src/events/index.ts';
 import { loadConfig } from '../../../src/platform/config.ts';
 import { createHttpApp, listen, type RunningServer } from '../../../src/platform/http-server.ts';
 import type { KafkaPort } from '../../../src/platform/kafka/kafka-client.ts';
@@ -63,6 +63,26 @@ describe('POST /v1/events', () => {
     expect(json.rejected[0]).toMatchObject({ reason: 'schema_invalid', errors: [{ path: 'node_type' }] });
     expect(json.rejected[1].errors.map((e) => e.path).sort()).toEqual(['extra', 'reason']);
     landed.push(good[0].event_id, good[2].event_id, good[4].event_id);
+  });
+
+  it('an event at the future allowance when sent lands; one 23 h ahead is listed under rejected with field timestamp', async () => {
+    // The real clock runs on between building and validating, so "at the allowance" is within it when checked;
+    // the 1 ms boundary on a pinned clock is in test/unit/events/future-allowance.test.ts.
+    const [atAllowance, ahead] = oneOfEach('org-future');
+    const batch = [
+      { ...atAllowance, timestamp: Date.now() + futureAllowanceMs() },
+      { ...ahead, timestamp: Date.now() + 23 * 3600_000 },
+    ];
+    const body = JSON.stringify(batch);
+    const res = await post(body, signed(body));
+    expect(res.status).toBe(202);
+    const json = (await res.json()) as { accepted: number; rejected: { index: number; reason: string; errors: { path: string; message: string }[] }[] };
+    expect(json.accepted).toBe(1);
+    expect(json.rejected).toEqual([
+      { index: 1, reason: 'timestamp_in_future', errors: [{ path: 'timestamp', message: expect.stringContaining('in the future by this service') }] },
+    ]);
+    expect(json.rejected[0].errors[0].message).toContain('EVENT_FUTURE_ALLOWANCE_SECONDS');
+    landed.push(atAllowance.event_id);
   });
 
   it('accepts a bearer token instead of a signature', async () => {
