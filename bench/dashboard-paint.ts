@@ -14,6 +14,7 @@ import express from 'express';
 import { chromium } from 'playwright-core';
 import { ClickhouseSink } from '../src/consumers/clickhouse/clickhouse-sink.ts';
 import { createDashboardRouter } from '../src/consumers/clickhouse/dashboard-api.ts';
+import { loadRateThresholds } from '../src/consumers/alerts/rate-thresholds.ts';
 import { runMigrations } from '../src/consumers/clickhouse/migrations.ts';
 import { createClickhouse } from '../src/platform/clickhouse-client.ts';
 import { silentLogger } from '../src/platform/logger.ts';
@@ -44,7 +45,7 @@ for (const set of sets) {
     if (r.status !== 'ok') throw new Error(`seeding ${set.name}: ${r.status}`);
   }
   const app = express();
-  app.use(createDashboardRouter({ clickhouse, database: set.db, logger: silentLogger, now: () => endMs }));
+  app.use(createDashboardRouter({ clickhouse, database: set.db, logger: silentLogger, now: () => endMs, thresholds: loadRateThresholds({ sloBurnRate: true }) }));
   const server = await new Promise<Server>((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });

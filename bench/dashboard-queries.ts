@@ -22,6 +22,7 @@ import { createClickhouse } from '../src/platform/clickhouse-client.ts';
 import { runMigrations } from '../src/consumers/clickhouse/migrations.ts';
 import { toEventRow } from '../src/consumers/clickhouse/event-row.ts';
 import { METRIC_NAMES, runMetric, type MetricFilters } from '../src/consumers/clickhouse/metric-queries.ts';
+import { loadRateThresholds } from '../src/consumers/alerts/rate-thresholds.ts';
 import { generateWorkload } from '../src/workload/workload-generator.ts';
 import { sealClosedHours } from '../src/consumers/clickhouse/seal-hours.ts';
 
@@ -30,6 +31,8 @@ const MIN = 60_000;
 const TOTAL = Number(process.env.BENCH_QUERY_EVENTS ?? 10_000_000);
 /** BENCH_QUERY_ONLY=node-types,organizations times only those metrics. */
 const ONLY = process.env.BENCH_QUERY_ONLY?.split(',');
+/** The shipped alert rules' thresholds: what `npm start` passes to the same queries. */
+const thresholds = loadRateThresholds({ sloBurnRate: true });
 const COPIED = ['qontak_action_invoked', 'qontak_action_executed', 'qontak_action_failed', 'qontak_action_token_refreshed'];
 const load = () => loadavg().map((l) => l.toFixed(1)).join(' ');
 
@@ -108,7 +111,7 @@ async function main(): Promise<void> {
       for (let i = 0; i < 3; i++) {
         const q0 = performance.now();
         const c0 = process.cpuUsage();
-        await runMetric(client, db, name, filters);
+        await runMetric(client, db, name, filters, thresholds);
         const c = process.cpuUsage(c0);
         times.push(performance.now() - q0);
         cpus.push((c.user + c.system) / 1000);

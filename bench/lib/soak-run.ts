@@ -15,6 +15,7 @@ import { busiestPartitionLeader, ConsumerChild, freePort, rssMb, sleep, SoakBrok
 import { formatMembers, settledGroupMembers } from './soak-groups.ts';
 import { stallAround, type ProgressSample } from './soak-progress.ts';
 import { checkClickhouseStore, checkDeadLetters, checkMetricsViaDashboard, checkMixpanel, type Check } from './soak-verify.ts';
+import { loadRateThresholds } from '../../src/consumers/alerts/rate-thresholds.ts';
 
 /**
  * One soak + chaos run, shared by bench/soak-chaos.ts (10 minutes at 5k/s) and the short chaos test:
@@ -332,7 +333,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       }
     };
     checks.push(checkMixpanel(recorder, expected.mixpanelIds));
-    await attempt('dashboard API metrics equal ground truth', () => checkMetricsViaDashboard(ch.url, workload));
+    await attempt('dashboard API metrics equal ground truth', () => checkMetricsViaDashboard(ch.url, workload, loadRateThresholds(config.alerts)));
     figures.push(['Mixpanel /import requests', recorder.requests.import], ['Mixpanel records accepted (incl. redeliveries)', recorder.acceptedTotal], ['Mixpanel 429 answers', recorder.requests.faults]);
     const crash = faults.find((f) => f.name === 'crash-second-instances');
     if (crash && al && [...crashed].some((c) => c.o.name === 'alerts-2')) {

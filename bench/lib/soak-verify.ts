@@ -3,6 +3,7 @@ import { createClickhouse } from '../../src/platform/clickhouse-client.ts';
 import type { KafkaPort } from '../../src/platform/kafka/kafka-client.ts';
 import { METRIC_NAMES } from '../../src/consumers/clickhouse/metric-queries.ts';
 import { durationBounds, durationsOf, GROUND_TRUTH, type TruthFilters } from '../../src/workload/ground-truth.ts';
+import type { RateThresholds } from '../../src/consumers/alerts/rate-thresholds.ts';
 import type { Workload } from '../../src/workload/workload-generator.ts';
 import type { MixpanelRecorder } from '../../src/simulators/mixpanel-recorder.ts';
 import type { SoakWorkload } from './soak-load.ts';
@@ -25,8 +26,11 @@ function sample<T>(items: Iterable<T>, n = 5): T[] {
   return out;
 }
 
-/** Every dashboard metric, unfiltered and with an organization / node_type filter, equals the ground truth. */
-export async function checkMetricsViaDashboard(baseUrl: string, workload: Workload): Promise<Check[]> {
+/**
+ * Every dashboard metric, unfiltered and with an organization / node_type filter, equals the ground truth
+ * (`thresholds`: the alert rules the dashboard process loaded).
+ */
+export async function checkMetricsViaDashboard(baseUrl: string, workload: Workload, thresholds: RateThresholds): Promise<Check[]> {
   const { endMs, hours } = workload.options;
   const fromMs = endMs - hours * HOUR;
   const cases: TruthFilters[] = [
@@ -44,7 +48,7 @@ export async function checkMetricsViaDashboard(baseUrl: string, workload: Worklo
       if (f.nodeType) q.set('node_type', f.nodeType);
       const res = await fetch(`${baseUrl}/api/metrics/${name}?${q}`, { signal: AbortSignal.timeout(120_000) });
       const body = (await res.json()) as { rows?: unknown[] };
-      const truth = GROUND_TRUTH[name](workload.events, f);
+      const truth = GROUND_TRUTH[name](workload.events, f, thresholds);
       if (res.ok && name === 'node-types' && Array.isArray(body.rows)) {
         // Percentiles come from hourly quantile states: counts exact, p50/p95 within the documented bounds
         // (as the ClickHouse truth test checks them).

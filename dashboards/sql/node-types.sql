@@ -1,6 +1,8 @@
--- Per-node_type volume and duration (spec §11.1) in [from, to): invocations (blocked calls subtracted, see
--- failure-rate-1h.sql), executions, failures, blocked calls, unknown-outcome creates, success rate, and p50/p95
--- of duration_ms over executed + failed events (how long the executor ran, whatever the outcome). Counts are
+-- Per-node_type volume and duration (spec §11.1) in [from, to): invocations (a volume, never a rate's
+-- denominator; blocked calls subtracted, their invocation was refused), executions, failures, blocked calls,
+-- unknown-outcome creates, success rate = executed / completed (completed = executed + failed, blocked calls in
+-- neither: see success-rate.sql), and p50/p95 of duration_ms over executed + failed events (how long the
+-- executor ran, whatever the outcome). Counts are
 -- exact distinct event_ids; percentiles come from hourly quantileTiming states: the element at rank
 -- floor(level x n), exact while a group holds at most 5,670 durations or the value is below 1,024 ms, otherwise
 -- rounded to 16 ms; durations above 30 s count as 30 s; a duplicate delivery that reached the table before a

@@ -1,5 +1,6 @@
--- Per-organization breakdown (spec §11.1) in [from, to): executions, failures (blocked calls apart, see
--- success-rate.sql), success rate and failed token refreshes per organization, busiest first (top 200).
+-- Per-organization breakdown (spec §11.1) in [from, to): executions, failures (blocked calls apart), success rate
+-- = executed / completed (completed = executed + failed, see success-rate.sql) and failed token refreshes per
+-- organization, busiest first (top 200).
 -- Exact distinct event_ids.
 SELECT
   organization_id,

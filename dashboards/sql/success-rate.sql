@@ -1,14 +1,19 @@
--- Action success rate (spec §12, target >= 97%): executed / (executed + failed) x 100 in [from, to).
--- Blocked calls (the action was disabled in node_registries: src/events/outcome-class.ts) say nothing about the
--- action's quality: they are not in `failed` and are shown as `blocked`. Creates with an unknown outcome count as
--- failures (the agent could not confirm them) and are also shown as `unknown_outcome`. Exact distinct event_ids.
+-- Action success rate (spec §12): executed / completed x 100 in [from, to), where completed = executed + failed,
+-- each outcome event counted once per event_id at its own timestamp; it is 100 - the failure rate. Blocked calls
+-- (the action was disabled in node_registries: src/events/outcome-class.ts) say nothing about the action's
+-- quality: they are in neither side and are shown as `blocked`. Creates with an unknown outcome count as failures
+-- (the agent could not confirm them) and are also shown as `unknown_outcome`. The target is the success SLO of the
+-- alert rules (parameter: the error-budget rule's allowed failure rate, target = 1 - it); `meets_target` compares
+-- as the rule does (failed / completed <= allowed). Exact distinct event_ids.
 SELECT
   executed,
   failed,
+  executed + failed AS completed,
   blocked,
   unknown_outcome,
-  if(executed + failed = 0, NULL, 100 * executed / (executed + failed)) AS success_rate_pct,
-  97 AS target_pct
+  if(completed = 0, NULL, 100 * executed / completed) AS success_rate_pct,
+  100 * (1 - {slo_allowed_failure_rate:Nullable(Float64)}) AS target_pct,
+  if(completed = 0, NULL, failed / completed <= {slo_allowed_failure_rate:Nullable(Float64)}) AS meets_target
 FROM (
   SELECT
     sumIf(n, event = 'qontak_action_executed') AS executed,

@@ -77,19 +77,32 @@
     return `${int(n)}`;
   }
 
+  // Thresholds come from the alert rules through the API (fractions, null when no rule sets one); the page
+  // writes none down itself.
+  const fraction = (v) => (v === null || v === undefined ? null : 100 * v);
+  function showThresholds(t) {
+    const alert = fraction(t.failure_rate_alert);
+    const kill = fraction(t.kill_switch);
+    const target = t.slo_allowed_failure_rate === null ? null : 100 * (1 - t.slo_allowed_failure_rate);
+    const alertText = [alert === null ? '' : `alert > ${pct(alert)}`, kill === null ? '' : `kill switch > ${pct(kill)} sustained`].filter(Boolean).join(', ');
+    for (const el of document.querySelectorAll('[data-threshold="failure-rate"]')) el.textContent = alertText || 'no alert rule';
+    for (const el of document.querySelectorAll('[data-threshold="success-target"]')) el.textContent = target === null ? 'no SLO rule' : `target ≥ ${pct(target)}`;
+  }
+
   const label = (v) => v;
 
   async function refresh() {
     statusLine.textContent = 'Loading…';
     try {
       const overview = await get('/api/overview');
+      showThresholds(overview.thresholds);
       const a = overview.adoption;
       tile('tile-adoption', pct(a.adoption_pct), `${int(a.adopting_agents)} of ${int(a.active_agents)} active agents`, a.adoption_pct === null ? undefined : a.adoption_pct >= a.target_pct);
       const weeks = overview.execution_volume_weekly;
       const last = weeks[weeks.length - 1];
       tile('tile-volume', last ? int(last.executed) : '0', last ? `week of ${last.week_start}, ${last.growth_pct === null ? 'no growth figure' : `${last.growth_pct >= 0 ? '+' : ''}${pct(last.growth_pct)} w/w`}` : 'no executions', last && last.growth_pct !== null ? last.growth_pct > 0 : undefined);
       const s = overview.success_rate;
-      tile('tile-success', pct(s.success_rate_pct), `${int(s.executed)} executed, ${int(s.failed)} failed (${int(s.unknown_outcome)} with unknown outcome)`, s.success_rate_pct === null ? undefined : s.success_rate_pct >= s.target_pct);
+      tile('tile-success', pct(s.success_rate_pct), `${int(s.executed)} executed of ${int(s.completed)} completed calls, ${int(s.failed)} failed (${int(s.unknown_outcome)} with unknown outcome)`, s.meets_target === null ? undefined : s.meets_target === 1);
       const t = overview.token_refresh_success;
       tile('tile-token', pct(t.success_pct), `${int(t.successful)} of ${int(t.total)} refreshes`, t.success_pct === null ? undefined : t.success_pct >= t.target_pct);
       tile('tile-blocked', readableCounts(s.blocked), `refused while the action was disabled; ${int(s.unknown_outcome)} unknown-outcome creates count as failed`);
@@ -105,15 +118,17 @@
         { label: 'Failed', stroke: '#b42318', width: 2 },
         { label: 'Blocked', stroke: '#98a2b3', width: 1 },
       ], [ts.map((r) => r.t), ts.map((r) => r.executed), ts.map((r) => r.failed), ts.map((r) => r.blocked)], xRange);
+      // All actions together: the rule's overall scope, compared as the rule compares (failed / completed > threshold).
       const failed1h = rate1h.rows.reduce((n, r) => n + r.failed, 0);
-      const invoked1h = rate1h.rows.reduce((n, r) => n + r.invoked, 0);
-      const rateAll = invoked1h > 0 ? (100 * failed1h) / invoked1h : null;
-      tile('tile-failure-rate', pct(rateAll), `${int(failed1h)} failed / ${int(invoked1h)} invoked`, rateAll === null ? undefined : rateAll <= 10);
+      const completed1h = rate1h.rows.reduce((n, r) => n + r.completed, 0);
+      const rateAll = completed1h > 0 ? (100 * failed1h) / completed1h : null;
+      const alertAt = overview.thresholds.failure_rate_alert;
+      tile('tile-failure-rate', pct(rateAll), `${int(failed1h)} failed / ${int(completed1h)} completed calls`, rateAll === null || alertAt === null ? undefined : !(failed1h / completed1h > alertAt));
       fillTable('table-failure-rate-1h', rate1h.rows, [
         { key: 'node_type', format: label },
-        { key: 'invoked', format: int },
+        { key: 'completed', format: int },
         { key: 'failed', format: int },
-        { key: 'failure_rate_pct', format: pct, cls: (r) => (r.failure_rate_pct !== null && r.failure_rate_pct > r.threshold_pct ? 'alert' : '') },
+        { key: 'failure_rate_pct', format: pct, cls: (r) => (r.above_threshold === 1 ? 'alert' : '') },
         { key: 'blocked', format: int },
       ]);
       fillTable('table-failure-reasons', reasons.rows, [

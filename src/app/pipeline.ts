@@ -242,14 +242,17 @@ interface HttpDeps {
 
 /** The HTTP service: ingest, health, admin API, weekly report, dashboard, /metrics. */
 async function startHttp(config: Config, logger: Logger, d: HttpDeps): Promise<RunningServer> {
-  const [{ createHttpApp, listen }, { createIngestRouter }, { createDashboardRouter, ensureWebAssets }, { createReportRouter }, { createAlertsAdminRouter }] = await Promise.all([
+  const [{ createHttpApp, listen }, { createIngestRouter }, { createDashboardRouter, ensureWebAssets }, { createReportRouter }, { createAlertsAdminRouter }, { loadRateThresholds }] = await Promise.all([
     import('../platform/http-server.ts'),
     import('../producers/ingest-router.ts'),
     import('../consumers/clickhouse/dashboard-api.ts'),
     import('./report-router.ts'),
     import('../consumers/alerts/admin-router.ts'),
+    import('../consumers/alerts/rate-thresholds.ts'),
   ]);
   ensureWebAssets();
+  // The rules the alerts process loads (same settings), so the dashboard and the review flag where the alerts fire.
+  const thresholds = loadRateThresholds(config.alerts);
   const { clickhouse, emitter, db, adminToken } = d;
   const app = createHttpApp({
     logger: logger.child({ component: 'http' }),
@@ -262,9 +265,9 @@ async function startHttp(config: Config, logger: Logger, d: HttpDeps): Promise<R
       { path: '/', router: createIngestRouter(config.http, { emitter, meter: d.metrics.meter }) },
       { path: '/', router: d.health.router() },
       { path: '/', router: createAlertsAdminRouter({ db, adminToken, logger: logger.child({ component: 'admin' }) }) },
-      { path: '/', router: createReportRouter({ clickhouse, database: config.clickhouse.database, adminToken }) },
+      { path: '/', router: createReportRouter({ clickhouse, database: config.clickhouse.database, adminToken, thresholds }) },
       ...d.routers,
-      { path: '/', router: createDashboardRouter({ clickhouse, database: config.clickhouse.database, logger: logger.child({ component: 'dashboard' }) }) },
+      { path: '/', router: createDashboardRouter({ clickhouse, database: config.clickhouse.database, logger: logger.child({ component: 'dashboard' }), thresholds }) },
     ],
   });
   return listen(app, config.http.port, config.http.host);

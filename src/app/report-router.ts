@@ -2,13 +2,15 @@ import { Router } from 'express';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { weeklyReview } from '../consumers/alerts/weekly-review.ts';
 import { tokenMatches } from '../consumers/alerts/admin-router.ts';
+import type { RateThresholds } from '../consumers/alerts/rate-thresholds.ts';
 import { ClickhouseWeekCounts, weekStartOf } from '../consumers/clickhouse/week-counts.ts';
 
 /**
  * GET /v1/reports/weekly?week_of=YYYY-MM-DD — the spec §11.1 weekly review (Markdown, Slack digest, flags)
- * from ClickHouse. Admin-authenticated like the rest of /v1: it reveals per-organization operations data.
+ * from ClickHouse. Admin-authenticated like the rest of /v1: it reveals per-organization operations data. The
+ * thresholds it states are the alert rules' (`loadRateThresholds`).
  */
-export function createReportRouter(o: { clickhouse: ClickHouseClient; database: string; adminToken: string }): Router {
+export function createReportRouter(o: { clickhouse: ClickHouseClient; database: string; adminToken: string; thresholds: RateThresholds }): Router {
   const router = Router();
   const provider = new ClickhouseWeekCounts(o.clickhouse, o.database);
   router.get('/v1/reports/weekly', async (req, res) => {
@@ -16,7 +18,7 @@ export function createReportRouter(o: { clickhouse: ClickHouseClient; database: 
     const weekOf = typeof req.query.week_of === 'string' ? req.query.week_of : undefined;
     const at = weekOf ? Date.parse(`${weekOf}T00:00:00Z`) : Date.now();
     if (Number.isNaN(at) || (weekOf && !/^\d{4}-\d{2}-\d{2}$/.test(weekOf))) return void res.status(400).json({ error: 'invalid_request', detail: 'week_of is a date, YYYY-MM-DD' });
-    res.json(await weeklyReview(provider, weekStartOf(at)));
+    res.json(await weeklyReview(provider, weekStartOf(at), o.thresholds));
   });
   return router;
 }

@@ -1,10 +1,12 @@
 import { failureClass, type ActionEvent } from '../events/index.ts';
 import { bucketMinutesFor } from '../consumers/clickhouse/metric-queries.ts';
+import type { RateThresholds } from '../consumers/alerts/rate-thresholds.ts';
 
 /**
  * The metric definitions of dashboards/sql/*.sql written again, independently, in plain TypeScript over
  * the generator's distinct events. The truth test asserts the SQL over ClickHouse returns exactly these
- * rows. Same filters: [fromMs, toMs) on event time to the millisecond, organization and node_type ('' = all).
+ * rows. Same filters: [fromMs, toMs) on event time to the millisecond, organization and node_type ('' = all);
+ * the metrics that show a threshold take the alert rules' thresholds as the SQL does.
  * Percentiles are the one approximate figure: `durationBounds` gives the interval the SQL's must fall in.
  */
 export interface TruthFilters {
@@ -92,11 +94,25 @@ export function executionVolumeWeekly(events: readonly ActionEvent[], q: TruthFi
   });
 }
 
-export function successRate(events: readonly ActionEvent[], q: TruthFilters): Row[] {
+/** A comparison as ClickHouse answers it: NULL when either side is NULL, else 1 or 0. */
+const compare = (a: number | null, b: number | null, holds: (a: number, b: number) => boolean) => (a === null || b === null ? null : holds(a, b) ? 1 : 0);
+
+export function successRate(events: readonly ActionEvent[], q: TruthFilters, t: RateThresholds): Row[] {
   const rows = select(events, q, ['qontak_action_executed', 'qontak_action_failed']);
   const executed = count(rows, (e) => e.event === 'qontak_action_executed');
   const failed = count(rows, isFailure);
-  return [{ executed, failed, blocked: count(rows, isBlocked), unknown_outcome: count(rows, isUnknown), success_rate_pct: pct(executed, executed + failed), target_pct: 97 }];
+  const completed = executed + failed;
+  const allowed = t.sloAllowedFailureRate;
+  return [{
+    executed,
+    failed,
+    completed,
+    blocked: count(rows, isBlocked),
+    unknown_outcome: count(rows, isUnknown),
+    success_rate_pct: pct(executed, completed),
+    target_pct: allowed === null ? null : 100 * (1 - allowed),
+    meets_target: completed === 0 ? null : compare(failed / completed, allowed, (rate, most) => rate <= most),
+  }];
 }
 
 export function tokenRefreshSuccess(events: readonly ActionEvent[], q: TruthFilters): Row[] {
@@ -180,15 +196,26 @@ export function organizations(events: readonly ActionEvent[], q: TruthFilters): 
     .slice(0, 200);
 }
 
-export function failureRate1h(events: readonly ActionEvent[], q: TruthFilters): Row[] {
-  const rows = select(events, q, ['qontak_action_invoked', 'qontak_action_failed'], [q.toMs - HOUR, q.toMs]);
+export function failureRate1h(events: readonly ActionEvent[], q: TruthFilters, t: RateThresholds): Row[] {
+  const rows = select(events, q, ['qontak_action_executed', 'qontak_action_failed'], [q.toMs - HOUR, q.toMs]);
   const types = [...new Set(rows.map((e) => String(f(e, 'node_type'))))].sort();
   return types.map((nodeType) => {
     const of = rows.filter((e) => f(e, 'node_type') === nodeType);
-    const blocked = count(of, isBlocked);
-    const invoked = count(of, (e) => e.event === 'qontak_action_invoked') - blocked;
+    const executed = count(of, (e) => e.event === 'qontak_action_executed');
     const failed = count(of, isFailure);
-    return { node_type: nodeType, invoked, failed, blocked, unknown_outcome: count(of, isUnknown), failure_rate_pct: pct(failed, invoked), threshold_pct: 10 };
+    const completed = executed + failed;
+    return {
+      node_type: nodeType,
+      completed,
+      executed,
+      failed,
+      blocked: count(of, isBlocked),
+      unknown_outcome: count(of, isUnknown),
+      failure_rate_pct: pct(failed, completed),
+      threshold_pct: t.failureRateAlert === null ? null : 100 * t.failureRateAlert,
+      above_threshold: completed === 0 ? null : compare(failed / completed, t.failureRateAlert, (rate, threshold) => rate > threshold),
+      kill_switch_pct: t.killSwitch === null ? null : 100 * t.killSwitch,
+    };
   });
 }
 

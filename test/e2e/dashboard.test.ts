@@ -16,6 +16,7 @@ import { generateWorkload } from '../../src/workload/workload-generator.ts';
 import { buildEvent, type ActionEvent } from '../../src/events/index.ts';
 import { AlertEngine } from '../../src/consumers/alerts/alert-engine.ts';
 import { loadRulesFile } from '../../src/consumers/alerts/alert-rules.ts';
+import { loadRateThresholds } from '../../src/consumers/alerts/rate-thresholds.ts';
 import { buildNotification } from '../../src/consumers/alerts/alert-notification.ts';
 import { slackBlocks } from '../../src/consumers/alerts/notifiers/slack-notifier.ts';
 import { drive } from '../unit/alerts/engine-driver.ts';
@@ -24,6 +25,7 @@ const DB = 'ap_dash';
 const HOUR = 3600_000;
 const MIN = 60_000;
 const DAY = 24 * HOUR;
+const THRESHOLDS = loadRateThresholds({ sloBurnRate: true });
 
 /**
  * An incident after the workload's end (so no other event shares its windows): deal updates at 3 calls a minute
@@ -76,7 +78,7 @@ describe('web dashboard in a real browser (Debian chromium via playwright-core)'
     const seeded = await sink.write({ events: incidentEvents, topic: 'seed-incident', partition: 0, firstOffset: '0', lastOffset: String(incidentEvents.length - 1) }, new AbortController().signal);
     expect(seeded.status).toBe('ok');
     const app = express();
-    app.use(createDashboardRouter({ clickhouse, database: DB, logger: silentLogger, now: () => endMs }));
+    app.use(createDashboardRouter({ clickhouse, database: DB, logger: silentLogger, now: () => endMs, thresholds: THRESHOLDS }));
     server = await new Promise<Server>((resolve) => {
       const s = app.listen(0, '127.0.0.1', () => resolve(s));
     });
@@ -129,7 +131,12 @@ describe('web dashboard in a real browser (Debian chromium via playwright-core)'
         orgs.map((r) => [r.organization_id, int(r.executed as number), int(r.failed as number), int(r.blocked as number), pct(r.success_rate_pct as number), int(r.token_refresh_failed as number)]),
       );
       const rate = (await api('/api/metrics/failure-rate-1h', query)).rows;
-      expect(await table('table-failure-rate-1h')).toEqual(rate.map((r) => [r.node_type, int(r.invoked as number), int(r.failed as number), pct(r.failure_rate_pct as number), int(r.blocked as number)]));
+      expect(await table('table-failure-rate-1h')).toEqual(rate.map((r) => [r.node_type, int(r.completed as number), int(r.failed as number), pct(r.failure_rate_pct as number), int(r.blocked as number)]));
+      // The labels show the rules' thresholds, as the API reports them.
+      expect(await page.locator('[data-testid="tile-failure-rate"] .target').innerText()).toBe(
+        `alert > ${pct(100 * THRESHOLDS.failureRateAlert!)}, kill switch > ${pct(100 * THRESHOLDS.killSwitch!)} sustained`,
+      );
+      expect(await page.locator('[data-testid="tile-success"] .target').innerText()).toBe(`target ≥ ${pct(100 * (1 - THRESHOLDS.sloAllowedFailureRate!))}`);
       // Blocked calls are their own count, outside the success rate.
       expect(await text('tile-blocked')).toBe(int(overview.success_rate.blocked as number));
       const funnel = (await api('/api/metrics/adoption-funnel', query)).rows;
@@ -191,7 +198,7 @@ describe('web dashboard in a real browser (Debian chromium via playwright-core)'
       expect(await page.locator('input[name="from"]').inputValue()).toBe(iso(firing!.at - HOUR));
       expect(await page.locator('input[name="to"]').inputValue()).toBe(iso(firing!.at));
       expect(await page.locator('[data-testid="tile-failure-rate"] .detail').innerText()).toBe(
-        `${int(notification.numerator)} failed / ${int(notification.denominator)} invoked`,
+        `${int(notification.numerator)} failed / ${int(notification.denominator)} completed calls`,
       );
       expect(notification.denominator).toBeGreaterThan(0);
     } finally {

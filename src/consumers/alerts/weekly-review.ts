@@ -1,4 +1,5 @@
 import { FAILURE_REASONS, failureClass, NODE_TYPES, type ActionEvent } from '../../events/index.ts';
+import type { RateThresholds } from './rate-thresholds.ts';
 
 /**
  * Spec §11.1 weekly review: success rate, failure-reason mix, per-node_type volume, and the two flags —
@@ -6,11 +7,13 @@ import { FAILURE_REASONS, failureClass, NODE_TYPES, type ActionEvent } from '../
  * (page CRM). Works on counts from any provider (ClickHouse owns the SQL; `countsFromEvents` serves
  * tests and small deployments), and renders Markdown and a Slack Block Kit digest.
  *
- * Counts follow src/events/outcome-class.ts: a blocked call (the action was disabled) is in neither `invoked` nor
- * `failed` and is counted in `blocked`; an unknown-outcome create is in `failed` and also in `unknownOutcome`.
+ * Rates are of completed calls: failed rate = failed / (executed + failed), success rate = executed / (executed +
+ * failed) = 1 − failed rate. Counts follow src/events/outcome-class.ts: a blocked call (the action was disabled) is
+ * in neither `invoked` nor `failed` and is counted in `blocked`; an unknown-outcome create is in `failed` and also
+ * in `unknownOutcome`. `invoked` is volume only, never a rate's denominator.
  */
 export interface NodeTypeWeek {
-  /** Invocations minus blocked calls. */
+  /** Invocations minus blocked calls (volume). */
   invoked: number;
   executed: number;
   /** Failures that count (blocked calls excluded). */
@@ -65,6 +68,8 @@ export interface WeeklyReview {
   successRate: number | null;
   failedRate: number | null;
   previousFailedRate: number | null;
+  /** The alert rules' thresholds the review states (fractions). */
+  thresholds: RateThresholds;
   flags: { code: 'failed_rate_up' | 'token_refresh_failures_up'; message: string }[];
   markdown: string;
   slack: { text: string; blocks: unknown[] };
@@ -84,10 +89,13 @@ export function emptyWeek(weekStartMs: number): WeekCounts {
   };
 }
 
+/** Each event_id counts once (a redelivered duplicate is the same event), as in the ClickHouse counts. */
 export function countsFromEvents(events: Iterable<ActionEvent>, fromMs: number, toMs: number): WeekCounts {
   const w = emptyWeek(fromMs);
+  const seen = new Set<string>();
   for (const e of events) {
-    if (e.timestamp < fromMs || e.timestamp >= toMs) continue;
+    if (e.timestamp < fromMs || e.timestamp >= toMs || seen.has(e.event_id)) continue;
+    seen.add(e.event_id);
     if (e.event === 'qontak_action_token_refreshed') {
       w.tokenRefresh[e.outcome]++;
       continue;
@@ -99,17 +107,23 @@ export function countsFromEvents(events: Iterable<ActionEvent>, fromMs: number, 
 }
 
 const pct = (v: number | null) => (v === null ? 'n/a' : `${(v * 100).toFixed(1)}%`);
-/** Spec §12: success = executed / (executed + failed), blocked calls in neither. */
-const successOf = (w: WeekCounts) => (w.executed + w.failed > 0 ? w.executed / (w.executed + w.failed) : null);
-const failedRateOf = (w: WeekCounts) => (w.invoked > 0 ? w.failed / w.invoked : null);
+/** Executed + failed (blocked calls in neither): the denominator of both rates. */
+const completedOf = (c: { executed: number; failed: number }) => c.executed + c.failed;
+/** Spec §12: success = executed / completed. */
+const successOf = (w: WeekCounts) => (completedOf(w) > 0 ? w.executed / completedOf(w) : null);
+const failedRateOf = (c: { executed: number; failed: number }) => (completedOf(c) > 0 ? c.failed / completedOf(c) : null);
+/**
+ * Spec §11.1's "failed rate up > 10% w/w": a relative rise of the failed rate by more than 10% over last week. A
+ * week-over-week change, not an alert threshold, so it is not in the rules file.
+ */
+const WEEK_OVER_WEEK_RISE = 1.1;
 
-export function buildWeeklyReview(current: WeekCounts, previous: WeekCounts): WeeklyReview {
+export function buildWeeklyReview(current: WeekCounts, previous: WeekCounts, thresholds: RateThresholds): WeeklyReview {
   const successRate = successOf(current);
   const failedRate = failedRateOf(current);
   const previousFailedRate = failedRateOf(previous);
   const flags: WeeklyReview['flags'] = [];
-  // "> 10% w/w" read as a relative rise of the failed rate by more than 10% over last week.
-  if (failedRate !== null && previousFailedRate !== null && previousFailedRate > 0 && failedRate > previousFailedRate * 1.1) {
+  if (failedRate !== null && previousFailedRate !== null && previousFailedRate > 0 && failedRate > previousFailedRate * WEEK_OVER_WEEK_RISE) {
     flags.push({ code: 'failed_rate_up', message: `Failed rate ${pct(failedRate)} vs ${pct(previousFailedRate)} last week (> 10% w/w): investigate within 48 h.` });
   } else if (failedRate !== null && failedRate > 0 && previousFailedRate === 0) {
     flags.push({ code: 'failed_rate_up', message: `Failed rate ${pct(failedRate)} vs 0% last week: investigate within 48 h.` });
@@ -119,11 +133,13 @@ export function buildWeeklyReview(current: WeekCounts, previous: WeekCounts): We
   }
   const reasons = Object.entries(current.failedByReason).sort((a, b) => b[1] - a[1]);
   const nodeTypes = Object.keys(NODE_TYPES).map((nt) => [nt, current.byNodeType[nt] ?? { invoked: 0, executed: 0, failed: 0, blocked: 0 }] as const);
+  const target = thresholds.sloAllowedFailureRate === null ? '' : `; SLO target ${pct(1 - thresholds.sloAllowedFailureRate)}`;
+  const alertAt = thresholds.failureRateAlert === null ? '' : `; failure-rate alert threshold ${pct(thresholds.failureRateAlert)}`;
   const md = [
     `# Qontak actions — weekly review (week of ${current.weekStart.slice(0, 10)})`,
     '',
-    `- Success rate: **${pct(successRate)}** (${current.executed} executed, ${current.failed} failed, of which ${current.unknownOutcome} with an unknown outcome that may have succeeded)`,
-    `- Failed rate: ${pct(failedRate)} (last week ${pct(previousFailedRate)})`,
+    `- Success rate: **${pct(successRate)}** of ${completedOf(current)} completed calls (${current.executed} executed, ${current.failed} failed, of which ${current.unknownOutcome} with an unknown outcome that may have succeeded${target})`,
+    `- Failed rate: ${pct(failedRate)} (last week ${pct(previousFailedRate)}${alertAt})`,
     `- Blocked calls (action disabled; in no rate): ${current.blocked} (last week ${previous.blocked})`,
     `- Token refreshes: ${current.tokenRefresh.success} ok, ${current.tokenRefresh.failed} failed (last week ${previous.tokenRefresh.failed} failed)`,
     '',
@@ -136,9 +152,9 @@ export function buildWeeklyReview(current: WeekCounts, previous: WeekCounts): We
     ...reasons.map(([r, n]) => `| ${r} | ${n} | ${pct(current.failed ? n / current.failed : null)} | ${FAILURE_REASONS[r as keyof typeof FAILURE_REASONS] ?? ''} |`),
     '',
     '## Volume per node_type',
-    '| node_type | invoked | executed | failed | failed rate | blocked |',
-    '|---|---:|---:|---:|---:|---:|',
-    ...nodeTypes.map(([nt, c]) => `| ${nt} | ${c.invoked} | ${c.executed} | ${c.failed} | ${pct(c.invoked ? c.failed / c.invoked : null)} | ${c.blocked} |`),
+    '| node_type | invoked | completed | executed | failed | failed rate | blocked |',
+    '|---|---:|---:|---:|---:|---:|---:|',
+    ...nodeTypes.map(([nt, c]) => `| ${nt} | ${c.invoked} | ${completedOf(c)} | ${c.executed} | ${c.failed} | ${pct(failedRateOf(c))} | ${c.blocked} |`),
     '',
   ].join('\n');
   const text = `Weekly review: success ${pct(successRate)}, failed rate ${pct(failedRate)}${flags.length ? ` — ${flags.length} flag(s)` : ''}`;
@@ -150,7 +166,7 @@ export function buildWeeklyReview(current: WeekCounts, previous: WeekCounts): We
         { type: 'mrkdwn', text: `*Success rate*\n${pct(successRate)}` },
         { type: 'mrkdwn', text: `*Failed rate*\n${pct(failedRate)} (prev ${pct(previousFailedRate)})` },
         { type: 'mrkdwn', text: `*Token refresh failures*\n${current.tokenRefresh.failed} (prev ${previous.tokenRefresh.failed})` },
-        { type: 'mrkdwn', text: `*Invoked*\n${current.invoked}` },
+        { type: 'mrkdwn', text: `*Completed calls*\n${completedOf(current)} (${current.invoked} invoked)` },
         { type: 'mrkdwn', text: `*Blocked calls*\n${current.blocked} (prev ${previous.blocked})` },
         { type: 'mrkdwn', text: `*Unknown outcome*\n${current.unknownOutcome} (counted as failed)` },
       ],
@@ -158,11 +174,11 @@ export function buildWeeklyReview(current: WeekCounts, previous: WeekCounts): We
     { type: 'section', text: { type: 'mrkdwn', text: `*Top failure reasons*\n${reasons.slice(0, 5).map(([r, n]) => `• \`${r}\` × ${n}`).join('\n') || '—'}` } },
     { type: 'section', text: { type: 'mrkdwn', text: `*Flags*\n${flags.map((f) => `:warning: ${f.message}`).join('\n') || 'none'}` } },
   ];
-  return { current, previous, successRate, failedRate, previousFailedRate, flags, markdown: md, slack: { text, blocks } };
+  return { current, previous, successRate, failedRate, previousFailedRate, thresholds, flags, markdown: md, slack: { text, blocks } };
 }
 
-export async function weeklyReview(provider: WeekCountsProvider, weekStartMs: number): Promise<WeeklyReview> {
+export async function weeklyReview(provider: WeekCountsProvider, weekStartMs: number, thresholds: RateThresholds): Promise<WeeklyReview> {
   const week = 7 * 24 * 3600_000;
   const [current, previous] = await Promise.all([provider.weekCounts(weekStartMs, weekStartMs + week), provider.weekCounts(weekStartMs - week, weekStartMs)]);
-  return buildWeeklyReview(current, previous);
+  return buildWeeklyReview(current, previous, thresholds);
 }

@@ -7,6 +7,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { z } from 'zod';
 import { NODE_TYPE_NAMES, NODE_TYPES } from '../../events/index.ts';
 import type { Logger } from '../../platform/logger.ts';
+import { thresholdsJson, type RateThresholds } from '../alerts/rate-thresholds.ts';
 import { bucketMinutesFor, isMetricName, METRIC_NAMES, runMetric, type MetricFilters } from './metric-queries.ts';
 
 export const WEB_DIR = resolve(join(dirname(fileURLToPath(import.meta.url)), '../../../dashboards/web'));
@@ -18,6 +19,11 @@ export interface DashboardRouterOptions {
   clickhouse: ClickHouseClient;
   database: string;
   logger: Logger;
+  /**
+   * The alert rules' thresholds (`loadRateThresholds` with the alerts settings), sent to the SQL as parameters and
+   * to the page, so the dashboard flags a rate where the alerts would.
+   */
+  thresholds: RateThresholds;
   /** Default range when the request names none: the last `defaultDays` days up to the current minute. */
   defaultDays?: number;
   now?: () => number;
@@ -102,12 +108,19 @@ export function createDashboardRouter(o: DashboardRouterOptions): Router {
     res.json({ organizations, node_types: NODE_TYPE_NAMES.map((name) => ({ name, label: NODE_TYPES[name].label })) });
   }));
 
-  // The four §12 tiles in one round trip: the page paints them first.
+  // The four §12 tiles in one round trip (the page paints them first), with the thresholds its labels show.
   router.get('/api/overview', withFilters(async (f, res) => {
     const [adoption, volume, success, token] = await Promise.all(
-      (['adoption', 'execution-volume-weekly', 'success-rate', 'token-refresh-success'] as const).map((m) => runMetric(o.clickhouse, o.database, m, f)),
+      (['adoption', 'execution-volume-weekly', 'success-rate', 'token-refresh-success'] as const).map((m) => runMetric(o.clickhouse, o.database, m, f, o.thresholds)),
     );
-    res.json({ range: range(f), adoption: adoption[0], execution_volume_weekly: volume, success_rate: success[0], token_refresh_success: token[0] });
+    res.json({
+      range: range(f),
+      thresholds: thresholdsJson(o.thresholds),
+      adoption: adoption[0],
+      execution_volume_weekly: volume,
+      success_rate: success[0],
+      token_refresh_success: token[0],
+    });
   }));
 
   router.get('/api/metrics/:name', async (req, res, next) => {
@@ -117,7 +130,7 @@ export function createDashboardRouter(o: DashboardRouterOptions): Router {
       return;
     }
     await withFilters(async (f, r) => {
-      r.json({ range: range(f), rows: await runMetric(o.clickhouse, o.database, name, f) });
+      r.json({ range: range(f), rows: await runMetric(o.clickhouse, o.database, name, f, o.thresholds) });
     })(req, res).catch(next);
   });
 

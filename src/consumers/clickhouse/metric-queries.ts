@@ -3,12 +3,14 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { BLOCKED_REASONS_SQL, UNKNOWN_OUTCOME_REASONS_SQL } from '../../events/index.ts';
+import type { RateThresholds } from '../alerts/rate-thresholds.ts';
 
 /**
  * The dashboard metrics are SQL files under `dashboards/sql/`, one per metric, so PMs, the web dashboard,
  * Grafana and the truth test all read the same definition. Each takes {db:Identifier}, {from}/{to}
  * (DateTime64(3, 'UTC'), [from, to) to the millisecond), {organization_id:String} and {node_type:String}
- * ('' = all). Shared pieces are written once, in `dashboards/sql/include/`, and spliced in where a file says
+ * ('' = all); files that show a threshold take it from the alert rules as a Nullable(Float64) parameter
+ * (`{failure_rate_threshold}`, `{kill_switch_threshold}`, `{slo_allowed_failure_rate}`). Shared pieces are written once, in `dashboards/sql/include/`, and spliced in where a file says
  * `{{name}}` (see `expandIncludes`).
  */
 export const SQL_DIR = resolve(join(dirname(fileURLToPath(import.meta.url)), '../../../dashboards/sql'));
@@ -123,8 +125,8 @@ export function isMetricName(name: string): name is MetricName {
   return (METRIC_NAMES as readonly string[]).includes(name);
 }
 
-/** Every query parameter a metric file may use, computed from the filters. */
-export function metricParams(database: string, filters: MetricFilters, name?: MetricName): Record<string, string | number> {
+/** Every query parameter a metric file may use, computed from the filters and the alert rules' thresholds. */
+export function metricParams(database: string, filters: MetricFilters, thresholds: RateThresholds, name?: MetricName): Record<string, string | number | null> {
   // The rolling hour is always the 60 minutes before `to`, whatever `from` says.
   const f = name === 'failure-rate-1h' ? { ...filters, fromMs: filters.toMs - HOUR } : filters;
   const bucketMinutes = f.bucketMinutes ?? bucketMinutesFor(f.fromMs, f.toMs);
@@ -142,12 +144,15 @@ export function metricParams(database: string, filters: MetricFilters, name?: Me
     organization_id: f.organizationId ?? '',
     node_type: f.nodeType ?? '',
     bucket_seconds: bucketMinutes * 60,
+    failure_rate_threshold: thresholds.failureRateAlert,
+    kill_switch_threshold: thresholds.killSwitch,
+    slo_allowed_failure_rate: thresholds.sloAllowedFailureRate,
   };
 }
 
-export async function runMetric(client: ClickHouseClient, database: string, name: MetricName, f: MetricFilters): Promise<MetricRow[]> {
+export async function runMetric(client: ClickHouseClient, database: string, name: MetricName, f: MetricFilters, thresholds: RateThresholds): Promise<MetricRow[]> {
   const query = loadMetricSql().get(name)!;
-  const all = metricParams(database, f, name);
+  const all = metricParams(database, f, thresholds, name);
   // Send only the parameters the file names: a server refuses unknown ones in some versions.
   const params = Object.fromEntries(Object.entries(all).filter(([k]) => query.includes(`{${k}:`)));
   const result = await client.query({ query, query_params: params, format: 'JSONEachRow' });

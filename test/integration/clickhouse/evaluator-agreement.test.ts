@@ -10,6 +10,7 @@ import { toEventRow } from '../../../src/consumers/clickhouse/event-row.ts';
 import { runMetric } from '../../../src/consumers/clickhouse/metric-queries.ts';
 import { AlertEngine } from '../../../src/consumers/alerts/alert-engine.ts';
 import { loadRulesFile } from '../../../src/consumers/alerts/alert-rules.ts';
+import { rateThresholds } from '../../../src/consumers/alerts/rate-thresholds.ts';
 import { drive } from '../../unit/alerts/engine-driver.ts';
 
 const MIN = 60_000;
@@ -28,7 +29,8 @@ function ev(kind: 'invoked' | 'executed' | 'failed', ts: number, nodeType: NodeT
 
 /**
  * Two and a half hours of one stream: deal updates at 3 calls a minute that fail 2 in 3 between 10:10 and 10:50,
- * a create every 7 minutes whose outcome is unknown (a failure in both places), calls refused by the kill switch
+ * a create every 7 minutes whose outcome is unknown (a failure in both places) and comes 95 s after its invocation
+ * (windows that hold the outcome without the invocation: both count the outcome), calls refused by the kill switch
  * between 10:30 and 11:00 (blocked: in neither count, in both places), some events delivered twice.
  */
 function stream(): ActionEvent[] {
@@ -46,7 +48,7 @@ function stream(): ActionEvent[] {
     }
     if (m % 7 === 0) {
       out.push(ev('invoked', t + 5000, 'qontak_crm_deal_create'));
-      out.push(ev('failed', t + 6000, 'qontak_crm_deal_create', 'crm_create_outcome_unknown'));
+      out.push(ev('failed', t + 100_000, 'qontak_crm_deal_create', 'crm_create_outcome_unknown'));
     }
   }
   const duplicates = out.filter((_, i) => i % 13 === 0);
@@ -72,7 +74,8 @@ describe('the dashboard and the alert evaluator agree on the rolling hour', () =
   });
 
   it('failure-rate-1h over [at − 60 min, at) equals the numerator and denominator of every evaluator transition', async () => {
-    const engine = new AlertEngine(loadRulesFile(), { minuteMs: MIN });
+    const rules = loadRulesFile();
+    const engine = new AlertEngine(rules, { minuteMs: MIN });
     // The evaluator's overall scope also leaves out, entirely, an action disabled at that instant (its rule for
     // a wider scope, reported as `excluded`); the dashboard has no "disabled at" state, so those are not compared.
     const all = drive(engine, events, events[events.length - 1].timestamp).filter((t) => t.rule.id === 'failure-rate-1h');
@@ -82,13 +85,13 @@ describe('the dashboard and the alert evaluator agree on the rolling hour', () =
     expect(transitions.length).toBeGreaterThanOrEqual(4);
     expect(transitions.some((t) => t.at % HOUR !== 0 && Math.floor((t.at - HOUR) / HOUR) !== Math.floor(t.at / HOUR))).toBe(true);
     for (const t of transitions) {
-      const rows = await runMetric(clickhouse, DB, 'failure-rate-1h', { fromMs: t.at - HOUR, toMs: t.at, nodeType: t.next.scope.node_type ?? '' });
-      const dashboard = { failed: rows.reduce((n, r) => n + Number(r.failed), 0), invoked: rows.reduce((n, r) => n + Number(r.invoked), 0) };
+      const rows = await runMetric(clickhouse, DB, 'failure-rate-1h', { fromMs: t.at - HOUR, toMs: t.at, nodeType: t.next.scope.node_type ?? '' }, rateThresholds(rules));
+      const dashboard = { failed: rows.reduce((n, r) => n + Number(r.failed), 0), completed: rows.reduce((n, r) => n + Number(r.completed), 0) };
       expect({ at: new Date(t.at).toISOString(), scope: t.next.scopeKey, ...dashboard }).toEqual({
         at: new Date(t.at).toISOString(),
         scope: t.next.scopeKey,
         failed: t.observation.numerator,
-        invoked: t.observation.denominator,
+        completed: t.observation.denominator,
       });
     }
   });

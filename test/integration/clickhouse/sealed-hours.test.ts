@@ -12,10 +12,12 @@ import { sealClosedHours } from '../../../src/consumers/clickhouse/seal-hours.ts
 import { buildEvent, type ActionEvent } from '../../../src/events/index.ts';
 import { generateWorkload } from '../../../src/workload/workload-generator.ts';
 import { GROUND_TRUTH } from '../../../src/workload/ground-truth.ts';
+import { loadRateThresholds } from '../../../src/consumers/alerts/rate-thresholds.ts';
 
 const HOUR = 3600_000;
 const MIN = 60_000;
 const DB = 'ap_seal';
+const THRESHOLDS = loadRateThresholds({ sloBurnRate: true });
 const COUNTED: MetricName[] = ['success-rate', 'failure-reasons', 'organizations', 'token-refresh-success', 'execution-volume-weekly', 'actions-timeseries', 'failure-rate-1h'];
 
 /** Sealed hours meet what can still reach them: late new events, duplicates, a seal that crashed half-way. */
@@ -41,7 +43,7 @@ describe('sealed hourly counts stay exact', () => {
     ];
     for (const filters of cases) {
       for (const name of COUNTED) {
-        expect({ name, filters, rows: await runMetric(clickhouse, DB, name, filters) }).toEqual({ name, filters, rows: GROUND_TRUTH[name](truth, filters) });
+        expect({ name, filters, rows: await runMetric(clickhouse, DB, name, filters, THRESHOLDS) }).toEqual({ name, filters, rows: GROUND_TRUTH[name](truth, filters, THRESHOLDS) });
       }
     }
   }

@@ -10,6 +10,7 @@ import { silentLogger } from '../../../src/platform/logger.ts';
 import { startClickhouseConsumer, type ClickhouseConsumer } from '../../../src/consumers/clickhouse/clickhouse-consumer.ts';
 import { METRIC_NAMES, runMetric, type MetricFilters } from '../../../src/consumers/clickhouse/metric-queries.ts';
 import { sealClosedHours } from '../../../src/consumers/clickhouse/seal-hours.ts';
+import { loadRateThresholds } from '../../../src/consumers/alerts/rate-thresholds.ts';
 import { generateWorkload, type Workload } from '../../../src/workload/workload-generator.ts';
 import { durationBounds, durationsOf, GROUND_TRUTH } from '../../../src/workload/ground-truth.ts';
 import { createExecutor, fileBackend, migrateRegistry, setRegistryEnabled } from '../../../src/executors/index.ts';
@@ -22,6 +23,7 @@ import { sendWithJavaProducer } from './java-console-producer.ts';
 const HOUR = 3600_000;
 const MIN = 60_000;
 const DB = 'ap_truth';
+const THRESHOLDS = loadRateThresholds({ sloBurnRate: true });
 /** 02:00 UTC three to four days before the end: the runtime's calls stay on one UTC day, the last one the next. */
 const runtimeStart = (endMs: number) => Math.floor((endMs - 72 * HOUR) / (24 * HOUR)) * 24 * HOUR + 2 * HOUR;
 
@@ -133,8 +135,8 @@ describe('every dashboard metric equals the ground truth, through the real broke
     ];
     for (const filters of cases) {
       for (const name of METRIC_NAMES) {
-        const actual = await runMetric(clickhouse, DB, name, filters);
-        const truth = GROUND_TRUTH[name](workload.events, filters);
+        const actual = await runMetric(clickhouse, DB, name, filters, THRESHOLDS);
+        const truth = GROUND_TRUTH[name](workload.events, filters, THRESHOLDS);
         if (name === 'node-types') {
           // Percentiles come from hourly quantile states: within the documented bounds, counts exact.
           const counts = (rows: typeof actual) => rows.map(({ p50_ms: _p50, p95_ms: _p95, ...rest }) => rest);

@@ -1,8 +1,15 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { countsFromEvents, weeklyReview } from '../../../src/consumers/alerts/weekly-review.ts';
+import { DEFAULT_RULES_PATH } from '../../../src/consumers/alerts/alert-rules.ts';
+import { loadRateThresholds } from '../../../src/consumers/alerts/rate-thresholds.ts';
 import type { ActionEvent } from '../../../src/events/index.ts';
 import { failed, invoked, refreshFailed, T0 } from './engine-driver.ts';
 import { buildEvent } from '../../../src/events/index.ts';
+
+const SHIPPED = loadRateThresholds({ sloBurnRate: true });
 
 const WEEK = 7 * 24 * 3600_000;
 const executed = (ts: number): ActionEvent =>
@@ -21,20 +28,20 @@ function week(start: number, calls: number, failures: number, refreshFailures: n
 describe('weekly review', () => {
   it('computes success rate, reason mix, volumes and raises both flags when things got worse', async () => {
     const events = [...week(T0 - WEEK, 100, 5, 1), ...week(T0, 100, 8, 3)];
-    const r = await weeklyReview({ weekCounts: async (from, to) => countsFromEvents(events, from, to) }, T0);
+    const r = await weeklyReview({ weekCounts: async (from, to) => countsFromEvents(events, from, to) }, T0, SHIPPED);
     expect(r.successRate).toBeCloseTo(92 / 100, 5);
     expect(r.failedRate).toBeCloseTo(0.08, 5);
     expect(r.previousFailedRate).toBeCloseTo(0.05, 5);
     expect(r.flags.map((f) => f.code)).toEqual(['failed_rate_up', 'token_refresh_failures_up']);
     expect(r.current.failedByReason).toEqual({ crm_server_error: 4, empty_tags: 4 });
-    expect(r.markdown).toContain('| qontak_crm_deal_create | 100 | 92 | 8 | 8.0% | 0 |');
-    expect(r.markdown).toContain('| qontak_chat_room_tag | 0 | 0 | 0 | n/a | 0 |');
+    expect(r.markdown).toContain('| qontak_crm_deal_create | 100 | 100 | 92 | 8 | 8.0% | 0 |');
+    expect(r.markdown).toContain('| qontak_chat_room_tag | 0 | 0 | 0 | 0 | n/a | 0 |');
     expect(JSON.stringify(r.slack.blocks)).toContain('crm_server_error');
   });
 
   it('raises no flag for a stable or better week (a 10% relative rise is not "more than 10%")', async () => {
     const events = [...week(T0 - WEEK, 100, 10, 2), ...week(T0, 100, 11, 2)];
-    const r = await weeklyReview({ weekCounts: async (from, to) => countsFromEvents(events, from, to) }, T0);
+    const r = await weeklyReview({ weekCounts: async (from, to) => countsFromEvents(events, from, to) }, T0, SHIPPED);
     expect(r.failedRate).toBeCloseTo(0.11, 5);
     expect(r.flags).toEqual([]);
     expect(r.markdown).toContain('- none');
@@ -46,7 +53,7 @@ describe('weekly review', () => {
     const blockedCalls = Array.from({ length: 30 }, (_, i) => [invoked(T0 + 900_000 + i * 10), fail(T0 + 900_001 + i * 10, 'registry_disabled')]).flat();
     const unknown = [invoked(T0 + 950_000), fail(T0 + 950_001, 'crm_create_outcome_unknown')];
     const events = [...week(T0 - WEEK, 100, 5, 0), ...week(T0, 100, 5, 0), ...blockedCalls, ...unknown];
-    const r = await weeklyReview({ weekCounts: async (from, to) => countsFromEvents(events, from, to) }, T0);
+    const r = await weeklyReview({ weekCounts: async (from, to) => countsFromEvents(events, from, to) }, T0, SHIPPED);
     expect(r.current).toMatchObject({ invoked: 101, executed: 95, failed: 6, blocked: 30, unknownOutcome: 1 });
     expect(r.current.byNodeType.qontak_crm_deal_create).toEqual({ invoked: 101, executed: 95, failed: 6, blocked: 30 });
     expect(r.current.failedByReason).not.toHaveProperty('registry_disabled');
@@ -54,7 +61,36 @@ describe('weekly review', () => {
     expect(r.failedRate).toBeCloseTo(6 / 101, 10);
     expect(r.markdown).toContain('- Blocked calls (action disabled; in no rate): 30 (last week 0)');
     expect(r.markdown).toContain('of which 1 with an unknown outcome');
-    expect(r.markdown).toContain('| qontak_crm_deal_create | 101 | 95 | 6 | 5.9% | 30 |');
+    expect(r.markdown).toContain('| qontak_crm_deal_create | 101 | 101 | 95 | 6 | 5.9% | 30 |');
     expect(JSON.stringify(r.slack.blocks)).toContain('*Blocked calls*\\n30 (prev 0)');
+  });
+
+  it('divides failed by completed calls: calls invoked last week and failed this week keep the rate at or below 100 %, duplicates count once', async () => {
+    const crossing = Array.from({ length: 20 }, (_, i) => [invoked(T0 - 60_000 + i), failed(T0 + 30_000 + i, 'qontak_crm_deal_create', 'o', 'crm_server_error')]).flat();
+    const events = [...week(T0 - WEEK, 100, 5, 0), ...crossing, ...crossing.slice(20), executed(T0 + 99_000)];
+    const r = await weeklyReview({ weekCounts: async (from, to) => countsFromEvents(events, from, to) }, T0, SHIPPED);
+    // This week: no invocation at all, 20 failed and 1 executed call.
+    expect(r.current).toMatchObject({ invoked: 0, executed: 1, failed: 20 });
+    expect(r.failedRate).toBeCloseTo(20 / 21, 10);
+    expect(r.successRate! + r.failedRate!).toBeCloseTo(1, 10);
+    expect(r.markdown).toContain('| qontak_crm_deal_create | 0 | 21 | 1 | 20 | 95.2% | 0 |');
+  });
+
+  it('states the alert threshold and SLO target of the rules file it is given', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'review-rules-'));
+    try {
+      const rules = JSON.parse(readFileSync(DEFAULT_RULES_PATH, 'utf8')) as { rules: { id: string; threshold: number; recoveryThreshold?: number }[] };
+      for (const rule of rules.rules) if (rule.id === 'failure-rate-1h') Object.assign(rule, { threshold: 0.25, recoveryThreshold: 0.25 });
+      writeFileSync(join(dir, 'rules.json'), JSON.stringify(rules));
+      const events = [...week(T0 - WEEK, 100, 5, 0), ...week(T0, 100, 5, 0)];
+      const provider = { weekCounts: async (from: number, to: number) => countsFromEvents(events, from, to) };
+      expect((await weeklyReview(provider, T0, SHIPPED)).markdown).toContain('failure-rate alert threshold 10.0%');
+      const changed = await weeklyReview(provider, T0, loadRateThresholds({ rulesFile: join(dir, 'rules.json'), sloBurnRate: true }));
+      expect(changed.markdown).toContain('failure-rate alert threshold 25.0%');
+      expect(changed.markdown).toContain('SLO target 97.0%');
+      expect(changed.thresholds.failureRateAlert).toBe(0.25);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
