@@ -1,12 +1,19 @@
+import type { RateThresholds } from '../alerts/rate-thresholds.ts';
 import { loadMetricSql, type MetricName } from './metric-queries.ts';
 
 /**
  * Builds dashboards/grafana/actionpulse.json from the same SQL files as the web dashboard, so on-call's
  * Grafana panels can never drift from the PM numbers. Data source: the official ClickHouse plugin
- * (grafana-clickhouse-datasource); query parameters become its macros and two textbox variables.
- * Regenerate: `npx tsx src/consumers/clickhouse/grafana-dashboard.ts > dashboards/grafana/actionpulse.json`.
+ * (grafana-clickhouse-datasource); query parameters become its macros and two textbox variables, and the alert
+ * rules' thresholds become literals (Grafana cannot read the rules file), in the SQL and in the panels' colours.
+ * Regenerate: `npx tsx src/consumers/clickhouse/grafana-dashboard.ts > dashboards/grafana/actionpulse.json`
+ * (the rules of `ALERT_RULES_FILE` / `ALERT_SLO_BURN_RATE`, the shipped ones when unset).
  */
-export function grafanaSql(sql: string, database = 'actionpulse', metric?: MetricName): string {
+const sqlNumber = (v: number | null) => (v === null ? 'CAST(NULL AS Nullable(Float64))' : String(v));
+/** 0.1 → "10%", without the float noise of 100 × 0.07. */
+const percent = (fraction: number) => `${Number((100 * fraction).toFixed(4))}%`;
+
+export function grafanaSql(sql: string, thresholds: RateThresholds, database = 'actionpulse', metric?: MetricName): string {
   // The rolling hour is always the 60 minutes before the range's end (metricParams does the same).
   const from = metric === 'failure-rate-1h' ? '($__toTime - INTERVAL 1 HOUR)' : '$__fromTime';
   return sql
@@ -24,6 +31,9 @@ export function grafanaSql(sql: string, database = 'actionpulse', metric?: Metri
     .replaceAll('{organization_id:String}', "'${organization_id}'")
     .replaceAll('{node_type:String}', "'${node_type}'")
     .replaceAll('{bucket_seconds:UInt32}', '3600')
+    .replaceAll('{failure_rate_threshold:Nullable(Float64)}', sqlNumber(thresholds.failureRateAlert))
+    .replaceAll('{kill_switch_threshold:Nullable(Float64)}', sqlNumber(thresholds.killSwitch))
+    .replaceAll('{slo_allowed_failure_rate:Nullable(Float64)}', sqlNumber(thresholds.sloAllowedFailureRate))
     .trim();
 }
 
@@ -34,36 +44,59 @@ interface PanelSpec {
   w: number;
   h: number;
   unit?: string;
-  thresholds?: { red: number; green: number };
+  /** Stat panels: green from this value of the shown percentage up. */
+  green?: number;
+  /** Tables: the colour steps of one percentage column (Grafana colours a step from its value up). */
+  column?: { field: string; steps: { color: string; value: number }[] };
   /** For time series: SQL returns `t` in Unix seconds; Grafana wants a time column. */
   time?: boolean;
 }
 
-const PANELS: PanelSpec[] = [
-  { metric: 'adoption', title: 'Action adoption (% of active agents, target ≥ 30%)', type: 'stat', w: 6, h: 5, unit: 'percent', thresholds: { red: 0, green: 30 } },
-  { metric: 'execution-volume-weekly', title: 'Executions per week and w/w growth', type: 'table', w: 6, h: 5 },
-  { metric: 'success-rate', title: 'Action success rate, blocked calls apart (target ≥ 97%)', type: 'stat', w: 6, h: 5, unit: 'percent', thresholds: { red: 0, green: 97 } },
-  { metric: 'token-refresh-success', title: 'CRM token-refresh success (target ≥ 99%)', type: 'stat', w: 6, h: 5, unit: 'percent', thresholds: { red: 0, green: 99 } },
-  { metric: 'actions-timeseries', title: 'Executions and failures per hour', type: 'timeseries', w: 24, h: 8, time: true },
-  { metric: 'failure-rate-1h', title: 'On-call: failure rate per action, last hour (alert > 10%)', type: 'table', w: 12, h: 8 },
-  { metric: 'failure-reasons', title: 'Failure reasons', type: 'table', w: 12, h: 8 },
-  { metric: 'node-types', title: 'Per action: volume, success, duration p50/p95', type: 'table', w: 24, h: 8 },
-  { metric: 'organizations', title: 'Per organization', type: 'table', w: 24, h: 8 },
-  { metric: 'adoption-funnel', title: 'Adoption funnel per action: agents configured → invoked → executed', type: 'table', w: 12, h: 8 },
-  { metric: 'agent-retention-weekly', title: 'Weekly agent retention (used actions last week and this week)', type: 'table', w: 12, h: 8 },
-];
+function panelSpecs(t: RateThresholds): PanelSpec[] {
+  const target = t.sloAllowedFailureRate === null ? null : 1 - t.sloAllowedFailureRate;
+  const rateSteps = [
+    ...(t.failureRateAlert === null ? [] : [{ color: 'orange', value: 100 * t.failureRateAlert }]),
+    ...(t.killSwitch === null ? [] : [{ color: 'red', value: 100 * t.killSwitch }]),
+  ];
+  const alertAt = [
+    ...(t.failureRateAlert === null ? [] : [`alert > ${percent(t.failureRateAlert)}`]),
+    ...(t.killSwitch === null ? [] : [`kill switch > ${percent(t.killSwitch)} sustained`]),
+  ];
+  return [
+    { metric: 'adoption', title: 'Action adoption (% of active agents, target ≥ 30%)', type: 'stat', w: 6, h: 5, unit: 'percent', green: 30 },
+    { metric: 'execution-volume-weekly', title: 'Executions per week and w/w growth', type: 'table', w: 6, h: 5 },
+    {
+      metric: 'success-rate',
+      title: `Action success rate: executed / completed calls${target === null ? '' : ` (target ≥ ${percent(target)})`}`,
+      type: 'stat', w: 6, h: 5, unit: 'percent', green: target === null ? undefined : 100 * target,
+    },
+    { metric: 'token-refresh-success', title: 'CRM token-refresh success (target ≥ 99%)', type: 'stat', w: 6, h: 5, unit: 'percent', green: 99 },
+    { metric: 'actions-timeseries', title: 'Executions and failures per hour', type: 'timeseries', w: 24, h: 8, time: true },
+    {
+      metric: 'failure-rate-1h',
+      title: `On-call: failed / completed calls per action, last hour${alertAt.length ? ` (${alertAt.join(', ')})` : ''}`,
+      type: 'table', w: 12, h: 8,
+      column: rateSteps.length ? { field: 'failure_rate_pct', steps: rateSteps } : undefined,
+    },
+    { metric: 'failure-reasons', title: 'Failure reasons', type: 'table', w: 12, h: 8 },
+    { metric: 'node-types', title: 'Per action: volume, success, duration p50/p95', type: 'table', w: 24, h: 8 },
+    { metric: 'organizations', title: 'Per organization', type: 'table', w: 24, h: 8 },
+    { metric: 'adoption-funnel', title: 'Adoption funnel per action: agents configured → invoked → executed', type: 'table', w: 12, h: 8 },
+    { metric: 'agent-retention-weekly', title: 'Weekly agent retention (used actions last week and this week)', type: 'table', w: 12, h: 8 },
+  ];
+}
 
-export function buildGrafanaDashboard(database = 'actionpulse'): Record<string, unknown> {
+export function buildGrafanaDashboard(thresholds: RateThresholds, database = 'actionpulse'): Record<string, unknown> {
   const sql = loadMetricSql();
   const datasource = { type: 'grafana-clickhouse-datasource', uid: '${datasource}' };
   let x = 0;
   let y = 0;
-  const panels = PANELS.map((p, i) => {
+  const panels = panelSpecs(thresholds).map((p, i) => {
     if (x + p.w > 24) {
       x = 0;
       y += 8;
     }
-    let rawSql = grafanaSql(sql.get(p.metric)!, database, p.metric);
+    let rawSql = grafanaSql(sql.get(p.metric)!, thresholds, database, p.metric);
     if (p.time) rawSql = `SELECT toDateTime(t) AS time, executed, failed, blocked FROM (\n${rawSql}\n)`;
     const panel = {
       id: i + 1,
@@ -75,11 +108,18 @@ export function buildGrafanaDashboard(database = 'actionpulse'): Record<string, 
       fieldConfig: {
         defaults: {
           ...(p.unit ? { unit: p.unit } : {}),
-          ...(p.thresholds
-            ? { thresholds: { mode: 'absolute', steps: [{ color: 'red', value: null }, { color: 'green', value: p.thresholds.green }] } }
-            : {}),
+          ...(p.green !== undefined ? { thresholds: { mode: 'absolute', steps: [{ color: 'red', value: null }, { color: 'green', value: p.green }] } } : {}),
         },
-        overrides: [],
+        overrides: p.column
+          ? [{
+              matcher: { id: 'byName', options: p.column.field },
+              properties: [
+                { id: 'unit', value: 'percent' },
+                { id: 'thresholds', value: { mode: 'absolute', steps: [{ color: 'green', value: null }, ...p.column.steps] } },
+                { id: 'custom.cellOptions', value: { type: 'color-text' } },
+              ],
+            }]
+          : [],
       },
       options: p.type === 'stat' ? { reduceOptions: { calcs: ['lastNotNull'], fields: '/_pct$/' }, colorMode: 'value' } : {},
     };
@@ -106,5 +146,6 @@ export function buildGrafanaDashboard(database = 'actionpulse'): Record<string, 
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  process.stdout.write(`${JSON.stringify(buildGrafanaDashboard(), null, 2)}\n`);
+  const [{ loadConfig }, { loadRateThresholds }] = await Promise.all([import('../../platform/config.ts'), import('../alerts/rate-thresholds.ts')]);
+  process.stdout.write(`${JSON.stringify(buildGrafanaDashboard(loadRateThresholds(loadConfig().alerts)), null, 2)}\n`);
 }

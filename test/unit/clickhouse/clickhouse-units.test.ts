@@ -5,6 +5,7 @@ import { toEventRow } from '../../../src/consumers/clickhouse/event-row.ts';
 import { dedupeToken } from '../../../src/consumers/clickhouse/clickhouse-sink.ts';
 import { parseFilters } from '../../../src/consumers/clickhouse/dashboard-api.ts';
 import { buildGrafanaDashboard } from '../../../src/consumers/clickhouse/grafana-dashboard.ts';
+import { loadRateThresholds, type RateThresholds } from '../../../src/consumers/alerts/rate-thresholds.ts';
 import { MIGRATIONS } from '../../../src/consumers/clickhouse/migrations.ts';
 import { loadMetricSql, METRIC_NAMES, toChDateTime } from '../../../src/consumers/clickhouse/metric-queries.ts';
 import { quantileExact } from '../../../src/workload/ground-truth.ts';
@@ -83,15 +84,45 @@ describe('metric SQL files', () => {
     }
   });
 
-  it('the committed Grafana dashboard is generated from them, with every parameter replaced by a macro', () => {
+  it('the committed Grafana dashboard is generated from them and the shipped rules, with every parameter replaced by a macro or a literal', () => {
     const committed = JSON.parse(readFileSync('dashboards/grafana/actionpulse.json', 'utf8'));
-    expect(committed).toEqual(buildGrafanaDashboard());
+    expect(committed).toEqual(buildGrafanaDashboard(loadRateThresholds({ sloBurnRate: true })));
     const panels = committed.panels as { targets: { rawSql: string }[] }[];
     expect(panels).toHaveLength(METRIC_NAMES.length);
     for (const p of panels) {
       expect(p.targets[0].rawSql).not.toMatch(/\{\w+:/);
       expect(p.targets[0].rawSql).toContain('actionpulse.');
     }
+  });
+});
+
+describe('Grafana thresholds', () => {
+  type Panel = { title: string; targets: { rawSql: string }[]; fieldConfig: { defaults: { thresholds?: { steps: { value: number | null }[] } }; overrides: { properties: { id: string; value: unknown }[] }[] } };
+  const panel = (t: RateThresholds, title: string) => (buildGrafanaDashboard(t).panels as Panel[]).find((p) => p.title.includes(title))!;
+
+  it('come from the thresholds given: in the SQL, the titles and the colour steps', () => {
+    const t: RateThresholds = { failureRateAlert: 0.25, killSwitch: 0.4, sloAllowedFailureRate: 0.05 };
+    const rate = panel(t, 'failed / completed calls per action');
+    expect(rate.title).toContain('alert > 25%');
+    expect(rate.title).toContain('kill switch > 40%');
+    expect(rate.targets[0].rawSql).toContain('100 * 0.25 AS threshold_pct');
+    expect(rate.targets[0].rawSql).toContain('failed / completed > 0.25');
+    expect(rate.targets[0].rawSql).toContain('100 * 0.4 AS kill_switch_pct');
+    const steps = (rate.fieldConfig.overrides[0].properties.find((p) => p.id === 'thresholds')!.value as { steps: { value: number | null }[] }).steps;
+    expect(steps.map((s) => s.value)).toEqual([null, 25, 40]);
+    const success = panel(t, 'Action success rate');
+    expect(success.title).toContain('target ≥ 95%');
+    expect(success.targets[0].rawSql).toContain('(1 - 0.05)');
+    expect(success.fieldConfig.defaults.thresholds!.steps.map((s) => s.value)).toEqual([null, 95]);
+  });
+
+  it('leave a rate without threshold when the rules have no such rule', () => {
+    const none: RateThresholds = { failureRateAlert: null, killSwitch: null, sloAllowedFailureRate: null };
+    const rate = panel(none, 'failed / completed calls per action');
+    expect(rate.title).not.toContain('alert');
+    expect(rate.targets[0].rawSql).toContain('CAST(NULL AS Nullable(Float64))');
+    expect(rate.fieldConfig.overrides).toEqual([]);
+    expect(panel(none, 'Action success rate').fieldConfig.defaults.thresholds).toBeUndefined();
   });
 });
 
