@@ -49,7 +49,9 @@ export function createAlertsAdminRouter(o: AdminRouterOptions): Router {
     next();
   });
 
-  // Read-only figures for the dashboard, like its other /api data routes: no admin token.
+  // Read-only figures for the dashboard, like its other /api data routes: no admin token. `calls` are completed
+  // calls (executed + failed, blocked calls left out) and `failures` a subset of them, so the failure rate is at
+  // most 1; the allowed rate is the SLO rule's threshold, saved with the figures.
   router.get('/api/error-budget', async (_req, res) => {
     const rows = await o.db
       .query<{ rule_id: string; scope_key: string; scope: Record<string, string>; window_minutes: number; allowed_failure_rate: number; calls: string; failures: string; blocked: string; as_of: string }>(

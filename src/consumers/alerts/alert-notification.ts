@@ -23,6 +23,7 @@ export interface AlertNotification {
   ruleKind: AlertRule['kind'];
   value: number;
   threshold: number;
+  /** Ratio rules: failed calls and completed calls (executed + failed, blocked calls in neither) in the window. */
   numerator: number;
   denominator: number;
   windowMinutes: number;
@@ -85,6 +86,11 @@ export function buildNotification(
   };
 }
 
+/** A ratio rule's counts as every notification words them: its rate is a share of completed calls. */
+export function ratioCounts(n: Pick<AlertNotification, 'numerator' | 'denominator'>): string {
+  return `${n.numerator} failed / ${n.denominator} completed calls`;
+}
+
 export function formatValue(n: Pick<AlertNotification, 'ruleKind' | 'value'>): string {
   return n.ruleKind === 'ratio' ? `${(n.value * 100).toFixed(1)}%` : String(n.value);
 }
@@ -107,7 +113,7 @@ function minutes(ms: number): string {
 
 export function summaryOf(n: AlertNotification): string {
   const threshold = n.ruleKind === 'ratio' ? `${(n.threshold * 100).toFixed(1)}%` : String(n.threshold);
-  const counts = n.ruleKind === 'ratio' ? ` (${n.numerator}/${n.denominator})` : '';
+  const counts = n.ruleKind === 'ratio' ? ` (${ratioCounts(n)})` : '';
   let text = `[${headOf(n)}] ${n.title} — ${scopeLabel(n.scope)}: ${formatValue(n)}${counts} vs > ${threshold} over ${n.windowMinutes} min`;
   if (n.kind === 'resolve' && n.resolution === 'disabled') text += '. Disabled by the kill switch: its calls are refused, so there is nothing left to measure';
   else if (n.kind === 'resolve' && n.resolution === 'no_traffic') text += `. No traffic: ${n.volume ?? 0} calls in the window (minimum ${n.minVolume}); closed without a verdict`;

@@ -1,7 +1,7 @@
 import { setRegistryEnabled } from '../../executors/registry-schema.ts';
 import type { SqlDb, SqlTx } from '../../platform/registry-db.ts';
 import type { Transition } from './alert-engine.ts';
-import type { KillSwitchDecision } from './alert-notification.ts';
+import { ratioCounts, type KillSwitchDecision } from './alert-notification.ts';
 
 /**
  * The automatic disable, with the guards on-call needs to trust it: dry-run (decide and tell, change
@@ -36,7 +36,7 @@ function txAsDb(kind: SqlDb['kind'], tx: SqlTx): SqlDb {
 export async function decideKillSwitch(kind: SqlDb['kind'], tx: SqlTx, t: Transition, o: KillSwitchOptions): Promise<KillSwitchOutcome> {
   const nodeType = t.next.scope.node_type;
   const pct = `${(t.observation.value * 100).toFixed(1)}%`;
-  const counts = `${t.observation.numerator} failed / ${t.observation.denominator} invoked`;
+  const counts = ratioCounts(t.observation);
   const registry = await tx.query<{ enabled: boolean }>(`SELECT enabled FROM node_registries WHERE node_type = $1 FOR UPDATE`, [nodeType]);
   let outcome: KillSwitchOutcome;
   if (registry.length === 0 || registry[0].enabled === false) {
@@ -70,7 +70,7 @@ export async function decideKillSwitch(kind: SqlDb['kind'], tx: SqlTx, t: Transi
           rule_id: t.rule.id,
           rate: t.observation.value,
           failed: t.observation.numerator,
-          invoked: t.observation.denominator,
+          completed: t.observation.denominator,
           window_minutes: t.rule.windowMinutes,
           event_time: t.at,
           top_reasons: t.observation.topReasons,
@@ -79,6 +79,7 @@ export async function decideKillSwitch(kind: SqlDb['kind'], tx: SqlTx, t: Transi
       outcome = { decision: 'done', nodeType, message: `Disabled ${nodeType} in node_registries (${counts}, ${pct}). Re-enable: POST /v1/registries/${nodeType}/enable.` };
     }
   }
+  // The log's `invoked` column keeps its first name; it holds the rule's denominator, completed calls.
   await tx.query(
     `INSERT INTO alert_kill_switch_log (node_type, rule_id, episode, decision, dry_run, rate, failed, invoked, event_time)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,

@@ -12,7 +12,7 @@ import { FakePagerDuty } from '../../fakes/fake-pagerduty.ts';
 import { FakeSlack } from '../../fakes/fake-slack.ts';
 import { freshTopics, testKafka, waitFor } from '../../helpers/kafka.ts';
 import { MIN, perMinute, traffic } from '../../unit/alerts/engine-driver.ts';
-import { channels, evaluator, freshRegistryDb, produce, slackTexts } from './alerts-harness.ts';
+import { CLOCK_BEHIND_EVENTS, channels, evaluator, freshRegistryDb, produce, slackTexts } from './alerts-harness.ts';
 
 const DEAL = 'qontak_crm_deal_create';
 const ADMIN_TOKEN = 'admin-token-0123456789abcdef';
@@ -44,7 +44,7 @@ describe('kill switch end to end', () => {
     const { events: topic } = await freshTopics(kafka, 2);
     const start = Math.floor((Date.now() - 31 * 3600_000) / MIN) * MIN;
     let now = start;
-    const ev = evaluator({ kafka, db, rules: loadRulesFile(), eventsTopic: topic, clock: () => now, ...channels({ slack, pd }) });
+    const ev = evaluator({ kafka, db, rules: loadRulesFile(), eventsTopic: topic, clock: () => now, ...CLOCK_BEHIND_EVENTS, ...channels({ slack, pd }) });
     cleanups.push(() => ev.stop());
     await ev.start();
     await ev.rebuiltAndLeading();
@@ -56,14 +56,14 @@ describe('kill switch end to end', () => {
 
     await waitFor(() => !gate.isEnabled(DEAL), { timeoutMs: 60_000, what: 'the running gate to refuse deal_create' });
     expect(gate.isEnabled('qontak_chat_room_tag')).toBe(true);
-    const audit = await db.query<{ action: string; actor: string; reason: string; details: { rate: number; failed: number; invoked: number } }>(
+    const audit = await db.query<{ action: string; actor: string; reason: string; details: { rate: number; failed: number; completed: number } }>(
       `SELECT action, actor, reason, details FROM node_registry_audit WHERE node_type = $1`,
       [DEAL],
     );
     expect(audit).toHaveLength(1);
     expect(audit[0]).toMatchObject({ action: 'disable', actor: 'alert:sustained-failure-kill-switch' });
     expect(audit[0].details.rate).toBeGreaterThan(0.2);
-    expect(audit[0].details.failed / audit[0].details.invoked).toBeCloseTo(audit[0].details.rate, 5);
+    expect(audit[0].details.failed / audit[0].details.completed).toBeCloseTo(audit[0].details.rate, 5);
     // disabled exactly 24 h after the condition began
     const [state] = await db.query<{ pending_since: string; firing_since: string; action_status: string }>(
       `SELECT pending_since, firing_since, action_status FROM alert_state WHERE rule_id = 'sustained-failure-kill-switch' AND scope_key = $1`,
@@ -117,7 +117,7 @@ describe('kill switch end to end', () => {
       const { events: topic } = await freshTopics(kafka, 1);
       const start = Math.floor((Date.now() - 2 * 3600_000) / MIN) * MIN;
       let now = start;
-      const ev = evaluator({ kafka, db, rules, eventsTopic: topic, clock: () => now, killSwitch: { dryRun, maxPer24h: 2 }, ...channels({ slack, pd }) });
+      const ev = evaluator({ kafka, db, rules, eventsTopic: topic, clock: () => now, ...CLOCK_BEHIND_EVENTS, killSwitch: { dryRun, maxPer24h: 2 }, ...channels({ slack, pd }) });
       cleanups.push(() => ev.stop());
       await ev.start();
       await ev.rebuiltAndLeading();

@@ -31,7 +31,7 @@ describe('alert notifier payloads', () => {
   it('PagerDuty: trigger carries payload and links, resolve only the dedup_key', () => {
     const trigger = pagerDutyEvent(n, 'rk');
     expect(trigger).toMatchObject({ routing_key: 'rk', event_action: 'trigger', dedup_key: n.dedupKey, payload: { severity: 'error', source: 'actionpulse-alerts' } });
-    expect((trigger.payload as { summary: string }).summary).toContain('15.0% (15/100)');
+    expect((trigger.payload as { summary: string }).summary).toContain('15.0% (15 failed / 100 completed calls)');
     expect(pagerDutyEvent({ ...n, kind: 'resolve' }, 'rk')).toEqual({ routing_key: 'rk', event_action: 'resolve', dedup_key: n.dedupKey });
   });
 

@@ -1,4 +1,4 @@
-import { formatValue, headOf, scopeLabel, summaryOf, type AlertNotification } from '../alert-notification.ts';
+import { formatValue, headOf, ratioCounts, scopeLabel, summaryOf, type AlertNotification } from '../alert-notification.ts';
 import { deliveryOf, postJson, type DeliveryResult, type Notifier } from './notifier.ts';
 
 /**
@@ -21,7 +21,7 @@ export function slackBlocks(n: AlertNotification): { text: string; blocks: unkno
     { type: 'mrkdwn', text: `*Value*\n${formatValue(n)} (threshold > ${threshold})` },
     {
       type: 'mrkdwn',
-      text: n.ruleKind === 'ratio' ? `*Counts*\n${n.numerator} failed / ${n.denominator} invoked` : `*Count*\n${n.numerator}`,
+      text: n.ruleKind === 'ratio' ? `*Counts*\n${ratioCounts(n)}` : `*Count*\n${n.numerator}`,
     },
     { type: 'mrkdwn', text: `*Window*\n${n.windowMinutes} min ending ${new Date(n.at).toISOString()}` },
     { type: 'mrkdwn', text: `*Severity*\n${n.severity}` },
