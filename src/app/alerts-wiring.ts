@@ -98,6 +98,7 @@ export async function startAlerts(
     dashboardBaseUrl: serviceDashboardUrl(config.http),
     killSwitch: { dryRun: a.killSwitchDryRun, maxPer24h: a.killSwitchMaxPer24h },
     latenessAllowanceMinutes: a.latenessAllowanceMinutes,
+    futureAllowanceMs: config.events.futureAllowanceSeconds * 1000,
     logger,
   });
   await evaluator.start();

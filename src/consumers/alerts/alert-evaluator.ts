@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { type Meter } from '@opentelemetry/api';
 import type { Admin, Consumer, EachBatchPayload } from 'kafkajs';
-import { decodeEvent } from '../../events/index.ts';
+import { decodeEvent, futureAllowanceMs } from '../../events/index.ts';
 import type { KafkaPort } from '../../platform/kafka/kafka-client.ts';
 import { controlTopic, ensureTopics, type TopicReplication } from '../../platform/kafka/topics.ts';
 import { startProcessSpan } from '../../platform/kafka/messaging-spans.ts';
@@ -55,6 +55,11 @@ export interface AlertEvaluatorOptions {
   rebuildGraceMinutes?: number;
   /** Event-time minutes an event may be late and still count; the rebuild reads this far back too (default 360). */
   latenessAllowanceMinutes?: number;
+  /**
+   * Real milliseconds an event may be dated ahead of `clock()` and still count (default: the process's
+   * EVENT_FUTURE_ALLOWANCE_SECONDS, 5 min unless set). The watermark never passes clock() + this either.
+   */
+  futureAllowanceMs?: number;
   /** Advance the watermark by the clock after this much quiet with every partition caught up; 0 = never. */
   idleAdvanceMs?: number;
   /** Deliver the outbox from this instance (default true). */
@@ -66,6 +71,8 @@ export interface EvaluatorStats {
   leaderTerms: number;
   events: number;
   invalid: number;
+  /** Events dated further ahead of the clock than the future allowance: not counted. */
+  future: number;
   transitions: number;
   lostRaces: number;
   notificationsQueued: number;
@@ -79,7 +86,7 @@ export const ERROR_BUDGET_RULE = 'slo-budget-burn-3d';
 const GROUP_ID = 'actionpulse-alerts';
 
 export class AlertEvaluator {
-  readonly stats: EvaluatorStats = { leaderTerms: 0, events: 0, invalid: 0, transitions: 0, lostRaces: 0, notificationsQueued: 0, rebuildMs: 0, rebuildEvents: 0 };
+  readonly stats: EvaluatorStats = { leaderTerms: 0, events: 0, invalid: 0, future: 0, transitions: 0, lostRaces: 0, notificationsQueued: 0, rebuildMs: 0, rebuildEvents: 0 };
   readonly store: AlertStore;
   readonly dispatcher: OutboxDispatcher;
   readonly instanceId: string;
@@ -87,6 +94,7 @@ export class AlertEvaluator {
   private readonly controlTopic: string;
   private readonly minuteMs: number;
   private readonly clock: () => number;
+  private readonly futureAllowanceMs: number;
   private control: Consumer | undefined;
   private reader: Consumer | undefined;
   private readerGroup: string | undefined;
@@ -114,6 +122,7 @@ export class AlertEvaluator {
     this.controlTopic = o.controlTopic ?? CONTROL_TOPIC;
     this.minuteMs = 60_000 / o.timeScale;
     this.clock = o.clock ?? Date.now;
+    this.futureAllowanceMs = o.futureAllowanceMs ?? futureAllowanceMs();
     this.store = new AlertStore(o.db, {
       routes: o.routes,
       dashboardBaseUrl: o.dashboardBaseUrl,
@@ -184,14 +193,22 @@ export class AlertEvaluator {
     const started = Date.now();
     const allowance = this.o.latenessAllowanceMinutes ?? 360;
     const engine = new AlertEngine(this.o.rules, { minuteMs: this.minuteMs, latenessAllowanceMinutes: allowance });
+    engine.watermark.limitTo(() => this.clock() + this.futureAllowanceMs);
     const progress = await this.store.loadProgress(this.groupId);
-    const checkpoint = progress?.evaluatedThrough ?? null;
+    const now = this.clock();
+    let checkpoint = progress?.evaluatedThrough ?? null;
+    if (checkpoint !== null && checkpoint > now) {
+      // Saved after an event dated ahead dragged event time forward (before the future bound existed). Kept, every
+      // instant up to it would replay for counts only, deciding nothing — no page — until the clock caught up.
+      this.o.logger.warn({ evaluatedThrough: new Date(checkpoint).toISOString(), now: new Date(now).toISOString() }, 'alert checkpoint ahead of the clock: repaired to now');
+      await this.store.clampCheckpoint(this.groupId, now);
+      checkpoint = now;
+    }
     engine.restore(await this.store.loadStates(), checkpoint);
     this.engine = engine;
     this.decidedUntil = new Map(Object.entries(progress?.offsets ?? {}).map(([p, o]) => [Number(p), BigInt(o)]));
     // The same horizon as the live engine: the longest window plus the lateness allowance (and the evaluation delay).
     const horizon = (longestWindowMinutes(this.o.rules) + allowance + this.o.rules.evaluationDelayMinutes + (this.o.rebuildGraceMinutes ?? 10)) * this.minuteMs;
-    const now = this.clock();
     let from = now - horizon;
     // After a long outage, reach back to the last evaluated instant's window so none is skipped (bounded).
     if (checkpoint !== null) from = Math.max(Math.min(from, checkpoint - longestWindowMinutes(this.o.rules) * this.minuteMs), now - horizon - 2 * 1440 * this.minuteMs);
@@ -261,12 +278,20 @@ export class AlertEvaluator {
           const replayBelow = this.decidedUntil.get(batch.partition) ?? -1n;
           // Offsets rise within a batch: once one reaches the checkpoint's, every later one has too (no BigInt each).
           let decide = replayBelow < 0n;
+          // Decoding bounds event time by the process clock; this bounds it by the evaluator's own clock.
+          const newestAllowed = this.clock() + this.futureAllowanceMs;
           for (const message of batch.messages) {
             decide ||= BigInt(message.offset) >= replayBelow;
             const decoded = decodeEvent(message.value);
             if (!decoded.ok) {
               // Invalid messages are the ingest consumers' to dead-letter; here they only count.
-              this.stats.invalid++;
+              if (decoded.reason === 'timestamp_in_future') this.stats.future++;
+              else this.stats.invalid++;
+              continue;
+            }
+            if (decoded.event.timestamp > newestAllowed) {
+              // Counted, it would drag the watermark ahead: empty steps evaluated, the real events that follow late.
+              this.stats.future++;
               continue;
             }
             this.stats.events++;
@@ -320,7 +345,8 @@ export class AlertEvaluator {
       const offsets: Record<string, string> = {};
       for (const [p, o] of this.decidedUntil) offsets[p] = o.toString();
       for (const [p, o] of this.consumed) if (o > (this.decidedUntil.get(p) ?? -1n)) offsets[p] = o.toString();
-      await this.store.saveCheckpoint(this.groupId, engine.closedThroughMs, offsets);
+      // Never ahead of the clock: a restart replays instants up to the checkpoint without deciding on them.
+      await this.store.saveCheckpoint(this.groupId, Math.min(engine.closedThroughMs, this.clock()), offsets);
     }
     await this.saveErrorBudget(engine);
   }
@@ -403,6 +429,7 @@ export class AlertEvaluator {
     const help: Record<string, string> = {
       actionpulse_alerts_events_total: 'Valid events the evaluator counted into its windows',
       actionpulse_alerts_invalid_events_total: 'Messages the evaluator could not decode (the ingest consumers dead-letter them)',
+      actionpulse_alerts_future_events_total: 'Events dated further ahead of the evaluator clock than EVENT_FUTURE_ALLOWANCE_SECONDS: not counted (the ingest consumers dead-letter them)',
       actionpulse_alerts_duplicate_events_total: 'Redelivered events counted once by event_id',
       actionpulse_alerts_transitions_total: 'Alert state transitions this instance persisted',
       actionpulse_alerts_notifications_sent_total: 'Notifications delivered to a receiver',
@@ -435,6 +462,7 @@ export class AlertEvaluator {
     return {
       actionpulse_alerts_events_total: this.stats.events,
       actionpulse_alerts_invalid_events_total: this.stats.invalid,
+      actionpulse_alerts_future_events_total: this.stats.future,
       actionpulse_alerts_too_late_events_total: e?.tooLate ?? 0,
       actionpulse_alerts_late_breaches_paged_total: e?.lateFirings ?? 0,
       actionpulse_alerts_late_breaches_already_paged_total: e?.lateBreachesAlreadyPaged ?? 0,

@@ -104,6 +104,14 @@ export class AlertStore {
     );
   }
 
+  /**
+   * Lowers the evaluated-through instant to at most `maxEvaluatedThrough` (saveCheckpoint only ever raises it): the
+   * repair of a checkpoint that an event dated in the future pushed ahead of the clock.
+   */
+  async clampCheckpoint(id: string, maxEvaluatedThrough: number): Promise<void> {
+    await this.db.query(`UPDATE alert_checkpoint SET evaluated_through = LEAST(evaluated_through, $2), updated_at = now() WHERE id = $1`, [id, maxEvaluatedThrough]);
+  }
+
   /** The SLO rule's window figures per scope (the error budget the dashboard shows). */
   async saveErrorBudget(
     ruleId: string,
