@@ -7,6 +7,10 @@
  * Evaluation delay (default 2 event-time minutes, `evaluationDelayMinutes` in the rules file): a step is
  * evaluated once the watermark passes its end, where watermark = newest usable event time − delay. Events for
  * an instant already evaluated still count within the lateness allowance (see AlertEngine).
+ *
+ * Bounded ahead: the evaluator passes its clock + the future allowance (`limitTo`), and event time never counts
+ * as reached beyond that, so one event dated a day ahead cannot close a day of empty steps (nor make the real
+ * events that follow late). The evaluator also leaves such events out; this holds even if one got through.
  */
 interface PartitionProgress {
   maxTs: number;
@@ -16,8 +20,14 @@ interface PartitionProgress {
 export class EventTimeWatermark {
   private readonly partitions = new Map<number, PartitionProgress>();
   private value = -Infinity;
+  private ceiling: () => number = () => Infinity;
 
   constructor(private readonly latenessMs: number) {}
+
+  /** The newest event time that may count as reached, read at each update (unbounded until set). */
+  limitTo(ceiling: () => number): void {
+    this.ceiling = ceiling;
+  }
 
   observe(partition: number, ts: number): void {
     const p = this.partitions.get(partition);
@@ -39,14 +49,14 @@ export class EventTimeWatermark {
       if (!p.caughtUp) lagging = Math.min(lagging, p.maxTs);
       newest = Math.max(newest, p.maxTs);
     }
-    const usable = lagging === Infinity ? newest : lagging;
+    const usable = Math.min(lagging === Infinity ? newest : lagging, this.ceiling());
     if (usable !== -Infinity) this.value = Math.max(this.value, usable - this.latenessMs);
     return this.value;
   }
 
   /** Wall-clock fallback for quiet periods: no partition has anything left to deliver. */
   advanceTo(ts: number): number {
-    this.value = Math.max(this.value, ts - this.latenessMs);
+    this.value = Math.max(this.value, Math.min(ts, this.ceiling()) - this.latenessMs);
     return this.value;
   }
 

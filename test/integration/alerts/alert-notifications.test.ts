@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { loadRulesFile } from '../../../src/consumers/alerts/alert-rules.ts';
 import { freshTopics, waitFor } from '../../helpers/kafka.ts';
 import { MIN, perMinute, refreshFailed, traffic } from '../../unit/alerts/engine-driver.ts';
-import { alertsSuite, channels, evaluator, produce, slackTexts, outboxDrained } from './alerts-harness.ts';
+import { CLOCK_BEHIND_EVENTS, alertsSuite, channels, evaluator, produce, slackTexts, outboxDrained } from './alerts-harness.ts';
 import { setTraceUrlTemplate } from '../../../src/consumers/clickhouse/dashboard-links.ts';
 
 /**
@@ -19,7 +19,7 @@ describe('alert evaluator end to end: failure rate and token refresh rules', () 
     const { events: topic } = await freshTopics(kafka, 3);
     const start = Math.floor((Date.now() - 5 * 3600_000) / MIN) * MIN;
     let now = start;
-    const ev = evaluator({ kafka, db, rules: loadRulesFile(), eventsTopic: topic, clock: () => now, ...channels({ slack, pd }) });
+    const ev = evaluator({ kafka, db, rules: loadRulesFile(), eventsTopic: topic, clock: () => now, ...CLOCK_BEHIND_EVENTS, ...channels({ slack, pd }) });
     await ev.start();
     try {
       await waitFor(() => ev.isLeader, { timeoutMs: 60_000, what: 'leadership' });
@@ -83,7 +83,7 @@ describe('alert evaluator end to end: failure rate and token refresh rules', () 
     let now = start;
     const rules = loadRulesFile();
     const only = { ...rules, rules: rules.rules.filter((r) => r.id === 'token-refresh-failures-15m') };
-    const ev = evaluator({ kafka, db, rules: only, eventsTopic: topic, clock: () => now, ...channels({ slack, pd }) });
+    const ev = evaluator({ kafka, db, rules: only, eventsTopic: topic, clock: () => now, ...CLOCK_BEHIND_EVENTS, ...channels({ slack, pd }) });
     await ev.start();
     try {
       await ev.rebuiltAndLeading();

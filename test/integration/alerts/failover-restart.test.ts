@@ -3,7 +3,7 @@ import { loadRulesFile } from '../../../src/consumers/alerts/alert-rules.ts';
 import type { AlertEvaluator } from '../../../src/consumers/alerts/alert-evaluator.ts';
 import { freshTopics, uniqueName, waitFor } from '../../helpers/kafka.ts';
 import { MIN, perMinute, traffic } from '../../unit/alerts/engine-driver.ts';
-import { alertsSuite, channels, evaluator, produce, slackTexts, outboxDrained } from './alerts-harness.ts';
+import { CLOCK_BEHIND_EVENTS, alertsSuite, channels, evaluator, produce, slackTexts, outboxDrained } from './alerts-harness.ts';
 
 /**
  * Two instances in one group: one leads, one stands by. The leader is stopped mid-window (after the
@@ -24,7 +24,7 @@ describe('alert evaluator: two instances, failover and restart', () => {
     const { events: topic } = await freshTopics(kafka, 3);
     const start = Math.floor((Date.now() - 5 * 3600_000) / MIN) * MIN;
     let now = start;
-    const shared = { kafka, db, rules: loadRulesFile(), eventsTopic: topic, clock: () => now, groupId: uniqueName('alerts'), controlTopic: uniqueName('t-ctl') };
+    const shared = { kafka, db, rules: loadRulesFile(), eventsTopic: topic, clock: () => now, ...CLOCK_BEHIND_EVENTS, groupId: uniqueName('alerts'), controlTopic: uniqueName('t-ctl') };
     const a = evaluator({ ...shared, instanceId: 'a', ...channels({ slack, pd }) });
     const b = evaluator({ ...shared, instanceId: 'b', ...channels({ slack, pd }) });
     running.push(a, b);

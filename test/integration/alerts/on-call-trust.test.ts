@@ -10,7 +10,7 @@ import { readRegistry, setRegistryEnabled } from '../../../src/executors/registr
 import type { ActionEvent } from '../../../src/events/index.ts';
 import { freshTopics, uniqueName, waitFor } from '../../helpers/kafka.ts';
 import { blockedCall, invoked, MIN, perMinute, refreshFailed, traffic } from '../../unit/alerts/engine-driver.ts';
-import { alertsSuite, channels, evaluator, produce, slackTexts, outboxDrained } from './alerts-harness.ts';
+import { CLOCK_BEHIND_EVENTS, alertsSuite, channels, evaluator, produce, slackTexts, outboxDrained } from './alerts-harness.ts';
 
 /**
  * Through the real broker and PostgreSQL, paging the local Slack: the cases an on-call engineer must be able to
@@ -33,7 +33,7 @@ describe('alerts on-call can trust', () => {
     const { events: topic } = await freshTopics(kafka, partitions);
     const start = Math.floor((Date.now() - 8 * 3600_000) / MIN) * MIN;
     const clock = { now: start };
-    const shared = { kafka, db, rules, eventsTopic: topic, clock: () => clock.now, groupId: uniqueName('alerts'), controlTopic: uniqueName('t-ctl'), ...channels({ slack, pd }) };
+    const shared = { kafka, db, rules, eventsTopic: topic, clock: () => clock.now, ...CLOCK_BEHIND_EVENTS, groupId: uniqueName('alerts'), controlTopic: uniqueName('t-ctl'), ...channels({ slack, pd }) };
     let current: AlertEvaluator | undefined;
     const api = {
       start,
