@@ -5,7 +5,7 @@ import type { SqlDb } from '../platform/registry-db.ts';
 import type { KafkaPort } from '../platform/kafka/kafka-client.ts';
 import { topicReplication } from '../platform/kafka/topics.ts';
 import { AlertEvaluator } from '../consumers/alerts/alert-evaluator.ts';
-import { DEFAULT_RULES_PATH, loadRulesFile, withSloRules } from '../consumers/alerts/alert-rules.ts';
+import { loadAlertRules } from '../consumers/alerts/rate-thresholds.ts';
 import { createAlertsAdminRouter } from '../consumers/alerts/admin-router.ts';
 import { summaryOf, type AlertNotification } from '../consumers/alerts/alert-notification.ts';
 import type { DeliveryResult, Notifier } from '../consumers/alerts/notifiers/notifier.ts';
@@ -80,8 +80,7 @@ export async function startAlerts(
   }
   // bot-oncall-slack: the 1x-over-3-days SLO burn notifies Slack only, never pages.
   const routes = { 'bot-oncall': ['slack-bot-oncall', ...extra], 'crm-oncall': ['slack-crm-oncall', ...extra], 'bot-oncall-slack': ['slack-bot-oncall'] };
-  const base = loadRulesFile(a.rulesFile ?? DEFAULT_RULES_PATH);
-  const rules = a.sloBurnRate ? withSloRules(base) : base;
+  const rules = loadAlertRules(a);
   // Notification links: the dashboard at this service's own address (or PUBLIC_DASHBOARD_URL), a trace UI when set.
   setTraceUrlTemplate(config.telemetry.traceUrlTemplate);
   const timeScale = effectiveTimeScale(config, deps.demo);

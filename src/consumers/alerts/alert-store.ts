@@ -112,7 +112,11 @@ export class AlertStore {
     await this.db.query(`UPDATE alert_checkpoint SET evaluated_through = LEAST(evaluated_through, $2), updated_at = now() WHERE id = $1`, [id, maxEvaluatedThrough]);
   }
 
-  /** The SLO rule's window figures per scope (the error budget the dashboard shows). */
+  /**
+   * The SLO rule's window figures per scope (the error budget the dashboard shows): `calls` are the completed calls
+   * in the window (executed + failed, blocked calls left out), `failures` the failed ones among them, and
+   * `allowedFailureRate` the rule's threshold, saved beside them so the API never reads a threshold elsewhere.
+   */
   async saveErrorBudget(
     ruleId: string,
     windowMinutes: number,
