@@ -12,7 +12,7 @@ import { FakePagerDuty } from '../../fakes/fake-pagerduty.ts';
 import { FakeSlack } from '../../fakes/fake-slack.ts';
 import { freshTopics, testKafka, waitFor } from '../../helpers/kafka.ts';
 import { MIN, perMinute, traffic } from '../../unit/alerts/engine-driver.ts';
-import { channels, evaluator, freshRegistryDb, produce, slackTexts } from './alerts-harness.ts';
+import { CLOCK_BEHIND_EVENTS, channels, evaluator, freshRegistryDb, produce, slackTexts } from './alerts-harness.ts';
 
 const DEAL = 'qontak_crm_deal_create';
 const ADMIN_TOKEN = 'admin-token-0123456789abcdef';
@@ -44,7 +44,7 @@ describe('kill switch end to end', () => {
     const { events: topic } = await freshTopics(kafka, 2);
     const start = Math.floor((Date.now() - 31 * 3600_000) / MIN) * MIN;
     let now = start;
-    const ev = evaluator({ kafka, db, rules: loadRulesFile(), eventsTopic: topic, clock: () => now, ...channels({ slack, pd }) });
+    const ev = evaluator({ kafka, db, rules: loadRulesFile(), eventsTopic: topic, clock: () => now, ...CLOCK_BEHIND_EVENTS, ...channels({ slack, pd }) });
     cleanups.push(() => ev.stop());
     await ev.start();
     await ev.rebuiltAndLeading();
@@ -117,7 +117,7 @@ describe('kill switch end to end', () => {
       const { events: topic } = await freshTopics(kafka, 1);
       const start = Math.floor((Date.now() - 2 * 3600_000) / MIN) * MIN;
       let now = start;
-      const ev = evaluator({ kafka, db, rules, eventsTopic: topic, clock: () => now, killSwitch: { dryRun, maxPer24h: 2 }, ...channels({ slack, pd }) });
+      const ev = evaluator({ kafka, db, rules, eventsTopic: topic, clock: () => now, ...CLOCK_BEHIND_EVENTS, killSwitch: { dryRun, maxPer24h: 2 }, ...channels({ slack, pd }) });
       cleanups.push(() => ev.stop());
       await ev.start();
       await ev.rebuiltAndLeading();
