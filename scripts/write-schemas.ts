@@ -226,8 +226,8 @@ How a failed event counts in every rate (alert rules, SLO burn rate, dashboard s
 review; one definition, \`src/events/outcome-class.ts\`):
 - **blocked** (\`${BLOCKED_REASONS.join('`, `')}\`): the call was refused because the action is disabled in
   \`node_registries\` (the kill switch or an admin); nothing was attempted. It leaves the numerator and the
-  denominator of every rate (the executor still emitted \`qontak_action_invoked\` first, so one invocation is
-  subtracted per blocked call) and is shown as its own count. On the wire it stays a \`qontak_action_failed\` with
+  denominator of every rate (rates are of completed calls, \`qontak_action_executed\` + \`qontak_action_failed\`;
+  \`qontak_action_invoked\` is never a denominator) and is shown as its own count. On the wire it stays a \`qontak_action_failed\` with
   this reason, so schema-v1 consumers keep working unchanged; Mixpanel receives every failed event with the derived
   property \`failure_class\` (\`blocked\`, \`unknown\` or \`failure\`), so its reports can apply the same rule.
 - **unknown outcome** (\`${UNKNOWN_OUTCOME_REASONS.join('`, `')}\`): a create timed out and may have succeeded. It counts
