@@ -95,15 +95,9 @@ function mb(bytes: number): string {
     engine.ingest(events[i], i % 6);
     if (i % 5000 === 0 || i === events.length - 1) {
       for (let p = 0; p < 6; p++) engine.watermark.setCaughtUp(p, i === events.length - 1);
-      for (const t of engine.evaluateEarly()) {
+      for (const t of engine.decide()) {
         transitions++;
         engine.commit({ ...t.next, version: t.prev.version + 1 });
-      }
-      for (const b of engine.pendingSteps()) {
-        for (const t of engine.evaluate(b)) {
-          transitions++;
-          engine.commit({ ...t.next, version: t.prev.version + 1 });
-        }
       }
     }
   }

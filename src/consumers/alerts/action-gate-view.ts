@@ -1,89 +1,127 @@
 /**
- * Whether an action was switched off at an event time, as the event stream shows it: a blocked call
+ * Whether an action was switched off at an evaluation instant, as the event stream shows it: a blocked call
  * (`isBlockedCall`) says the registry refused the action then; a call that reached the action (executed, or
  * failed for another reason) says it was on. Read from events, not from the registry, so a rebuild or a replay
- * decides exactly as the first pass did, and an instant is judged only by calls at or before it (events read
- * ahead of the evaluated instant do not leak back).
+ * decides exactly as the first pass did, and an instant is judged only by calls before it (events read ahead of
+ * the evaluated instant do not leak back).
  *
- * Kept as runs: the event time at which the stream switched between "refused" and "reached", per node_type.
- * Memory: one entry per switch within the lateness horizon (a few per disable/re-enable).
+ * Kept per step of event time (the engine's 10 s resolution, the instants it evaluates at): the newest refused
+ * and the newest reaching call of each step with calls. That is all the answers below need, whatever order the
+ * calls arrive in, so one stream gives the same answers read one by one, in batches or shuffled. Memory: one
+ * small entry per step with calls per node_type, for the engine's horizon.
  */
-interface Run {
-  blocked: boolean;
-  start: number;
+interface StepCalls {
+  /** Newest refused call of the step (−Infinity: none). */
+  refused: number;
+  /** Newest call of the step that reached the action (−Infinity: none). */
+  reached: number;
+}
+
+interface NodeTypeCalls {
+  byStep: Map<number, StepCalls>;
+  /** The keys of byStep, ascending. */
+  steps: number[];
 }
 
 export class ActionGateView {
-  private readonly runs = new Map<string, Run[]>();
+  private readonly nodeTypes = new Map<string, NodeTypeCalls>();
+
+  constructor(private readonly stepMs: number) {}
 
   blocked(nodeType: string, ts: number): void {
-    this.record(nodeType, ts, true);
+    const s = this.at(nodeType, ts);
+    if (ts > s.refused) s.refused = ts;
   }
 
   outcome(nodeType: string, ts: number): void {
-    // Only matters once something was refused: before that the action is simply on.
-    if (this.runs.has(nodeType)) this.record(nodeType, ts, false);
+    const s = this.at(nodeType, ts);
+    if (ts > s.reached) s.reached = ts;
   }
 
-  private record(nodeType: string, ts: number, blocked: boolean): void {
-    let runs = this.runs.get(nodeType);
-    if (!runs) {
-      runs = [];
-      this.runs.set(nodeType, runs);
+  private at(nodeType: string, ts: number): StepCalls {
+    let n = this.nodeTypes.get(nodeType);
+    if (!n) {
+      n = { byStep: new Map(), steps: [] };
+      this.nodeTypes.set(nodeType, n);
     }
-    const i = this.indexAt(runs, ts);
-    if (i >= 0 && runs[i].blocked === blocked) return;
-    if (i === runs.length - 1) {
-      runs.push({ blocked, start: ts });
-      return;
+    const step = Math.floor(ts / this.stepMs);
+    let s = n.byStep.get(step);
+    if (!s) {
+      s = { refused: -Infinity, reached: -Infinity };
+      n.byStep.set(step, s);
+      const i = upper(n.steps, step);
+      if (i === n.steps.length) n.steps.push(step);
+      else n.steps.splice(i, 0, step);
     }
-    // Out of order, inside another run: a switch at ts and back right after it.
-    if (i >= 0 && runs[i].start === ts) runs[i] = { blocked, start: ts };
-    else runs.splice(i + 1, 0, { blocked, start: ts }, { blocked: !blocked, start: ts + 1 });
+    return s;
   }
 
-  /** Index of the last run starting at or before ts (-1: none). */
-  private indexAt(runs: Run[], ts: number): number {
-    let lo = 0;
-    let hi = runs.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (runs[mid].start <= ts) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo - 1;
+  /** The step whose end is `at` (evaluation instants are step ends): calls before `at` are in it or earlier. */
+  private lastStep(at: number): number {
+    return Math.ceil(at / this.stepMs) - 1;
   }
 
-  /** Disabled at `at`: the newest call at or before `at` was refused. */
+  /** Disabled at `at`: the newest call before `at` was refused (a reaching call at the same instant wins). */
   disabledAt(nodeType: string, at: number): boolean {
-    const runs = this.runs.get(nodeType);
-    if (!runs) return false;
-    const i = this.indexAt(runs, at);
-    return i >= 0 && runs[i].blocked;
+    const n = this.nodeTypes.get(nodeType);
+    if (!n) return false;
+    const i = upper(n.steps, this.lastStep(at)) - 1;
+    if (i < 0) return false;
+    const s = n.byStep.get(n.steps[i])!;
+    return s.refused > s.reached;
   }
 
-  /** When calls reached the action again after being refused, if the newest call at or before `at` did; else null. */
+  /**
+   * When calls reached the action again after being refused, if the newest call before `at` reached it: the end
+   * of the step that holds the first reaching call after the last refused one. Null when the newest call was
+   * refused, or none was ever refused in the horizon.
+   */
   reenabledAt(nodeType: string, at: number): number | null {
-    const runs = this.runs.get(nodeType);
-    if (!runs) return null;
-    const i = this.indexAt(runs, at);
-    return i >= 1 && !runs[i].blocked && runs[i - 1].blocked ? runs[i].start : null;
+    const n = this.nodeTypes.get(nodeType);
+    if (!n) return null;
+    const last = upper(n.steps, this.lastStep(at)) - 1;
+    for (let i = last; i >= 0; i--) {
+      const s = n.byStep.get(n.steps[i])!;
+      if (s.refused === -Infinity) continue;
+      if (i === last && s.refused > s.reached) return null; // off now
+      // The step of the last refused call: the action was on again within it, or at the next step with calls.
+      const back = s.reached > s.refused ? n.steps[i] : n.steps[i + 1];
+      return back === undefined ? null : (back + 1) * this.stepMs;
+    }
+    return null;
   }
 
-  /** True when some call after `t` (up to `at`) was refused. */
+  /** True when the newest call before `t` was refused, or a call in [t, at) was. */
   refusedBetween(nodeType: string, t: number, at: number): boolean {
-    const runs = this.runs.get(nodeType);
-    if (!runs) return false;
-    const i = this.indexAt(runs, t);
-    if (i >= 0 && runs[i].blocked) return true;
-    return runs.some((r) => r.blocked && r.start > t && r.start <= at);
+    if (this.disabledAt(nodeType, t)) return true;
+    const n = this.nodeTypes.get(nodeType);
+    if (!n) return false;
+    for (let i = upper(n.steps, this.lastStep(t)); i < n.steps.length && n.steps[i] <= this.lastStep(at); i++) {
+      if (n.byStep.get(n.steps[i])!.refused !== -Infinity) return true;
+    }
+    return false;
   }
 
-  /** Forgets switches before `t`, keeping the run in force at `t`. */
+  /** Forgets steps before `t`, keeping the newest one before it (the state in force at `t`). */
   forgetBefore(t: number): void {
-    for (const runs of this.runs.values()) {
-      const i = this.indexAt(runs, t);
-      if (i > 0) runs.splice(0, i);
+    const keepFrom = Math.floor(t / this.stepMs);
+    for (const [nodeType, n] of this.nodeTypes) {
+      const i = upper(n.steps, keepFrom - 1) - 1; // the newest step before keepFrom stays
+      if (i <= 0) continue;
+      for (const step of n.steps.splice(0, i)) n.byStep.delete(step);
+      if (n.steps.length === 0) this.nodeTypes.delete(nodeType);
     }
   }
+}
+
+/** First index with a[i] > x. */
+function upper(a: number[], x: number): number {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid] <= x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }

@@ -4,7 +4,7 @@ import { DEFAULT_SUSTAINED_GAP_MINUTES, type AlertRule, type Matcher, type Rules
 import { CountWindow } from './count-window.ts';
 import { EventIdSet } from './event-id-set.ts';
 import { EventTimeWatermark } from './event-time-watermark.ts';
-import { changed, initialState, step, type AlertState, type Effect, type Observation, type Resolution, type RuleTimings } from './rule-state-machine.ts';
+import { changed, initialState, isBreaching, step, type AlertState, type Effect, type Observation, type Resolution, type RuleTimings } from './rule-state-machine.ts';
 import { WindowSeries, type RecentFailure } from './window-series.ts';
 
 /**
@@ -96,6 +96,10 @@ interface RatioRuntime {
   sizes: number[];
   scopes: Map<string, ScopeEntry>;
   parts: Map<string, WindowSeries>;
+  /** Continuous rules: part key → oldest step already evaluated that late events have changed since the last look. */
+  lateFrom: Map<string, number>;
+  /** Steps a pending start needs before the rule fires (pendingMinutes in steps). */
+  pendingSteps: number;
 }
 
 interface CountRuntime {
@@ -105,14 +109,23 @@ interface CountRuntime {
   families: Family[];
   windowMs: number;
   scopes: Map<string, CountWindow>;
-  /** Fires on the event (no pending): scope key → earliest and latest event time inserted since the last look. */
+  /**
+   * Fires on the event (no pending): scope key → earliest and latest event time inserted since the last look, and
+   * the instant evaluated through when they were read (a breach before it was found late).
+   */
   early: boolean;
-  touched: Map<string, { from: number; to: number }>;
+  touched: Map<string, Touched>;
   /** Scopes with a pending or firing alert: the only ones a step must look at (the others decide on events). */
   open: Set<string>;
 }
 
 type RuleRuntime = RatioRuntime | CountRuntime;
+
+interface Touched {
+  from: number;
+  to: number;
+  closed: number;
+}
 
 export function scopeKeyOf(scope: Record<string, string>): string {
   const keys = Object.keys(scope).sort();
@@ -173,7 +186,7 @@ export class AlertEngine {
   readonly allowanceMs: number;
   private readonly runtimes: RuleRuntime[];
   private readonly states = new Map<string, AlertState>();
-  private readonly gate = new ActionGateView();
+  private readonly gate: ActionGateView;
   /**
    * event_ids per event-time minute: a duplicate carries its original timestamp, so one minute is enough to look in.
    * 16 bytes per UUID in a typed array (event-id-set.ts), not a string each on the V8 heap.
@@ -200,6 +213,7 @@ export class AlertEngine {
     this.delayMs = rules.evaluationDelayMinutes * m;
     this.graceMs = rules.reenableGraceMinutes * m;
     this.watermark = new EventTimeWatermark(this.delayMs);
+    this.gate = new ActionGateView(this.stepMs);
     const stepsPerMinute = 60 / rules.resolutionSeconds;
     this.runtimes = rules.rules.map((rule): RuleRuntime => {
       const timings: RuleTimings = {
@@ -217,7 +231,7 @@ export class AlertEngine {
       const confirmSteps = (rule.confirmWindowMinutes ?? 0) * stepsPerMinute;
       const windowSteps = rule.windowMinutes * stepsPerMinute;
       const sizes = [windowSteps, ...(spanSteps > 0 ? [spanSteps] : []), ...(confirmSteps > 0 ? [confirmSteps] : [])];
-      return { kind: 'ratio', rule, timings, families, windowSteps, spanSteps, confirmSteps, sizes, scopes: new Map(), parts: new Map() };
+      return { kind: 'ratio', rule, timings, families, windowSteps, spanSteps, confirmSteps, sizes, scopes: new Map(), parts: new Map(), lateFrom: new Map(), pendingSteps: rule.pendingMinutes * stepsPerMinute };
     });
     this.horizonSteps = Math.max(...rules.rules.map((r) => (r.windowMinutes + (r.pendingMode === 'sustained' ? r.pendingMinutes : 0) + r.recoveryHoldMinutes) * stepsPerMinute)) + 1;
     this.keepSteps = Math.max(...rules.rules.map((r) => (r.windowMinutes + (r.pendingMode === 'sustained' ? r.pendingMinutes : 0)) * stepsPerMinute)) + Math.ceil(this.allowanceMs / this.stepMs) + 1;
@@ -227,7 +241,8 @@ export class AlertEngine {
     return Math.floor(ts / this.stepMs);
   }
 
-  private instantOf(step: number): number {
+  /** The evaluation instant of step `step`: its end. */
+  instantOf(step: number): number {
     return Math.round((step + 1) * this.stepMs);
   }
 
@@ -310,9 +325,11 @@ export class AlertEngine {
             rt.scopes.set(key, w);
           }
           w.insert(ts);
-          if (decide && rt.early) {
+          // A replayed event whose instant the checkpoint has not reached may still make a breach held back
+          // before the restart (its alert was open then): it is looked at again; one already paged is known.
+          if (rt.early && (decide || ts > this.checkpointMs)) {
             const t = rt.touched.get(key);
-            if (!t) rt.touched.set(key, { from: ts, to: ts });
+            if (!t) rt.touched.set(key, { from: ts, to: ts, closed });
             else if (ts < t.from) t.from = ts;
             else if (ts > t.to) t.to = ts;
           }
@@ -349,8 +366,9 @@ export class AlertEngine {
               part.lastFailure = { event_id: e.event_id, trace_id: e.trace_id, timestamp: ts };
             }
           }
-          if (den) part.add(st, 'den');
+            if (den) part.add(st, 'den');
         }
+        if (late && decide && rt.rule.pendingMode === 'continuous' && (rt.lateFrom.get(partKey) ?? Infinity) > st) rt.lateFrom.set(partKey, st);
       }
       if (num || den) used = true;
     }
@@ -361,17 +379,20 @@ export class AlertEngine {
   }
 
   /**
-   * Count rules without a pending duration decide on the event: the first instant at or after the earliest
-   * event read since the last look at which [s − window, s] holds more than the threshold fires, at s. A breach
-   * that began before the evaluated instant was found through late events: it pages once, saying when it began
-   * and how late it was found; a breach at or before the scope's last resolve belongs to an episode already paged.
+   * Count rules without a pending duration decide at the exact instant of an event: the first instant at or after
+   * the earliest event read since the last look at which [s − window, s] holds more than the threshold fires, at
+   * s — once the watermark has passed s (`through`, default the watermark), so an event that arrives within the
+   * evaluation delay cannot make an earlier instant the true start afterwards. The caller looks again before each
+   * step it evaluates, with that step's end. A breach that began before the evaluated instant was found through late
+   * events: it pages once, saying when it began and how late it was found; a breach at or before the scope's last
+   * resolve belongs to an episode already paged.
    */
-  evaluateEarly(): Transition[] {
+  evaluateEarly(through: number = this.watermark.current): Transition[] {
     const out: Transition[] = [];
     const closed = this.closedThroughMs;
     for (const rt of this.runtimes) {
       if (rt.kind !== 'count' || rt.touched.size === 0) continue;
-      const again = new Map<string, { from: number; to: number }>();
+      const again = new Map<string, Touched>();
       for (const [key, range] of rt.touched) {
         const w = rt.scopes.get(key);
         if (!w) continue;
@@ -389,19 +410,123 @@ export class AlertEngine {
           breach = range.to + rt.windowMs > pagedUntil ? w.firstBreach(Math.max(range.from, pagedUntil + 1), range.to, rt.windowMs, rt.rule.threshold) : undefined;
         }
         if (!breach) continue;
+        if (breach.at > through) {
+          again.set(key, range); // not decidable yet: an earlier event may still arrive
+          continue;
+        }
         const obs: Observation = { value: breach.count, numerator: breach.count, denominator: 0, volume: breach.count };
         const from0 = prev ?? initialState(rt.rule.id, key, { ...w.scope });
         const r = step(rt.rule, rt.timings, from0, obs, breach.at);
         if (!r.effects.includes('trigger')) continue;
         this.stats.evaluations++;
         this.stats.earlyFirings++;
-        const late = breach.at < closed ? { breachBeganAt: breach.at, detectedAt: this.newestTs, lateByMs: this.newestTs - breach.at } : undefined;
+        const late = breach.at < range.closed ? { breachBeganAt: breach.at, detectedAt: this.newestTs, lateByMs: this.newestTs - breach.at } : undefined;
         if (late) this.stats.lateFirings++;
         out.push({ rule: rt.rule, prev: from0, next: r.next, effects: r.effects, observation: { ...obs, topReasons: [] }, at: breach.at, windowMs: rt.windowMs, late });
+        // Later instants of the same read may breach again after this episode resolves: looked at again then.
+        if (range.to + rt.windowMs > breach.at) again.set(key, { ...range, from: breach.at + 1 });
       }
       rt.touched = again;
     }
     return out;
+  }
+
+  /**
+   * Ratio rules with a continuous pending: steps already evaluated that late events changed are looked at again.
+   * A breach they reveal (every step of the pending duration breaching, starting after the scope's last
+   * notification) pages once, at the instant it would have fired, marked late, as a count rule's late breach
+   * does. An alert already firing is not paged again; whatever the late events change afterwards is seen at the
+   * next steps (pending, recovery) as for any event.
+   */
+  evaluateLate(): Transition[] {
+    const out: Transition[] = [];
+    if (this.closedStep === -Infinity) return out;
+    const k = this.closedStep;
+    for (const rt of this.runtimes) {
+      if (rt.kind !== 'ratio' || rt.lateFrom.size === 0) continue;
+      for (const [key, entry] of rt.scopes) {
+        let from = Infinity;
+        for (const pk of entry.parts) from = Math.min(from, rt.lateFrom.get(pk) ?? Infinity);
+        if (from > k) continue;
+        const prev = this.states.get(`${rt.rule.id}|${key}`);
+        if (prev?.status === 'firing') continue;
+        const t = this.lateBreach(rt, entry, key, prev, Math.max(from, k - Math.ceil(this.allowanceMs / this.stepMs)), k);
+        if (t) out.push(t);
+      }
+      rt.lateFrom.clear();
+    }
+    return out;
+  }
+
+  private lateBreach(rt: RatioRuntime, entry: ScopeEntry, key: string, prev: AlertState | undefined, from: number, k: number): Transition | undefined {
+    const P = rt.pendingSteps;
+    const pagedUntil = prev && prev.episode > 0 && prev.lastNotifiedAt !== null ? prev.lastNotifiedAt : -Infinity;
+    // A run of P + 1 breaching steps ending at j ≥ from; its first step ends after the last notification.
+    const lo = Math.max(from - P, this.stepOf(pagedUntil));
+    if (lo > k) return undefined;
+    const confirmIdx = rt.confirmSteps > 0 ? rt.sizes.length - 1 : -1;
+    const parts = [...entry.parts].map((pk) => rt.parts.get(pk)).filter((p): p is WindowSeries => p !== undefined);
+    const wins = parts.map((p) => p.windowsBetween(lo, k, 0));
+    const confirms = confirmIdx > 0 ? parts.map((p) => p.windowsBetween(lo, k, confirmIdx)) : [];
+    let run = 0;
+    for (let i = lo; i <= k; i++) {
+      const at = this.instantOf(i);
+      let num = 0;
+      let den = 0;
+      let cNum = 0;
+      let cDen = 0;
+      let disabled = false;
+      parts.forEach((p, n) => {
+        const off = p.nodeType !== undefined && this.gate.disabledAt(p.nodeType, at);
+        if (entry.hasNodeType) disabled = off;
+        else if (off) return;
+        num += wins[n].num[i - lo];
+        den += wins[n].den[i - lo];
+        if (confirmIdx > 0) {
+          cNum += confirms[n].num[i - lo];
+          cDen += confirms[n].den[i - lo];
+        }
+      });
+      const obs: Observation = { value: den > 0 ? num / den : 0, numerator: num, denominator: den, volume: den, disabled };
+      if (confirmIdx > 0) obs.confirm = { value: cDen > 0 ? cNum / cDen : 0, volume: cDen };
+      run = !disabled && at > pagedUntil && isBreaching(rt.rule, obs) ? run + 1 : 0;
+      if (run <= P || i < from) continue;
+      const pendingSince = this.instantOf(i - P);
+      const from0 = prev ?? initialState(rt.rule.id, key, { ...entry.scope });
+      const r = step(rt.rule, rt.timings, { ...from0, status: 'pending', pendingSince }, obs, at);
+      if (!r.effects.includes('trigger')) return undefined;
+      this.stats.evaluations++;
+      this.stats.lateFirings++;
+      const reasons = new Map<string, number>();
+      for (const p of parts) for (const x of p.topReasons(i, rt.windowSteps, 10)) reasons.set(x.reason, (reasons.get(x.reason) ?? 0) + x.count);
+      const topReasons = [...reasons].map(([reason, count]) => ({ reason, count })).sort((a, b) => b.count - a.count || a.reason.localeCompare(b.reason)).slice(0, 3);
+      return {
+        rule: rt.rule,
+        prev: from0,
+        next: r.next,
+        effects: r.effects,
+        observation: { ...obs, topReasons },
+        at,
+        windowMs: rt.windowSteps * this.stepMs,
+        late: { breachBeganAt: at, detectedAt: this.newestTs, lateByMs: this.newestTs - at },
+      };
+    }
+    return undefined;
+  }
+
+  /**
+   * Everything decidable now, in time order: count breaches and late breaches, then per step the count breaches up
+   * to its end and the step itself, then the count breaches up to the watermark. Lazy: the caller persists each
+   * transition and `commit`s what the store accepted before asking for the next, so each decision sees the last.
+   */
+  *decide(): Generator<Transition, void, undefined> {
+    yield* this.evaluateEarly();
+    yield* this.evaluateLate();
+    for (const k of this.pendingSteps()) {
+      yield* this.evaluateEarly(this.instantOf(k));
+      yield* this.evaluate(k);
+    }
+    yield* this.evaluateEarly();
   }
 
   /** Steps the watermark has closed and that still await evaluation, oldest first. */

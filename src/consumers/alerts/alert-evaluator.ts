@@ -336,10 +336,7 @@ export class AlertEvaluator {
 
   private async evaluatePending(engine: AlertEngine, read = false): Promise<void> {
     const before = engine.closedThroughMs;
-    for (const t of engine.evaluateEarly()) await this.persist(engine, t);
-    for (const s of engine.pendingSteps()) {
-      for (const t of engine.evaluate(s)) await this.persist(engine, t);
-    }
+    for (const t of engine.decide()) await this.persist(engine, t);
     if (engine.closedThroughMs > before || read) {
       // Everything read so far has been decided on and its transitions persisted.
       const offsets: Record<string, string> = {};

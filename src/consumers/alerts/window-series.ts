@@ -93,6 +93,49 @@ export class WindowSeries {
     r.blocked += sign * x.blocked;
   }
 
+  /**
+   * The rolling sum `roll` would have had at each step from `from` to `to` (inclusive), walked back from where it
+   * stands (late events are already in it), or summed afresh when it never moved. For re-checking steps already
+   * evaluated: O(to − from) per call, not O(window).
+   */
+  windowsBetween(from: number, to: number, roll: number): { num: Float64Array; den: Float64Array } {
+    const r = this.rolls[roll];
+    const n = Math.max(0, to - from + 1);
+    const num = new Float64Array(n);
+    const den = new Float64Array(n);
+    if (n === 0) return { num, den };
+    let end = r.end;
+    let sNum = r.num;
+    let sDen = r.den;
+    if (end === -Infinity || end < to || end - to > r.size) {
+      end = to;
+      sNum = sDen = 0;
+      for (const [st, x] of this.steps) {
+        if (st <= to && st > to - r.size) {
+          sNum += x.num;
+          sDen += x.den;
+        }
+      }
+    }
+    for (let i = end; i >= from; i--) {
+      if (i <= to) {
+        num[i - from] = sNum;
+        den[i - from] = sDen;
+      }
+      const leave = this.steps.get(i);
+      if (leave) {
+        sNum -= leave.num;
+        sDen -= leave.den;
+      }
+      const enter = this.steps.get(i - r.size);
+      if (enter) {
+        sNum += enter.num;
+        sDen += enter.den;
+      }
+    }
+    return { num, den };
+  }
+
   topReasons(end: number, size: number, limit = 3): { reason: string; count: number }[] {
     const totals = new Map<string, number>();
     for (const [s, x] of this.steps) {

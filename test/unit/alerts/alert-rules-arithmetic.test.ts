@@ -74,24 +74,27 @@ describe('rule 2: token refresh failures > 5 in 15 min for one organization', ()
     expect(resolved(six, 'token-refresh-failures-15m')).toHaveLength(1);
   });
 
-  it('fires when the sixth failure is read, before its minute closes; late and redelivered failures do not page again', () => {
+  it('fires at the sixth failure\'s own instant once the watermark passes it, not before; late and redelivered failures do not page again', () => {
     const e = engine();
     const burst = [0, 1, 2, 3, 4, 5].map((s) => refreshFailed(T0 + 10 * MIN + s * 1000, 'org-a'));
-    // No watermark advance: every minute of the burst is still open.
-    const early = drive(e, burst);
-    expect(e.closedThroughMs).toBeLessThan(T0 + 10 * MIN);
+    // The watermark (newest event − the 2-minute delay) has not reached the burst: an earlier failure could still come.
+    expect(fired(drive(e, burst), 'token-refresh-failures-15m')).toEqual([]);
+    // Another organization's event 2 min 05 s after the sixth failure moves the watermark past it.
+    const early = drive(e, [refreshFailed(T0 + 12 * MIN + 5000, 'org-b')]);
+    expect(e.closedThroughMs).toBeLessThanOrEqual(T0 + 10 * MIN + 5000);
     const f = fired(early, 'token-refresh-failures-15m');
     expect(f).toHaveLength(1);
     expect(f[0].observation.value).toBe(6);
     // The evaluation instant is the crossing event's own time (exact window, no minute rounding).
     expect(f[0].at).toBe(T0 + 10 * MIN + 5000);
-    // The ratio rules never fire early: a late successful call could still lower a ratio.
+    expect(f[0].late).toBeUndefined();
+    // The ratio rules never fire before their step closes: a late successful call could still lower a ratio.
     const ratio = drive(engine(), traffic(T0 + 10 * MIN, 30, 30));
     expect(ratio).toEqual([]);
     // More failures, a redelivery and a late one for a minute before: still one firing, then the minutes close.
     const later = drive(e, [refreshFailed(T0 + 10 * MIN + 9000, 'org-a'), burst[0], refreshFailed(T0 + 9 * MIN, 'org-a')], T0 + 60 * MIN);
     expect(fired(later, 'token-refresh-failures-15m')).toEqual([]);
-    expect(resolved(later, 'token-refresh-failures-15m')).toHaveLength(1);
+    expect(resolved(later, 'token-refresh-failures-15m').filter((t) => t.next.scopeKey === 'organization_id=org-a')).toHaveLength(1);
   });
 
   it('6 failures spread over more than 15 minutes do not fire', () => {

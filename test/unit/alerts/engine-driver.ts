@@ -70,11 +70,8 @@ export function drive(engine: AlertEngine, events: readonly ActionEvent[], until
     out.push(t);
     engine.commit({ ...t.next, version: t.prev.version + 1 });
   };
-  // The evaluator's order: early firings first, then the minutes the watermark closed.
   const evaluate = () => {
-    for (const t of engine.evaluateEarly()) accept(t);
-    for (const b of engine.pendingSteps()) for (const t of engine.evaluate(b)) accept(t);
-    for (const t of engine.evaluateEarly()) accept(t);
+    for (const t of engine.decide()) accept(t);
   };
   for (const e of events) {
     engine.ingest(e, 0);

@@ -28,8 +28,7 @@ function driveKillSwitch(engine: AlertEngine, events: readonly ActionEvent[], un
     engine.commit(next);
   };
   const evaluate = () => {
-    for (const t of engine.evaluateEarly()) accept(t);
-    for (const s of engine.pendingSteps()) for (const t of engine.evaluate(s)) accept(t);
+    for (const t of engine.decide()) accept(t);
   };
   for (const e of events) {
     engine.ingest(e, 0);
