@@ -10,6 +10,8 @@ export class SequenceIntervals {
    * Smis in one backing store (8 bytes each, no object per interval), and splice moves them with one memmove.
    */
   private ends: number[] = [];
+  /** The most values `ends` held since it was last copied. */
+  private most = 0;
 
   /** Adds `seq` (an integer from 0 to 2³⁰ − 1, a Smi everywhere); true when it was not in the set yet. */
   add(seq: number): boolean {
@@ -18,6 +20,7 @@ export class SequenceIntervals {
     if (len === 0) {
       // A literal of two: pushing onto [] would reserve room for 17 values, and most sets keep one interval.
       this.ends = [seq, seq];
+      this.most = 2;
       return true;
     }
     // Arrival in order: at or past the start of the last interval, no search.
@@ -25,7 +28,7 @@ export class SequenceIntervals {
       const hi = e[len - 1];
       if (seq <= hi) return false;
       if (seq === hi + 1) e[len - 1] = seq;
-      else e.push(seq, seq);
+      else this.grew(e.push(seq, seq));
       return true;
     }
     // The last interval starting at or before seq (i = -1: none does).
@@ -46,10 +49,24 @@ export class SequenceIntervals {
     if (left && right) {
       e[2 * i + 1] = e[2 * i + 3];
       e.splice(2 * i + 2, 2);
+      // Holes closing give no memory back (splice keeps the array's room): once three quarters of the most it
+      // held are gone, a copy of exactly its size. Otherwise a partition's backlog would leave kilobytes per
+      // producer and bucket for the rest of the lateness allowance.
+      if (e.length <= this.most >> 2) {
+        this.ends = e.slice();
+        this.most = e.length;
+      }
     } else if (left) e[2 * i + 1] = seq;
     else if (right) e[2 * i + 2] = seq;
-    else e.splice(2 * i + 2, 0, seq, seq);
+    else {
+      e.splice(2 * i + 2, 0, seq, seq);
+      this.grew(e.length);
+    }
     return true;
+  }
+
+  private grew(length: number): void {
+    if (length > this.most) this.most = length;
   }
 
   has(seq: number): boolean {
