@@ -100,6 +100,8 @@ interface RatioRuntime {
   lateFrom: Map<string, number>;
   /** Steps a pending start needs before the rule fires (pendingMinutes in steps). */
   pendingSteps: number;
+  /** Steps of counts this rule keeps: its own longest look-back, the lateness allowance and its pending span. */
+  keepSteps: number;
 }
 
 interface CountRuntime {
@@ -195,6 +197,7 @@ export class AlertEngine {
   private readonly graceMs: number;
   private readonly delayMs: number;
   private readonly horizonSteps: number;
+  /** Steps of the gate view kept: the longest look-back of any rule and the lateness allowance. */
   private readonly keepSteps: number;
   /** Last step evaluated; instants up to its end are "closed". */
   private closedStep = -Infinity;
@@ -231,7 +234,11 @@ export class AlertEngine {
       const confirmSteps = (rule.confirmWindowMinutes ?? 0) * stepsPerMinute;
       const windowSteps = rule.windowMinutes * stepsPerMinute;
       const sizes = [windowSteps, ...(spanSteps > 0 ? [spanSteps] : []), ...(confirmSteps > 0 ? [confirmSteps] : [])];
-      return { kind: 'ratio', rule, timings, families, windowSteps, spanSteps, confirmSteps, sizes, scopes: new Map(), parts: new Map(), lateFrom: new Map(), pendingSteps: rule.pendingMinutes * stepsPerMinute };
+      const pendingSteps = rule.pendingMinutes * stepsPerMinute;
+      // A late event re-checks a continuous rule's windows back to the allowance, each window ending up to
+      // pendingSteps before it: enough steps for that, and no more than this rule needs.
+      const keepSteps = Math.max(windowSteps, spanSteps) + Math.ceil(this.allowanceMs / this.stepMs) + (rule.pendingMode === 'continuous' ? pendingSteps : 0) + 1;
+      return { kind: 'ratio', rule, timings, families, windowSteps, spanSteps, confirmSteps, sizes, scopes: new Map(), parts: new Map(), lateFrom: new Map(), pendingSteps, keepSteps };
     });
     this.horizonSteps = Math.max(...rules.rules.map((r) => (r.windowMinutes + (r.pendingMode === 'sustained' ? r.pendingMinutes : 0) + r.recoveryHoldMinutes) * stepsPerMinute)) + 1;
     this.keepSteps = Math.max(...rules.rules.map((r) => (r.windowMinutes + (r.pendingMode === 'sustained' ? r.pendingMinutes : 0)) * stepsPerMinute)) + Math.ceil(this.allowanceMs / this.stepMs) + 1;
@@ -593,7 +600,7 @@ export class AlertEngine {
   }
 
   private evaluateRatio(rt: RatioRuntime, k: number, at: number, replay: boolean, prune: boolean, out: Transition[]): void {
-    const keepFrom = prune ? k - this.keepSteps : -Infinity;
+    const keepFrom = prune ? k - rt.keepSteps : -Infinity;
     for (const [pk, part] of rt.parts) {
       part.advance(k, keepFrom);
       if (prune && part.expired(k) && part.newestStep < keepFrom) rt.parts.delete(pk);

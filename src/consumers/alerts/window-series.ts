@@ -9,6 +9,11 @@
  * one) is added to it at once. Memory: one small object per step with traffic, kept for the longest window plus
  * the lateness allowance — about (window + allowance) / step entries per part at most.
  */
+import { FAILURE_REASON_CODES } from '../../events/index.ts';
+
+/** Failure reasons are the contract's closed list: counted per step in a small typed array, not a Map each. */
+const REASON_INDEX = new Map<string, number>(FAILURE_REASON_CODES.map((r, i) => [r, i]));
+
 export interface RecentFailure {
   event_id: string;
   trace_id?: string;
@@ -22,7 +27,8 @@ export interface StepCounts {
   den: number;
   /** Blocked calls: refused by the registry gate, counted here only, in neither numerator nor denominator. */
   blocked: number;
-  reasons?: Map<string, number>;
+  /** Failures per reason, indexed as FAILURE_REASON_CODES. */
+  reasons?: Uint32Array;
 }
 
 export interface RollingSum {
@@ -61,8 +67,8 @@ export class WindowSeries {
     const x = this.at(step);
     x[field]++;
     if (field === 'num' && reason !== undefined) {
-      x.reasons ??= new Map();
-      x.reasons.set(reason, (x.reasons.get(reason) ?? 0) + 1);
+      const i = REASON_INDEX.get(reason);
+      if (i !== undefined) (x.reasons ??= new Uint32Array(FAILURE_REASON_CODES.length))[i]++;
     }
     for (const r of this.rolls) if (step <= r.end && step > r.end - r.size) r[field]++;
   }
@@ -140,7 +146,7 @@ export class WindowSeries {
     const totals = new Map<string, number>();
     for (const [s, x] of this.steps) {
       if (s <= end - size || s > end || !x.reasons) continue;
-      for (const [r, n] of x.reasons) totals.set(r, (totals.get(r) ?? 0) + n);
+      x.reasons.forEach((n, i) => n > 0 && totals.set(FAILURE_REASON_CODES[i], (totals.get(FAILURE_REASON_CODES[i]) ?? 0) + n));
     }
     return [...totals]
       .map(([reason, count]) => ({ reason, count }))
