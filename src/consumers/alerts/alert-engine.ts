@@ -2,7 +2,7 @@ import { isBlockedCall, type ActionEvent } from '../../events/index.ts';
 import { ActionGateView } from './action-gate-view.ts';
 import { DEFAULT_SUSTAINED_GAP_MINUTES, type AlertRule, type Matcher, type RulesFile, type ScopeDimension } from './alert-rules.ts';
 import { CountWindow } from './count-window.ts';
-import { EventIdSet } from './event-id-set.ts';
+import { EventDeduper } from './event-deduper.ts';
 import { EventTimeWatermark } from './event-time-watermark.ts';
 import { changed, initialState, isBreaching, step, type AlertState, type Effect, type Observation, type Resolution, type RuleTimings } from './rule-state-machine.ts';
 import { WindowSeries, type RecentFailure } from './window-series.ts';
@@ -190,10 +190,11 @@ export class AlertEngine {
   private readonly states = new Map<string, AlertState>();
   private readonly gate: ActionGateView;
   /**
-   * event_ids per event-time minute: a duplicate carries its original timestamp, so one minute is enough to look in.
-   * 16 bytes per UUID in a typed array (event-id-set.ts), not a string each on the V8 heap.
+   * event_ids per event-time minute, for the lateness allowance: a duplicate carries its original timestamp, so one
+   * minute is enough to look in. Ids our producers make are kept as sequence intervals per producer instance, in
+   * memory that does not grow with the rate; any other id in a typed-array table (event-deduper.ts).
    */
-  private readonly seen = new Map<number, EventIdSet>();
+  private readonly seen: EventDeduper;
   private readonly graceMs: number;
   private readonly delayMs: number;
   private readonly horizonSteps: number;
@@ -217,6 +218,7 @@ export class AlertEngine {
     this.graceMs = rules.reenableGraceMinutes * m;
     this.watermark = new EventTimeWatermark(this.delayMs);
     this.gate = new ActionGateView(this.stepMs);
+    this.seen = new EventDeduper({ bucketMs: m });
     const stepsPerMinute = 60 / rules.resolutionSeconds;
     this.runtimes = rules.rules.map((rule): RuleRuntime => {
       const timings: RuleTimings = {
@@ -291,13 +293,7 @@ export class AlertEngine {
       this.stats.lateByLateness.more++;
       return 'too_late';
     }
-    const minute = Math.floor(ts / this.options.minuteMs);
-    let ids = this.seen.get(minute);
-    if (!ids) {
-      ids = new EventIdSet();
-      this.seen.set(minute, ids);
-    }
-    if (!ids.add(e.event_id)) {
+    if (!this.seen.add(e.event_id, ts)) {
       this.stats.duplicates++;
       return 'duplicate';
     }
@@ -546,7 +542,7 @@ export class AlertEngine {
     // steps without data skips to what a rule can still see, and steps with data are never skipped.
     let nextData = Infinity;
     const closedMinute = this.closedStep === -Infinity ? -Infinity : Math.floor(this.closedThroughMs / this.options.minuteMs);
-    for (const mi of this.seen.keys()) if (mi >= closedMinute && mi < nextData) nextData = mi;
+    for (const mi of this.seen.bucketIndexes()) if (mi >= closedMinute && mi < nextData) nextData = mi;
     const nextDataStep = nextData === Infinity ? Infinity : Math.max(this.closedStep + 1, this.stepOf(nextData * this.options.minuteMs));
     const first = this.closedStep === -Infinity ? Math.min(last, this.oldestStep) : Math.max(this.closedStep + 1, Math.min(nextDataStep, last - this.horizonSteps));
     const out: number[] = [];
@@ -570,11 +566,7 @@ export class AlertEngine {
     }
     if (prune) {
       const oldestMinute = Math.floor((at - this.allowanceMs - this.delayMs) / this.options.minuteMs) - 1;
-      for (const [mi, ids] of this.seen) {
-        if (mi >= oldestMinute) continue;
-        ids.clear(); // its table's memory back now, not at the next full collection
-        this.seen.delete(mi);
-      }
+      this.seen.forgetBefore(oldestMinute * this.options.minuteMs);
       this.gate.forgetBefore(at - this.keepSteps * this.stepMs);
     }
     return out;
