@@ -76,7 +76,6 @@ const order = new Int32Array(4 * WINDOW);
 const perPartition = new Int32Array(PARTITIONS + 1);
 
 const base = memory();
-let deduper: EventDeduper | undefined = new EventDeduper({ bucketMs: BUCKET_MS });
 let addMs = 0;
 let adds = 0;
 let wrong = 0;
@@ -90,69 +89,77 @@ process.stdout.write(
     `baseline before the deduper: heap ${mb(base.heap)}, RSS ${mb(base.rss)}\n`,
 );
 
-for (let start = 0; start < total; start += WINDOW) {
-  const end = Math.min(total, start + WINDOW);
-  ids.length = times.length = parts.length = answers.length = 0;
-  const push = (id: string, ts: number, partition: number, answer: boolean) => {
-    ids.push(id);
-    times.push(ts);
-    parts.push(partition);
-    answers.push(answer);
-  };
-  for (let i = start; i < end; i++) {
-    const ts = tsOf(i);
-    const partition = mix(i, 2) % PARTITIONS;
-    push(gens[i % PRODUCERS].next(ts), ts, partition, true);
-    if (isForeign(i)) {
-      push(foreignId(i), ts, partition, true);
-      foreign++;
-    }
-    const dup = mix(i, 3);
-    if (dup % 100 === 0) {
-      // half soon (within 10 s, but from an earlier window, so the first copy is read first), half hours later
-      // (1–5.5 h): never behind the 6 h horizon
-      const back = (dup >>> 8) % 2 === 0 ? WINDOW + (mix(i, 4) % (10 * RATE)) : Math.round(RATE * 3600) + (mix(i, 4) % Math.round(RATE * 4.5 * 3600));
-      const j = i - back;
-      if (j >= 0) {
-        const again = mix(i, 9) % PARTITIONS;
-        push(producerId(j), tsOf(j), again, false);
-        duplicates++;
-        if (isForeign(j)) {
-          push(foreignId(j), tsOf(j), again, false);
+/**
+ * Sends and reads every record. A function of its own: once it returns, no optimized frame of its loop can keep
+ * the deduper alive (the figure at the end measures what goes with it).
+ */
+function feed(deduper: EventDeduper): void {
+  for (let start = 0; start < total; start += WINDOW) {
+    const end = Math.min(total, start + WINDOW);
+    ids.length = times.length = parts.length = answers.length = 0;
+    const push = (id: string, ts: number, partition: number, answer: boolean) => {
+      ids.push(id);
+      times.push(ts);
+      parts.push(partition);
+      answers.push(answer);
+    };
+    for (let i = start; i < end; i++) {
+      const ts = tsOf(i);
+      const partition = mix(i, 2) % PARTITIONS;
+      push(gens[i % PRODUCERS].next(ts), ts, partition, true);
+      if (isForeign(i)) {
+        push(foreignId(i), ts, partition, true);
+        foreign++;
+      }
+      const dup = mix(i, 3);
+      if (dup % 100 === 0) {
+        // half soon (within 10 s, but from an earlier window, so the first copy is read first), half hours later
+        // (1–5.5 h): never behind the 6 h horizon
+        const back = (dup >>> 8) % 2 === 0 ? WINDOW + (mix(i, 4) % (10 * RATE)) : Math.round(RATE * 3600) + (mix(i, 4) % Math.round(RATE * 4.5 * 3600));
+        const j = i - back;
+        if (j >= 0) {
+          const again = mix(i, 9) % PARTITIONS;
+          push(producerId(j), tsOf(j), again, false);
           duplicates++;
+          if (isForeign(j)) {
+            push(foreignId(j), tsOf(j), again, false);
+            duplicates++;
+          }
         }
       }
     }
-  }
-  // the consumer reads partition by partition: a counting sort of the window by partition, stable within each
-  perPartition.fill(0);
-  for (let k = 0; k < parts.length; k++) perPartition[parts[k] + 1]++;
-  for (let p = 0; p < PARTITIONS; p++) perPartition[p + 1] += perPartition[p];
-  for (let k = 0; k < parts.length; k++) order[perPartition[parts[k]]++] = k;
+    // the consumer reads partition by partition: a counting sort of the window by partition, stable within each
+    perPartition.fill(0);
+    for (let k = 0; k < parts.length; k++) perPartition[parts[k] + 1]++;
+    for (let p = 0; p < PARTITIONS; p++) perPartition[p + 1] += perPartition[p];
+    for (let k = 0; k < parts.length; k++) order[perPartition[parts[k]]++] = k;
 
-  const t0 = performance.now();
-  deduper!.forgetBefore(tsOf(start) - ALLOWANCE_MS);
-  for (let n = 0; n < ids.length; n++) {
-    const k = order[n];
-    if (deduper!.add(ids[k], times[k]) !== answers[k]) wrong++;
-  }
-  addMs += performance.now() - t0;
-  adds += ids.length;
+    const t0 = performance.now();
+    deduper.forgetBefore(tsOf(start) - ALLOWANCE_MS);
+    for (let n = 0; n < ids.length; n++) {
+      const k = order[n];
+      if (deduper.add(ids[k], times[k]) !== answers[k]) wrong++;
+    }
+    addMs += performance.now() - t0;
+    adds += ids.length;
 
-  if (tsOf(end) - T0 >= nextReport || end === total) {
-    nextReport += 3_600_000;
-    const m = memory();
-    const s = deduper!.stats();
-    process.stdout.write(
-      `${((tsOf(end) - T0) / 3_600_000).toFixed(2)} h: ${(adds / (addMs / 1000) / 1e6).toFixed(2)}M adds/s (add() alone; ${((performance.now() - started) / 1000).toFixed(0)} s wall), ` +
-        `heap ${mb(m.heap)} (+${mb(m.heap - base.heap)}), RSS ${mb(m.rss)} (+${mb(m.rss - base.rss)}), array buffers ${mb(m.arrays)}; ` +
-        `deduper ${s.ids.toLocaleString('en')} ids in ${s.buckets} buckets, ${s.producerBuckets} producer-buckets, ${s.intervals} intervals, ` +
-        `${s.fallbackIds.toLocaleString('en')} fallback ids, ~${mb(s.bytes)} estimated; ` +
-        `${duplicates.toLocaleString('en')} duplicates and ${foreign.toLocaleString('en')} foreign ids sent, ${wrong} wrong answers\n`,
-    );
+    if (tsOf(end) - T0 >= nextReport || end === total) {
+      nextReport += 3_600_000;
+      const m = memory();
+      const s = deduper.stats();
+      process.stdout.write(
+        `${((tsOf(end) - T0) / 3_600_000).toFixed(2)} h: ${(adds / (addMs / 1000) / 1e6).toFixed(2)}M adds/s (add() alone; ${((performance.now() - started) / 1000).toFixed(0)} s wall), ` +
+          `heap ${mb(m.heap)} (+${mb(m.heap - base.heap)}), RSS ${mb(m.rss)} (+${mb(m.rss - base.rss)}), array buffers ${mb(m.arrays)}; ` +
+          `deduper ${s.ids.toLocaleString('en')} ids in ${s.buckets} buckets, ${s.producerBuckets} producer-buckets, ${s.intervals} intervals, ` +
+          `${s.fallbackIds.toLocaleString('en')} fallback ids, ~${mb(s.bytes)} estimated; ` +
+          `${duplicates.toLocaleString('en')} duplicates and ${foreign.toLocaleString('en')} foreign ids sent, ${wrong} wrong answers\n`,
+      );
+    }
   }
 }
 
+let deduper: EventDeduper | undefined = new EventDeduper({ bucketMs: BUCKET_MS });
+feed(deduper);
 // What the deduper itself holds: the memory that goes when it does.
 const held = memory();
 deduper = undefined;
