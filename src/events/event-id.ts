@@ -139,8 +139,8 @@ export class EventIdGenerator {
    * sequence number, whatever its time, so ids for a non-decreasing time are strictly increasing, and an id
    * for an earlier time (an event back-dated to when the action started, the clock stepping back) sorts by its
    * own time without disturbing the order of the ids after it. The one exception is the id after the sequence
-   * runs out (2²⁸ ids, 7.5 h at 10k ids/s): the generator draws a new instance and starts again at 0, so within
-   * that one millisecond the new id may sort before the previous ones. The sequence must not wrap under the
+   * runs out (2²⁸ ids, 7.5 h at 10k ids/s): the generator draws a new instance and starts again at 0, so that id
+   * sorts before the ids made earlier in the same millisecond. The sequence must not wrap under the
    * same instance: a consumer would take the repeated numbers for duplicates.
    */
   next(nowMs: number): string {
