@@ -38,6 +38,7 @@ describe('alerts on-call can trust', () => {
     const api = {
       start,
       clock,
+      topic,
       async up() {
         current = evaluator(shared);
         running.push(current);
@@ -91,6 +92,26 @@ describe('alerts on-call can trust', () => {
       `SELECT firing_since, episode FROM alert_state WHERE rule_id = 'token-refresh-failures-15m' AND scope_key = 'organization_id=org-edge'`,
     );
     expect(Number(state.firing_since)).toBe(t(15 * MIN + 5 * S));
+    expect(state.episode).toBe(1);
+  });
+
+  it('a backlog read in one batch when the evaluator starts (one refresh failure, then six within 5 s thirty minutes later) pages once, at the sixth, not late', { timeout: 240_000 }, async () => {
+    const svc = await service(loadRulesFile(), 1);
+    const t = (ms: number) => svc.start + 60 * MIN + ms;
+    const six = [0, 1, 2, 3, 4, 5].map((s) => refreshFailed(t(30 * MIN + s * S), 'org-catch'));
+    // produced before the evaluator starts: its rebuild reads all seven in one batch
+    await produce(suite.kafka, svc.topic, [refreshFailed(t(0), 'org-catch'), ...six]);
+    svc.clock.now = t(40 * MIN);
+    await svc.up();
+    await waitFor(() => pages('organization_id=org-catch').length >= 1, { timeoutMs: 60_000, what: 'the page for org-catch' });
+    await svc.ev.settled();
+    expect(pages('organization_id=org-catch')).toHaveLength(1);
+    expect(pages('organization_id=org-catch')[0]).toContain(': 6 vs > 5 over 15 min');
+    expect(pages('organization_id=org-catch')[0]).not.toContain('late');
+    const [state] = await suite.db.query<{ firing_since: string; episode: number }>(
+      `SELECT firing_since, episode FROM alert_state WHERE rule_id = 'token-refresh-failures-15m' AND scope_key = 'organization_id=org-catch'`,
+    );
+    expect(Number(state.firing_since)).toBe(t(30 * MIN + 5 * S));
     expect(state.episode).toBe(1);
   });
 
