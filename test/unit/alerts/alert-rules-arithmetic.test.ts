@@ -104,7 +104,7 @@ describe('rule 2: token refresh failures > 5 in 15 min for one organization', ()
 });
 
 describe('rule 3: > 20% sustained for 24 h', () => {
-  it('fires (with the kill-switch action) exactly 24 h after the breach began, and a one-minute dip restarts the clock', () => {
+  it('fires (with the kill-switch action) exactly 24 h after the breach began; an hour without failures (600 calls) restarts the clock, a minute without failures does not', () => {
     const day = 24 * 60;
     const steady = drive(engine(), perMinute(T0, day + 120, (m) => traffic(m, 10, 3)), T0 + (day + 120) * MIN);
     const f = fired(steady, 'sustained-failure-kill-switch', DEAL);
@@ -119,6 +119,16 @@ describe('rule 3: > 20% sustained for 24 h', () => {
       T0 + (day + 120) * MIN,
     );
     expect(fired(dipped, 'sustained-failure-kill-switch')).toEqual([]);
+
+    // One minute at 0% leaves the 1-h window at 29.5%: the clock keeps running.
+    const blip = drive(
+      engine(),
+      perMinute(T0, day + 120, (m, i) => traffic(m, 10, i === 720 ? 0 : 3)),
+      T0 + (day + 120) * MIN,
+    );
+    const b = fired(blip, 'sustained-failure-kill-switch', DEAL);
+    expect(b).toHaveLength(1);
+    expect(b[0].at - b[0].next.pendingSince!).toBe(day * MIN);
   });
 });
 
@@ -137,7 +147,7 @@ describe('event time, lateness and duplicates', () => {
     expect(doubled.map((t) => t.observation.value)).toEqual(single.map((t) => t.observation.value));
   });
 
-  it('counts out-of-order events before the evaluation delay, late ones within the allowance, and refuses those beyond it', () => {
+  it('labels out-of-order events within the evaluation delay counted, later ones within the allowance late, and those beyond it too late (not counted)', () => {
     const e = new AlertEngine(defaults, { minuteMs: MIN, latenessAllowanceMinutes: 360 });
     drive(e, perMinute(T0, 10, (m) => traffic(m, 1, 0)));
     // newest event is in minute 9: watermark = 9:xx − 2 min, so minute 8 is still open, minute 5 evaluated
