@@ -37,10 +37,10 @@ async function attempt(name: string, fn: () => Promise<CheckResult>): Promise<Ch
 
 function nodeCheck(): CheckResult {
   const [major, minor] = process.versions.node.split('.').map(Number);
-  const ok = major > 20 || (major === 20 && minor >= 19);
+  const ok = major > 22 || (major === 22 && minor >= 22);
   return ok
     ? { name: 'node', status: 'ok', detail: `Node ${process.versions.node}` }
-    : { name: 'node', status: 'fail', detail: `Node ${process.versions.node} is too old`, fix: 'install Node 20.19 or newer (Node 24 LTS recommended)' };
+    : { name: 'node', status: 'fail', detail: `Node ${process.versions.node} is too old (Node 20 reached its end of life on 2026-04-30)`, fix: 'install Node 22.22 or newer (22 or 24 LTS); `npm start` and `npm test` bring a pinned Node 22 LTS themselves' };
 }
 
 async function kafkaCheck(config: Config): Promise<CheckResult> {
