@@ -56,3 +56,55 @@ describe('late events count', () => {
     expect(f[0].observation.numerator - 0.09 * (f[0].observation.denominator - 120)).toBeGreaterThan(0);
   });
 });
+
+describe('a ratio breach found through late events', () => {
+  const DEAL = 'node_type=qontak_crm_deal_create';
+  const healthy = (from: number, minutes: number) => perMinute(T0 + from * MIN, minutes, (m) => traffic(m, 100, 0));
+  /** `perMinute` failed calls in each minute of [from, from + minutes). */
+  const failures = (from: number, minutes: number, n: number) => perMinute(T0 + from * MIN, minutes, (m) => Array.from({ length: n }, (_, i) => failed(m + 30_000 + i)));
+
+  it('pages once, marked late, at the step where it would have fired, when its events arrive after it left the current window', () => {
+    const e = engine();
+    const onTime = drive(e, healthy(0, 170));
+    expect(fired(onTime, 'failure-rate-1h')).toEqual([]);
+    // 15 minutes of failures (minutes 60–74) spooled for over an hour and a half, then delivered with the next traffic
+    const ts = drive(e, [...failures(60, 15, 100), ...healthy(170, 30)], T0 + 200 * MIN);
+    const f = fired(ts, 'failure-rate-1h', DEAL);
+    expect(f).toHaveLength(1);
+    expect(f[0].late).toBeDefined();
+    expect(f[0].late!.breachBeganAt).toBe(f[0].at);
+    // it would have fired 5 minutes (the pending duration) after the window first passed 10 %, inside minutes 60–75
+    expect(f[0].at).toBeGreaterThan(T0 + 65 * MIN);
+    expect(f[0].at).toBeLessThan(T0 + 76 * MIN);
+    expect(f[0].observation.value).toBeGreaterThan(0.1);
+    expect(f[0].next.pendingSince).toBe(f[0].at - 5 * MIN);
+    // the current windows are healthy: it resolves after the 15-min hold, once
+    expect(resolved(ts, 'failure-rate-1h', DEAL)).toHaveLength(1);
+  });
+
+  it('does not page when the late events make a breach shorter than the pending duration', () => {
+    const e = engine();
+    // on time: healthy traffic, with a burst of 20,000 good calls at minute 63
+    const burst = perMinute(T0 + 63 * MIN, 1, (m) => traffic(m, 20_000, 0));
+    drive(e, [...healthy(0, 170), ...burst].sort((a, b) => a.timestamp - b.timestamp));
+    // late: 900 failed calls at minute 60 — 13 % of the window until the burst dilutes it 2.5 minutes later
+    const ts = drive(e, [...failures(60, 1, 900), ...healthy(170, 30)], T0 + 200 * MIN);
+    expect(fired(ts, 'failure-rate-1h')).toEqual([]);
+    // the same failures over 6 minutes (60–65) keep the window above 10 % past the pending duration: a late page
+    const e2 = engine();
+    drive(e2, [...healthy(0, 170), ...burst].sort((a, b) => a.timestamp - b.timestamp));
+    const ts2 = drive(e2, [...failures(60, 6, 3000), ...healthy(170, 30)], T0 + 200 * MIN);
+    expect(fired(ts2, 'failure-rate-1h', DEAL)).toHaveLength(1);
+    expect(fired(ts2, 'failure-rate-1h', DEAL)[0].late).toBeDefined();
+  });
+
+  it('does not page again for late copies of failures whose breach was already paged on time', () => {
+    const e = engine();
+    const spike = failures(60, 15, 100);
+    const first = drive(e, [...healthy(0, 60), ...spike, ...healthy(60, 110)].sort((a, b) => a.timestamp - b.timestamp));
+    expect(fired(first, 'failure-rate-1h', DEAL)).toHaveLength(1);
+    const again = drive(e, [...spike, ...healthy(170, 30)], T0 + 200 * MIN);
+    expect(fired(again, 'failure-rate-1h')).toEqual([]);
+    expect(e.stats.duplicates).toBe(spike.length);
+  });
+});
