@@ -168,6 +168,13 @@ function scopeOf(dims: readonly ScopeDimension[], rec: Record<string, unknown>):
   return scope;
 }
 
+/** The three most frequent failure reasons over the parts' windows of `windowSteps` ending at step `k`. */
+function topReasonsOf(parts: readonly WindowSeries[], k: number, windowSteps: number): { reason: string; count: number }[] {
+  const reasons = new Map<string, number>();
+  for (const p of parts) for (const r of p.topReasons(k, windowSteps, 10)) reasons.set(r.reason, (reasons.get(r.reason) ?? 0) + r.count);
+  return [...reasons].map(([reason, count]) => ({ reason, count })).sort((a, b) => b.count - a.count || a.reason.localeCompare(b.reason)).slice(0, 3);
+}
+
 const isOpen = (s: AlertState | undefined): boolean => s !== undefined && (s.status === 'firing' || s.status === 'pending');
 
 export class AlertEngine {
@@ -369,7 +376,7 @@ export class AlertEngine {
               part.lastFailure = { event_id: e.event_id, trace_id: e.trace_id, timestamp: ts };
             }
           }
-            if (den) part.add(st, 'den');
+          if (den) part.add(st, 'den');
         }
         if (late && decide && rt.rule.pendingMode === 'continuous' && (rt.lateFrom.get(partKey) ?? Infinity) > st) rt.lateFrom.set(partKey, st);
       }
@@ -500,9 +507,7 @@ export class AlertEngine {
       if (!r.effects.includes('trigger')) return undefined;
       this.stats.evaluations++;
       this.stats.lateFirings++;
-      const reasons = new Map<string, number>();
-      for (const p of parts) for (const x of p.topReasons(i, rt.windowSteps, 10)) reasons.set(x.reason, (reasons.get(x.reason) ?? 0) + x.count);
-      const topReasons = [...reasons].map(([reason, count]) => ({ reason, count })).sort((a, b) => b.count - a.count || a.reason.localeCompare(b.reason)).slice(0, 3);
+      const topReasons = topReasonsOf(parts, i, rt.windowSteps);
       return {
         rule: rt.rule,
         prev: from0,
@@ -654,14 +659,9 @@ export class AlertEngine {
         graceUntil = evidence === -Infinity ? null : evidence + this.graceMs;
       }
       this.push(rt, from, obs, at, rt.windowSteps * this.stepMs, out, () => {
-        const reasons = new Map<string, number>();
         let lastFailure: RecentFailure | undefined;
-        for (const p of used) {
-          for (const r of p.topReasons(k, rt.windowSteps, 10)) reasons.set(r.reason, (reasons.get(r.reason) ?? 0) + r.count);
-          if (p.lastFailure && (!lastFailure || p.lastFailure.timestamp > lastFailure.timestamp)) lastFailure = p.lastFailure;
-        }
-        const topReasons = [...reasons].map(([reason, count]) => ({ reason, count })).sort((a, b) => b.count - a.count || a.reason.localeCompare(b.reason)).slice(0, 3);
-        return { topReasons, lastFailure, graceUntil };
+        for (const p of used) if (p.lastFailure && (!lastFailure || p.lastFailure.timestamp > lastFailure.timestamp)) lastFailure = p.lastFailure;
+        return { topReasons: topReasonsOf(used, k, rt.windowSteps), lastFailure, graceUntil };
       });
     }
   }
