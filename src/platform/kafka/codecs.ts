@@ -12,8 +12,9 @@ import { lz4CompressFrame, lz4DecompressFrame } from './lz4-frame.ts';
  * used instead wherever it loads, because it is faster on the emitter's batches (bench/codecs.ts: compressing,
  * lz4 5–8×, snappy 2–4×, zstd 1.5–3×): snappy through `snappy` and lz4 through `lz4-napi` (napi-rs packages: their
  * prebuilt binaries come from the npm registry as per-platform optional dependencies, with no compiler, install
- * script or other download), and zstd through Node's own zlib where it has zstd (Node ≥ 22.15). The native
- * packages are optional dependencies: on a platform without a binary, or after `npm ci --omit=optional`, the
+ * script or other download), and zstd through Node's own zlib where it has zstd and rejects a truncated frame
+ * (Node 24; Node 22's zlib returns an empty buffer for one, so Node 22 gets zstd-wasm). The native packages are
+ * optional dependencies: on a platform without a binary, or after `npm ci --omit=optional`, the
  * JS / WASM codec is registered instead.
  * Both write what Kafka accepts and read each other's output (test/unit/platform/codecs.test.ts); the broker
  * validates every batch it is sent (test/integration/kafka/codecs.test.ts).
@@ -184,12 +185,24 @@ const KB = 1024;
 /** zlib hands each output chunk back to the main thread; 16 KB chunks halved the speed of a 1 MiB batch. */
 const chunkSize = (expected: number) => Math.min(8 * KB * KB, Math.max(64 * KB, expected));
 
+/** A zstd frame header announcing a block that never comes. */
+export const TRUNCATED_ZSTD_FRAME = Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x38, 0x01, 0x10, 0x00]);
+
 function nodeZstd(): CodecImpl {
   const z = zlib as unknown as ZlibZstd;
   const { zstdCompress, zstdDecompress, zstdCompressSync, zstdDecompressSync } = z;
   if (!zstdCompress || !zstdDecompress || !zstdCompressSync || !zstdDecompressSync) {
     throw new Error(`node:zlib has no zstd on Node ${process.versions.node} (it has since 22.15)`);
   }
+  // Node 22's zlib returns an empty buffer for a truncated frame instead of failing (Node 24 fails with
+  // Z_BUF_ERROR): a corrupt batch would then decode as no records. Such a Node does not get the native codec.
+  let truncatedRejected = false;
+  try {
+    zstdDecompressSync(TRUNCATED_ZSTD_FRAME);
+  } catch {
+    truncatedRejected = true;
+  }
+  if (!truncatedRejected) throw new Error(`node:zlib zstd on Node ${process.versions.node} accepts a truncated frame without an error`);
   const params = { [z.constants.ZSTD_c_compressionLevel]: ZSTD_LEVEL };
   const call = (fn: (b: Buffer, o: object, cb: ZlibCallback) => void, b: Buffer, o: object) =>
     new Promise<Buffer>((resolve, reject) => fn(b, o, (err, out) => (err ? reject(err) : resolve(out))));
