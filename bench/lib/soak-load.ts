@@ -17,9 +17,9 @@ export interface SoakWorkload {
 
 /** Deliveries ≈ 2.1 × invocations (+ heartbeats and configurations, + 5% retry duplicates). */
 export function soakWorkload(o: { seed: number; deliveries: number; organizations?: number; agentsPerOrg?: number; hours?: number }): SoakWorkload {
-  // Event time ends at the next whole hour: within Mixpanel's "at most 1 h in the future" and whole-hour
-  // dashboard ranges line up with the ground truth.
-  const endMs = Math.ceil(Date.now() / HOUR) * HOUR;
+  // Event time ends at the last whole hour: never ahead of the clock (the contract refuses events more than the
+  // future allowance ahead), and whole-hour dashboard ranges line up with the ground truth.
+  const endMs = Math.floor(Date.now() / HOUR) * HOUR;
   const workload = generateWorkload({
     seed: o.seed,
     endMs,

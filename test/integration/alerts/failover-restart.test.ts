@@ -68,8 +68,8 @@ describe('alert evaluator: two instances, failover and restart', () => {
 
     const bot = slackTexts(slack, 'bot');
     for (const scope of ['node_type=qontak_crm_deal_create', 'all actions']) {
-      expect(bot.filter((t) => t.startsWith('[FIRING]') && t.includes(scope))).toHaveLength(1);
-      expect(bot.filter((t) => t.startsWith('[RESOLVED]') && t.includes(scope))).toHaveLength(1);
+      expect(bot.filter((t) => t.startsWith('[FIRING]') && t.includes(scope)), bot.join('\n')).toHaveLength(1);
+      expect(bot.filter((t) => t.startsWith('[RESOLVED]') && t.includes(scope)), bot.join('\n')).toHaveLength(1);
     }
     expect(bot.filter((t) => t.startsWith('[STILL FIRING]'))).toEqual([]);
     expect(pd.events.filter((e) => e.dedup_key === 'actionpulse/failure-rate-1h/node_type=qontak_crm_deal_create').map((e) => e.event_action)).toEqual([

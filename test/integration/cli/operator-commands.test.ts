@@ -103,7 +103,7 @@ describe('operator commands through the admin API', () => {
     const r = await cli(['report', '--week']);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('weekly review');
-    expect(r.stdout).toContain('Success rate: **75.0%** (3 executed, 1 failed, of which 0 with an unknown outcome that may have succeeded)');
+    expect(r.stdout).toContain('Success rate: **75.0%** of 4 completed calls (3 executed, 1 failed, of which 0 with an unknown outcome that may have succeeded;');
     expect(r.stdout).toMatch(/\| crm_server_error \| 1 \|/);
   });
 });
