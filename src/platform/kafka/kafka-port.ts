@@ -166,6 +166,8 @@ export interface KafkaAdmin {
   describeTopics(topics: readonly string[]): Promise<TopicDescription[]>;
   deleteTopics(topics: readonly string[]): Promise<void>;
   partitionRanges(topic: string): Promise<PartitionRange[]>;
+  /** Bytes the topic's partitions take in the brokers' log folders (leader copies and followers alike). */
+  bytesOnDisk(topic: string): Promise<bigint>;
   /** Per partition, the first offset whose record is at or after `timestampMs`; the partition's end when none is. */
   offsetsAt(topic: string, timestampMs: number): Promise<PartitionOffset[]>;
   committedOffsets(groupId: string, topic: string): Promise<PartitionOffset[]>;

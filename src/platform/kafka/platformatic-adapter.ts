@@ -466,6 +466,13 @@ class PlatformaticAdmin implements KafkaAdmin {
     return [...high.keys()].sort((a, b) => a - b).map((partition) => ({ partition, low: low.get(partition) ?? 0n, high: high.get(partition) ?? 0n }));
   }
 
+  async bytesOnDisk(topic: string): Promise<bigint> {
+    const brokers = await this.client.describeLogDirs({ topics: [{ name: topic, partitions: await this.partitionIds(topic) }] });
+    let total = 0n;
+    for (const b of brokers) for (const dir of b.results) for (const t of dir.topics) if (t.name === topic) for (const p of t.partitions) total += p.partitionSize;
+    return total;
+  }
+
   async offsetsAt(topic: string, timestampMs: number): Promise<PartitionOffset[]> {
     const [at, high] = await Promise.all([this.listAt(topic, BigInt(timestampMs)), this.listAt(topic, ListOffsetTimestamps.LATEST)]);
     // The broker answers -1 when no record is that recent: start at the end (what kafkajs' fetchTopicOffsetsByTimestamp did).
