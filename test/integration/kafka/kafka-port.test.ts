@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -351,44 +351,61 @@ describe.skipIf(!supported)(`the Kafka port on @platformatic/kafka (Node ${proce
   });
 });
 
-describe.skipIf(!supported)('the idempotent producer when its only broker is killed mid-produce and restarted', () => {
+describe.skipIf(!supported)('the idempotent producer when its only broker is killed, or frozen, mid-produce', () => {
   it('every send resolves; each of 20,000 records is in the topic exactly once, in order per key', { timeout: 600_000 }, async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'ap-port-outage-'));
     const local = { dataDir, port: await freeLocalPort(), controllerPort: await freeLocalPort(), heapMb: 384, readyTimeoutMs: 180_000 };
     const broker = await startLocalBroker(local);
     const mod = await import('../../../src/platform/kafka/platformatic-adapter.ts');
-    const port = mod.createPlatformaticKafka({ brokers: broker.brokers, clientId: 'outage', requestTimeoutMs: 10_000 });
+    // A short request timeout, so that a frozen broker makes the producer give up on requests it already wrote.
+    const port = mod.createPlatformaticKafka({ brokers: broker.brokers, clientId: 'outage', requestTimeoutMs: 4000 });
     const topic = 'outage-events';
+    let frozen: number | undefined;
     try {
       const admin = port.admin();
       await admin.ensureTopics([{ topic, partitions: 3, replicationFactor: 1 }]);
       await admin.close();
       const records = Array.from({ length: 20_000 }, (_, i) => ({ key: `org-${i % 7}`, value: JSON.stringify({ n: i, pad: 'x'.repeat(100) }) }));
       const producer = port.producer({ acks: 'all', idempotent: true, codec: 'snappy', retryForever: true });
-      let killed = false;
       let restarted: Promise<unknown> | undefined;
       const results: SendResult[] = [];
+      const durations = new Map<number, number>();
       for (let i = 0; i < records.length; i += 500) {
+        const started = Date.now();
+        if (i === 12_000) {
+          // Frozen, not killed: the requests are written to the broker's socket and wait there; the producer times
+          // them out and retries; on thawing the broker reads the first attempt and then the retry of the same batch.
+          // The restarted broker's pid (startLocalBroker keeps it in the node's folder).
+          frozen = Number(readFileSync(join(dataDir, `kafka-${local.port}`, 'broker.pid'), 'utf8').trim());
+          process.kill(frozen, 'SIGSTOP');
+          setTimeout(() => {
+            process.kill(frozen!, 'SIGCONT');
+            frozen = undefined;
+          }, 12_000);
+        }
         const sending = producer.send(topic, records.slice(i, i + 500));
         if (i === 5000) {
           // Killed while this send is on the wire; back after a few seconds.
           await new Promise((r) => setTimeout(r, 2));
           await stopLocalBroker({ ...local, signal: 'SIGKILL' });
-          killed = true;
           restarted = new Promise((r) => setTimeout(r, 3000)).then(() => startLocalBroker(local));
         }
         results.push(await sending);
+        durations.set(i, Date.now() - started);
       }
       await restarted;
       await producer.close();
-      expect(killed).toBe(true);
       expect(results.filter((r) => !r.ok)).toEqual([]);
+      // The sends really waited through the outage and through the freeze.
+      expect(Math.max(durations.get(5000)!, durations.get(5500)!)).toBeGreaterThanOrEqual(3000);
+      expect(durations.get(12_000)).toBeGreaterThanOrEqual(11_000);
       const got = byOffset(await readAll(port, topic, records.length, 180_000));
       const values = got.map((g) => g.value!.toString());
-      expect(new Set(values).size).toBe(records.length);
       expect(values.length).toBe(records.length);
+      expect(new Set(values).size).toBe(records.length);
       expect(perKey(got)).toEqual(perKey(records));
     } finally {
+      if (frozen) process.kill(frozen, 'SIGCONT');
       await port.close();
       await stopLocalBroker({ ...local, signal: 'SIGKILL' }).catch(() => undefined);
       rmSync(dataDir, { recursive: true, force: true });
