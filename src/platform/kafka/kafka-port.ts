@@ -27,6 +27,8 @@ export interface KafkaConnection {
   sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string };
   connectTimeoutMs?: number;
   requestTimeoutMs?: number;
+  /** How long partition leaders learnt from the cluster are trusted before asking again (default 5 s). */
+  metadataMaxAgeMs?: number;
 }
 
 /** A record to write. A null key goes to partitions in turn; `partition` overrides the key's partition. */

@@ -56,6 +56,7 @@ function baseOptions(c: KafkaConnection, suffix: string): BaseOptions {
     bootstrapBrokers: c.brokers,
     connectTimeout: c.connectTimeoutMs ?? 5000,
     requestTimeout: c.requestTimeoutMs ?? 30_000,
+    metadataMaxAge: c.metadataMaxAgeMs ?? 5000,
     retryDelay,
     ...(c.tls ? { tls: {} } : {}),
     ...(c.sasl ? { sasl: { mechanism: c.sasl.mechanism.toUpperCase() as 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512', username: c.sasl.username, password: c.sasl.password } } : {}),
