@@ -40,8 +40,6 @@ import type {
  * The one implementation of kafka-port.ts, on @platformatic/kafka's public API (its package exports only).
  * Requires Node >= 22.22 or >= 24.6 (the library's engines; zstd comes from node:zlib).
  */
-type Client = Producer | Consumer<Buffer, Buffer, string, Buffer> | Admin;
-
 /** Retries of a producer that reports failures (dead-letter publisher, CLI): about 20 s with the back-off below. */
 const BOUNDED_RETRIES = 12;
 

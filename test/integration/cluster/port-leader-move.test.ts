@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { freeLocalPort } from '../../../src/platform/kafka/local-broker.ts';
 import { LocalCluster } from '../../../src/platform/kafka/local-cluster.ts';
+// Types only (erased): the library itself loads on Node >= 22.22 alone, inside the tests.
+import type * as Lib from '@platformatic/kafka';
 
 /**
  * A partition's leader moves while a producer still holds the old leaders, and one send carries records for
@@ -26,9 +28,9 @@ const topic = 'moving';
 describe.skipIf(!supported)('a send whose partitions had one leader, after one of them moved', () => {
   let cluster: LocalCluster;
   let dir: string;
-  let lib: typeof import('@platformatic/kafka');
+  let lib: typeof Lib;
 
-  async function setUp(): Promise<InstanceType<typeof lib.Admin>> {
+  async function setUp(): Promise<Lib.Admin> {
     lib = await import('@platformatic/kafka');
     dir = mkdtempSync(join(tmpdir(), 'ap-port-leader-move-'));
     cluster = new LocalCluster({ dataDir: dir, brokerPorts: [await freeLocalPort(), await freeLocalPort()], controllerPort: await freeLocalPort(), heapMb: 256, readyTimeoutMs: 600_000 });
@@ -39,33 +41,33 @@ describe.skipIf(!supported)('a send whose partitions had one leader, after one o
     return admin;
   }
 
-  async function leaders(admin: InstanceType<typeof lib.Admin>): Promise<number[]> {
+  async function leaders(admin: Lib.Admin): Promise<number[]> {
     const m = await admin.metadata({ topics: [topic], forceUpdate: true }).catch(() => undefined);
     return m?.topics.get(topic)?.partitions.map((p) => p.leader) ?? [];
   }
 
   /** Partition 1's replicas become [2]: broker 2 copies it, takes the lead, broker 1 drops it. */
-  async function moveSecondPartition(admin: InstanceType<typeof lib.Admin>): Promise<void> {
+  async function moveSecondPartition(admin: Lib.Admin): Promise<void> {
     const connections = await admin.connectToBrokers([1]);
     const response = await lib.alterPartitionReassignmentsV0.api.async(connections.get(1)!, 30_000, false, [{ name: topic, partitions: [{ partitionIndex: 1, replicas: [2] }] }]);
     expect(response.errorCode).toBe(0);
     while (JSON.stringify(await leaders(admin)) !== '[1,2]') await sleep(300);
   }
 
-  async function highs(admin: InstanceType<typeof lib.Admin>): Promise<bigint[]> {
+  async function highs(admin: Lib.Admin): Promise<bigint[]> {
     const listed = await admin.listOffsets({ topics: [{ name: topic, partitions: [0, 1].map((partitionIndex) => ({ partitionIndex, timestamp: lib.ListOffsetTimestamps.LATEST })) }] });
     return listed[0].partitions.sort((a, b) => a.partitionIndex - b.partitionIndex).map((p) => p.offset);
   }
 
-  async function tearDown(admin: InstanceType<typeof lib.Admin> | undefined): Promise<void> {
+  async function tearDown(admin: Lib.Admin | undefined): Promise<void> {
     await admin?.close().catch(() => undefined);
     await cluster?.stop(5000);
     rmSync(dir, { recursive: true, force: true });
   }
 
   it('library gap (reproduction): the moved partition never gets its records', { timeout: 900_000 }, async () => {
-    let admin: InstanceType<typeof lib.Admin> | undefined;
-    let producer: InstanceType<typeof lib.Producer> | undefined;
+    let admin: Lib.Admin | undefined;
+    let producer: Lib.Producer | undefined;
     try {
       admin = await setUp();
       producer = new lib.Producer({ clientId: 'leader-move-raw', bootstrapBrokers: cluster.brokers, idempotent: true, acks: lib.ProduceAcks.ALL, metadataMaxAge: 600_000, retryDelay: 250 });
@@ -88,7 +90,7 @@ describe.skipIf(!supported)('a send whose partitions had one leader, after one o
   });
 
   it('the port’s adapter writes both partitions exactly once', { timeout: 900_000 }, async () => {
-    let admin: InstanceType<typeof lib.Admin> | undefined;
+    let admin: Lib.Admin | undefined;
     const { createPlatformaticKafka } = await import('../../../src/platform/kafka/platformatic-adapter.ts');
     let port: ReturnType<typeof createPlatformaticKafka> | undefined;
     try {

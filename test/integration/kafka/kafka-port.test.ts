@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeEvent, extractSpanContext, type ActionEvent } from '../../../src/events/index.ts';
 import type { IncomingRecord, KafkaPort, OutgoingRecord, SendResult } from '../../../src/platform/kafka/kafka-port.ts';
+// Types only (erased): the modules themselves load on Node >= 22.22 alone, inside the tests.
+import type * as AdapterModule from '../../../src/platform/kafka/platformatic-adapter.ts';
 import { freeLocalPort, startLocalBroker, stopLocalBroker } from '../../../src/platform/kafka/local-broker.ts';
 import { generateWorkload } from '../../../src/workload/workload-generator.ts';
 import { testBrokers, uniqueName, waitFor } from '../../helpers/kafka.ts';
@@ -17,8 +19,7 @@ import { testBrokers, uniqueName, waitFor } from '../../helpers/kafka.ts';
 const [major, minor] = process.versions.node.split('.').map(Number);
 const supported = (major === 22 && minor >= 22) || (major === 24 && minor >= 6) || major > 24;
 
-type Adapter = typeof import('../../../src/platform/kafka/platformatic-adapter.ts');
-let adapter: Adapter;
+let adapter: typeof AdapterModule;
 let kafka: KafkaPort;
 
 const events: ActionEvent[] = generateWorkload({ seed: 11, endMs: Date.UTC(2026, 0, 1), hours: 6, organizations: 5, agentsPerOrg: 4, invocations: 1500, duplicateRate: 0 }).events;
@@ -409,6 +410,30 @@ describe.skipIf(!supported)('the idempotent producer when its only broker is kil
       await port.close();
       await stopLocalBroker({ ...local, signal: 'SIGKILL' }).catch(() => undefined);
       rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe.skipIf(!supported)('@platformatic/kafka behaviour the port is written around', () => {
+  it('a failed send drops the idempotent producer id: a re-send of the same records could not be recognised by the broker', { timeout: 60_000 }, async () => {
+    const lib = await import('@platformatic/kafka');
+    const topic = uniqueName('t-pid');
+    const admin = new lib.Admin({ clientId: 'pid-reset', bootstrapBrokers: testBrokers() });
+    const producer = new lib.Producer({ clientId: 'pid-reset', bootstrapBrokers: testBrokers(), idempotent: true, acks: lib.ProduceAcks.ALL, retries: 3 });
+    try {
+      await admin.createTopics({ topics: [topic], partitions: 1, replicas: 1 });
+      await waitFor(async () => (await admin.metadata({ topics: [topic], forceUpdate: true }).catch(() => undefined))?.topics.get(topic)?.partitions[0]?.leader !== undefined, { what: 'a leader' });
+      await producer.send({ messages: [{ topic, value: Buffer.from('a') }] });
+      const before = producer.producerId;
+      // Larger than the broker's message.max.bytes (10 MiB): refused for good.
+      await expect(producer.send({ messages: [{ topic, value: Buffer.alloc(11 * 1024 * 1024) }] })).rejects.toThrow();
+      await producer.send({ messages: [{ topic, value: Buffer.from('b') }] });
+      expect(before).toBeDefined();
+      expect(producer.producerId).not.toBe(before);
+    } finally {
+      await producer.close(true).catch(() => undefined);
+      await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+      await admin.close();
     }
   });
 });
