@@ -250,6 +250,8 @@ class PlatformaticGroupConsumer implements GroupConsumer {
   private readonly stopping = new AbortController();
   private loop: Promise<void> | undefined;
   private stopped: Promise<void> | undefined;
+  /** The last error of a stream or of reopening one (kept for diagnostics; the loop recovers by itself). */
+  lastError: Error | undefined;
 
   constructor(connection: KafkaConnection, private readonly s: GroupConsumerSettings) {
     this.client = new Consumer({
@@ -297,7 +299,7 @@ class PlatformaticGroupConsumer implements GroupConsumer {
   }
 
   private async openStream(): Promise<BufferStream> {
-    return this.client.consume({
+    const stream = await this.client.consume({
       topics: this.s.topics,
       autocommit: false,
       mode: MessagesStreamModes.COMMITTED,
@@ -305,6 +307,12 @@ class PlatformaticGroupConsumer implements GroupConsumer {
       sessionTimeout: this.s.sessionTimeoutMs ?? 30_000,
       heartbeatInterval: this.s.heartbeatIntervalMs ?? 3000,
     });
+    // A stream that fails is destroyed (docs/consumer.md FAQ): without a listener its 'error' would crash the
+    // process. The loop sees it end and opens a new one from the committed offsets.
+    stream.on('error', (err: Error) => {
+      this.lastError = err;
+    });
+    return stream;
   }
 
   async start(handler: BatchHandler): Promise<void> {
@@ -371,9 +379,16 @@ class PlatformaticGroupConsumer implements GroupConsumer {
     const old = this.stream;
     this.stream = undefined;
     await old?.close().catch(() => undefined);
-    if (this.stopping.signal.aborted) return;
-    await new Promise((r) => setTimeout(r, 200));
-    this.stream = await this.openStream();
+    for (let attempt = 1; !this.stopping.signal.aborted; attempt++) {
+      await new Promise((r) => setTimeout(r, Math.min(5000, 200 * attempt)));
+      try {
+        this.stream = await this.openStream();
+        return;
+      } catch (err) {
+        // Brokers unreachable or the group rebalancing: keep trying until stopped.
+        this.lastError = err as Error;
+      }
+    }
   }
 
   stop(): Promise<void> {
