@@ -1,0 +1,517 @@
+import { once } from 'node:events';
+import {
+  Admin,
+  compatibilityPartitioner,
+  ConfigResourceTypes,
+  Consumer,
+  findErrorBy,
+  ListOffsetTimestamps,
+  MessagesStreamFallbackModes,
+  MessagesStreamModes,
+  ProduceAcks,
+  Producer,
+  stringDeserializer,
+  type BaseOptions,
+  type ConsumerGroupJoinPayload,
+  type Message,
+  type MessagesStream,
+} from '@platformatic/kafka';
+import type {
+  BatchHandler,
+  GroupConsumer,
+  GroupConsumerSettings,
+  IncomingRecord,
+  KafkaAdmin,
+  KafkaConnection,
+  KafkaPort,
+  OutgoingRecord,
+  PartitionOffset,
+  PartitionRange,
+  PartitionWrite,
+  ProducerSettings,
+  RecordProducer,
+  SendResult,
+  TopicDescription,
+  TopicPartitions,
+  TopicSpec,
+} from './kafka-port.ts';
+
+/**
+ * The one implementation of kafka-port.ts, on @platformatic/kafka's public API (its package exports only).
+ * Requires Node >= 22.22 or >= 24.6 (the library's engines; zstd comes from node:zlib).
+ */
+/** Retries of a producer that reports failures (dead-letter publisher, CLI): about 20 s with the back-off below. */
+const BOUNDED_RETRIES = 12;
+
+/** 100 ms doubling to 2 s: the reconnect probe stays frequent during an outage. */
+function retryDelay(_client: unknown, _operation: string, attempt: number): number {
+  return Math.min(2000, 100 * 2 ** Math.min(attempt - 1, 5));
+}
+
+function baseOptions(c: KafkaConnection, suffix: string): BaseOptions {
+  return {
+    clientId: `${c.clientId}-${suffix}`,
+    bootstrapBrokers: c.brokers,
+    connectTimeout: c.connectTimeoutMs ?? 5000,
+    requestTimeout: c.requestTimeoutMs ?? 30_000,
+    metadataMaxAge: c.metadataMaxAgeMs ?? 5000,
+    retryDelay,
+    ...(c.tls ? { tls: {} } : {}),
+    ...(c.sasl ? { sasl: { mechanism: c.sasl.mechanism.toUpperCase() as 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512', username: c.sasl.username, password: c.sasl.password } } : {}),
+  };
+}
+
+export function createPlatformaticKafka(connection: KafkaConnection): KafkaPort {
+  const open = new Set<{ close(): Promise<void> }>();
+  const track = <T extends { close(): Promise<void> }>(item: T): T => {
+    open.add(item);
+    const close = item.close.bind(item);
+    item.close = async () => {
+      open.delete(item);
+      await close();
+    };
+    return item;
+  };
+  return {
+    producer: (settings) => track(new PlatformaticProducer(connection, settings)),
+    groupConsumer: (settings) => {
+      const consumer = new PlatformaticGroupConsumer(connection, settings);
+      const handle = { close: () => consumer.stop() };
+      open.add(handle);
+      const stop = consumer.stop.bind(consumer);
+      consumer.stop = async () => {
+        open.delete(handle);
+        await stop();
+      };
+      return consumer;
+    },
+    admin: () => track(new PlatformaticAdmin(connection)),
+    close: async () => {
+      await Promise.allSettled([...open].map((c) => c.close()));
+    },
+  };
+}
+
+function toBuffer(v: string | Buffer | null | undefined): Buffer | undefined {
+  if (v === null || v === undefined) return undefined;
+  return typeof v === 'string' ? Buffer.from(v) : v;
+}
+
+/** The kind of failure, from the library's error chain (MultipleErrors of ProtocolError/NetworkError). */
+function failureReason(err: unknown, closing: boolean): 'closed' | 'unavailable' | 'refused' {
+  if (closing) return 'closed';
+  const e = err as Error;
+  // Any error in the chain marked as not retriable is the broker's final word on the batch.
+  if (findErrorBy(e, 'canRetry', false)) return 'refused';
+  return 'unavailable';
+}
+
+function describe(err: unknown): string {
+  const e = err as Error & { errors?: Error[] };
+  const inner = e.errors?.length ? e.errors[e.errors.length - 1] : undefined;
+  return inner ? `${e.message} (last: ${inner.message})` : e.message;
+}
+
+class PlatformaticProducer implements RecordProducer {
+  private readonly client: Producer;
+  private readonly acks: number;
+  private chain: Promise<unknown> = Promise.resolve();
+  private closing = false;
+  private readonly roundRobin = new Map<string, number>();
+
+  constructor(connection: KafkaConnection, private readonly settings: ProducerSettings) {
+    this.acks = settings.acks === 'all' ? ProduceAcks.ALL : ProduceAcks.LEADER;
+    this.client = new Producer({
+      ...baseOptions(connection, 'producer'),
+      idempotent: settings.idempotent,
+      acks: this.acks,
+      compression: settings.codec,
+      autocreateTopics: false,
+      // The library raises an idempotent producer's retries to "forever" when unset.
+      retries: settings.retryForever ? Number.MAX_SAFE_INTEGER : BOUNDED_RETRIES,
+    });
+  }
+
+  send(topic: string, records: readonly OutgoingRecord[]): Promise<SendResult> {
+    // One send at a time: sequence numbers are taken in call order, and a partition never has two sends retrying.
+    const result = this.chain.then(() => this.sendNow(topic, records));
+    this.chain = result.catch(() => undefined);
+    return result;
+  }
+
+  private async partitionCount(topic: string): Promise<number> {
+    const metadata = await this.client.metadata({ topics: [topic] });
+    const t = metadata.topics.get(topic);
+    if (!t) throw new Error(`topic ${topic} has no metadata`);
+    return t.partitionsCount;
+  }
+
+  private async sendNow(topic: string, records: readonly OutgoingRecord[]): Promise<SendResult> {
+    if (records.length === 0) return { ok: true, partitions: [] };
+    if (this.closing) return { ok: false, reason: 'closed', detail: 'producer closed', written: [], unwritten: [] };
+    let count: number;
+    try {
+      count = await this.partitionCount(topic);
+    } catch (err) {
+      return { ok: false, reason: failureReason(err, this.closing), detail: describe(err), written: [], unwritten: [] };
+    }
+    // Records grouped per partition here, in order, and one library send per partition: the library sends a
+    // group of partitions that shared a leader to the leader of the group's first partition on every retry, so
+    // after a leader move a multi-partition request can never reach the moved partition's new leader
+    // (docs/kafka-client-evaluation.md, "leader move").
+    const perPartition = new Map<number, OutgoingRecord[]>();
+    for (const r of records) {
+      const partition = r.partition ?? this.partitionFor(topic, r.key, count);
+      let list = perPartition.get(partition);
+      if (!list) perPartition.set(partition, (list = []));
+      list.push(r);
+    }
+    const outcomes = await Promise.allSettled(
+      [...perPartition].map(async ([partition, list]) => {
+        const result = await this.client.send({
+          messages: list.map((r) => ({
+            topic,
+            partition,
+            key: toBuffer(r.key),
+            value: toBuffer(r.value),
+            headers: r.headers ? new Map(Object.entries(r.headers).map(([k, v]) => [Buffer.from(k), Buffer.from(v)])) : undefined,
+            timestamp: r.timestampMs === undefined ? undefined : BigInt(r.timestampMs),
+          })),
+          acks: this.acks,
+          compression: this.settings.codec,
+        });
+        const offset = result.offsets?.find((o) => o.topic === topic && o.partition === partition)?.offset;
+        if (offset === undefined) throw new Error(`no offset acknowledged for ${topic}:${partition}`);
+        return { partition, baseOffset: offset, records: list.length } satisfies PartitionWrite;
+      }),
+    );
+    const written: PartitionWrite[] = [];
+    const unwritten: number[] = [];
+    let firstError: unknown;
+    const partitions = [...perPartition.keys()];
+    outcomes.forEach((o, i) => {
+      if (o.status === 'fulfilled') written.push(o.value);
+      else {
+        unwritten.push(partitions[i]);
+        firstError ??= o.reason;
+      }
+    });
+    written.sort((a, b) => a.partition - b.partition);
+    if (unwritten.length === 0) return { ok: true, partitions: written };
+    return { ok: false, reason: failureReason(firstError, this.closing), detail: describe(firstError), written, unwritten };
+  }
+
+  /** Java's (and kafkajs') choice for a keyed record: toPositive(murmur2(key)) % partitions. */
+  private partitionFor(topic: string, key: string | Buffer | null, count: number): number {
+    const bytes = toBuffer(key);
+    if (bytes) return compatibilityPartitioner({ topic }, bytes) % count;
+    const next = ((this.roundRobin.get(topic) ?? -1) + 1) % count;
+    this.roundRobin.set(topic, next);
+    return next;
+  }
+
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    await this.client.close(true);
+  }
+}
+
+type BufferConsumer = Consumer<Buffer, Buffer, string, Buffer>;
+type BufferStream = MessagesStream<Buffer, Buffer, string, Buffer>;
+type BufferMessage = Message<Buffer, Buffer, string, Buffer>;
+
+function toIncoming(m: BufferMessage): IncomingRecord {
+  const headers: Record<string, string> = {};
+  const headerList: [string, Buffer][] = [];
+  for (const [k, v] of m.headerEntries ?? m.headers) {
+    headerList.push([k, v]);
+    if (v !== undefined && v !== null) headers[k] = v.toString('utf8');
+  }
+  return {
+    topic: m.topic,
+    partition: m.partition,
+    offset: m.offset,
+    timestampMs: Number(m.timestamp),
+    key: m.key ?? null,
+    value: m.value ?? null,
+    headers,
+    headerList,
+  };
+}
+
+const key = (topic: string, partition: number) => `${topic}:${partition}`;
+
+class PlatformaticGroupConsumer implements GroupConsumer {
+  private readonly client: BufferConsumer;
+  private stream: BufferStream | undefined;
+  private assigned: TopicPartitions[] = [];
+  private readonly signals = new Map<string, AbortController>();
+  private readonly stopping = new AbortController();
+  private loop: Promise<void> | undefined;
+  private stopped: Promise<void> | undefined;
+  /** The last error of a stream or of reopening one (kept for diagnostics; the loop recovers by itself). */
+  lastError: Error | undefined;
+
+  constructor(connection: KafkaConnection, private readonly s: GroupConsumerSettings) {
+    this.client = new Consumer({
+      ...baseOptions(connection, 'consumer'),
+      groupId: s.groupId,
+      autocommit: false,
+      maxWaitTime: s.maxWaitMs ?? 500,
+      maxBytes: 4 * (s.maxBytesPerPartition ?? 8 * 1024 * 1024),
+      maxBytesPerPartition: s.maxBytesPerPartition ?? 8 * 1024 * 1024,
+      sessionTimeout: s.sessionTimeoutMs ?? 30_000,
+      heartbeatInterval: s.heartbeatIntervalMs ?? 3000,
+      // Reconnects without limit: a broker outage pauses consumption, it does not end it.
+      retries: Number.MAX_SAFE_INTEGER,
+      highWaterMark: s.maxBatchRecords ?? 5000,
+      deserializers: { headerKey: stringDeserializer as (b?: Buffer) => string },
+    });
+    this.client.on('consumer:group:join', (e: ConsumerGroupJoinPayload) => this.onJoin(e));
+  }
+
+  private onJoin(e: ConsumerGroupJoinPayload): void {
+    this.assigned = (e.assignments ?? []).map((a) => ({ topic: a.topic, partitions: [...a.partitions].sort((x, y) => x - y) }));
+    const mine = new Set(this.assigned.flatMap((a) => a.partitions.map((p) => key(a.topic, p))));
+    // A partition taken away: its batch in progress must not commit.
+    for (const [k, controller] of this.signals) {
+      if (!mine.has(k)) {
+        controller.abort();
+        this.signals.delete(k);
+      }
+    }
+    this.s.onAssignment?.(this.assignment());
+  }
+
+  assignment(): TopicPartitions[] {
+    return this.assigned.map((a) => ({ topic: a.topic, partitions: [...a.partitions] }));
+  }
+
+  private owns(topic: string, partition: number): boolean {
+    return this.assigned.some((a) => a.topic === topic && a.partitions.includes(partition));
+  }
+
+  private signalFor(topic: string, partition: number): AbortController {
+    let c = this.signals.get(key(topic, partition));
+    if (!c) this.signals.set(key(topic, partition), (c = new AbortController()));
+    return c;
+  }
+
+  private async openStream(): Promise<BufferStream> {
+    const stream = await this.client.consume({
+      topics: this.s.topics,
+      autocommit: false,
+      mode: MessagesStreamModes.COMMITTED,
+      fallbackMode: this.s.startWhenNew === 'earliest' ? MessagesStreamFallbackModes.EARLIEST : MessagesStreamFallbackModes.LATEST,
+      sessionTimeout: this.s.sessionTimeoutMs ?? 30_000,
+      heartbeatInterval: this.s.heartbeatIntervalMs ?? 3000,
+    });
+    // A stream that fails is destroyed (docs/consumer.md FAQ): without a listener its 'error' would crash the
+    // process. The loop sees it end and opens a new one from the committed offsets.
+    stream.on('error', (err: Error) => {
+      this.lastError = err;
+    });
+    return stream;
+  }
+
+  async start(handler: BatchHandler): Promise<void> {
+    this.stream = await this.openStream();
+    this.loop = this.run(handler);
+  }
+
+  /** Up to `max` records already fetched; waits for the first one. Empty when the stream ended or stopping. */
+  private async nextRecords(max: number): Promise<BufferMessage[]> {
+    for (;;) {
+      const stream = this.stream;
+      if (!stream || this.stopping.signal.aborted) return [];
+      const out: BufferMessage[] = [];
+      let m: BufferMessage | null;
+      while (out.length < max && (m = stream.read() as BufferMessage | null) !== null) out.push(m);
+      if (out.length > 0) return out;
+      if (stream.destroyed || stream.readableEnded) return [];
+      await Promise.race([
+        once(stream, 'readable', { signal: this.stopping.signal }).catch(() => undefined),
+        once(stream, 'close').catch(() => undefined),
+      ]);
+    }
+  }
+
+  private async run(handler: BatchHandler): Promise<void> {
+    const max = this.s.maxBatchRecords ?? 5000;
+    while (!this.stopping.signal.aborted) {
+      const records = await this.nextRecords(max);
+      if (records.length === 0) {
+        if (this.stopping.signal.aborted) return;
+        // The stream ended on an error: a new one resumes from the committed offsets.
+        await this.reopen();
+        continue;
+      }
+      const byPartition = new Map<string, BufferMessage[]>();
+      for (const r of records) {
+        const k = key(r.topic, r.partition);
+        let list = byPartition.get(k);
+        if (!list) byPartition.set(k, (list = []));
+        list.push(r);
+      }
+      let rewind = false;
+      for (const list of byPartition.values()) {
+        const { topic, partition } = list[0];
+        // Fetched before a rebalance took the partition away: the new owner reads it from the committed offset.
+        if (!this.owns(topic, partition)) continue;
+        const controller = this.signalFor(topic, partition);
+        try {
+          await handler({ topic, partition, records: list.map(toIncoming) }, AbortSignal.any([controller.signal, this.stopping.signal]));
+        } catch {
+          rewind = true;
+          break;
+        }
+        if (controller.signal.aborted || this.stopping.signal.aborted) continue;
+        // commit() of a message commits its offset + 1, coalesced per partition by the stream.
+        await list[list.length - 1].commit();
+      }
+      if (rewind && !this.stopping.signal.aborted) await this.reopen();
+    }
+  }
+
+  /** The library's streams cannot seek: a new stream in COMMITTED mode is the public way back to the committed offsets. */
+  private async reopen(): Promise<void> {
+    const old = this.stream;
+    this.stream = undefined;
+    await old?.close().catch(() => undefined);
+    for (let attempt = 1; !this.stopping.signal.aborted; attempt++) {
+      await new Promise((r) => setTimeout(r, Math.min(5000, 200 * attempt)));
+      try {
+        this.stream = await this.openStream();
+        return;
+      } catch (err) {
+        // Brokers unreachable or the group rebalancing: keep trying until stopped.
+        this.lastError = err as Error;
+      }
+    }
+  }
+
+  stop(): Promise<void> {
+    this.stopped ??= (async () => {
+      this.stopping.abort();
+      for (const c of this.signals.values()) c.abort();
+      await this.loop?.catch(() => undefined);
+      await this.stream?.close().catch(() => undefined);
+      await this.client.close(true).catch(() => undefined);
+    })();
+    return this.stopped;
+  }
+}
+
+class PlatformaticAdmin implements KafkaAdmin {
+  private readonly client: Admin;
+
+  constructor(connection: KafkaConnection) {
+    this.client = new Admin({ ...baseOptions(connection, 'admin'), retries: 5 });
+  }
+
+  async ensureTopics(specs: readonly TopicSpec[]): Promise<string[]> {
+    const existing = new Set(await this.client.listTopics());
+    const missing = specs.filter((s) => !existing.has(s.topic));
+    // Settings are per request in the library's createTopics: one request per topic.
+    for (const s of missing) {
+      await this.client.createTopics({
+        topics: [s.topic],
+        partitions: s.partitions,
+        replicas: s.replicationFactor,
+        configs: Object.entries(s.settings ?? {}).map(([name, value]) => ({ name, value })),
+      });
+    }
+    if (missing.length > 0) await this.waitForLeaders(missing.map((s) => s.topic));
+    return missing.map((s) => s.topic);
+  }
+
+  private async waitForLeaders(topics: string[], timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const metadata = await this.client.metadata({ topics, forceUpdate: true }).catch(() => undefined);
+      const ready = metadata && topics.every((t) => {
+        const m = metadata.topics.get(t);
+        return m !== undefined && m.partitions.length > 0 && m.partitions.every((p) => p.leader >= 0);
+      });
+      if (ready) return;
+      if (Date.now() > deadline) throw new Error(`no leader for ${topics.join(', ')} within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  async describeTopics(topics: readonly string[]): Promise<TopicDescription[]> {
+    const metadata = await this.client.metadata({ topics: [...topics], forceUpdate: true });
+    const configs = await this.client.describeConfigs({
+      resources: topics.map((t) => ({ resourceType: ConfigResourceTypes.TOPIC, resourceName: t })),
+    });
+    return topics.map((topic) => {
+      const m = metadata.topics.get(topic);
+      const settings: Record<string, string> = {};
+      const described = configs.find((c) => c.resourceName === topic);
+      // configSource 1 = TOPIC_CONFIG: set on the topic itself.
+      for (const c of described?.configs ?? []) if (c.configSource === 1 && typeof c.value === 'string') settings[c.name] = c.value;
+      return {
+        topic,
+        partitions: (m?.partitions ?? []).map((p, partition) => ({ partition, leader: p.leader, replicas: [...p.replicas], inSync: [...p.isr] })),
+        settings,
+      };
+    });
+  }
+
+  async deleteTopics(topics: readonly string[]): Promise<void> {
+    await this.client.deleteTopics({ topics: [...topics] });
+  }
+
+  private async partitionIds(topic: string): Promise<number[]> {
+    const metadata = await this.client.metadata({ topics: [topic] });
+    const count = metadata.topics.get(topic)?.partitionsCount ?? 0;
+    return Array.from({ length: count }, (_, i) => i);
+  }
+
+  private async listAt(topic: string, timestamp: bigint): Promise<Map<number, bigint>> {
+    const partitions = await this.partitionIds(topic);
+    const listed = await this.client.listOffsets({ topics: [{ name: topic, partitions: partitions.map((partitionIndex) => ({ partitionIndex, timestamp })) }] });
+    return new Map((listed.find((t) => t.name === topic)?.partitions ?? []).map((p) => [p.partitionIndex, p.offset]));
+  }
+
+  async partitionRanges(topic: string): Promise<PartitionRange[]> {
+    const [low, high] = await Promise.all([this.listAt(topic, ListOffsetTimestamps.EARLIEST), this.listAt(topic, ListOffsetTimestamps.LATEST)]);
+    return [...high.keys()].sort((a, b) => a - b).map((partition) => ({ partition, low: low.get(partition) ?? 0n, high: high.get(partition) ?? 0n }));
+  }
+
+  async bytesOnDisk(topic: string): Promise<bigint> {
+    const brokers = await this.client.describeLogDirs({ topics: [{ name: topic, partitions: await this.partitionIds(topic) }] });
+    let total = 0n;
+    for (const b of brokers) for (const dir of b.results) for (const t of dir.topics) if (t.name === topic) for (const p of t.partitions) total += p.partitionSize;
+    return total;
+  }
+
+  async offsetsAt(topic: string, timestampMs: number): Promise<PartitionOffset[]> {
+    const [at, high] = await Promise.all([this.listAt(topic, BigInt(timestampMs)), this.listAt(topic, ListOffsetTimestamps.LATEST)]);
+    // The broker answers -1 when no record is that recent: start at the end (what kafkajs' fetchTopicOffsetsByTimestamp did).
+    return [...high.keys()].sort((a, b) => a - b).map((partition) => {
+      const offset = at.get(partition) ?? -1n;
+      return { partition, offset: offset >= 0n ? offset : (high.get(partition) ?? 0n) };
+    });
+  }
+
+  async committedOffsets(groupId: string, topic: string): Promise<PartitionOffset[]> {
+    const partitions = await this.partitionIds(topic);
+    const groups = await this.client.listConsumerGroupOffsets({ groups: [{ groupId, topics: [{ name: topic, partitionIndexes: partitions }] }] });
+    const t = groups.find((g) => g.groupId === groupId)?.topics.find((x) => x.name === topic);
+    return (t?.partitions ?? []).map((p) => ({ partition: p.partitionIndex, offset: p.committedOffset })).sort((a, b) => a.partition - b.partition);
+  }
+
+  async setCommittedOffsets(groupId: string, topic: string, offsets: readonly PartitionOffset[]): Promise<void> {
+    await this.client.alterConsumerGroupOffsets({ groupId, topics: [{ name: topic, partitionOffsets: offsets.map((o) => ({ partition: o.partition, offset: o.offset })) }] });
+  }
+
+  async deleteGroups(groupIds: readonly string[]): Promise<void> {
+    await this.client.deleteGroups({ groups: [...groupIds] });
+  }
+
+  async close(): Promise<void> {
+    await this.client.close();
+  }
+}
