@@ -13,6 +13,7 @@
  */
 import { EventDeduper } from '../src/consumers/alerts/event-deduper.ts';
 import { EventIdGenerator } from '../src/events/event-id.ts';
+import { mix } from './lib/alert-traffic.ts';
 
 const args = process.argv.slice(2);
 const arg = (name: string, fallback: number): number => {
@@ -33,15 +34,6 @@ const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error('run with node --expose-gc');
 
 /** MurmurHash3's finalizer: a well-mixed, reproducible 32-bit value for each event index and salt. */
-function mix(i: number, salt: number): number {
-  let h = (i ^ Math.imul(salt, 0x9e3779b9)) | 0;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
 
 const tsOf = (i: number): number => T0 + Math.floor((i * 1000) / RATE);
 const isForeign = (i: number): boolean => mix(i, 1) % 1000 === 0;

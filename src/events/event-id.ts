@@ -29,7 +29,8 @@ export const INSTANCE_MAX = 2 ** 40 - 1;
 
 const CHECK_SEED = 0x1d5eed07;
 
-function mixIn(h: number, w: number): number {
+/** One 32-bit word into a MurmurHash3 (x86, 32-bit) state: the event-id check bits and the EventIdSet's hash. */
+export function mixIn(h: number, w: number): number {
   let k = Math.imul(w, 0xcc9e2d51);
   k = (k << 15) | (k >>> 17);
   k = Math.imul(k, 0x1b873593);

@@ -1,3 +1,4 @@
+import { mixIn } from '../../events/event-id.ts';
 /**
  * An exact set of event_ids, compact for UUIDs. The alert engine remembers every event_id it counted for the
  * lateness allowance (6 h): as strings in a Set that is about 100 bytes of V8 heap per event, which at 20k
@@ -81,14 +82,6 @@ export function hashUuidWords(w0: number, w1: number, w2: number, w3: number, se
   return h;
 }
 
-function mixIn(h: number, w: number): number {
-  let k = Math.imul(w, 0xcc9e2d51);
-  k = (k << 15) | (k >>> 17);
-  k = Math.imul(k, 0x1b873593);
-  h ^= k;
-  h = (h << 13) | (h >>> 19);
-  return (Math.imul(h, 5) + 0xe6546b64) | 0;
-}
 
 /**
  * Gives a table's memory back at the next scavenge instead of the next full collection. A table in use for more
