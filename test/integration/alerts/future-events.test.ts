@@ -32,6 +32,11 @@ describe('alert evaluator: events dated ahead of its clock', () => {
     const start = Math.floor((Date.now() - 3 * 3600_000) / MIN) * MIN;
     const now = start;
     const groupId = uniqueName('alerts');
+    // Half an hour of healthy traffic up to the clock, and one event from a producer whose clock is 23 h fast. They
+    // are on the topic before the evaluator starts: an evaluator caught up on an empty topic advances to its clock
+    // once idle, and these events, older than the evaluation delay, would then be late by design.
+    const before = perMinute(start - 30 * MIN, 30, (m) => traffic(m, 5, 0));
+    await produce(kafka, topic, [...before, invoked(start + 23 * 3600_000)]);
     const ev = evaluator({ kafka, db, rules: loadRulesFile(), eventsTopic: topic, groupId, clock: () => now, ...channels({ slack, pd }) });
     running.push(ev);
     await ev.start();
@@ -39,9 +44,6 @@ describe('alert evaluator: events dated ahead of its clock', () => {
     await ev.rebuiltAndLeading();
     const engine = ev.currentEngine!;
 
-    // Half an hour of healthy traffic up to the clock, and one event from a producer whose clock is 23 h fast.
-    const before = perMinute(start - 30 * MIN, 30, (m) => traffic(m, 5, 0));
-    await produce(kafka, topic, [...before, invoked(start + 23 * 3600_000)]);
     await waitFor(() => ev.stats.events + ev.stats.future >= before.length + 1, { timeoutMs: 60_000, what: 'part 1 read' });
     // Quiet and caught up, the watermark follows the clock (less the evaluation delay), and no further.
     await waitFor(() => engine.watermark.current >= now - DELAY, { timeoutMs: 60_000, what: 'the idle advance to the clock' });
