@@ -4,6 +4,7 @@ import { DEFAULT_SUSTAINED_GAP_MINUTES, type AlertRule, type Matcher, type Rules
 import { CountWindow } from './count-window.ts';
 import { EventDeduper } from './event-deduper.ts';
 import { EventTimeWatermark } from './event-time-watermark.ts';
+import { ScopeKeys, type ScopeKeyTable } from './scope-keys.ts';
 import { changed, initialState, isBreaching, step, type AlertState, type Effect, type Observation, type Resolution, type RuleTimings } from './rule-state-machine.ts';
 import { WindowSeries, type RecentFailure } from './window-series.ts';
 
@@ -75,6 +76,8 @@ interface Family {
   /** dims plus node_type, sorted: a part of the scope per node_type. */
   partDims: ScopeDimension[];
   hasNodeType: boolean;
+  keys: ScopeKeyTable;
+  partKeys: ScopeKeyTable;
 }
 
 interface ScopeEntry {
@@ -142,24 +145,13 @@ function matches(m: Matcher | undefined, e: ActionEvent): boolean {
   return true;
 }
 
-function familiesOf(rule: AlertRule): Family[] {
+function familiesOf(rule: AlertRule, keys: ScopeKeys): Family[] {
   return rule.groupBy.map((g) => {
     const dims = [...g].sort();
     const hasNodeType = dims.includes('node_type');
-    return { dims, hasNodeType, partDims: hasNodeType ? dims : ([...dims, 'node_type'] as ScopeDimension[]).sort() };
+    const partDims = hasNodeType ? dims : ([...dims, 'node_type'] as ScopeDimension[]).sort();
+    return { dims, hasNodeType, partDims, keys: keys.tableFor(dims), partKeys: keys.tableFor(partDims) };
   });
-}
-
-/** Key of `dims` read from the event, or undefined when the event lacks one. */
-function keyOf(dims: readonly ScopeDimension[], rec: Record<string, unknown>): string | undefined {
-  if (dims.length === 0) return 'all';
-  let key = '';
-  for (const d of dims) {
-    const v = rec[d];
-    if (typeof v !== 'string') return undefined;
-    key += key === '' ? `${d}=${v}` : `,${d}=${v}`;
-  }
-  return key;
 }
 
 function scopeOf(dims: readonly ScopeDimension[], rec: Record<string, unknown>): Record<string, string> {
@@ -227,6 +219,7 @@ export class AlertEngine {
     this.gate = new ActionGateView(this.stepMs);
     this.seen = new EventDeduper({ bucketMs: m });
     const stepsPerMinute = 60 / rules.resolutionSeconds;
+    const scopeKeys = new ScopeKeys();
     this.runtimes = rules.rules.map((rule): RuleRuntime => {
       const timings: RuleTimings = {
         pendingMs: rule.pendingMinutes * m,
@@ -235,7 +228,7 @@ export class AlertEngine {
         noTrafficMs: rule.noTrafficResolveMinutes * m,
         gapMs: (rule.sustainedGapMinutes ?? DEFAULT_SUSTAINED_GAP_MINUTES) * m,
       };
-      const families = familiesOf(rule);
+      const families = familiesOf(rule, scopeKeys);
       if (rule.kind === 'count') {
         return { kind: 'count', rule, timings, families, windowMs: rule.windowMinutes * m, scopes: new Map(), early: rule.pendingMinutes === 0, touched: new Map(), open: new Set() };
       }
@@ -327,7 +320,7 @@ export class AlertEngine {
       if (rt.kind === 'count') {
         if (!num || blocked) continue; // a refused call is not a failure of anything
         for (const f of rt.families) {
-          const key = keyOf(f.dims, rec);
+          const key = f.keys.keyOf(rec);
           if (key === undefined) continue;
           let w = rt.scopes.get(key);
           if (!w) {
@@ -351,9 +344,9 @@ export class AlertEngine {
       if (!num && !den) continue;
       let lastPart: string | undefined;
       for (const f of rt.families) {
-        const key = keyOf(f.dims, rec);
+        const key = f.keys.keyOf(rec);
         if (key === undefined) continue;
-        const partKey = f.hasNodeType || nodeType === undefined ? key : keyOf(f.partDims, rec)!;
+        const partKey = f.hasNodeType || nodeType === undefined ? key : f.partKeys.keyOf(rec)!;
         let entry = rt.scopes.get(key);
         if (!entry) {
           entry = { scope: scopeOf(f.dims, rec), hasNodeType: f.hasNodeType, parts: new Set() };
