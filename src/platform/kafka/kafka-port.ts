@@ -58,7 +58,15 @@ export type SendFailureReason =
 
 export type SendResult =
   | { ok: true; partitions: PartitionWrite[] }
-  | { ok: false; reason: SendFailureReason; detail: string; written: PartitionWrite[]; unwritten: number[] };
+  | {
+      ok: false;
+      reason: SendFailureReason;
+      detail: string;
+      written: PartitionWrite[];
+      unwritten: number[];
+      /** Indices in the send's `records` of those that went to the unwritten partitions, ascending: what to re-send. */
+      unwrittenRecords: number[];
+    };
 
 export interface ProducerSettings {
   acks: Acks;
@@ -74,7 +82,11 @@ export interface ProducerSettings {
 
 export interface RecordProducer {
   send(topic: string, records: readonly OutgoingRecord[]): Promise<SendResult>;
-  /** Ends pending sends (they resolve `{ ok: false, reason: 'closed' }`) and disconnects. */
+  /**
+   * Ends pending sends (they resolve `{ ok: false, reason: 'closed' }`) and disconnects. A send whose requests
+   * are on their way to a broker that answers gets its answer first (within the request timeout), so what
+   * the broker wrote is reported written and never re-sent; a send already retrying is ended at once.
+   */
   close(): Promise<void>;
 }
 

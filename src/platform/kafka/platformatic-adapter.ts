@@ -48,18 +48,20 @@ function retryDelay(_client: unknown, _operation: string, attempt: number): numb
   return Math.min(2000, 100 * 2 ** Math.min(attempt - 1, 5));
 }
 
-function baseOptions(c: KafkaConnection, suffix: string): BaseOptions {
+function baseOptions(c: KafkaConnection, suffix: string, delay: BaseOptions['retryDelay'] = retryDelay): BaseOptions {
   return {
     clientId: `${c.clientId}-${suffix}`,
     bootstrapBrokers: c.brokers,
     connectTimeout: c.connectTimeoutMs ?? 5000,
-    requestTimeout: c.requestTimeoutMs ?? 30_000,
+    requestTimeout: requestTimeoutMs(c),
     metadataMaxAge: c.metadataMaxAgeMs ?? 5000,
-    retryDelay,
+    retryDelay: delay,
     ...(c.tls ? { tls: {} } : {}),
     ...(c.sasl ? { sasl: { mechanism: c.sasl.mechanism.toUpperCase() as 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512', username: c.sasl.username, password: c.sasl.password } } : {}),
   };
 }
+
+const requestTimeoutMs = (c: KafkaConnection) => c.requestTimeoutMs ?? 30_000;
 
 export function createPlatformaticKafka(connection: KafkaConnection): KafkaPort {
   const open = new Set<{ close(): Promise<void> }>();
@@ -117,12 +119,25 @@ class PlatformaticProducer implements RecordProducer {
   private readonly acks: number;
   private chain: Promise<unknown> = Promise.resolve();
   private closing = false;
+  private closed: Promise<void> | undefined;
   private readonly roundRobin = new Map<string, number>();
+  /** The send in progress, or the last one (settled). */
+  private sending: Promise<unknown> | undefined;
+  /** Set when an attempt of the send in progress failed and waits to be retried (its broker did not answer). */
+  private retrying = false;
+  private onRetry: (() => void) | undefined;
 
-  constructor(connection: KafkaConnection, private readonly settings: ProducerSettings) {
+  constructor(private readonly connection: KafkaConnection, private readonly settings: ProducerSettings) {
     this.acks = settings.acks === 'all' ? ProduceAcks.ALL : ProduceAcks.LEADER;
+    // The retry delay is the library's one public word that an attempt failed: close() uses it to tell a send
+    // waiting for a broker that is gone from one whose request is being answered.
+    const delay = (client: unknown, operation: string, attempt: number): number => {
+      this.retrying = true;
+      this.onRetry?.();
+      return retryDelay(client, operation, attempt);
+    };
     this.client = new Producer({
-      ...baseOptions(connection, 'producer'),
+      ...baseOptions(connection, 'producer', delay),
       idempotent: settings.idempotent,
       acks: this.acks,
       compression: settings.codec,
@@ -130,11 +145,18 @@ class PlatformaticProducer implements RecordProducer {
       // The library raises an idempotent producer's retries to "forever" when unset.
       retries: settings.retryForever ? Number.MAX_SAFE_INTEGER : BOUNDED_RETRIES,
     });
+    // A broker connection made again: the next attempt is on the wire, no longer waiting.
+    this.client.on('client:broker:connect', () => {
+      this.retrying = false;
+    });
   }
 
   send(topic: string, records: readonly OutgoingRecord[]): Promise<SendResult> {
     // One send at a time: sequence numbers are taken in call order, and a partition never has two sends retrying.
-    const result = this.chain.then(() => this.sendNow(topic, records));
+    const result = this.chain.then(() => {
+      this.retrying = false;
+      return (this.sending = this.sendNow(topic, records));
+    });
     this.chain = result.catch(() => undefined);
     return result;
   }
@@ -148,24 +170,30 @@ class PlatformaticProducer implements RecordProducer {
 
   private async sendNow(topic: string, records: readonly OutgoingRecord[]): Promise<SendResult> {
     if (records.length === 0) return { ok: true, partitions: [] };
-    if (this.closing) return { ok: false, reason: 'closed', detail: 'producer closed', written: [], unwritten: [] };
+    const all = () => records.map((_, i) => i);
+    if (this.closing) return { ok: false, reason: 'closed', detail: 'producer closed', written: [], unwritten: [], unwrittenRecords: all() };
     let count: number;
     try {
       count = await this.partitionCount(topic);
     } catch (err) {
-      return { ok: false, reason: failureReason(err, this.closing), detail: describe(err), written: [], unwritten: [] };
+      return { ok: false, reason: failureReason(err, this.closing), detail: describe(err), written: [], unwritten: [], unwrittenRecords: all() };
     }
     // Records grouped per partition here, in order, and one library send per partition: the library sends a
     // group of partitions that shared a leader to the leader of the group's first partition on every retry, so
     // after a leader move a multi-partition request can never reach the moved partition's new leader
     // (docs/kafka-client-evaluation.md, "leader move").
     const perPartition = new Map<number, OutgoingRecord[]>();
-    for (const r of records) {
+    const indices = new Map<number, number[]>();
+    records.forEach((r, i) => {
       const partition = r.partition ?? this.partitionFor(topic, r.key, count);
       let list = perPartition.get(partition);
-      if (!list) perPartition.set(partition, (list = []));
+      if (!list) {
+        perPartition.set(partition, (list = []));
+        indices.set(partition, []);
+      }
       list.push(r);
-    }
+      indices.get(partition)!.push(i);
+    });
     const outcomes = await Promise.allSettled(
       [...perPartition].map(async ([partition, list]) => {
         const result = await this.client.send({
@@ -198,7 +226,8 @@ class PlatformaticProducer implements RecordProducer {
     });
     written.sort((a, b) => a.partition - b.partition);
     if (unwritten.length === 0) return { ok: true, partitions: written };
-    return { ok: false, reason: failureReason(firstError, this.closing), detail: describe(firstError), written, unwritten };
+    const unwrittenRecords = unwritten.flatMap((p) => indices.get(p)!).sort((a, b) => a - b);
+    return { ok: false, reason: failureReason(firstError, this.closing), detail: describe(firstError), written, unwritten, unwrittenRecords };
   }
 
   /** Java's (and kafkajs') choice for a keyed record: toPositive(murmur2(key)) % partitions. */
@@ -210,9 +239,30 @@ class PlatformaticProducer implements RecordProducer {
     return next;
   }
 
-  async close(): Promise<void> {
-    if (this.closing) return;
+  close(): Promise<void> {
+    this.closed ??= this.doClose();
+    return this.closed;
+  }
+
+  private async doClose(): Promise<void> {
     this.closing = true;
+    const sending = this.sending;
+    // Closing the library's client drops the answers of requests on the wire, though the broker may have written
+    // them: a send whose requests are being answered is let finish first (as kafkajs' disconnect waited for
+    // pending requests), so its records are reported written and not re-sent as duplicates. One that waits to
+    // retry (its broker unreachable) is ended at once, as is one whose broker does not answer in time.
+    if (sending && !this.retrying) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        sending.catch(() => undefined),
+        new Promise<void>((resolve) => {
+          this.onRetry = resolve;
+          timer = setTimeout(resolve, requestTimeoutMs(this.connection));
+        }),
+      ]);
+      clearTimeout(timer);
+      this.onRetry = undefined;
+    }
     await this.client.close(true);
   }
 }

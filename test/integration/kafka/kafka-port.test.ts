@@ -181,6 +181,62 @@ describe.skipIf(!supported)(`the Kafka port on @platformatic/kafka (Node ${proce
     }
   });
 
+  it('a send refused for one partition reports the other written, and which records are still to send, in order', { timeout: 60_000 }, async () => {
+    const topic = await freshTopic(2);
+    const producer = kafka.producer({ acks: 'all', idempotent: true, codec: 'none' });
+    try {
+      // Larger than the broker's message.max.bytes (10 MiB): partition 1 is refused for good.
+      const records: OutgoingRecord[] = [
+        { key: 'a', value: 'a0', partition: 0 },
+        { key: 'b', value: Buffer.alloc(11 * 1024 * 1024), partition: 1 },
+        { key: 'a', value: 'a1', partition: 0 },
+        { key: 'b', value: 'b1', partition: 1 },
+      ];
+      const result = await producer.send(topic, records);
+      expect(result).toMatchObject({ ok: false, reason: 'refused', written: [{ partition: 0, baseOffset: 0n, records: 2 }], unwritten: [1], unwrittenRecords: [1, 3] });
+      const admin = kafka.admin();
+      try {
+        expect((await admin.partitionRanges(topic)).map((r) => r.high)).toEqual([2n, 0n]);
+      } finally {
+        await admin.close();
+      }
+    } finally {
+      await producer.close();
+    }
+  });
+
+  it('close() lets a send that is being answered finish: its records are reported written, never re-sent as unwritten', { timeout: 60_000 }, async () => {
+    const topic = await freshTopic(3);
+    const producer = kafka.producer({ acks: 'all', idempotent: true, codec: 'none', retryForever: true });
+    const records = events.slice(0, 1000).map(record);
+    const sending = producer.send(topic, records);
+    // The send has started (it runs after the previous one, a microtask later): close() comes while it is on the wire.
+    await new Promise((r) => setImmediate(r));
+    await producer.close();
+    const result = await sending;
+    expectOk(result);
+    expect(result.partitions.reduce((n, p) => n + p.records, 0)).toBe(records.length);
+    const admin = kafka.admin();
+    try {
+      expect((await admin.partitionRanges(topic)).reduce((n, r) => n + r.high, 0n)).toBe(BigInt(records.length));
+    } finally {
+      await admin.close();
+    }
+    // A send after close() is refused at once, nothing written.
+    expect(await producer.send(topic, records.slice(0, 1))).toMatchObject({ ok: false, reason: 'closed', written: [], unwrittenRecords: [0] });
+  });
+
+  it('close() ends at once a send that waits for an unreachable broker', { timeout: 30_000 }, async () => {
+    // A request timeout longer than the test's own: close() must not wait for it.
+    const dead = adapter.createPlatformaticKafka({ brokers: [`127.0.0.1:${await freeLocalPort()}`], clientId: uniqueName('dead'), connectTimeoutMs: 300, requestTimeoutMs: 60_000 });
+    const producer = dead.producer({ acks: 'all', idempotent: true, codec: 'none', retryForever: true });
+    const sending = producer.send('t-nowhere', [{ key: 'k', value: 'v' }]);
+    await new Promise((r) => setTimeout(r, 500));
+    await producer.close();
+    expect(await sending).toMatchObject({ ok: false, reason: 'closed', written: [], unwrittenRecords: [0] });
+    await dead.close();
+  });
+
   it('hostile messages arrive byte for byte: null and empty values, null key, invalid UTF-8, a 1 MiB value, odd headers', { timeout: 60_000 }, async () => {
     const topic = await freshTopic(1);
     const invalidUtf8 = Buffer.from([0xff, 0xfe, 0x00, 0xc3, 0x28, 0x7b]);
