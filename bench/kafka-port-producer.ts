@@ -17,7 +17,7 @@ import { encodeEvent } from '../src/events/index.ts';
 import { createKafkaClient } from '../src/platform/kafka/kafka-client.ts';
 import type { Codec, OutgoingRecord } from '../src/platform/kafka/kafka-port.ts';
 import { createPlatformaticKafka } from '../src/platform/kafka/platformatic-adapter.ts';
-import { producerSettings } from '../src/producers/producer-settings.ts';
+import { kafkajsProducerSettings } from '../src/platform/kafka/kafkajs-producer-settings.ts';
 import { benchBrokers } from './lib/bench-kafka.ts';
 import { sampleExecuted } from './lib/sample-events.ts';
 
@@ -68,7 +68,7 @@ async function platformatic(codec: Codec): Promise<number> {
 async function kafkajs(codec: Codec): Promise<number> {
   const kafka = await createKafkaClient({ brokers, clientId: 'bench-kafkajs' });
   return withTopic('bench-kafkajs', async (topic) => {
-    const settings = producerSettings({ compression: codec, retryForever: true });
+    const settings = kafkajsProducerSettings({ compression: codec, retryForever: true });
     const producer = kafka.producer(settings.config);
     await producer.connect();
     const messages = wire.map((w) => ({ key: w.key, value: w.value, headers: w.headers, timestamp: w.timestamp }));

@@ -21,8 +21,7 @@ import pg from 'pg';
 import { encodeEvent } from '../src/events/index.ts';
 import { createKafkaClient } from '../src/platform/kafka/kafka-client.ts';
 import { ensureTopics } from '../src/platform/kafka/topics.ts';
-import { producerSettings } from '../src/producers/producer-settings.ts';
-import { toMessage } from '../src/producers/record-batch.ts';
+import { kafkajsProducerSettings } from '../src/platform/kafka/kafkajs-producer-settings.ts';
 import { benchBrokers } from './lib/bench-kafka.ts';
 import { sampleExecuted } from './lib/sample-events.ts';
 import { MixpanelRecorder } from '../src/simulators/mixpanel-recorder.ts';
@@ -113,7 +112,7 @@ async function measure(component: string): Promise<Result> {
   let peakKb = startKb;
   const sampler = setInterval(() => (peakKb = Math.max(peakKb, rssKb(pid))), 250);
 
-  const settings = producerSettings({ compression: 'lz4' });
+  const settings = kafkajsProducerSettings({ compression: 'lz4' });
   const producer = kafka.producer(settings.config);
   await producer.connect();
   const started = Date.now();
@@ -126,7 +125,7 @@ async function measure(component: string): Promise<Result> {
       continue;
     }
     const n = Math.min(due, 5000);
-    const messages = Array.from({ length: n }, () => toMessage(encodeEvent(sampleExecuted(i++))));
+    const messages = Array.from({ length: n }, () => encodeEvent(sampleExecuted(i++)));
     await producer.send({ topic, ...settings.send, messages });
     sent += n;
   }

@@ -18,6 +18,7 @@ import { encodeEvent } from '../src/events/index.ts';
 import { sampleExecuted } from './lib/sample-events.ts';
 import { loadConfig } from '../src/platform/config.ts';
 import { createKafkaClient, type KafkaPort } from '../src/platform/kafka/kafka-client.ts';
+import { createPlatformaticKafka } from '../src/platform/kafka/platformatic-adapter.ts';
 import { ensureTopics } from '../src/platform/kafka/topics.ts';
 import { silentLogger } from '../src/platform/logger.ts';
 import { createEmitter } from '../src/producers/emitter.ts';
@@ -28,6 +29,8 @@ const CODECS = (process.env.BENCH_PRODUCER_CODECS ?? 'gzip,lz4').split(',').filt
 const PARTITIONS = 6;
 const brokers = await benchBrokers();
 const kafka = await createKafkaClient({ brokers, clientId: 'bench-producer' });
+// The emitter produces through the Kafka port; kafkajs creates and deletes the topics.
+const port = createPlatformaticKafka({ brokers, clientId: 'bench-producer' });
 const workDir = await mkdtemp(join(tmpdir(), 'bench-producer-'));
 const load = () => `load ${loadavg()[0].toFixed(1)}`;
 
@@ -57,7 +60,7 @@ async function ours(compression: string): Promise<number> {
       'producer.spillAfterMs': '60000',
       'spool.dir': spoolDir,
     });
-    const emitter = await createEmitter(config, { kafka, logger: silentLogger });
+    const emitter = await createEmitter(config, { kafka: port, logger: silentLogger });
     const started = performance.now();
     for (let i = 0; i < TOTAL; i++) {
       if (i % 1000 === 0) while (emitter.stats().queued > 20_000) await new Promise((r) => setTimeout(r, 2));
@@ -117,5 +120,6 @@ for (const compression of CODECS) {
   const theirs = await kcat(file, compression);
   if (theirs) process.stdout.write(`ratio ours/kcat ${compression}: ${(ourRate / theirs).toFixed(2)}\n`);
 }
+await port.close();
 await rm(workDir, { recursive: true, force: true });
 process.exit(0);

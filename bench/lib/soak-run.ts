@@ -6,6 +6,9 @@ import { DEFAULT_CLICKHOUSE_GROUP } from '../../src/consumers/clickhouse/clickho
 import { consumerLag } from '../../src/consumers/clickhouse/consumer-lag.ts';
 import { loadConfig } from '../../src/platform/config.ts';
 import { createKafkaClient, kafkaOptionsFromConfig, type KafkaPort } from '../../src/platform/kafka/kafka-client.ts';
+import { kafkaConnectionFromConfig } from '../../src/platform/kafka/kafka-connection.ts';
+import type { KafkaPort as ProducingPort } from '../../src/platform/kafka/kafka-port.ts';
+import { createPlatformaticKafka } from '../../src/platform/kafka/platformatic-adapter.ts';
 import { ensureTopics, pipelineTopics } from '../../src/platform/kafka/topics.ts';
 import { createLogger } from '../../src/platform/logger.ts';
 import { createEmitter, type Emitter } from '../../src/producers/emitter.ts';
@@ -117,6 +120,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
   const rss = new Map<string, { startMb?: number; peakMb?: number; endMb?: number }>();
   let emitter: Emitter | undefined;
   let kafka: KafkaPort | undefined;
+  let port: ProducingPort | undefined;
   let recorder: MixpanelRecorder | undefined;
   const brokerCount = o.brokers ?? 1;
   const cluster =
@@ -199,7 +203,9 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       }
     }, 2000);
 
-    emitter = await createEmitter(config, { kafka, logger: producerLog });
+    // The emitter produces through the Kafka port, as the pipeline's does.
+    port = createPlatformaticKafka(kafkaConnectionFromConfig(config, broker.brokers));
+    emitter = await createEmitter(config, { kafka: port, logger: producerLog });
     const e = emitter;
     progressTimer = setInterval(() => {
       const st = e.stats();
@@ -375,6 +381,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     clearInterval(sampler);
     clearInterval(progressTimer);
     await emitter?.close(5000).catch(() => undefined);
+    await port?.close().catch(() => undefined);
     for (const c of children) {
       await c.stop(15_000).catch(() => undefined);
       c.close();

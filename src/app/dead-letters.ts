@@ -2,7 +2,7 @@ import type { KafkaMessage } from 'kafkajs';
 import { decodeEvent, DLQ_HEADERS, encodeEvent, formatErrors } from '../events/index.ts';
 import type { KafkaPort } from '../platform/kafka/kafka-client.ts';
 import { headersToStrings } from '../consumers/dead-letter-publisher.ts';
-import { producerSettings } from '../producers/producer-settings.ts';
+import { kafkajsProducerSettings } from '../platform/kafka/kafkajs-producer-settings.ts';
 
 export interface DeadLetterRecord {
   partition: number;
@@ -84,7 +84,7 @@ export async function replayDeadLetters(
     else out.stillInvalid.push({ offset: r.offset, reason: decoded.reason, detail: formatErrors(decoded.errors) });
   }
   if (!o.dryRun && toSend.length) {
-    const settings = producerSettings();
+    const settings = kafkajsProducerSettings();
     const producer = kafka.producer(settings.config);
     await producer.connect();
     for (let i = 0; i < toSend.length; i += 5000) {

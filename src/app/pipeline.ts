@@ -10,6 +10,7 @@ import { startTelemetry, type Telemetry } from '../platform/telemetry.ts';
 import { openRegistryDb, type SqlDb } from '../platform/registry-db.ts';
 import type { RunningServer } from '../platform/http-server.ts';
 import type { Emitter } from '../producers/emitter.ts';
+import type { KafkaPort } from '../platform/kafka/kafka-port.ts';
 import type { ConsumerRunner } from '../consumers/consumer-runner.ts';
 import { migrateRegistry } from '../executors/registry-schema.ts';
 import type { Runtime } from '../runtime/agent-runtime.ts';
@@ -113,9 +114,17 @@ export async function startPipeline(config: Config, logger: Logger, options: Pip
     await migrateAlerts(db);
   }
   let emitter: Emitter | undefined;
+  let emitterKafka: KafkaPort | undefined;
   if (run.has('http') || run.has('demo')) {
-    const { createEmitter } = await import('../producers/emitter.ts');
-    emitter = await createEmitter(config, { kafka: kafka.kafka, logger: logger.child({ component: 'emitter' }), meter: metrics.meter });
+    const [{ createEmitter }, { createPlatformaticKafka }, { kafkaConnectionFromConfig }] = await Promise.all([
+      import('../producers/emitter.ts'),
+      import('../platform/kafka/platformatic-adapter.ts'),
+      import('../platform/kafka/kafka-connection.ts'),
+    ]);
+    // The emitter produces through the Kafka port; the consumers and admin calls are still on kafkajs (kafka.kafka).
+    const port = createPlatformaticKafka(kafkaConnectionFromConfig(config, kafka.brokers));
+    emitterKafka = port;
+    emitter = await createEmitter(config, { kafka: port, logger: logger.child({ component: 'emitter' }), meter: metrics.meter });
   }
 
   const consumers: ConsumerHandle[] = [];
@@ -192,6 +201,7 @@ export async function startPipeline(config: Config, logger: Logger, options: Pip
       }
       await http?.close();
       await emitter?.close(deadlineMs);
+      await emitterKafka?.close();
       for (const stop of onStop.reverse()) await stop().catch((err: Error) => logger.warn({ err: err.message }, 'stop failed'));
       for (const c of consumers) await c.stop().catch((err: Error) => logger.warn({ consumer: c.name, err: err.message }, 'consumer stop failed'));
       await clickhouse?.close();

@@ -1,7 +1,7 @@
 import type { Producer, ProducerRecord } from 'kafkajs';
 import { encodeDeadLetter, type DeadLetterInfo } from '../events/index.ts';
 import type { KafkaPort } from '../platform/kafka/kafka-client.ts';
-import { producerSettings } from '../producers/producer-settings.ts';
+import { kafkajsProducerSettings } from '../platform/kafka/kafkajs-producer-settings.ts';
 
 export interface DeadLetter {
   original: { key?: Buffer | string | null; value: Buffer | string | null; headers?: Record<string, string> };
@@ -18,7 +18,7 @@ export class DeadLetterPublisher {
     kafka: KafkaPort,
     private readonly topic: string,
   ) {
-    const settings = producerSettings({ compression: 'gzip' });
+    const settings = kafkajsProducerSettings({ compression: 'gzip' });
     this.producer = kafka.producer(settings.config);
     this.sendOptions = settings.send;
   }

@@ -129,8 +129,8 @@ export class DiskSpool {
   }
 
   /**
-   * Appends records in order. `ownSegment` puts them alone in a fresh segment, so they are later read back
-   * as exactly one batch (the idempotent producer then re-sends them with the same sequence numbers).
+   * Appends records in order. `ownSegment` puts them alone in a fresh segment (the emitter's in-flight batch),
+   * so that segment can be dropped or cut down whole once the send in flight has its answer.
    */
   append(payloads: readonly Buffer[], options: { ownSegment?: boolean } = {}): Promise<SpoolAppendResult> {
     this.appending++;
@@ -218,6 +218,45 @@ export class DiskSpool {
     seg.unread -= batch.records.length;
     this.unread -= batch.records.length;
     await this.afterDrain(seg);
+  }
+
+  /**
+   * Puts `payloads` in place of a batch's records: after a send that wrote some partitions and not others, the
+   * spool then holds only what is still to send, so no process re-sends a written record. The segment file is
+   * rewritten beside itself and renamed over it (a crash leaves the old file or the new one, each whole);
+   * records before and after the batch keep their place and the cursor its offset. Returns the batch as it is now.
+   */
+  replaceBatch(batch: SpoolBatch, payloads: readonly Buffer[]): Promise<SpoolBatch> {
+    return this.replaceRange(batch.segmentId, batch.endOffset - batch.bytes, batch.endOffset, batch.records.length, payloads).then((b) => b ?? batch);
+  }
+
+  /** Like replaceBatch, for a whole segment written with `ownSegment` and not read yet (the emitter's in-flight batch). */
+  async replaceSegment(segmentId: number, payloads: readonly Buffer[]): Promise<void> {
+    const seg = this.segments.find((s) => s.id === segmentId);
+    if (!seg || seg.readOffset !== 0) return;
+    await this.replaceRange(segmentId, 0, seg.size, seg.unread, payloads);
+  }
+
+  private replaceRange(segmentId: number, start: number, end: number, count: number, payloads: readonly Buffer[]): Promise<SpoolBatch | undefined> {
+    // Behind the appends: the segment may be the tail, which an append must not write to while it is replaced.
+    const run = this.appendChain.then(async () => {
+      const seg = this.segments.find((s) => s.id === segmentId);
+      if (!seg || seg.readOffset !== start || end > seg.size) return undefined;
+      if (this.tail?.seg === seg) await this.rotate();
+      const file = join(this.o.dir, segmentName(seg.id));
+      const data = await readFile(file);
+      const frames = encodeFrames(payloads);
+      const next = Buffer.concat([data.subarray(0, start), frames, data.subarray(end, seg.size)]);
+      await writeFile(`${file}.tmp`, next, { flush: this.o.fsync !== 'never' });
+      await rename(`${file}.tmp`, file);
+      const removed = count - payloads.length;
+      seg.size = next.length;
+      seg.unread -= removed;
+      this.unread -= removed;
+      return { segmentId: seg.id, endOffset: start + frames.length, records: [...payloads], bytes: frames.length };
+    });
+    this.appendChain = run.catch(() => undefined);
+    return run;
   }
 
   /** Drops a whole segment written with `ownSegment` whose records reached Kafka by another path. */

@@ -1,6 +1,6 @@
 import { context, ROOT_CONTEXT, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
-import type { Message, RecordMetadata } from 'kafkajs';
 import { encodeTracedEvent, type ActionEvent, type WireMessage } from '../events/index.ts';
+import type { OutgoingRecord, SendResult } from '../platform/kafka/kafka-port.ts';
 import { MESSAGING_ATTRS, startCreateSpan, startSendSpan } from '../platform/kafka/messaging-spans.ts';
 import { tracingActive } from '../platform/tracing-switch.ts';
 import { inSpan } from '../platform/span-scope.ts';
@@ -47,13 +47,17 @@ export class EmitterTracing {
     }
   }
 
-  /** Runs one producer request inside its "send" span. */
-  async send(messages: readonly Message[], request: () => Promise<RecordMetadata[]>): Promise<RecordMetadata[]> {
+  /** Runs one producer send inside its "send" span; a send that failed (in part) marks the span as an error. */
+  async send(records: readonly OutgoingRecord[], request: () => Promise<SendResult>): Promise<SendResult> {
     if (!tracingActive()) return request();
-    const span = startSendSpan(this.topic, messages.map((m) => m.headers ?? {}), this.clientId);
-    return inSpan(span, request, (written, s) => {
-      const partitions = new Set(written.map((r) => r.partition));
-      if (partitions.size === 1) s.setAttribute(MESSAGING_ATTRS.partition, String([...partitions][0]));
+    const span = startSendSpan(this.topic, records.map((r) => r.headers ?? {}), this.clientId);
+    return inSpan(span, request, (result, s) => {
+      if (result.ok) {
+        if (result.partitions.length === 1) s.setAttribute(MESSAGING_ATTRS.partition, String(result.partitions[0].partition));
+        return;
+      }
+      s.setAttribute('error.type', result.reason);
+      s.setStatus({ code: SpanStatusCode.ERROR, message: `${result.reason}: ${result.detail}` });
     });
   }
 }

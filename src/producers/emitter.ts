@@ -2,10 +2,9 @@ import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Meter, Span } from '@opentelemetry/api';
-import type { Message, Producer } from 'kafkajs';
 import { encodeEvent, formatErrors, validateEvent, type ActionEvent } from '../events/index.ts';
 import type { Config } from '../platform/config.ts';
-import type { KafkaPort } from '../platform/kafka/kafka-client.ts';
+import type { KafkaPort, OutgoingRecord, RecordProducer, SendResult } from '../platform/kafka/kafka-port.ts';
 import type { Logger } from '../platform/logger.ts';
 import { noopMeter } from '../platform/noop-meter.ts';
 import { backoffDelay, sleep, type BackoffPolicy } from '../platform/retry.ts';
@@ -15,7 +14,7 @@ import { emitterInstruments, type DropReason, type EmitterInstruments, type Emit
 import { EmitterTracing } from './emitter-tracing.ts';
 import { MemoryQueue } from './memory-queue.ts';
 import { producerSettings } from './producer-settings.ts';
-import { takeBatch, toMessage } from './record-batch.ts';
+import { takeBatch, toRecord } from './record-batch.ts';
 
 /**
  * The in-process emitter: `emit()` validates and enqueues, nothing else; one background pump owns Kafka.
@@ -26,14 +25,18 @@ import { takeBatch, toMessage } from './record-batch.ts';
  * - When a send stays pending longer than `spillAfterMs`, or the queue passes half its capacity, the pump
  *   switches to `spooling`: the in-flight batch is written to the spool as its own segment, then the queue.
  *   From then on the memory queue only feeds the spool, and Kafka is fed from the spool, oldest first.
- *   The in-flight batch is re-sent from its own segment as the very same batch, so the idempotent producer
- *   gives it the same sequence numbers and the broker drops it if the first attempt did land.
+ *   While the in-flight send is pending the producer retries it itself (the idempotent producer keeps its
+ *   sequence numbers, so the broker drops a copy it already has); when it completes its segment is dropped.
+ * - A send that fails is acknowledged per partition: only the records of the partitions it did not write are
+ *   sent again, in their order, and the spool keeps only those (a failed send ends the producer id the broker
+ *   de-duplicates by, so a written record sent again would be a duplicate).
  * - When the spool is drained, the pump returns to `direct`.
  *
  * Invalid events are counted (`actionpulse_emitter_invalid_total{reason}`) and logged at most once per
  * interval with their field errors, never thrown: the caller is the agent runtime, which must not break.
  */
 export interface EmitterDeps {
+  /** The emitter makes its producer here and closes it; the port is the caller's to close. */
   kafka: KafkaPort;
   logger: Logger;
   meter?: Meter;
@@ -47,7 +50,7 @@ export interface Emitter extends EventEmitterPort {
   /** Like emit, but resolves once the event is in Kafka or in the spool (for HTTP ingest's 202). */
   emitDurable(event: ActionEvent): Promise<DurableResult>;
   stats(): EmitterStats;
-  /** Readiness: Kafka reachable (connected, no send stuck) or the spool folder writable. */
+  /** Readiness: Kafka reachable (its last send acknowledged, no send stuck) or the spool folder writable. */
   ready(): Promise<boolean>;
   /** Resolves when the emitter holds nothing (memory, spool, in flight), or after `timeoutMs`. */
   drained(timeoutMs: number): Promise<boolean>;
@@ -64,8 +67,6 @@ interface Entry {
 
 const LOG_INTERVAL_MS = 10_000;
 const SPILL_CHUNK = 5000;
-/** Waits between producer connect attempts while Kafka is unreachable (events go to the spool meanwhile). */
-const CONNECT_BACKOFF: BackoffPolicy = { initialMs: 200, maxMs: 5000, multiplier: 2 };
 /** Waits between re-sends of a spooled batch that Kafka refused. */
 const RESEND_BACKOFF: BackoffPolicy = { initialMs: 100, maxMs: 5000, multiplier: 2 };
 
@@ -85,15 +86,15 @@ export async function createEmitter(config: Config, deps: EmitterDeps): Promise<
 
 class KafkaEmitter implements Emitter {
   private readonly queue = new MemoryQueue<Entry>();
-  private readonly producer: Producer;
+  private readonly producer: RecordProducer;
   private readonly metrics: EmitterInstruments;
   private readonly log: Logger;
   private readonly topic: string;
   private readonly p: Config['producer'];
-  private readonly sendOpts: ReturnType<typeof producerSettings>['send'];
   private readonly tracing: EmitterTracing;
   private readonly capacity: number;
   private mode: 'direct' | 'spooling';
+  /** Kafka acknowledged the last send. */
   private connected = false;
   private inflight: Entry[] | undefined;
   /** Set synchronously when a spill starts writing the in-flight batch, so the sender can await it. */
@@ -126,9 +127,7 @@ class KafkaEmitter implements Emitter {
     this.p = config.producer;
     this.capacity = config.spool.memoryQueueEvents;
     this.mode = spool.pendingRecords > 0 ? 'spooling' : 'direct';
-    const settings = producerSettings({ compression: config.producer.compression, retryForever: true });
-    this.sendOpts = settings.send;
-    this.producer = deps.kafka.producer(settings.config);
+    this.producer = deps.kafka.producer(producerSettings({ compression: config.producer.compression, retryForever: true }));
     this.metrics = emitterInstruments(deps.meter ?? noopMeter, () => this.stats());
     this.tracing = new EmitterTracing(this.topic, config.kafka.clientId);
   }
@@ -177,7 +176,8 @@ class KafkaEmitter implements Emitter {
   stats(): EmitterStats {
     return {
       ...this.counts,
-      queued: this.queue.length + (this.inflight?.length ?? 0),
+      // An in-flight batch already spilled is counted in the spool, not twice.
+      queued: this.queue.length + (this.inflight && !this.inflightSpooled ? this.inflight.length : 0),
       spoolRecords: this.spool.pendingRecords,
       spoolBytes: this.spool.bytes,
       mode: this.mode,
@@ -211,26 +211,12 @@ class KafkaEmitter implements Emitter {
   }
 
   private async run(): Promise<void> {
-    await this.connect();
+    // No connect step: the producer connects on its first send, which stays pending while Kafka is unreachable
+    // (the stall watchdog spools meanwhile).
     while (!this.halted) {
       if (this.mode === 'direct') await this.directStep();
       else await this.spoolStep();
     }
-  }
-
-  private async connect(): Promise<void> {
-    this.busySince = Date.now();
-    for (let attempt = 1; !this.halted; attempt++) {
-      try {
-        await this.producer.connect();
-        this.connected = true;
-        break;
-      } catch (err) {
-        this.logEvery('connect', () => this.log.warn({ err: (err as Error).message }, 'Kafka producer cannot connect yet; events go to the spool'));
-        await this.pause(backoffDelay(attempt, CONNECT_BACKOFF));
-      }
-    }
-    this.busySince = undefined;
   }
 
   /** Spills when Kafka has been busy too long on one send (or unreachable) and events are waiting. */
@@ -275,10 +261,7 @@ class KafkaEmitter implements Emitter {
   }
 
   private async writeToSpool(entries: Entry[], ownSegment: boolean): Promise<number | undefined> {
-    const result = await this.spool.append(
-      entries.map((e) => Buffer.from(JSON.stringify(e.event))),
-      { ownSegment },
-    );
+    const result = await this.spool.append(entries.map(spoolPayload), { ownSegment });
     if (!result.ok) {
       this.drop(entries, result.reason === 'spool_full' ? 'spool_full' : 'spool_write_failed');
       return undefined;
@@ -305,27 +288,39 @@ class KafkaEmitter implements Emitter {
     }
     if (this.queue.length < this.p.batchMaxEvents && this.p.lingerMs > 0) await sleep(this.p.lingerMs);
     if (this.mode !== 'direct' || this.halted) return;
-    const { entries: batch, messages } = takeBatch(this.queue, this.p.batchMaxEvents, this.p.batchMaxBytes, (e) => this.tracing.encode(e.event, e.span));
+    const { entries: batch, records } = takeBatch(this.queue, this.p.batchMaxEvents, this.p.batchMaxBytes, (e) => this.tracing.encode(e.event, e.span));
     this.inflight = batch;
     this.inflightSpooled = undefined;
-    const ok = await this.send(messages);
+    const result = await this.send(records);
     const spooled = this.inflightSpooled;
     const segment = spooled ? await spooled : undefined;
-    if (ok) {
+    if (result.ok) {
       this.inflight = undefined;
       this.inflightSpooled = undefined;
       if (segment !== undefined) await this.spool.discardSegment(segment);
-      for (const e of batch) e.done?.({ ok: true, via: 'kafka' });
-      this.tracing.settle(batch, 'sent');
-    } else {
-      // Failed before any spill: put it in the spool first, ahead of everything still queued.
-      if (!spooled) {
-        this.mode = 'spooling';
-        await this.spill();
-      }
-      this.inflight = undefined;
-      this.inflightSpooled = undefined;
+      this.settleSent(batch);
+      return;
     }
+    const left = new Set(result.unwrittenRecords);
+    const rest = batch.filter((_, i) => left.has(i));
+    this.settleSent(batch.filter((_, i) => !left.has(i)));
+    if (spooled) {
+      // Already in the spool as its own segment: keep there only what was not written.
+      if (segment !== undefined && rest.length < batch.length) await this.spool.replaceSegment(segment, rest.map(spoolPayload));
+    } else {
+      // Failed before any spill: what was not written goes to the spool first, ahead of everything still queued.
+      this.inflight = rest;
+      this.mode = 'spooling';
+      await this.spill();
+    }
+    this.inflight = undefined;
+    this.inflightSpooled = undefined;
+  }
+
+  /** Entries whose records Kafka acknowledged (a spilled entry was already answered and its span ended). */
+  private settleSent(entries: Entry[]): void {
+    for (const e of entries) e.done?.({ ok: true, via: 'kafka' });
+    this.tracing.settle(entries, 'sent');
   }
 
   private async spoolStep(): Promise<void> {
@@ -341,29 +336,50 @@ class KafkaEmitter implements Emitter {
     await this.sendFromSpool(batch);
   }
 
-  private async sendFromSpool(batch: SpoolBatch): Promise<void> {
-    const messages = batch.records.map((r) => toMessage(encodeEvent(JSON.parse(r.toString('utf8')) as ActionEvent)));
+  private async sendFromSpool(first: SpoolBatch): Promise<void> {
+    let batch = first;
+    let records = batch.records.map((r) => toRecord(encodeEvent(JSON.parse(r.toString('utf8')) as ActionEvent)));
     for (let attempt = 1; ; attempt++) {
-      if (await this.send(messages)) break;
+      const result = await this.send(records);
+      if (result.ok) break;
+      if (result.unwrittenRecords.length < records.length) {
+        const left = new Set(result.unwrittenRecords);
+        records = records.filter((_, i) => left.has(i));
+        batch = await this.spool.replaceBatch(batch, batch.records.filter((_, i) => left.has(i)));
+      }
       if (this.halted) return;
       await this.pause(backoffDelay(attempt, RESEND_BACKOFF));
     }
     await this.spool.ack(batch);
   }
 
-  private async send(messages: Message[]): Promise<boolean> {
+  private async send(records: OutgoingRecord[]): Promise<SendResult> {
     const started = Date.now();
     this.busySince = started;
     try {
-      await this.tracing.send(messages, () => this.producer.send({ topic: this.topic, ...this.sendOpts, messages }));
-      this.counts.sent += messages.length;
-      this.metrics.sent.add(messages.length);
-      this.metrics.sendLatency.record(Date.now() - started);
-      this.metrics.batchSize.record(messages.length);
-      return true;
-    } catch (err) {
-      if (!this.halted) this.logEvery('send', () => this.log.warn({ err: (err as Error).message, events: messages.length }, 'Kafka send failed; will retry'));
-      return false;
+      const result = await this.tracing.send(records, () => this.producer.send(this.topic, records)).catch(
+        (err: unknown): SendResult => ({
+          ok: false,
+          reason: 'unavailable',
+          detail: (err as Error).message,
+          written: [],
+          unwritten: [],
+          unwrittenRecords: records.map((_, i) => i),
+        }),
+      );
+      const written = result.ok ? records.length : records.length - result.unwrittenRecords.length;
+      this.counts.sent += written;
+      if (written > 0) this.metrics.sent.add(written);
+      this.connected = result.ok;
+      if (result.ok) {
+        this.metrics.sendLatency.record(Date.now() - started);
+        this.metrics.batchSize.record(records.length);
+      } else if (!this.halted) {
+        this.logEvery('send', () =>
+          this.log.warn({ reason: result.reason, err: result.detail, events: records.length, unwritten: result.unwrittenRecords.length }, 'Kafka send failed; will retry the unwritten partitions'),
+        );
+      }
+      return result;
     } finally {
       this.busySince = undefined;
     }
@@ -407,8 +423,13 @@ class KafkaEmitter implements Emitter {
       await this.spill();
       this.log.warn({ spooled: this.spool.pendingRecords }, 'shutdown deadline reached: remaining events left in the spool');
     }
-    await this.producer.disconnect().catch(() => undefined);
+    await this.producer.close().catch(() => undefined);
     await Promise.race([this.runDone, new Promise((r) => setTimeout(r, 5000).unref())]);
     await this.spool.close();
   }
+}
+
+/** An entry as the spool keeps it: the event's JSON (re-encoded, with its trace ids, when it is sent). */
+function spoolPayload(e: Entry): Buffer {
+  return Buffer.from(JSON.stringify(e.event));
 }

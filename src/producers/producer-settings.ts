@@ -1,51 +1,21 @@
-import type { CompressionTypes as Codec, ProducerConfig, ProducerRecord } from 'kafkajs';
-import { CompressionTypes } from '../platform/kafka/kafkajs.ts';
 import type { Config } from '../platform/config.ts';
-
-export const COMPRESSION: Record<Config['producer']['compression'], Codec> = {
-  none: CompressionTypes.None,
-  gzip: CompressionTypes.GZIP,
-  snappy: CompressionTypes.Snappy,
-  lz4: CompressionTypes.LZ4,
-  zstd: CompressionTypes.ZSTD,
-};
-
-type Compression = Config['producer']['compression'];
-
-/** What every producer of ours is created with and sends with. */
-export interface ProducerSettings {
-  /** For `kafka.producer(...)`. */
-  config: ProducerConfig;
-  /** Spread into every `send(...)`. */
-  send: Pick<ProducerRecord, 'acks' | 'compression'>;
-}
+import type { ProducerSettings } from '../platform/kafka/kafka-port.ts';
 
 export interface ProducerSettingsOptions {
-  compression?: Compression;
+  compression?: Config['producer']['compression'];
   /**
    * Retry inside the client without limit (the emitter: a send during an outage stays pending and its spill
    * timer, not a send error, moves traffic to the spool). Otherwise the client's own limit applies and a send
-   * that cannot be acknowledged fails, for callers that report it (dead-letter publisher, CLI).
+   * that cannot be acknowledged fails, for callers that report it.
    */
   retryForever?: boolean;
 }
 
 /**
- * Idempotent (the broker drops a retried batch it already has), acks from all in-sync replicas, no topic
- * auto-creation, for every producer — emitter, dead-letter publisher, CLI. kafkajs allows one request in
- * flight per broker with idempotence (it holds a lock per broker around each produce request and numbers a
- * batch's records when it builds the request) and takes acks and codec on each send.
+ * What every producer on the Kafka port is made with: acks from all in-sync replicas and idempotent (the broker
+ * drops a retried batch it already has). The port sends one batch at a time per producer and never creates a
+ * topic by writing to it.
  */
 export function producerSettings(o: ProducerSettingsOptions = {}): ProducerSettings {
-  const compression = o.compression ?? 'none';
-  return {
-    config: {
-      idempotent: true,
-      maxInFlightRequests: 1,
-      allowAutoTopicCreation: false,
-      // kafkajs warns a limited count "may invalidate EoS"; maxRetryTime keeps the reconnect probe frequent.
-      ...(o.retryForever ? { retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 2000 } } : {}),
-    },
-    send: { acks: -1, compression: COMPRESSION[compression] },
-  };
+  return { acks: 'all', idempotent: true, codec: o.compression ?? 'none', retryForever: o.retryForever ?? false };
 }

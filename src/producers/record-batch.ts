@@ -1,5 +1,5 @@
-import type { Message } from 'kafkajs';
 import { encodeEvent, type ActionEvent, type WireMessage } from '../events/index.ts';
+import type { OutgoingRecord } from '../platform/kafka/kafka-port.ts';
 import type { MemoryQueue } from './memory-queue.ts';
 
 /**
@@ -13,8 +13,9 @@ export function recordBytes(m: WireMessage): number {
   return n;
 }
 
-export function toMessage(w: WireMessage): Message {
-  return { key: w.key, value: w.value, headers: w.headers, timestamp: w.timestamp };
+/** The event's message as a record to send; its timestamp is the event time. */
+export function toRecord(w: WireMessage): OutgoingRecord {
+  return { key: w.key, value: w.value, headers: w.headers, timestampMs: w.timestamp === undefined ? undefined : Number(w.timestamp) };
 }
 
 /**
@@ -26,9 +27,9 @@ export function takeBatch<T extends { event: ActionEvent }>(
   maxEvents: number,
   maxBytes: number,
   encode: (item: T) => WireMessage = (item) => encodeEvent(item.event),
-): { entries: T[]; messages: Message[]; bytes: number } {
+): { entries: T[]; records: OutgoingRecord[]; bytes: number } {
   const entries: T[] = [];
-  const messages: Message[] = [];
+  const records: OutgoingRecord[] = [];
   let bytes = 0;
   while (entries.length < maxEvents) {
     const next = queue.peek();
@@ -38,8 +39,8 @@ export function takeBatch<T extends { event: ActionEvent }>(
     if (entries.length > 0 && bytes + size > maxBytes) break;
     queue.shift();
     entries.push(next);
-    messages.push(toMessage(m));
+    records.push(toRecord(m));
     bytes += size;
   }
-  return { entries, messages, bytes };
+  return { entries, records, bytes };
 }

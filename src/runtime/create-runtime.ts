@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { setFutureAllowanceMs } from '../events/future-allowance.ts';
 import { createExecutor, fileBackend } from '../executors/index.ts';
 import { ConfigError, loadConfig, type Config } from '../platform/config.ts';
-import { createKafkaClient, kafkaOptionsFromConfig } from '../platform/kafka/kafka-client.ts';
+import { kafkaConnectionFromConfig } from '../platform/kafka/kafka-connection.ts';
+import { createPlatformaticKafka } from '../platform/kafka/platformatic-adapter.ts';
 import { createLogger, type Logger } from '../platform/logger.ts';
 import { openRegistryDb } from '../platform/registry-db.ts';
 import { createEmitter, type Emitter } from '../producers/emitter.ts';
@@ -28,7 +29,7 @@ export interface RuntimeOptions {
 /**
  * Builds a runtime from validated configuration: the emitter (memory queue → Kafka, disk spool when Kafka is
  * slow or down), the registry database with its kill-switch gate, the CRM client and the chat job queue.
- * Kafka may be down at this point: the emitter connects in the background and spools meanwhile.
+ * Kafka may be down at this point: the emitter's producer connects on its first send and the emitter spools meanwhile.
  * Throws ConfigError naming each invalid or missing setting.
  */
 export async function createRuntime(options: RuntimeOptions = {}): Promise<Runtime> {
@@ -66,7 +67,9 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
     } else {
       logger.warn({ dir: join(config.dataDir, 'chat-jobs') }, 'no REDIS_URL: chat jobs are written as Sidekiq JSON lines to a local folder');
     }
-    const kafka = await createKafkaClient(kafkaOptionsFromConfig(config, brokers, logger));
+    const kafka = createPlatformaticKafka(kafkaConnectionFromConfig(config, brokers));
+    // Closed after the emitter, which closes its own producer first.
+    release.push(() => kafka.close());
     emitter = await createEmitter(config, { kafka, logger, meter: options.meter });
     const executor = await createExecutor({
       db,

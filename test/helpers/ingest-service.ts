@@ -8,7 +8,7 @@ import { silentLogger } from '../../src/platform/logger.ts';
 import { createMetrics, type Metrics } from '../../src/platform/metrics.ts';
 import { createEmitter, type Emitter } from '../../src/producers/emitter.ts';
 import { createIngestRouter } from '../../src/producers/ingest-router.ts';
-import { freshTopics, testKafka } from './kafka.ts';
+import { freshTopics, testKafka, testPort } from './kafka.ts';
 
 /** The real ingest service as production composes it: HTTP app + ingest router + emitter, on a fresh topic. */
 export interface IngestService {
@@ -27,7 +27,9 @@ export async function startIngestService(settings: Record<string, string>): Prom
   const dir = await mkdtemp(join(tmpdir(), 'ingest-spool-'));
   const config = loadConfig({}, { 'kafka.eventsTopic': topic, 'spool.dir': dir, ...settings });
   const metrics = createMetrics();
-  const emitter = await createEmitter(config, { kafka, logger: silentLogger, meter: metrics.meter });
+  // As production composes it: the emitter produces through the Kafka port; `kafka` (kafkajs) reads back.
+  const port = await testPort();
+  const emitter = await createEmitter(config, { kafka: port, logger: silentLogger, meter: metrics.meter });
   const app = createHttpApp({
     logger: silentLogger,
     metrics,
@@ -44,6 +46,7 @@ export async function startIngestService(settings: Record<string, string>): Prom
     async close() {
       await server.close();
       await emitter.close();
+      await port.close();
       await metrics.shutdown();
       await rm(dir, { recursive: true, force: true });
     },

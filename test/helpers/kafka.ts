@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, inject } from 'vitest';
 import type { KafkaMessage, Producer } from 'kafkajs';
 import { createKafkaClient, type KafkaPort } from '../../src/platform/kafka/kafka-client.ts';
+import type { KafkaConnection, KafkaPort as ProducingPort } from '../../src/platform/kafka/kafka-port.ts';
 import { ensureTopics } from '../../src/platform/kafka/topics.ts';
 
 export function testBrokers(): string[] {
@@ -11,6 +12,16 @@ export function testBrokers(): string[] {
 
 export async function testKafka(brokers: string[] = testBrokers()): Promise<KafkaPort> {
   return createKafkaClient({ brokers, clientId: `test-${randomBytes(3).toString('hex')}` });
+}
+
+/**
+ * The project's Kafka port (the @platformatic/kafka adapter) on the test broker, as the emitter is given it in
+ * production; the caller closes it. `connection` overrides the client id, timeouts, brokers.
+ */
+export async function testPort(connection: Partial<KafkaConnection> = {}): Promise<ProducingPort> {
+  // Loaded on use: the library needs Node >= 22.22, and files that never make a port need not load it.
+  const { createPlatformaticKafka } = await import('../../src/platform/kafka/platformatic-adapter.ts');
+  return createPlatformaticKafka({ brokers: testBrokers(), clientId: `test-${randomBytes(3).toString('hex')}`, ...connection });
 }
 
 /**

@@ -5,7 +5,7 @@ import type { Sink, SinkBatch, SinkResult } from '../../consumers/sink.ts';
 import { connectKafka } from '../../app/local-infra.ts';
 import { loadConfig } from '../../platform/config.ts';
 import { createLogger } from '../../platform/logger.ts';
-import { producerSettings } from '../../producers/producer-settings.ts';
+import { kafkajsProducerSettings } from '../../platform/kafka/kafkajs-producer-settings.ts';
 
 export const help = `actionpulse smoke
 
@@ -41,7 +41,7 @@ export async function run(): Promise<number> {
     buildEvent({ ...base, ...conv, event: 'qontak_action_executed', node_type: 'qontak_crm_deal_create', duration_ms: 87 }),
     buildEvent({ ...base, ...conv, event: 'qontak_action_failed', node_type: 'qontak_chat_room_tag', reason: 'empty_tags', duration_ms: 2 }),
   ];
-  const settings = producerSettings();
+  const settings = kafkajsProducerSettings();
   const producer = kafka.producer(settings.config);
   await producer.connect();
   await producer.send({ topic: config.kafka.eventsTopic, ...settings.send, messages: events.map(encodeEvent) });

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { Kafka, logLevel } from '../../../src/platform/kafka/kafkajs.ts';
 import { freeLocalPort } from '../../../src/platform/kafka/local-broker.ts';
 import { LocalCluster } from '../../../src/platform/kafka/local-cluster.ts';
-import { producerSettings } from '../../../src/producers/producer-settings.ts';
+import { kafkajsProducerSettings } from '../../../src/platform/kafka/kafkajs-producer-settings.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -24,7 +24,7 @@ describe('the emitter’s kafkajs producer when a partition leader dies during a
     const cluster = new LocalCluster({ dataDir: dir, brokerPorts: [await freeLocalPort(), await freeLocalPort()], controllerPort: await freeLocalPort(), heapMb: 256, readyTimeoutMs: 600_000 });
     const kafka = new Kafka({ clientId: 'leader-move', brokers: cluster.brokers, logLevel: logLevel.NOTHING });
     const admin = kafka.admin();
-    const producer = kafka.producer(producerSettings({ retryForever: true }).config);
+    const producer = kafka.producer(kafkajsProducerSettings({ retryForever: true }).config);
     // Two topics of one partition each: every partition of one topic must have the same number of copies, and
     // the partition on broker 1 must have no copy on broker 2 (else its acks=all answer waits for broker 2's fencing).
     const alone = 'on-broker-1';

@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { Message } from 'kafkajs';
 import { decodeEvent, encodeEvent, type ActionEvent } from '../../../src/events/index.ts';
-import { COMPRESSION, producerSettings } from '../../../src/producers/producer-settings.ts';
-import { recordBytes, toMessage } from '../../../src/producers/record-batch.ts';
+import { COMPRESSION, kafkajsProducerSettings } from '../../../src/platform/kafka/kafkajs-producer-settings.ts';
+import { recordBytes } from '../../../src/producers/record-batch.ts';
 import { registerCodecs } from '../../../src/platform/kafka/codecs.ts';
 import { linearGrouping, partitionAcknowledgedSends } from '../../../src/platform/kafka/kafkajs.ts';
 import { generateWorkload } from '../../../src/workload/workload-generator.ts';
@@ -39,7 +39,7 @@ function batchOf(start: number, bytes: number): Message[] {
   for (let i = start; i < wire.length; i++) {
     const size = recordBytes(wire[i]);
     if (out.length > 0 && total + size > bytes) break;
-    out.push(toMessage(wire[i]));
+    out.push(wire[i]);
     total += size;
   }
   return out;
@@ -58,7 +58,7 @@ describe('compressed batches of every size the emitter builds, produced by kafka
   for (const codec of CODECS) {
     it(`${codec} (${implementations[codec]}): the broker accepts every batch and every message comes back equal`, { timeout: 180_000 }, async () => {
       const kafka = await testKafka();
-      const settings = producerSettings({ compression: codec });
+      const settings = kafkajsProducerSettings({ compression: codec });
       const producer = kafka.producer(settings.config);
       await producer.connect();
       try {

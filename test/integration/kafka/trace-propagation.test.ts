@@ -22,7 +22,7 @@ import { openRegistryDb, type SqlDb } from '../../../src/platform/registry-db.ts
 import { startTelemetry } from '../../../src/platform/telemetry.ts';
 import { createEmitter, type Emitter } from '../../../src/producers/emitter.ts';
 import { FakeSlack } from '../../fakes/fake-slack.ts';
-import { freshTopics, readTopic, testKafka, uniqueName, waitFor } from '../../helpers/kafka.ts';
+import { freshTopics, readTopic, testKafka, testPort, uniqueName, waitFor } from '../../helpers/kafka.ts';
 import { evaluator, freshRegistryDb } from '../alerts/alerts-harness.ts';
 
 /**
@@ -67,10 +67,12 @@ interface Producing {
   emitter: Emitter;
 }
 
-async function producing(kafka: KafkaPort, topic: string): Promise<Producing> {
+async function producing(topic: string): Promise<Producing> {
   const dir = await mkdtemp(join(tmpdir(), 'ap-trace-'));
   const config = loadConfig({}, { 'kafka.eventsTopic': topic, 'spool.dir': join(dir, 'spool') });
-  const emitter = await createEmitter(config, { kafka, logger: silentLogger });
+  // The emitter produces through the Kafka port, as in production; the consumers read with kafkajs.
+  const port = await testPort();
+  const emitter = await createEmitter(config, { kafka: port, logger: silentLogger });
   const db = await openRegistryDb({ memory: true });
   const executor = await createExecutor({
     db,
@@ -83,6 +85,7 @@ async function producing(kafka: KafkaPort, topic: string): Promise<Producing> {
   cleanups.push(async () => {
     await executor.close();
     await emitter.close(1000);
+    await port.close();
     await db.close();
     await rm(dir, { recursive: true, force: true });
   });
@@ -111,7 +114,7 @@ describe('OpenTelemetry across Kafka (messaging semantic conventions)', () => {
   it('executor → create span (PRODUCER, in the action trace, its context in traceparent) → send span → per-batch CONSUMER spans that link to it and wrap the sink write', { timeout: 180_000 }, async () => {
     const kafka = await testKafka();
     const { events: topic, dlq } = await freshTopics(kafka, 1);
-    const { executor, emitter } = await producing(kafka, topic);
+    const { executor, emitter } = await producing(topic);
     for (const org of ['org-traced', UNSAMPLED_ORG]) {
       const ctx = { organization_id: org, agent_id: 'agent-1', conversation_id: `conv-${org}`, channel_room_id: 'nowhere' };
       expect(await executor.execute('qontak_chat_room_resolve', {}, ctx)).toMatchObject({ ok: false, reason: 'room_not_found' });
@@ -212,7 +215,7 @@ describe('OpenTelemetry across Kafka (messaging semantic conventions)', () => {
   it(`a batch span links at most ${MAX_LINKS_PER_SPAN} messages and counts the rest`, { timeout: 180_000 }, async () => {
     const kafka = await testKafka();
     const { events: topic, dlq } = await freshTopics(kafka, 1);
-    const { executor, emitter } = await producing(kafka, topic);
+    const { executor, emitter } = await producing(topic);
     const traced = 300;
     for (let i = 0; i < traced; i++) expect(executor.recordConfigured({ node_type: 'qontak_crm_deal_create', agent_id: 'agent-bulk', organization_id: 'org-bulk' })).toEqual({ ok: true });
     expect(await emitter.drained(60_000)).toBe(true);

@@ -5,11 +5,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { buildEvent } from '../../../src/events/index.ts';
 import { loadConfig } from '../../../src/platform/config.ts';
 import { createKafkaClient } from '../../../src/platform/kafka/kafka-client.ts';
+import type { KafkaPort } from '../../../src/platform/kafka/kafka-port.ts';
 import { startLocalBroker, stopLocalBroker, wipeLocalBroker } from '../../../src/platform/kafka/local-broker.ts';
 import { ensureTopics } from '../../../src/platform/kafka/topics.ts';
 import { silentLogger } from '../../../src/platform/logger.ts';
 import { createEmitter, type Emitter } from '../../../src/producers/emitter.ts';
-import { freePort, readTopic, uniqueName } from '../../helpers/kafka.ts';
+import { freePort, readTopic, testPort, uniqueName } from '../../helpers/kafka.ts';
 
 /**
  * The promise of the producer: a 30 s broker outage in the middle of 100k events loses nothing, duplicates
@@ -25,9 +26,11 @@ const OUTAGE_MS = 30_000;
 
 let dataDir = '';
 let emitter: Emitter | undefined;
+let port: KafkaPort | undefined;
 
 afterAll(async () => {
   await emitter?.close(1000);
+  await port?.close();
   if (dataDir && broker) {
     await stopLocalBroker({ dataDir, port: broker.port, signal: 'SIGKILL' });
     wipeLocalBroker({ dataDir, port: broker.port });
@@ -51,7 +54,9 @@ describe('emitter through a broker outage', () => {
       'spool.memoryQueueEvents': '10000',
       'producer.spillAfterMs': '500',
     });
-    emitter = await createEmitter(config, { kafka, logger: silentLogger });
+    // The emitter produces through the Kafka port; kafkajs creates the topic and reads it back.
+    port = await testPort({ brokers, clientId: uniqueName('outage') });
+    emitter = await createEmitter(config, { kafka: port, logger: silentLogger });
 
     // ~2,500 events/s for ~40 s; the broker goes down after the first 15k and stays down 30 s.
     let emitted = 0;

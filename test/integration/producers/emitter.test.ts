@@ -6,22 +6,34 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildEvent, decodeEvent, type ActionEvent } from '../../../src/events/index.ts';
 import { loadConfig } from '../../../src/platform/config.ts';
-import { createKafkaClient } from '../../../src/platform/kafka/kafka-client.ts';
 import type { KafkaPort } from '../../../src/platform/kafka/kafka-client.ts';
+import type { KafkaPort as ProducingPort, KafkaConnection } from '../../../src/platform/kafka/kafka-port.ts';
 import { silentLogger } from '../../../src/platform/logger.ts';
 import { createEmitter } from '../../../src/producers/emitter.ts';
 import { oneOfEach } from '../../helpers/events.ts';
-import { freshTopics, readTopic, testBrokers, testKafka, waitFor } from '../../helpers/kafka.ts';
+import { freshTopics, readTopic, testBrokers, testKafka, testPort, waitFor } from '../../helpers/kafka.ts';
 
+/** kafkajs, for topics and reading back; the emitters produce through the Kafka port (`port`). */
 let kafka: KafkaPort;
+let port: ProducingPort;
 const dirs: string[] = [];
+const ports: ProducingPort[] = [];
 
 beforeAll(async () => {
   kafka = await testKafka();
+  port = await portTo();
 });
 afterAll(async () => {
+  for (const p of ports) await p.close();
   for (const d of dirs) await rm(d, { recursive: true, force: true });
 });
+
+/** A Kafka port (closed after the file); a dead broker or a slow one with `connection`. */
+async function portTo(connection: Partial<KafkaConnection> = {}): Promise<ProducingPort> {
+  const p = await testPort(connection);
+  ports.push(p);
+  return p;
+}
 
 async function spoolDir(): Promise<string> {
   const d = await mkdtemp(join(tmpdir(), 'emitter-spool-'));
@@ -43,7 +55,7 @@ const CHILD_ARGS = ['--import', 'tsx', resolve('test/integration/producers/fixtu
 describe('emitter on the real broker', () => {
   it('delivers events keyed by organization with schema and traceparent headers; counts invalid ones without throwing', async () => {
     const { events: topic } = await freshTopics(kafka);
-    const emitter = await createEmitter(configFor(topic, await spoolDir(), { 'producer.compression': 'zstd' }), { kafka, logger: silentLogger });
+    const emitter = await createEmitter(configFor(topic, await spoolDir(), { 'producer.compression': 'zstd' }), { kafka: port, logger: silentLogger });
     const sent = [...oneOfEach('org-a'), ...oneOfEach('org-b')];
     for (const e of sent) emitter.emit(e);
     expect(() => emitter.emit({ ...sent[0], node_type: 'qontak_fax_send' } as unknown as ActionEvent)).not.toThrow();
@@ -64,7 +76,7 @@ describe('emitter on the real broker', () => {
 
   it('emitDurable resolves only once the event is acknowledged by Kafka', async () => {
     const { events: topic } = await freshTopics(kafka, 1);
-    const emitter = await createEmitter(configFor(topic, await spoolDir()), { kafka, logger: silentLogger });
+    const emitter = await createEmitter(configFor(topic, await spoolDir()), { kafka: port, logger: silentLogger });
     const [event] = oneOfEach('org-durable');
     expect(await emitter.emitDurable(event)).toEqual({ ok: true, via: 'kafka' });
     const [msg] = await readTopic(kafka, topic, 1);
@@ -76,7 +88,7 @@ describe('emitter on the real broker', () => {
   it('close() with Kafka unreachable spools everything by the deadline; the next start drains the spool first', async () => {
     const { events: topic } = await freshTopics(kafka);
     const dir = await spoolDir();
-    const deadKafka = await createKafkaClient({ brokers: ['127.0.0.1:9'], clientId: 'dead', connectionTimeoutMs: 300 });
+    const deadKafka = await portTo({ brokers: ['127.0.0.1:9'], clientId: 'dead', connectTimeoutMs: 300 });
     const down = await createEmitter(configFor(topic, dir, { 'spool.fsync': 'never' }), { kafka: deadKafka, logger: silentLogger });
     const sent = Array.from({ length: 1000 }, (_, i) =>
       buildEvent({ event: 'qontak_action_invoked', source: 'close-test', organization_id: `org-${i % 3}`, node_type: 'qontak_crm_deal_create', agent_id: 'a', conversation_id: `s-${i}` }),
@@ -85,7 +97,7 @@ describe('emitter on the real broker', () => {
     await down.close(300);
     expect(down.stats()).toMatchObject({ accepted: 1000, spooled: 1000, sent: 0, dropped: 0, spoolRecords: 1000 });
 
-    const up = await createEmitter(configFor(topic, dir), { kafka, logger: silentLogger });
+    const up = await createEmitter(configFor(topic, dir), { kafka: port, logger: silentLogger });
     expect(up.stats().mode).toBe('spooling');
     up.emit(buildEvent({ event: 'qontak_action_invoked', source: 'close-test', organization_id: 'org-0', node_type: 'qontak_crm_deal_create', agent_id: 'a', conversation_id: 's-1000' }));
     expect(await up.drained(60_000)).toBe(true);
@@ -118,7 +130,7 @@ describe('emitter on the real broker', () => {
     await new Promise<void>((r) => slow.listen(0, '127.0.0.1', r));
     try {
       const seed = `127.0.0.1:${(slow.address() as AddressInfo).port}`;
-      const slowKafka = await createKafkaClient({ brokers: [seed], clientId: 'slow-start' });
+      const slowKafka = await portTo({ brokers: [seed], clientId: 'slow-start' });
       const emitter = await createEmitter(configFor(topic, await spoolDir()), { kafka: slowKafka, logger: silentLogger });
       const sent = oneOfEach('org-slow-start');
       for (const e of sent) emitter.emit(e);
@@ -134,7 +146,7 @@ describe('emitter on the real broker', () => {
 
   it('a full spool drops, counts and reports events; memory stays bounded by the queue capacity', async () => {
     const dir = await spoolDir();
-    const deadKafka = await createKafkaClient({ brokers: ['127.0.0.1:9'], clientId: 'dead', connectionTimeoutMs: 300 });
+    const deadKafka = await portTo({ brokers: ['127.0.0.1:9'], clientId: 'dead', connectTimeoutMs: 300 });
     const emitter = await createEmitter(configFor('t-unused', dir, { 'spool.maxBytes': String(1024 * 1024), 'spool.segmentBytes': String(256 * 1024), 'spool.memoryQueueEvents': '1000', 'producer.spillAfterMs': '50' }), {
       kafka: deadKafka,
       logger: silentLogger,
@@ -173,7 +185,7 @@ describe('emitter on the real broker', () => {
     expect(code).toBe(0);
     // On a busy machine part of the traffic may still be spooled when the shutdown deadline passes: correct,
     // as long as it is on disk. How much that is depends on speed, so only the sum is asserted.
-    const emitter = await createEmitter(configFor(topic, dir), { kafka, logger: silentLogger });
+    const emitter = await createEmitter(configFor(topic, dir), { kafka: port, logger: silentLogger });
     expect(await emitter.drained(90_000)).toBe(true);
     await emitter.close();
     const admin = kafka.admin();
@@ -206,7 +218,7 @@ describe('emitter on the real broker', () => {
     const durableAtKill = durable;
     expect(emitted).toBeGreaterThan(durableAtKill - 1);
 
-    const emitter = await createEmitter(configFor(topic, dir), { kafka, logger: silentLogger });
+    const emitter = await createEmitter(configFor(topic, dir), { kafka: port, logger: silentLogger });
     expect(emitter.stats().spoolRecords).toBeGreaterThanOrEqual(durableAtKill);
     expect(await emitter.drained(90_000)).toBe(true);
     const recovered = emitter.stats().sent;

@@ -123,4 +123,38 @@ describe('DiskSpool', () => {
     expect(spool.pendingRecords).toBe((300 - refused) * 100);
     await spool.close();
   });
+
+  it('a batch replaced by the part of it still to send keeps its place: records before and after it, and the cursor, survive a restart', async () => {
+    const dir = await tempDir();
+    const spool = await DiskSpool.open(opts(dir));
+    await spool.append(records(0, 20));
+    const first = (await spool.readBatch(5, 1024 * 1024))!;
+    await spool.ack(first);
+    // The tail segment is still being appended to: the replacement must not lose what comes after it.
+    const batch = (await spool.readBatch(5, 1024 * 1024))!;
+    expect(batch.records.map((r) => (JSON.parse(r.toString()) as { n: number }).n)).toEqual([5, 6, 7, 8, 9]);
+    const replaced = await spool.replaceBatch(batch, [batch.records[1], batch.records[3]]);
+    await spool.append(records(20, 3));
+    expect(replaced.records).toHaveLength(2);
+    expect(spool.pendingRecords).toBe(2 + 10 + 3);
+    await spool.close();
+
+    const reopened = await DiskSpool.open(opts(dir));
+    expect(reopened.pendingRecords).toBe(15);
+    expect(await drainAll(reopened)).toEqual([6, 8, ...Array.from({ length: 10 }, (_, i) => 10 + i), 20, 21, 22]);
+    await reopened.close();
+  });
+
+  it('an own segment replaced by its unsent records is read back as exactly those, ahead of later segments', async () => {
+    const dir = await tempDir();
+    const spool = await DiskSpool.open(opts(dir));
+    const own = await spool.append(records(0, 6), { ownSegment: true });
+    await spool.append(records(6, 4));
+    if (!own.ok) throw new Error('append failed');
+    const all = records(0, 6);
+    await spool.replaceSegment(own.segmentId, [all[0], all[2], all[4]]);
+    expect(spool.pendingRecords).toBe(7);
+    expect(await drainAll(spool)).toEqual([0, 2, 4, 6, 7, 8, 9]);
+    await spool.close();
+  });
 });
