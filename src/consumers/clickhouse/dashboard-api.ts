@@ -4,16 +4,15 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express, { type Request, type Response, type Router } from 'express';
 import type { ClickHouseClient } from '@clickhouse/client';
-import { z } from 'zod';
 import { NODE_TYPE_NAMES, NODE_TYPES } from '../../events/index.ts';
 import type { Logger } from '../../platform/logger.ts';
 import { thresholdsJson, type RateThresholds } from '../alerts/rate-thresholds.ts';
-import { bucketMinutesFor, isMetricName, METRIC_NAMES, runMetric, type MetricFilters } from './metric-queries.ts';
+import { dataSpan } from './default-range.ts';
+import { namesRange, parseFilters, QUICK_RANGE_NAMES, type DashboardFilters } from './dashboard-filters.ts';
+import { toCsv } from './metric-csv.ts';
+import { isMetricName, METRIC_NAMES, runMetric, runMetricTable } from './metric-queries.ts';
 
 export const WEB_DIR = resolve(join(dirname(fileURLToPath(import.meta.url)), '../../../dashboards/web'));
-const HOUR = 3600_000;
-const MINUTE = 60_000;
-const SECOND = 1000;
 
 export interface DashboardRouterOptions {
   clickhouse: ClickHouseClient;
@@ -24,24 +23,8 @@ export interface DashboardRouterOptions {
    * to the page, so the dashboard flags a rate where the alerts would.
    */
   thresholds: RateThresholds;
-  /** Default range when the request names none: the last `defaultDays` days up to the current minute. */
-  defaultDays?: number;
   now?: () => number;
 }
-
-const identifier = /^[A-Za-z0-9][A-Za-z0-9_.:@-]*$/;
-/** An instant as ISO 8601 (with an offset or Z) or as epoch milliseconds, the form notification links carry. */
-const instant = z.union([z.iso.datetime({ offset: true }), z.string().regex(/^\d{1,15}$/, 'epoch milliseconds')], {
-  error: 'an ISO 8601 date-time with offset, or epoch milliseconds',
-});
-const filtersSchema = z.strictObject({
-  from: instant.optional(),
-  to: instant.optional(),
-  organization_id: z.union([z.literal(''), z.string().max(128).regex(identifier)]).optional(),
-  node_type: z.union([z.literal(''), z.enum(NODE_TYPE_NAMES)]).optional(),
-});
-
-const toMs = (v: string) => (/^\d+$/.test(v) ? Number(v) : Date.parse(v));
 
 /**
  * Copies the chart library from node_modules into the served folder (also done by scripts/setup.d), so the
@@ -57,42 +40,36 @@ export function ensureWebAssets(): void {
   }
 }
 
-/**
- * Parses the filters. Explicit `from`/`to` are honoured to the second (milliseconds dropped: notification links
- * carry the evaluator's instants, which are 10 s steps); without them the range is the last `defaultDays` days up
- * to the current minute, so "the last 60 minutes" is the evaluator's last closed minute. Metrics that align to
- * hours or weeks say so in their SQL.
- */
-export function parseFilters(query: unknown, now: number, defaultDays: number): { ok: true; filters: MetricFilters } | { ok: false; error: string } {
-  const parsed = filtersSchema.safeParse(query);
-  if (!parsed.success) return { ok: false, error: parsed.error.issues.map((i) => `${i.path.join('.') || 'query'}: ${i.message}`).join('; ') };
-  const q = parsed.data;
-  const to = q.to ? Math.floor(toMs(q.to) / SECOND) * SECOND : Math.floor(now / MINUTE) * MINUTE;
-  const from = q.from ? Math.floor(toMs(q.from) / SECOND) * SECOND : to - defaultDays * 24 * HOUR;
-  if (from >= to) return { ok: false, error: 'from must be before to' };
-  if (to - from > 400 * 24 * HOUR) return { ok: false, error: 'range longer than 400 days' };
-  return { ok: true, filters: { fromMs: from, toMs: to, organizationId: q.organization_id ?? '', nodeType: q.node_type ?? '', bucketMinutes: bucketMinutesFor(from, to) } };
-}
-
 export function createDashboardRouter(o: DashboardRouterOptions): Router {
   const router = express.Router();
   const now = o.now ?? Date.now;
   ensureWebAssets();
 
-  const withFilters = (handler: (f: MetricFilters, res: Response) => Promise<void>) => async (req: Request, res: Response) => {
-    const parsed = parseFilters(req.query, now(), o.defaultDays ?? 28);
-    if (!parsed.ok) {
-      res.status(400).json({ error: 'invalid_filters', detail: parsed.error });
-      return;
-    }
+  const withFilters = (handler: (f: DashboardFilters, res: Response) => Promise<void>) => async (req: Request, res: Response) => {
+    const at = now();
     try {
+      // The page always names its range; only a bare API call pays for the look-up of the default.
+      const defaultRange = namesRange(req.query) ? '28d' : (await dataSpan(o.clickhouse, o.database, at)).defaultRange;
+      const parsed = parseFilters(req.query, at, defaultRange);
+      if (!parsed.ok) {
+        res.status(400).json({ error: 'invalid_filters', detail: parsed.error });
+        return;
+      }
       await handler(parsed.filters, res);
     } catch (err) {
       o.logger.error({ err: (err as Error).message }, 'dashboard query failed');
       res.status(503).json({ error: 'clickhouse_unavailable', detail: 'the analytics store did not answer; try again' });
     }
   };
-  const range = (f: MetricFilters) => ({ from: new Date(f.fromMs).toISOString(), to: new Date(f.toMs).toISOString(), organization_id: f.organizationId, node_type: f.nodeType, bucket_minutes: f.bucketMinutes });
+  const range = (f: DashboardFilters) => ({
+    name: f.rangeName,
+    from: new Date(f.fromMs).toISOString(),
+    to: new Date(f.toMs).toISOString(),
+    live: f.live,
+    organization_id: f.organizationId,
+    node_type: f.nodeType,
+    bucket_minutes: f.bucketMinutes,
+  });
 
   router.get('/api/metrics', (_req, res) => {
     res.json({ metrics: METRIC_NAMES });
@@ -105,11 +82,22 @@ export function createDashboardRouter(o: DashboardRouterOptions): Router {
       format: 'JSONEachRow',
     });
     const organizations = (await r.json<{ organization_id: string }>()).map((row) => row.organization_id);
-    res.json({ organizations, node_types: NODE_TYPE_NAMES.map((name) => ({ name, label: NODE_TYPES[name].label })) });
+    const span = await dataSpan(o.clickhouse, o.database, now());
+    res.json({
+      organizations,
+      node_types: NODE_TYPE_NAMES.map((name) => ({ name, label: NODE_TYPES[name].label })),
+      quick_ranges: QUICK_RANGE_NAMES,
+      default_range: span.defaultRange,
+      first_event_at: span.firstEventMs === null ? null : new Date(span.firstEventMs).toISOString(),
+    });
   }));
 
   // The four §12 tiles in one round trip (the page paints them first), with the thresholds its labels show.
   router.get('/api/overview', withFilters(async (f, res) => {
+    if (f.format === 'csv') {
+      res.status(400).json({ error: 'invalid_filters', detail: 'format: the overview is JSON; each of its tiles is a metric route with format=csv' });
+      return;
+    }
     const [adoption, volume, success, token] = await Promise.all(
       (['adoption', 'execution-volume-weekly', 'success-rate', 'token-refresh-success'] as const).map((m) => runMetric(o.clickhouse, o.database, m, f, o.thresholds)),
     );
@@ -130,7 +118,15 @@ export function createDashboardRouter(o: DashboardRouterOptions): Router {
       return;
     }
     await withFilters(async (f, r) => {
-      r.json({ range: range(f), rows: await runMetric(o.clickhouse, o.database, name, f, o.thresholds) });
+      const { columns, rows } = await runMetricTable(o.clickhouse, o.database, name, f, o.thresholds);
+      if (f.format === 'json') {
+        r.json({ range: range(f), rows });
+        return;
+      }
+      const stamp = (ms: number) => new Date(ms).toISOString().replace(/[:.]/g, '-');
+      r.type('text/csv; charset=utf-8; header=present');
+      r.attachment(`actionpulse_${name}_${stamp(f.fromMs)}_${stamp(f.toMs)}.csv`);
+      r.send(toCsv(columns, rows));
     })(req, res).catch(next);
   });
 

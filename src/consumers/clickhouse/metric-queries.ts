@@ -151,10 +151,16 @@ export function metricParams(database: string, filters: MetricFilters, threshold
 }
 
 export async function runMetric(client: ClickHouseClient, database: string, name: MetricName, f: MetricFilters, thresholds: RateThresholds): Promise<MetricRow[]> {
+  return (await runMetricTable(client, database, name, f, thresholds)).rows;
+}
+
+/** The rows with the file's column names in its order, which a CSV needs even when no row came back. */
+export async function runMetricTable(client: ClickHouseClient, database: string, name: MetricName, f: MetricFilters, thresholds: RateThresholds): Promise<{ columns: string[]; rows: MetricRow[] }> {
   const query = loadMetricSql().get(name)!;
   const all = metricParams(database, f, thresholds, name);
   // Send only the parameters the file names: a server refuses unknown ones in some versions.
   const params = Object.fromEntries(Object.entries(all).filter(([k]) => query.includes(`{${k}:`)));
-  const result = await client.query({ query, query_params: params, format: 'JSONEachRow' });
-  return result.json<MetricRow>();
+  const result = await client.query({ query, query_params: params, format: 'JSON' });
+  const body = await result.json<MetricRow>();
+  return { columns: body.meta?.map((c) => c.name) ?? [], rows: body.data };
 }

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { buildEvent, validateEvent } from '../../../src/events/index.ts';
 import { toEventRow } from '../../../src/consumers/clickhouse/event-row.ts';
 import { dedupeToken } from '../../../src/consumers/clickhouse/clickhouse-sink.ts';
-import { parseFilters } from '../../../src/consumers/clickhouse/dashboard-api.ts';
+import { parseFilters } from '../../../src/consumers/clickhouse/dashboard-filters.ts';
+import { toCsv } from '../../../src/consumers/clickhouse/metric-csv.ts';
 import { buildGrafanaDashboard } from '../../../src/consumers/clickhouse/grafana-dashboard.ts';
 import { loadRateThresholds, type RateThresholds } from '../../../src/consumers/alerts/rate-thresholds.ts';
 import { MIGRATIONS } from '../../../src/consumers/clickhouse/migrations.ts';
@@ -48,25 +49,42 @@ describe('migrations', () => {
 
 describe('dashboard filters', () => {
   const now = Date.UTC(2026, 10, 25, 10, 37);
-  it('honours from/to to the second, as ISO or epoch milliseconds, and defaults to the last days up to this minute', () => {
+  it('honours from/to to the second, as ISO or epoch milliseconds; a quick range or none ends now, to the millisecond', () => {
     const at = Date.UTC(2026, 10, 25, 10, 37, 42, 500);
-    const r = parseFilters({}, at, 7);
-    expect(r).toEqual({ ok: true, filters: { fromMs: Date.UTC(2026, 10, 18, 10, 37), toMs: Date.UTC(2026, 10, 25, 10, 37), organizationId: '', nodeType: '', bucketMinutes: 60 } });
-    const q = parseFilters({ from: '2026-11-20T10:15:30Z', to: '2026-11-20T11:05:00.000+00:00', node_type: 'qontak_chat_room_tag', organization_id: 'org-7' }, now, 7);
-    expect(q).toEqual({ ok: true, filters: { fromMs: Date.UTC(2026, 10, 20, 10, 15, 30), toMs: Date.UTC(2026, 10, 20, 11, 5), organizationId: 'org-7', nodeType: 'qontak_chat_room_tag', bucketMinutes: 1 } });
+    const r = parseFilters({}, at, '7d');
+    expect(r).toEqual({ ok: true, filters: { fromMs: at - 7 * 24 * 3600_000, toMs: at, organizationId: '', nodeType: '', bucketMinutes: 60, rangeName: '7d', live: true, format: 'json' } });
+    expect(parseFilters({ range: '1h' }, at, '7d')).toMatchObject({ ok: true, filters: { fromMs: at - 3600_000, toMs: at, bucketMinutes: 1, rangeName: '1h', live: true } });
+    expect(parseFilters({ range: '24h' }, at, '7d')).toMatchObject({ ok: true, filters: { fromMs: at - 24 * 3600_000, bucketMinutes: 15 } });
+    expect(parseFilters({ range: '28d' }, at, '7d')).toMatchObject({ ok: true, filters: { fromMs: at - 28 * 24 * 3600_000, bucketMinutes: 360 } });
+    const q = parseFilters({ from: '2026-11-20T10:15:30Z', to: '2026-11-20T11:05:00.000+00:00', node_type: 'qontak_chat_room_tag', organization_id: 'org-7' }, now, '7d');
+    expect(q).toEqual({ ok: true, filters: { fromMs: Date.UTC(2026, 10, 20, 10, 15, 30), toMs: Date.UTC(2026, 10, 20, 11, 5), organizationId: 'org-7', nodeType: 'qontak_chat_room_tag', bucketMinutes: 1, rangeName: 'custom', live: false, format: 'json' } });
     // The form notification links carry: epoch milliseconds.
-    const e = parseFilters({ from: String(Date.UTC(2026, 10, 25, 9, 36, 59, 999)), to: String(Date.UTC(2026, 10, 25, 10, 36)) }, now, 7);
+    const e = parseFilters({ from: String(Date.UTC(2026, 10, 25, 9, 36, 59, 999)), to: String(Date.UTC(2026, 10, 25, 10, 36)) }, now, '7d');
     expect(e).toMatchObject({ ok: true, filters: { fromMs: Date.UTC(2026, 10, 25, 9, 36, 59), toMs: Date.UTC(2026, 10, 25, 10, 36), bucketMinutes: 1 } });
-    const ninety = parseFilters({ from: '2026-08-27T00:00:00Z', to: '2026-11-25T00:00:00Z' }, now, 7);
+    const ninety = parseFilters({ from: '2026-08-27T00:00:00Z', to: '2026-11-25T00:00:00Z' }, now, '7d');
     expect(ninety).toMatchObject({ ok: true, filters: { bucketMinutes: 1440 } });
+    // A custom range without `to` ends now, and is live.
+    expect(parseFilters({ from: '2026-11-25T09:00:00Z' }, at, '7d')).toMatchObject({ ok: true, filters: { toMs: at, rangeName: 'custom', live: true } });
   });
 
   it('rejects unknown node types, bad organization ids, inverted ranges and unknown parameters', () => {
-    expect(parseFilters({ node_type: 'qontak_fax_send' }, now, 7)).toMatchObject({ ok: false, error: expect.stringContaining('node_type') });
-    expect(parseFilters({ organization_id: "x' OR 1=1" }, now, 7)).toMatchObject({ ok: false, error: expect.stringContaining('organization_id') });
-    expect(parseFilters({ from: '2026-11-22T00:00:00Z', to: '2026-11-21T00:00:00Z' }, now, 7)).toEqual({ ok: false, error: 'from must be before to' });
-    expect(parseFilters({ from: 'yesterday' }, now, 7)).toMatchObject({ ok: false, error: expect.stringContaining('epoch milliseconds') });
-    expect(parseFilters({ limit: '5' }, now, 7)).toMatchObject({ ok: false });
+    expect(parseFilters({ node_type: 'qontak_fax_send' }, now, '7d')).toMatchObject({ ok: false, error: expect.stringContaining('node_type') });
+    expect(parseFilters({ organization_id: "x' OR 1=1" }, now, '7d')).toMatchObject({ ok: false, error: expect.stringContaining('organization_id') });
+    expect(parseFilters({ from: '2026-11-22T00:00:00Z', to: '2026-11-21T00:00:00Z' }, now, '7d')).toEqual({ ok: false, error: 'from must be before to' });
+    expect(parseFilters({ from: 'yesterday' }, now, '7d')).toMatchObject({ ok: false, error: expect.stringContaining('epoch milliseconds') });
+    expect(parseFilters({ limit: '5' }, now, '7d')).toMatchObject({ ok: false });
+    expect(parseFilters({ range: '2h' }, now, '7d')).toMatchObject({ ok: false, error: expect.stringContaining('range') });
+    expect(parseFilters({ range: '1h', from: '2026-11-22T00:00:00Z' }, now, '7d')).toMatchObject({ ok: false, error: expect.stringContaining('not both') });
+  });
+
+  it('writes a metric as RFC 4180 CSV: header, CRLF, quoted fields with doubled quotes, NULL empty, empty string quoted', () => {
+    const csv = toCsv(['reason', 'n', 'share_pct', 'note'], [
+      { reason: 'crm_server_error', n: 3, share_pct: 37.5, note: 'a, "b"' },
+      { reason: 'registry_disabled', n: 1, share_pct: null, note: 'line\nbreak' },
+      { reason: '', n: 0, share_pct: 0.30000000000000004, note: 'x\r\ny' },
+    ]);
+    expect(csv).toBe('reason,n,share_pct,note\r\ncrm_server_error,3,37.5,"a, ""b"""\r\nregistry_disabled,1,,"line\nbreak"\r\n"",0,0.30000000000000004,"x\r\ny"\r\n');
+    expect(toCsv(['a', 'b'], [])).toBe('a,b\r\n');
   });
 
   it('formats DateTime64 parameters in UTC with milliseconds', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseFilters } from '../../../src/consumers/clickhouse/dashboard-api.ts';
+import { parseFilters } from '../../../src/consumers/clickhouse/dashboard-filters.ts';
 import { dashboardLink, notificationLinks, serviceDashboardUrl, traceLink } from '../../../src/consumers/clickhouse/dashboard-links.ts';
 import { loadConfig } from '../../../src/platform/config.ts';
 
@@ -19,7 +19,7 @@ describe('notification links', () => {
     const url = new URL(dashboardLink('http://127.0.0.1:9191', { scope: { node_type: 'qontak_crm_deal_update', organization_id: 'org-7' }, fromMs: AT - HOUR, toMs: AT }));
     expect(url.origin).toBe('http://127.0.0.1:9191');
     expect(Object.fromEntries(url.searchParams)).toEqual({ organization_id: 'org-7', node_type: 'qontak_crm_deal_update', from: '2026-11-30T09:23:00.000Z', to: '2026-11-30T10:23:00.000Z' });
-    expect(parseFilters(Object.fromEntries(url.searchParams), Date.now(), 28)).toMatchObject({ ok: true, filters: { fromMs: AT - HOUR, toMs: AT, organizationId: 'org-7', nodeType: 'qontak_crm_deal_update' } });
+    expect(parseFilters(Object.fromEntries(url.searchParams), Date.now(), '28d')).toMatchObject({ ok: true, filters: { fromMs: AT - HOUR, toMs: AT, organizationId: 'org-7', nodeType: 'qontak_crm_deal_update' } });
     // The overall scope preselects no filter; scope keys that are not dashboard filters are left out.
     expect(new URL(dashboardLink('http://h:1', { scope: { region: 'x' }, fromMs: AT - HOUR, toMs: AT })).searchParams.has('region')).toBe(false);
   });
