@@ -311,6 +311,7 @@ async function startDemo(config: Config, logger: Logger, db: SqlDb, emitter: Emi
     source: 'agent-runtime',
     crm: { ...config.crm, baseUrl: crm.url, apiKey, tokenEncryptionKey: config.crm.tokenEncryptionKey ?? localSecret(config.dataDir, 'crm-token-key') },
     chat: { queue: 'actionpulse_demo', keyPrefix: 'actionpulse:demo:' },
+    spanNames: config.telemetry.executorSpanNames,
   });
   const scenario = buildScenario({
     seed: config.demo.seed,

@@ -6,6 +6,11 @@ export interface ExecutionContext {
   organization_id: string;
   agent_id: string;
   conversation_id: string;
+  /**
+   * The agent runtime's id for this tool call (the model's tool-call id, e.g. `call_…`), for the span's
+   * `gen_ai.tool.call.id`; without it the span carries the event_id of the call's `qontak_action_invoked`.
+   */
+  tool_call_id?: string;
   /** The conversation's room on its channel; chat actions resolve the room by it (default: conversation_id). */
   channel_room_id?: string;
   contact?: Contact;

@@ -1,7 +1,7 @@
-import { context as otelContext, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
+import { context as otelContext, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { buildEvent, CONFIGURATION_CHANGES, isNodeType, NODE_TYPES, type ConfigurationChange, type EventInput, type NodeType } from '../events/index.ts';
+import { buildEvent, CONFIGURATION_CHANGES, isNodeType, newEventId, NODE_TYPES, type ConfigurationChange, type EventInput, type NodeType } from '../events/index.ts';
 import { ConfigError, type Config } from '../platform/config.ts';
 import type { Logger } from '../platform/logger.ts';
 import type { SqlDb } from '../platform/registry-db.ts';
@@ -22,6 +22,13 @@ import { traceIdsOf, type TraceIds } from './trace-ids.ts';
 
 export const TRACER_NAME = 'actionpulse-executors';
 
+/**
+ * `gen_ai.tool.type` of every action. The conventions' `extension` is a tool run on the agent side that calls an
+ * external API; an action runs inside the agent runtime and calls the Qontak CRM or enqueues a chat job. Not
+ * `function` (run by the client, on the user's side) nor `datastore` (retrieval for the model).
+ */
+export const GEN_AI_TOOL_TYPE = 'extension';
+
 export interface ExecutorDeps {
   db: SqlDb;
   /** Real Sidekiq queues; or `jobBackend` (e.g. the file fallback) when there is no Redis. */
@@ -38,6 +45,8 @@ export interface ExecutorDeps {
   /** Run migrateRegistry first (default true; idempotent). */
   migrate?: boolean;
   registryResyncIntervalMs?: number;
+  /** `telemetry.executorSpanNames`: `execute_tool {node_type}` (default) or the older `qontak_action {node_type}`. */
+  spanNames?: Config['telemetry']['executorSpanNames'];
 }
 
 export interface ConfiguredInput {
@@ -84,6 +93,7 @@ const contextSchema = z.object({
   agent_id: identifier,
   conversation_id: identifier,
   channel_room_id: z.string().min(1).max(256).optional(),
+  tool_call_id: z.string().min(1).max(256).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces').optional(),
 });
 const configuredSchema = z.object({ node_type: z.string(), agent_id: identifier, organization_id: identifier });
 const unconfiguredSchema = configuredSchema.extend({ change: z.enum(CONFIGURATION_CHANGES).optional() });
@@ -126,12 +136,13 @@ export async function createExecutor(deps: ExecutorDeps): Promise<Executor> {
   );
   const chat = new ChatActions(rooms, queue);
   const tracer = trace.getTracer(TRACER_NAME);
+  const spanName = deps.spanNames === 'legacy' ? (nodeType: NodeType) => `qontak_action ${nodeType}` : (nodeType: NodeType) => `execute_tool ${nodeType}`;
 
   // Events are emitted inside the call's span, so the emitter's message span is its child and shares its
   // sampling decision (the event itself only carries the ids). The agent heartbeat belongs to no call: no span.
   const emit = (input: EventInput, span?: Span): void => {
     try {
-      const send = (): void => deps.emitter.emit(buildEvent({ ...input, timestamp: now() } as EventInput));
+      const send = (): void => deps.emitter.emit(buildEvent({ ...input, timestamp: input.timestamp ?? now() } as EventInput));
       if (span) otelContext.with(trace.setSpan(otelContext.active(), span), send);
       else send();
     } catch (err) {
@@ -185,17 +196,36 @@ export async function createExecutor(deps: ExecutorDeps): Promise<Executor> {
     }
     reportActive(ctx.organization_id, ctx.agent_id, false);
     const base = { source: deps.source, organization_id: ctx.organization_id, node_type: nodeType, agent_id: ctx.agent_id, conversation_id: ctx.conversation_id };
-    const span = tracer.startSpan(`qontak_action ${nodeType}`, {
-      attributes: { node_type: nodeType, organization_id: ctx.organization_id, agent_id: ctx.agent_id, conversation_id: ctx.conversation_id },
+    // The invoked event's id is made here so that a call without a tool-call id from the runtime still has one
+    // that leads from its span to its events.
+    const invokedAt = now();
+    const invokedId = newEventId(invokedAt);
+    // All at creation: the conventions mark gen_ai.operation.name sampling-relevant, and samplers here read
+    // organization_id.
+    const span = tracer.startSpan(spanName(nodeType), {
+      kind: SpanKind.INTERNAL,
+      attributes: {
+        'gen_ai.operation.name': 'execute_tool',
+        'gen_ai.tool.name': nodeType,
+        'gen_ai.tool.type': GEN_AI_TOOL_TYPE,
+        'gen_ai.tool.call.id': ctx.tool_call_id ?? invokedId,
+        'gen_ai.conversation.id': ctx.conversation_id,
+        node_type: nodeType,
+        organization_id: ctx.organization_id,
+        agent_id: ctx.agent_id,
+        conversation_id: ctx.conversation_id,
+      },
     });
     const ids = traceIdsOf(span);
-    emit({ event: 'qontak_action_invoked', ...base, ...ids }, span);
+    emit({ event: 'qontak_action_invoked', ...base, ...ids, event_id: invokedId, timestamp: invokedAt }, span);
     const started = now();
     let result: ExecuteResult;
     try {
       result = await otelContext.with(trace.setSpan(otelContext.active(), span), () => runAction(nodeType, params, ctx, ids, span));
     } catch (err) {
       logger.error({ err, node_type: nodeType, organization_id: ctx.organization_id }, 'executor bug');
+      // Recording Errors advises against exception events; this path is a bug in our code, where the stack is
+      // what finds it.
       span.recordException(err as Error);
       result = fail('internal_error', 'internal error in the executor');
     }
@@ -212,7 +242,7 @@ export async function createExecutor(deps: ExecutorDeps): Promise<Executor> {
         ...(result.upstreamStatus !== undefined ? { upstream_status: result.upstreamStatus } : {}),
         ...ids,
       }, span);
-      span.setAttributes({ outcome: 'failed', reason: result.reason });
+      span.setAttributes({ outcome: 'failed', reason: result.reason, 'error.type': result.reason });
       span.setStatus({ code: SpanStatusCode.ERROR, message: result.reason });
       logger.info({ node_type: nodeType, organization_id: ctx.organization_id, reason: result.reason, msg_detail: result.message }, 'action failed');
     }
@@ -227,6 +257,7 @@ export async function createExecutor(deps: ExecutorDeps): Promise<Executor> {
     if (!checked.success) return invalid(checked.error.message);
     if (!isNodeType(input.node_type)) return invalid(`unknown node type ${JSON.stringify(String(input.node_type)).slice(0, 80)}`);
     if (event === 'qontak_action_configured') reportActive(input.organization_id, input.agent_id, false);
+    // Not an execute_tool span: a builder saving or removing an action runs no tool, and no model asked for it.
     const span = tracer.startSpan(`${event} ${input.node_type}`, {
       attributes: { node_type: input.node_type, organization_id: input.organization_id },
     });

@@ -148,6 +148,10 @@ export const configSchema = z.strictObject({
         .refine((v) => v.includes('{trace_id}'), 'a URL with {trace_id} where the trace id goes')
         .optional()
         .describe('Trace UI link in notifications, e.g. https://jaeger.example/trace/{trace_id} or Tempo/Grafana explore'),
+      executorSpanNames: z
+        .enum(['gen_ai', 'legacy'])
+        .default('gen_ai')
+        .describe('Span name of an action call: gen_ai = `execute_tool {node_type}` (OpenTelemetry GenAI conventions), legacy = `qontak_action {node_type}` as before'),
     })
     .prefault({}),
   demo: z
@@ -323,6 +327,7 @@ export const ENV_SETTINGS: Record<string, string> = {
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'telemetry.otlpTracesEndpoint',
   OTEL_SERVICE_NAME: 'telemetry.serviceName',
   TRACE_URL_TEMPLATE: 'telemetry.traceUrlTemplate',
+  EXECUTOR_SPAN_NAMES: 'telemetry.executorSpanNames',
   ACTIONPULSE_DEMO: 'demo.mode',
   DEMO_CALLS_PER_SECOND: 'demo.callsPerSecond',
   DEMO_ORGANIZATIONS: 'demo.organizations',

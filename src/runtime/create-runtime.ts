@@ -80,6 +80,7 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
       chat: options.chat,
       logger,
       source,
+      spanNames: config.telemetry.executorSpanNames,
     });
     return assembleRuntime({ executor, emitter, logger, closeEmitter: true, release });
   } catch (err) {

@@ -37,6 +37,7 @@ export interface HarnessOptions {
   enqueueTimeoutMs?: number;
   /** The executor's clock (event times), e.g. to cross a UTC day. */
   clock?: () => number;
+  spanNames?: ExecutorDeps['spanNames'];
 }
 
 const suffix = () => randomBytes(5).toString('hex');
@@ -73,6 +74,7 @@ export async function openHarness(options: HarnessOptions = {}): Promise<Harness
     logger: silentLogger,
     source: 'agent-runtime',
     clock: options.clock,
+    spanNames: options.spanNames,
     crm: {
       baseUrl: crm.url,
       tokenEncryptionKey: randomBytes(32).toString('hex'),

@@ -22,7 +22,7 @@ it('QACT-S06 ERR-1 each execution has one span whose trace/span ids are the ones
   const spans = exporter.getFinishedSpans().filter((s) => s.attributes.organization_id === o);
   expect(spans).toHaveLength(1);
   const span = spans[0];
-  expect(span.name).toBe('qontak_action qontak_chat_room_resolve');
+  expect(span.name).toBe('execute_tool qontak_chat_room_resolve');
   expect(span.attributes).toMatchObject({ node_type: 'qontak_chat_room_resolve', organization_id: o, outcome: 'failed', reason: 'room_not_found' });
   expect(span.status.code).toBe(2); // ERROR
   const events = h.events(ctx.conversation_id);

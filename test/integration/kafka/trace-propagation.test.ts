@@ -137,7 +137,7 @@ describe('OpenTelemetry across Kafka (messaging semantic conventions)', () => {
     await ev.stop();
 
     // The executor span is the root of the action's trace; the unsampled organization's is not recorded.
-    const executorSpans = named('qontak_action qontak_chat_room_resolve');
+    const executorSpans = named('execute_tool qontak_chat_room_resolve');
     expect(executorSpans.map((s) => s.attributes.organization_id)).toEqual(['org-traced']);
     const [action] = executorSpans;
     expect(action.parentSpanContext).toBeUndefined();

@@ -57,6 +57,7 @@ const WRONG: Record<string, string[]> = {
   ALERT_WEBHOOK_URL: ['mailto:oncall@example.com'],
   PUBLIC_DASHBOARD_URL: ['notaurl', 'dash.example.com'],
   TRACE_URL_TEMPLATE: ['jaeger/trace/{trace_id}', 'https://jaeger.example/trace/'],
+  EXECUTOR_SPAN_NAMES: ['genai', 'qontak_action', 'GEN_AI'],
   KILL_SWITCH_DRY_RUN: ['perhaps'],
   KILL_SWITCH_MAX_PER_24H: ['-1', '101'],
   ALERT_LATENESS_ALLOWANCE_MINUTES: ['-1', '10081', 'six hours'],
