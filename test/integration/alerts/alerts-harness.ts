@@ -99,12 +99,16 @@ export function alertsSuite({ beforeTeardown }: { beforeTeardown?: () => Promise
   };
 }
 
-/** bot-oncall → Slack #bot + PagerDuty; crm-oncall → Slack #crm. */
+/**
+ * bot-oncall → Slack #bot + PagerDuty; crm-oncall → Slack #crm. A minute per Slack answer, not the 10 s default: on
+ * a busy machine the local fake's answer can be held up past 10 s, and the outbox then sends the page again (it
+ * delivers at least once), which these tests would count as a second page of the same transition.
+ */
 export function channels(h: Harness): Pick<AlertEvaluatorOptions, 'notifiers' | 'routes'> {
   return {
     notifiers: {
-      'slack-bot': new SlackNotifier({ name: 'slack-bot', webhookUrl: h.slack.webhook('bot') }),
-      'slack-crm': new SlackNotifier({ name: 'slack-crm', webhookUrl: h.slack.webhook('crm') }),
+      'slack-bot': new SlackNotifier({ name: 'slack-bot', webhookUrl: h.slack.webhook('bot'), timeoutMs: 60_000 }),
+      'slack-crm': new SlackNotifier({ name: 'slack-crm', webhookUrl: h.slack.webhook('crm'), timeoutMs: 60_000 }),
       pagerduty: new PagerDutyNotifier({ name: 'pagerduty', baseUrl: h.pd.url, routingKey: h.pd.routingKey }),
     },
     routes: { 'bot-oncall': ['slack-bot', 'pagerduty'], 'crm-oncall': ['slack-crm'] },
