@@ -1,0 +1,80 @@
+// Every panel (tile, chart, table) shows one of four states, so a reader never takes a placeholder for a number:
+// loading (with the seconds waited, so a slow query reads as progress, not a frozen page), empty ("No data yet" on
+// a first run, "none in this range" otherwise), ready, or error with the reason.
+const timers = new Map();
+
+function stateLine(panel) {
+  let el = panel.querySelector(':scope > .panel-state');
+  if (!el) {
+    el = document.createElement('div');
+    el.className = 'panel-state';
+    el.setAttribute('role', 'status');
+    const heading = panel.querySelector(':scope > h2, :scope > .panel-head');
+    if (heading) heading.after(el);
+    else panel.prepend(el);
+  }
+  return el;
+}
+
+export function panel(name) {
+  return document.querySelector(`[data-panel="${name}"]`);
+}
+
+function stopTimer(p) {
+  window.clearInterval(timers.get(p));
+  timers.delete(p);
+}
+
+export function setLoading(p) {
+  stopTimer(p);
+  const line = stateLine(p);
+  const started = Date.now();
+  p.dataset.state = 'loading';
+  p.setAttribute('aria-busy', 'true');
+  const show = () => {
+    const s = Math.floor((Date.now() - started) / 1000);
+    line.innerHTML = `<span class="progress" aria-hidden="true"></span><span class="progress-text">Loading…${s >= 1 ? ` ${s} s` : ''}</span>`;
+  };
+  show();
+  timers.set(p, window.setInterval(show, 1000));
+}
+
+export function setEmpty(p, message) {
+  stopTimer(p);
+  p.dataset.state = 'empty';
+  p.removeAttribute('aria-busy');
+  stateLine(p).textContent = message;
+}
+
+export function setReady(p) {
+  stopTimer(p);
+  p.dataset.state = 'ready';
+  p.removeAttribute('aria-busy');
+  stateLine(p).textContent = '';
+}
+
+export function setError(p, message) {
+  stopTimer(p);
+  p.dataset.state = 'error';
+  p.removeAttribute('aria-busy');
+  stateLine(p).textContent = `Could not load: ${message}`;
+}
+
+function cell(value, cls) {
+  const td = document.createElement('td');
+  td.textContent = value;
+  if (cls) td.className = cls;
+  return td;
+}
+
+/** Rows as table cells, one column spec `{ key, format, cls? }` per header cell. */
+export function fillTable(p, rows, columns) {
+  const body = p.querySelector('tbody');
+  body.replaceChildren(
+    ...rows.map((row) => {
+      const tr = document.createElement('tr');
+      for (const c of columns) tr.append(cell(c.format(row[c.key], row), c.cls ? c.cls(row) : ''));
+      return tr;
+    }),
+  );
+}
