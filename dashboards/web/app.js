@@ -59,6 +59,7 @@ function syncControls(range) {
 function syncFilters() {
   form.elements.organization_id.value = state.organization_id;
   form.elements.node_type.value = state.node_type;
+  form.elements.compare.checked = state.compare === 'previous';
 }
 
 /** Each table's and series' CSV: its metric route with the page's query, so the file holds what the panel shows. */
@@ -109,11 +110,11 @@ async function refresh() {
     setReady(p);
   });
   const tables = METRIC_TABLES.map((t) => load(t.metric === 'failure-rate-1h' ? [t.metric, 'failure-rate'] : t.metric, signal, async (p) => {
-    const [{ range, rows }, o] = await Promise.all([get(`/api/metrics/${t.metric}`, signal), t.metric === 'failure-rate-1h' ? overview : null]);
-    if (t.metric === 'failure-rate-1h') showFailureRate(rows, o.thresholds, firstRun);
+    const [{ range, rows, previous }, o] = await Promise.all([get(`/api/metrics/${t.metric}`, signal), t.metric === 'failure-rate-1h' ? overview : null]);
+    if (t.metric === 'failure-rate-1h') showFailureRate(rows, o.thresholds, firstRun, previous?.rows);
     lastRange = range;
     if (rows.length === 0) return setEmpty(p, empty(t.empty));
-    fillTable(p, rows, t.columns);
+    fillTable(p, rows, t.columns, previous?.rows);
     setReady(p);
   }));
   const results = await Promise.allSettled([overview, weekly, series, ...tables, loadErrorBudget(signal, firstRun), loadHealth(signal)]);
@@ -166,6 +167,7 @@ function bindControls() {
   for (const name of ['organization_id', 'node_type']) {
     form.elements[name].addEventListener('change', () => navigate({ ...state, [name]: form.elements[name].value }));
   }
+  form.elements.compare.addEventListener('change', () => navigate({ ...state, compare: form.elements.compare.checked ? 'previous' : '' }));
   window.addEventListener('popstate', () => {
     state = readState(window.location.search);
     syncControls(null);

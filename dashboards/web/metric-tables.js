@@ -1,5 +1,6 @@
-// The tables that show one metric route each: which columns of its rows, in which format, and what an empty
-// result means for that table.
+// The tables that show one metric route each: which columns of its rows, in which format, which direction of change
+// is good news when comparing with the previous period (`better`), and what an empty result means for that table.
+// Weekly retention has none: its rows are weeks, which the previous period does not share.
 import { int, pct, text } from './format.js';
 
 export const METRIC_TABLES = [
@@ -8,10 +9,10 @@ export const METRIC_TABLES = [
     empty: 'No completed or blocked calls in the 60 minutes before the end of the range.',
     columns: [
       { key: 'node_type', format: text },
-      { key: 'completed', format: int },
-      { key: 'failed', format: int },
-      { key: 'failure_rate_pct', format: pct, cls: (r) => (r.above_threshold === 1 ? 'alert' : '') },
-      { key: 'blocked', format: int },
+      { key: 'completed', format: int, better: 'up' },
+      { key: 'failed', format: int, better: 'down' },
+      { key: 'failure_rate_pct', format: pct, cls: (r) => (r.above_threshold === 1 ? 'alert' : ''), better: 'down' },
+      { key: 'blocked', format: int, better: 'down' },
     ],
   },
   {
@@ -20,7 +21,7 @@ export const METRIC_TABLES = [
     columns: [
       { key: 'reason', format: text },
       { key: 'class', format: text },
-      { key: 'failures', format: int },
+      { key: 'failures', format: int, better: 'down' },
       { key: 'share_pct', format: (v) => (v === null ? '–' : pct(v)) },
     ],
   },
@@ -29,14 +30,14 @@ export const METRIC_TABLES = [
     empty: 'No action calls in this range.',
     columns: [
       { key: 'node_type', format: text },
-      { key: 'invoked', format: int },
-      { key: 'executed', format: int },
-      { key: 'failed', format: int },
-      { key: 'unknown_outcome', format: int },
-      { key: 'blocked', format: int },
-      { key: 'success_rate_pct', format: pct },
-      { key: 'p50_ms', format: int },
-      { key: 'p95_ms', format: int },
+      { key: 'invoked', format: int, better: 'up' },
+      { key: 'executed', format: int, better: 'up' },
+      { key: 'failed', format: int, better: 'down' },
+      { key: 'unknown_outcome', format: int, better: 'down' },
+      { key: 'blocked', format: int, better: 'down' },
+      { key: 'success_rate_pct', format: pct, better: 'up' },
+      { key: 'p50_ms', format: int, better: 'down' },
+      { key: 'p95_ms', format: int, better: 'down' },
     ],
   },
   {
@@ -44,11 +45,11 @@ export const METRIC_TABLES = [
     empty: 'No action calls in this range.',
     columns: [
       { key: 'organization_id', format: text },
-      { key: 'executed', format: int },
-      { key: 'failed', format: int },
-      { key: 'blocked', format: int },
-      { key: 'success_rate_pct', format: pct },
-      { key: 'token_refresh_failed', format: int },
+      { key: 'executed', format: int, better: 'up' },
+      { key: 'failed', format: int, better: 'down' },
+      { key: 'blocked', format: int, better: 'down' },
+      { key: 'success_rate_pct', format: pct, better: 'up' },
+      { key: 'token_refresh_failed', format: int, better: 'down' },
     ],
   },
   {
@@ -56,11 +57,11 @@ export const METRIC_TABLES = [
     empty: 'No action was configured for an agent in this range.',
     columns: [
       { key: 'node_type', format: text },
-      { key: 'configured_agents', format: int },
-      { key: 'invoked_agents', format: int },
-      { key: 'executed_agents', format: int },
-      { key: 'invoked_pct', format: pct },
-      { key: 'executed_pct', format: pct },
+      { key: 'configured_agents', format: int, better: 'up' },
+      { key: 'invoked_agents', format: int, better: 'up' },
+      { key: 'executed_agents', format: int, better: 'up' },
+      { key: 'invoked_pct', format: pct, better: 'up' },
+      { key: 'executed_pct', format: pct, better: 'up' },
     ],
   },
   {

@@ -1,6 +1,8 @@
 // Every panel (tile, chart, table) shows one of four states, so a reader never takes a placeholder for a number:
 // loading (with the seconds waited, so a slow query reads as progress, not a frozen page), empty ("No data yet" on
 // a first run, "none in this range" otherwise), ready, or error with the reason.
+import { cellChange } from './compare.js';
+
 const timers = new Map();
 
 function stateLine(panel) {
@@ -67,13 +69,22 @@ function cell(value, cls) {
   return td;
 }
 
-/** Rows as table cells, one column spec `{ key, format, cls? }` per header cell. */
-export function fillTable(p, rows, columns) {
+/**
+ * Rows as table cells, one column spec `{ key, format, cls?, better? }` per header cell. With `previous` (the
+ * previous period's rows, matched on the first column), a column with `better` ('up' or 'down') shows its change.
+ */
+export function fillTable(p, rows, columns, previous) {
   const body = p.querySelector('tbody');
+  const key = columns[0].key;
+  const before = previous ? new Map(previous.map((r) => [r[key], r])) : null;
   body.replaceChildren(
     ...rows.map((row) => {
       const tr = document.createElement('tr');
-      for (const c of columns) tr.append(cell(c.format(row[c.key], row), c.cls ? c.cls(row) : ''));
+      for (const c of columns) {
+        const td = cell(c.format(row[c.key], row), c.cls ? c.cls(row) : '');
+        if (before && c.better) cellChange(td, row[c.key], before.get(row[key])?.[c.key], c.key.endsWith('_pct') ? 'pct' : 'count', c.better);
+        tr.append(td);
+      }
       return tr;
     }),
   );

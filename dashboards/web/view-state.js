@@ -1,8 +1,8 @@
-// The whole view (range, filters) lives in the page's URL, so a link reproduces what its sender saw. A quick range
+// The whole view (range, filters, comparison) lives in the page's URL, so a link reproduces what its sender saw. A quick range
 // (`range=24h`) ends now and moves with the clock; a custom one (`from`/`to`, the form notification links carry)
 // is fixed. The API takes the same keys, so the URL's query is the API's query.
 export const QUICK_RANGES = ['1h', '24h', '7d', '28d'];
-const KEYS = ['range', 'from', 'to', 'organization_id', 'node_type'];
+const KEYS = ['range', 'from', 'to', 'organization_id', 'node_type', 'compare'];
 
 /** The state a URL names; `range` is null when it names none (the page then asks the API for the default). */
 export function readState(search) {
@@ -11,7 +11,7 @@ export function readState(search) {
   const to = p.get('to');
   const custom = Boolean(from || to);
   const range = custom ? 'custom' : QUICK_RANGES.includes(p.get('range')) ? p.get('range') : null;
-  return { range, from: custom ? from : null, to: custom ? to : null, organization_id: p.get('organization_id') ?? '', node_type: p.get('node_type') ?? '' };
+  return { range, from: custom ? from : null, to: custom ? to : null, organization_id: p.get('organization_id') ?? '', node_type: p.get('node_type') ?? '', compare: p.get('compare') === 'previous' ? 'previous' : '' };
 }
 
 /** The query naming a state: the page's URL and every API call. */
@@ -21,7 +21,7 @@ export function stateQuery(state) {
     if (state.from) p.set('from', state.from);
     if (state.to) p.set('to', state.to);
   } else if (state.range) p.set('range', state.range);
-  for (const key of ['organization_id', 'node_type']) if (state[key]) p.set(key, state[key]);
+  for (const key of ['organization_id', 'node_type', 'compare']) if (state[key]) p.set(key, state[key]);
   return p;
 }
 

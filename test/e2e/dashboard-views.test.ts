@@ -199,6 +199,52 @@ describe('dashboard views in Chromium: ranges, widths, export, states, live', ()
     }
   }, 240_000);
 
+  it('compares with the previous period: same SQL over the shifted range, value, change and an arrow coloured by better/worse', async () => {
+    const api = (await (await fetch(`${bases.main}/api/metrics/organizations?range=7d&compare=previous`)).json()) as { range: { from: string }; previous: { range: { from: string; to: string }; rows: Record<string, unknown>[] } };
+    expect(api.previous.range).toMatchObject({ from: new Date(NOW - 14 * DAY).toISOString(), to: new Date(NOW - 7 * DAY).toISOString() });
+    expect(api.previous.rows).toMatchObject([{ organization_id: 'org-a', executed: 5, failed: 0 }]);
+
+    const page = await open(`${bases.main}/?range=7d`);
+    try {
+      await page.check('input[name="compare"]');
+      await page.waitForURL((u) => u.searchParams.get('compare') === 'previous' && u.searchParams.get('range') === '7d');
+      await page.waitForSelector('body[data-loaded="true"]');
+      const rate = (from: number, to: number) => {
+        const inRange = main.filter((e) => e.timestamp >= from && e.timestamp < to);
+        return (100 * inRange.filter((e) => e.event === 'qontak_action_executed').length) / inRange.length;
+      };
+      const drop = rate(NOW - 14 * DAY, NOW - 7 * DAY) - rate(NOW - 7 * DAY, NOW);
+      const success = page.locator('[data-testid="tile-success"] .compare');
+      expect(await success.innerText()).toBe(`vs 100.0% in the previous period ▼ −${drop.toFixed(1)} pts`);
+      expect(await success.getAttribute('class')).toBe('compare worse');
+      // Nothing in the hour before the previous period's end: no rate to compare with.
+      expect(await page.locator('[data-testid="tile-failure-rate"] .compare').innerText()).toBe('no value to compare in the previous period');
+      expect(await page.locator('[data-testid="tile-blocked"] .compare').innerText()).toBe('vs 0 in the previous period = ±0');
+      const orgs = await page.locator('[data-testid="table-organizations"] tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.querySelector('.delta')?.className + ' ' + td.querySelector('.delta')?.textContent)));
+      // org-c first (busiest): no row in the previous period.
+      expect(orgs[0].slice(1, 3)).toEqual(['delta none new', 'delta none new']);
+      expect(orgs[1].slice(1, 3)).toEqual(['delta better ▲ +6', 'delta worse ▲ +3']);
+      mkdirSync('test-results', { recursive: true });
+      await page.screenshot({ path: join('test-results', 'dashboard-compare.png'), fullPage: true });
+
+      // A link with compare opens the same view; unchecking takes it out of the URL and the page.
+      const again = await open(page.url());
+      try {
+        expect(await again.locator('input[name="compare"]').isChecked()).toBe(true);
+        expect(await again.locator('[data-testid="tile-success"] .compare').innerText()).toBe(await success.innerText());
+      } finally {
+        await again.close();
+      }
+      await page.uncheck('input[name="compare"]');
+      await page.waitForURL((u) => !u.searchParams.has('compare'));
+      await page.waitForSelector('body[data-loaded="true"]');
+      expect(await success.innerText()).toBe('');
+      expect(await page.locator('.delta').count()).toBe(0);
+    } finally {
+      await page.close();
+    }
+  }, 240_000);
+
   for (const width of [360, 390, 1440, 2560]) {
     it(`at ${width} px: nothing wider than the viewport, every column of every table reachable, controls reachable by keyboard`, async () => {
       const page = await open(`${bases.main}/?range=28d`, width);

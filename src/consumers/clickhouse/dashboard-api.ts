@@ -8,7 +8,7 @@ import { NODE_TYPE_NAMES, NODE_TYPES } from '../../events/index.ts';
 import type { Logger } from '../../platform/logger.ts';
 import { thresholdsJson, type RateThresholds } from '../alerts/rate-thresholds.ts';
 import { dataSpan } from './default-range.ts';
-import { namesRange, parseFilters, QUICK_RANGE_NAMES, type DashboardFilters } from './dashboard-filters.ts';
+import { namesRange, parseFilters, previousPeriod, QUICK_RANGE_NAMES, type DashboardFilters } from './dashboard-filters.ts';
 import { toCsv } from './metric-csv.ts';
 import { isMetricName, METRIC_NAMES, runMetric, runMetricTable } from './metric-queries.ts';
 
@@ -63,6 +63,7 @@ export function createDashboardRouter(o: DashboardRouterOptions): Router {
   };
   const range = (f: DashboardFilters) => ({
     name: f.rangeName,
+    compare: f.compare ? 'previous' : null,
     from: new Date(f.fromMs).toISOString(),
     to: new Date(f.toMs).toISOString(),
     live: f.live,
@@ -98,17 +99,14 @@ export function createDashboardRouter(o: DashboardRouterOptions): Router {
       res.status(400).json({ error: 'invalid_filters', detail: 'format: the overview is JSON; each of its tiles is a metric route with format=csv' });
       return;
     }
-    const [adoption, volume, success, token] = await Promise.all(
-      (['adoption', 'execution-volume-weekly', 'success-rate', 'token-refresh-success'] as const).map((m) => runMetric(o.clickhouse, o.database, m, f, o.thresholds)),
-    );
-    res.json({
-      range: range(f),
-      thresholds: thresholdsJson(o.thresholds),
-      adoption: adoption[0],
-      execution_volume_weekly: volume,
-      success_rate: success[0],
-      token_refresh_success: token[0],
-    });
+    const tiles = async (g: DashboardFilters) => {
+      const [adoption, volume, success, token] = await Promise.all(
+        (['adoption', 'execution-volume-weekly', 'success-rate', 'token-refresh-success'] as const).map((m) => runMetric(o.clickhouse, o.database, m, g, o.thresholds)),
+      );
+      return { range: range(g), adoption: adoption[0], execution_volume_weekly: volume, success_rate: success[0], token_refresh_success: token[0] };
+    };
+    const [current, previous] = await Promise.all([tiles(f), f.compare ? tiles(previousPeriod(f)) : undefined]);
+    res.json({ ...current, thresholds: thresholdsJson(o.thresholds), ...(previous ? { previous } : {}) });
   }));
 
   router.get('/api/metrics/:name', async (req, res, next) => {
@@ -118,9 +116,14 @@ export function createDashboardRouter(o: DashboardRouterOptions): Router {
       return;
     }
     await withFilters(async (f, r) => {
-      const { columns, rows } = await runMetricTable(o.clickhouse, o.database, name, f, o.thresholds);
+      // A CSV file holds one period: the comparison is a second download with the shifted from/to.
+      const previous = f.compare && f.format === 'json' ? previousPeriod(f) : undefined;
+      const [{ columns, rows }, before] = await Promise.all([
+        runMetricTable(o.clickhouse, o.database, name, f, o.thresholds),
+        previous ? runMetric(o.clickhouse, o.database, name, previous, o.thresholds) : undefined,
+      ]);
       if (f.format === 'json') {
-        r.json({ range: range(f), rows });
+        r.json({ range: range(f), rows, ...(previous && before ? { previous: { range: range(previous), rows: before } } : {}) });
         return;
       }
       const stamp = (ms: number) => new Date(ms).toISOString().replace(/[:.]/g, '-');

@@ -18,6 +18,8 @@ export interface DashboardFilters extends MetricFilters {
   live: boolean;
   /** `csv`: the metric's rows as an RFC 4180 file instead of JSON. */
   format: 'json' | 'csv';
+  /** Also answer for the previous period: the same range shifted back by its own length (`previousPeriod`). */
+  compare: boolean;
 }
 
 const identifier = /^[A-Za-z0-9][A-Za-z0-9_.:@-]*$/;
@@ -33,6 +35,7 @@ const filtersSchema = z
     organization_id: z.union([z.literal(''), z.string().max(128).regex(identifier)]).optional(),
     node_type: z.union([z.literal(''), z.enum(NODE_TYPE_NAMES)]).optional(),
     format: z.enum(['json', 'csv']).optional(),
+    compare: z.enum(['previous']).optional(),
   })
   .refine((q) => !(q.range && (q.from || q.to)), { error: 'range: give either a quick range or from/to, not both' });
 
@@ -70,6 +73,16 @@ export function parseFilters(query: unknown, now: number, defaultRange: QuickRan
       rangeName,
       live: to === now,
       format: q.format ?? 'json',
+      compare: q.compare === 'previous',
     },
   };
+}
+
+/**
+ * The period before the range, as long as it: [from − span, from). The same SQL over it gives the comparison, so a
+ * delta never mixes two definitions; the bucket stays the range's, so both series have the same points.
+ */
+export function previousPeriod(f: DashboardFilters): DashboardFilters {
+  const span = f.toMs - f.fromMs;
+  return { ...f, fromMs: f.fromMs - span, toMs: f.fromMs, live: false, compare: false };
 }

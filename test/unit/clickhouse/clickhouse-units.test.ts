@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { buildEvent, validateEvent } from '../../../src/events/index.ts';
 import { toEventRow } from '../../../src/consumers/clickhouse/event-row.ts';
 import { dedupeToken } from '../../../src/consumers/clickhouse/clickhouse-sink.ts';
-import { parseFilters } from '../../../src/consumers/clickhouse/dashboard-filters.ts';
+import { parseFilters, previousPeriod } from '../../../src/consumers/clickhouse/dashboard-filters.ts';
 import { toCsv } from '../../../src/consumers/clickhouse/metric-csv.ts';
 import { buildGrafanaDashboard } from '../../../src/consumers/clickhouse/grafana-dashboard.ts';
 import { loadRateThresholds, type RateThresholds } from '../../../src/consumers/alerts/rate-thresholds.ts';
@@ -52,12 +52,12 @@ describe('dashboard filters', () => {
   it('honours from/to to the second, as ISO or epoch milliseconds; a quick range or none ends now, to the millisecond', () => {
     const at = Date.UTC(2026, 10, 25, 10, 37, 42, 500);
     const r = parseFilters({}, at, '7d');
-    expect(r).toEqual({ ok: true, filters: { fromMs: at - 7 * 24 * 3600_000, toMs: at, organizationId: '', nodeType: '', bucketMinutes: 60, rangeName: '7d', live: true, format: 'json' } });
+    expect(r).toEqual({ ok: true, filters: { fromMs: at - 7 * 24 * 3600_000, toMs: at, organizationId: '', nodeType: '', bucketMinutes: 60, rangeName: '7d', live: true, format: 'json', compare: false } });
     expect(parseFilters({ range: '1h' }, at, '7d')).toMatchObject({ ok: true, filters: { fromMs: at - 3600_000, toMs: at, bucketMinutes: 1, rangeName: '1h', live: true } });
     expect(parseFilters({ range: '24h' }, at, '7d')).toMatchObject({ ok: true, filters: { fromMs: at - 24 * 3600_000, bucketMinutes: 15 } });
     expect(parseFilters({ range: '28d' }, at, '7d')).toMatchObject({ ok: true, filters: { fromMs: at - 28 * 24 * 3600_000, bucketMinutes: 360 } });
     const q = parseFilters({ from: '2026-11-20T10:15:30Z', to: '2026-11-20T11:05:00.000+00:00', node_type: 'qontak_chat_room_tag', organization_id: 'org-7' }, now, '7d');
-    expect(q).toEqual({ ok: true, filters: { fromMs: Date.UTC(2026, 10, 20, 10, 15, 30), toMs: Date.UTC(2026, 10, 20, 11, 5), organizationId: 'org-7', nodeType: 'qontak_chat_room_tag', bucketMinutes: 1, rangeName: 'custom', live: false, format: 'json' } });
+    expect(q).toEqual({ ok: true, filters: { fromMs: Date.UTC(2026, 10, 20, 10, 15, 30), toMs: Date.UTC(2026, 10, 20, 11, 5), organizationId: 'org-7', nodeType: 'qontak_chat_room_tag', bucketMinutes: 1, rangeName: 'custom', live: false, format: 'json', compare: false } });
     // The form notification links carry: epoch milliseconds.
     const e = parseFilters({ from: String(Date.UTC(2026, 10, 25, 9, 36, 59, 999)), to: String(Date.UTC(2026, 10, 25, 10, 36)) }, now, '7d');
     expect(e).toMatchObject({ ok: true, filters: { fromMs: Date.UTC(2026, 10, 25, 9, 36, 59), toMs: Date.UTC(2026, 10, 25, 10, 36), bucketMinutes: 1 } });
@@ -65,6 +65,15 @@ describe('dashboard filters', () => {
     expect(ninety).toMatchObject({ ok: true, filters: { bucketMinutes: 1440 } });
     // A custom range without `to` ends now, and is live.
     expect(parseFilters({ from: '2026-11-25T09:00:00Z' }, at, '7d')).toMatchObject({ ok: true, filters: { toMs: at, rangeName: 'custom', live: true } });
+  });
+
+  it('compares with the previous period: the same range shifted back by its length, same bucket', () => {
+    const at = Date.UTC(2026, 10, 25, 10, 37, 42, 500);
+    const r = parseFilters({ range: '24h', compare: 'previous', organization_id: 'org-7' }, at, '7d');
+    if (!r.ok) throw new Error(r.error);
+    expect(r.filters.compare).toBe(true);
+    expect(previousPeriod(r.filters)).toEqual({ ...r.filters, fromMs: at - 48 * 3600_000, toMs: at - 24 * 3600_000, live: false, compare: false });
+    expect(parseFilters({ compare: 'last-year' }, at, '7d')).toMatchObject({ ok: false, error: expect.stringContaining('compare') });
   });
 
   it('rejects unknown node types, bad organization ids, inverted ranges and unknown parameters', () => {
