@@ -5,8 +5,8 @@
  *   2. memory with 10k organizations × 7 node_types active
  *   3. state rebuild from Kafka for 1M events spread over the full lateness horizon (6 h; target < 30 s) — needs
  *      a broker: KAFKA_BROKERS, or the local test broker on 127.0.0.1:19192
- *   4. breach → Slack delivery latency (target p99 < 10 s) against the local fake Slack, on the wall clock
- *      with background traffic
+ *   4. breach → Slack latency against the local fake Slack, on the wall clock with background traffic: the
+ *      evaluation delay (rules file, 2 min) by design, and what the pipeline adds beyond it (p99 < 10 s)
  * All with the shipped rule set (the spec's three and the SLO burn-rate rules, as the alerts process loads them)
  * and event ids made as the emitter makes them: one EventIdGenerator per producer process, 8 of them interleaved.
  *
@@ -228,33 +228,46 @@ const background = (async () => {
   }
 })();
 await new Promise((r) => setTimeout(r, 2000));
+// A count rule pages once the watermark (newest event time − the evaluation delay) has passed the crossing, so
+// that events up to the delay out of order still give the page its true start: the page cannot come before the
+// delay. Printed: crossing event produced → page received, and the part of it beyond the delay.
+const delayMs = rules.evaluationDelayMinutes * MIN;
+const sentAt = new Map<string, number>();
 const latencies: Record<'bot' | 'crm', number[]> = { bot: [], crm: [] };
+const received = { bot: new Set<string>(), crm: new Set<string>() };
+const watch = setInterval(() => {
+  for (const ch of ['bot', 'crm'] as const) {
+    for (const m of slack.for(ch)) {
+      const org = /organization_id=(breach-[\w-]+)/.exec(m.body.text ?? '')?.[1];
+      if (!org || received[ch].has(org) || !sentAt.has(org)) continue;
+      received[ch].add(org);
+      latencies[ch].push(Date.now() - sentAt.get(org)!);
+    }
+  }
+}, 10);
 for (let k = 0; k < 20; k++) {
   const org = `breach-${k}-${randomBytes(2).toString('hex')}`;
-  let sentAt = 0;
   for (let i = 0; i < 6; i++) {
     if (i > 0) await new Promise((r) => setTimeout(r, 200));
-    sentAt = Date.now();
-    await producer.send({ topic: liveTopic, acks: 1, messages: [encodeEvent(buildEvent({ event: 'qontak_action_token_refreshed', timestamp: sentAt, source: 'bench', organization_id: org, outcome: 'failed' }))] });
+    const at = Date.now();
+    await producer.send({ topic: liveTopic, acks: 1, messages: [encodeEvent(buildEvent({ event: 'qontak_action_token_refreshed', timestamp: at, source: 'bench', organization_id: org, outcome: 'failed' }))] });
+    if (i === 5) sentAt.set(org, at);
   }
-  const got = { bot: 0, crm: 0 };
-  while (!got.bot || !got.crm) {
-    for (const ch of ['bot', 'crm'] as const) {
-      if (!got[ch] && slack.for(ch).some((m) => m.body.text?.includes(`organization_id=${org}`))) got[ch] = Date.now() - sentAt;
-    }
-    if (Date.now() - sentAt > 120_000) throw new Error(`no page for ${org} within 120 s`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  latencies.bot.push(got.bot);
-  latencies.crm.push(got.crm);
-  await new Promise((r) => setTimeout(r, 500));
+  await new Promise((r) => setTimeout(r, 1000));
 }
+const waitUntil = Date.now() + delayMs + 180_000;
+while ((received.bot.size < sentAt.size || received.crm.size < sentAt.size) && Date.now() < waitUntil) await new Promise((r) => setTimeout(r, 100));
+clearInterval(watch);
 backgroundOn = false;
 await background;
 for (const ch of ['bot', 'crm'] as const) {
   const l = latencies[ch].sort((a, b) => a - b);
   const q = (x: number) => l[Math.min(l.length - 1, Math.floor(x * l.length))];
-  console.log(`alerts breach→Slack (${ch} on-call): n=${l.length} p50 ${q(0.5)} ms, p99 ${q(0.99)} ms, max ${l[l.length - 1]} ms (wall clock, ${BACKGROUND_RATE.toLocaleString()} background events/s, count rules fire when the crossing event is read)`);
+  const beyond = (ms: number | undefined) => (ms === undefined ? '?' : `${ms - delayMs}`);
+  console.log(
+    `alerts breach→Slack (${ch} on-call): ${l.length} of ${sentAt.size} paged; crossing event → page p50 ${q(0.5)} ms, p99 ${q(0.99)} ms, max ${l[l.length - 1]} ms; ` +
+      `beyond the ${delayMs / 1000} s evaluation delay: p50 ${beyond(q(0.5))} ms, p99 ${beyond(q(0.99))} ms (wall clock, ${BACKGROUND_RATE.toLocaleString()} background events/s)`,
+  );
 }
 await live.stop();
 
