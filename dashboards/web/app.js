@@ -114,7 +114,7 @@ async function refresh() {
     if (t.metric === 'failure-rate-1h') showFailureRate(rows, o.thresholds, firstRun, previous?.rows);
     lastRange = range;
     if (rows.length === 0) return setEmpty(p, empty(t.empty));
-    fillTable(p, rows, t.columns, previous?.rows);
+    fillTable(p, rows, t.columns, previous?.rows, (patch) => `?${stateQuery({ ...state, ...patch })}`);
     setReady(p);
   }));
   const results = await Promise.allSettled([overview, weekly, series, ...tables, loadErrorBudget(signal, firstRun), loadHealth(signal)]);
@@ -168,6 +168,13 @@ function bindControls() {
     form.elements[name].addEventListener('change', () => navigate({ ...state, [name]: form.elements[name].value }));
   }
   form.elements.compare.addEventListener('change', () => navigate({ ...state, compare: form.elements.compare.checked ? 'previous' : '' }));
+  // Drill-down links are real links (a new tab with a modifier key); a plain click stays on the page.
+  document.addEventListener('click', (e) => {
+    const a = e.target.closest?.('a[data-drill]');
+    if (!a || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
+    e.preventDefault();
+    navigate(readState(a.search));
+  });
   window.addEventListener('popstate', () => {
     state = readState(window.location.search);
     syncControls(null);

@@ -1,14 +1,21 @@
-// The tables that show one metric route each: which columns of its rows, in which format, which direction of change
-// is good news when comparing with the previous period (`better`), and what an empty result means for that table.
+// The tables that show one metric route each: which columns of its rows, in which format, where a click drills down
+// (`drill`), which direction of change is good news when comparing with the previous period (`better`), and what an
+// empty result means for that table.
 // Weekly retention has none: its rows are weeks, which the previous period does not share.
 import { int, pct, text } from './format.js';
+
+// A click on an action, an organization or a week filters the page to it.
+const byAction = (r) => ({ node_type: r.node_type });
+const byOrganization = (r) => ({ organization_id: r.organization_id });
+const WEEK_MS = 7 * 86_400_000;
+const byWeek = (r) => ({ range: 'custom', from: `${r.week_start}T00:00:00.000Z`, to: new Date(Date.parse(`${r.week_start}T00:00:00Z`) + WEEK_MS).toISOString() });
 
 export const METRIC_TABLES = [
   {
     metric: 'failure-rate-1h',
     empty: 'No completed or blocked calls in the 60 minutes before the end of the range.',
     columns: [
-      { key: 'node_type', format: text },
+      { key: 'node_type', format: text, drill: byAction },
       { key: 'completed', format: int, better: 'up' },
       { key: 'failed', format: int, better: 'down' },
       { key: 'failure_rate_pct', format: pct, cls: (r) => (r.above_threshold === 1 ? 'alert' : ''), better: 'down' },
@@ -29,7 +36,7 @@ export const METRIC_TABLES = [
     metric: 'node-types',
     empty: 'No action calls in this range.',
     columns: [
-      { key: 'node_type', format: text },
+      { key: 'node_type', format: text, drill: byAction },
       { key: 'invoked', format: int, better: 'up' },
       { key: 'executed', format: int, better: 'up' },
       { key: 'failed', format: int, better: 'down' },
@@ -44,7 +51,7 @@ export const METRIC_TABLES = [
     metric: 'organizations',
     empty: 'No action calls in this range.',
     columns: [
-      { key: 'organization_id', format: text },
+      { key: 'organization_id', format: text, drill: byOrganization },
       { key: 'executed', format: int, better: 'up' },
       { key: 'failed', format: int, better: 'down' },
       { key: 'blocked', format: int, better: 'down' },
@@ -56,7 +63,7 @@ export const METRIC_TABLES = [
     metric: 'adoption-funnel',
     empty: 'No action was configured for an agent in this range.',
     columns: [
-      { key: 'node_type', format: text },
+      { key: 'node_type', format: text, drill: byAction },
       { key: 'configured_agents', format: int, better: 'up' },
       { key: 'invoked_agents', format: int, better: 'up' },
       { key: 'executed_agents', format: int, better: 'up' },
@@ -68,7 +75,7 @@ export const METRIC_TABLES = [
     metric: 'agent-retention-weekly',
     empty: 'No agent invoked an action in these weeks.',
     columns: [
-      { key: 'week_start', format: text },
+      { key: 'week_start', format: text, drill: byWeek },
       { key: 'agents', format: int },
       { key: 'previous_agents', format: int },
       { key: 'retained', format: int },

@@ -62,6 +62,14 @@ export function setError(p, message) {
   stateLine(p).textContent = `Could not load: ${message}`;
 }
 
+function drillLink(td, url) {
+  const a = document.createElement('a');
+  a.href = url;
+  a.dataset.drill = 'true';
+  a.textContent = td.textContent;
+  td.replaceChildren(a);
+}
+
 function cell(value, cls) {
   const td = document.createElement('td');
   td.textContent = value;
@@ -70,10 +78,11 @@ function cell(value, cls) {
 }
 
 /**
- * Rows as table cells, one column spec `{ key, format, cls?, better? }` per header cell. With `previous` (the
+ * Rows as table cells, one column spec `{ key, format, cls?, better?, drill? }` per header cell. With `previous` (the
  * previous period's rows, matched on the first column), a column with `better` ('up' or 'down') shows its change.
+ * A column with `drill(row)` (the view to open: a patch of the state) links there through `href(patch)`.
  */
-export function fillTable(p, rows, columns, previous) {
+export function fillTable(p, rows, columns, previous, href) {
   const body = p.querySelector('tbody');
   const key = columns[0].key;
   const before = previous ? new Map(previous.map((r) => [r[key], r])) : null;
@@ -82,6 +91,7 @@ export function fillTable(p, rows, columns, previous) {
       const tr = document.createElement('tr');
       for (const c of columns) {
         const td = cell(c.format(row[c.key], row), c.cls ? c.cls(row) : '');
+        if (c.drill && href) drillLink(td, href(c.drill(row)));
         if (before && c.better) cellChange(td, row[c.key], before.get(row[key])?.[c.key], c.key.endsWith('_pct') ? 'pct' : 'count', c.better);
         tr.append(td);
       }

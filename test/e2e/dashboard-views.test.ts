@@ -245,6 +245,29 @@ describe('dashboard views in Chromium: ranges, widths, export, states, live', ()
     }
   }, 240_000);
 
+  it('a click on an organization, then on an action, filters the page to it (URL and exact numbers); Back undoes it', async () => {
+    const page = await open(`${bases.main}/?range=28d`);
+    try {
+      await page.locator('[data-testid="table-organizations"] a[data-drill]', { hasText: 'org-a' }).click();
+      await page.waitForURL((u) => u.searchParams.get('organization_id') === 'org-a');
+      await page.waitForSelector('body[data-loaded="true"]');
+      expect(await page.locator('select[name="organization_id"]').inputValue()).toBe('org-a');
+      expect(await detail(page, 'tile-success')).toBe(successDetail(main, NOW - 28 * DAY, NOW, 'org-a'));
+      await page.locator('[data-testid="table-node-types"] a[data-drill]', { hasText: 'qontak_crm_deal_update' }).click();
+      await page.waitForURL((u) => u.searchParams.get('node_type') === 'qontak_crm_deal_update');
+      await page.waitForSelector('body[data-loaded="true"]');
+      expect(query(page).get('organization_id')).toBe('org-a');
+      const only = main.filter((e) => 'node_type' in e && e.node_type === 'qontak_crm_deal_update');
+      expect(await detail(page, 'tile-success')).toBe(successDetail(only, NOW - 28 * DAY, NOW, 'org-a'));
+      await page.goBack();
+      await page.waitForURL((u) => !u.searchParams.has('node_type'));
+      await page.waitForSelector('body[data-loaded="true"]');
+      expect(await detail(page, 'tile-success')).toBe(successDetail(main, NOW - 28 * DAY, NOW, 'org-a'));
+    } finally {
+      await page.close();
+    }
+  }, 240_000);
+
   for (const width of [360, 390, 1440, 2560]) {
     it(`at ${width} px: nothing wider than the viewport, every column of every table reachable, controls reachable by keyboard`, async () => {
       const page = await open(`${bases.main}/?range=28d`, width);

@@ -223,6 +223,25 @@ describe('web dashboard in a real browser (Debian chromium via playwright-core)'
     }
   }, 120_000);
 
+  it('a click on a week of the retention table opens that ISO week as a custom range', async () => {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1300 } });
+    try {
+      await page.goto(`${base}/?${new URLSearchParams({ from: new Date(endMs - 14 * DAY).toISOString(), to: new Date(endMs).toISOString() })}`);
+      await page.waitForSelector('body[data-loaded="true"]', { timeout: 60_000 });
+      const week = page.locator('[data-testid="table-agent-retention"] a[data-drill]').first();
+      const monday = await week.innerText();
+      await week.click();
+      await page.waitForURL((u) => u.searchParams.get('from') === `${monday}T00:00:00.000Z`, { timeout: 60_000 });
+      await page.waitForSelector('body[data-loaded="true"]', { timeout: 60_000 });
+      expect(new URL(page.url()).searchParams.get('to')).toBe(new Date(Date.parse(`${monday}T00:00:00Z`) + 7 * DAY).toISOString());
+      const retention = (await api('/api/metrics/agent-retention-weekly', new URL(page.url()).searchParams.toString())).rows;
+      expect(retention.map((r) => r.week_start)).toEqual([monday]);
+      expect(await page.locator('[data-testid="table-agent-retention"] tbody td').first().innerText()).toBe(monday);
+    } finally {
+      await page.close();
+    }
+  }, 120_000);
+
   it('answers bad filters with 400 and the problem', async () => {
     const res = await fetch(`${base}/api/metrics/success-rate?node_type=qontak_fax_send`);
     expect(res.status).toBe(400);
