@@ -111,6 +111,9 @@ async function measure(component: string): Promise<Result> {
   const loadStart = load();
   let peakKb = startKb;
   const sampler = setInterval(() => (peakKb = Math.max(peakKb, rssKb(pid))), 250);
+  // Held for minutes, the RSS once a minute shows whether it levelled off (FOOTPRINT_SECONDS ≥ 120).
+  const minuteStarted = Date.now();
+  const minutes = SECONDS >= 120 ? setInterval(() => console.log(`  ${component} after ${Math.round((Date.now() - minuteStarted) / 60_000)} min: RSS ${mb(rssKb(pid))} (peak so far ${mb(peakKb)}; load ${load()})`), 60_000) : undefined;
 
   const settings = kafkajsProducerSettings({ compression: 'lz4' });
   const producer = kafka.producer(settings.config);
@@ -133,6 +136,7 @@ async function measure(component: string): Promise<Result> {
   await producer.disconnect();
   await new Promise((r) => setTimeout(r, 5000)); // consumers catch up a little
   clearInterval(sampler);
+  clearInterval(minutes);
   const endKb = rssKb(pid);
   peakKb = Math.max(peakKb, endKb);
   const loadEnd = load();
