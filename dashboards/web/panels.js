@@ -33,11 +33,12 @@ export function setLoading(p) {
   const started = Date.now();
   p.dataset.state = 'loading';
   p.setAttribute('aria-busy', 'true');
+  // Shown from the first second on: a quick refresh (the live view's, every 30 s) does not flash a line per panel.
+  line.textContent = '';
   const show = () => {
     const s = Math.floor((Date.now() - started) / 1000);
-    line.innerHTML = `<span class="progress" aria-hidden="true"></span><span class="progress-text">Loading…${s >= 1 ? ` ${s} s` : ''}</span>`;
+    line.innerHTML = `<span class="progress" aria-hidden="true"></span><span class="progress-text">Loading… ${s} s</span>`;
   };
-  show();
   timers.set(p, window.setInterval(show, 1000));
 }
 
