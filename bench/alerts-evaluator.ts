@@ -15,7 +15,7 @@
 import { randomBytes } from 'node:crypto';
 import { AlertEngine } from '../src/consumers/alerts/alert-engine.ts';
 import { AlertEvaluator } from '../src/consumers/alerts/alert-evaluator.ts';
-import { loadRulesFile, withSloRules } from '../src/consumers/alerts/alert-rules.ts';
+import { loadRulesFile, longestWindowMinutes, withSloRules } from '../src/consumers/alerts/alert-rules.ts';
 import { migrateAlerts } from '../src/consumers/alerts/alert-store-schema.ts';
 import { SlackNotifier } from '../src/consumers/alerts/notifiers/slack-notifier.ts';
 import { buildEvent, encodeEvent, EventIdGenerator, NODE_TYPE_NAMES, type ActionEvent } from '../src/events/index.ts';
@@ -184,6 +184,13 @@ const rebuildS = ev.stats.rebuildMs / 1000;
 console.log(
   `alerts rebuild: ${ev.stats.rebuildEvents.toLocaleString()} events rebuilt in ${rebuildS.toFixed(1)} s = ${Math.round(ev.stats.rebuildEvents / rebuildS).toLocaleString()} events/s through Kafka (leader election + rebuild ${((Date.now() - t0) / 1000).toFixed(1)} s)`,
 );
+{
+  // What a restart reads: the evaluator's rebuild horizon (longest look-back + allowance + delay + 10 min grace).
+  const horizonMin = longestWindowMinutes(rules) + 360 + rules.evaluationDelayMinutes + 10;
+  const rate = ev.stats.rebuildEvents / rebuildS;
+  const whole = [10_000, 20_000].map((r) => `${(r / 1000).toFixed(0)}k events/s: ${((r * horizonMin * 60) / 1e9).toFixed(2)} bn events ≈ ${((r * horizonMin * 60) / rate / 3600).toFixed(1)} h`);
+  console.log(`alerts rebuild of the whole horizon (${(horizonMin / 60).toFixed(1)} h of event time with these rules) at this rate — ${whole.join('; ')}`);
+}
 
 await ev.stop();
 
