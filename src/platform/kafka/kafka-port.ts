@@ -130,11 +130,20 @@ export interface GroupConsumerSettings {
   maxBatchRecords?: number;
   /** How long the broker may wait to fill a fetch. */
   maxWaitMs?: number;
+  /** Bytes the broker waits for (up to `maxWaitMs`) before answering a fetch: fewer, larger batches. */
+  minBytes?: number;
   maxBytesPerPartition?: number;
+  /**
+   * Batches of different partitions handled at the same time (default 1). Each partition still hands over
+   * its batches one at a time, in offset order, each committed before the next is handed over.
+   */
+  partitionsConcurrently?: number;
   sessionTimeoutMs?: number;
   heartbeatIntervalMs?: number;
   /** Called after every join with this member's partitions (empty: a standby). */
   onAssignment?: (assigned: TopicPartitions[]) => void;
+  /** Called once a batch's offsets are committed, with the partition's next offset to read. */
+  onCommitted?: (topic: string, partition: number, nextOffset: bigint) => void;
 }
 
 export interface GroupConsumer {

@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import {
   Admin,
   compatibilityPartitioner,
@@ -309,6 +308,7 @@ class PlatformaticGroupConsumer implements GroupConsumer {
       groupId: s.groupId,
       autocommit: false,
       maxWaitTime: s.maxWaitMs ?? 500,
+      minBytes: s.minBytes ?? 1,
       maxBytes: 4 * (s.maxBytesPerPartition ?? 8 * 1024 * 1024),
       maxBytesPerPartition: s.maxBytesPerPartition ?? 8 * 1024 * 1024,
       sessionTimeout: s.sessionTimeoutMs ?? 30_000,
@@ -319,6 +319,7 @@ class PlatformaticGroupConsumer implements GroupConsumer {
       deserializers: { headerKey: stringDeserializer as (b?: Buffer) => string },
     });
     this.client.on('consumer:group:join', (e: ConsumerGroupJoinPayload) => this.onJoin(e));
+    this.stopping.signal.addEventListener('abort', () => this.wake(), { once: true });
   }
 
   private onJoin(e: ConsumerGroupJoinPayload): void {
@@ -362,8 +363,17 @@ class PlatformaticGroupConsumer implements GroupConsumer {
     stream.on('error', (err: Error) => {
       this.lastError = err;
     });
+    // A 'readable' listener for the stream's whole life, not only while waiting: the library fetches only while
+    // `readableFlowing` is not null, and Node sets it back to null when the last 'readable' listener goes. With
+    // the listener attached only between batches, a fetch scheduled while a slow handler ran was dropped and the
+    // stream never fetched again (kafka-port.test.ts, "a handler slower than the fetch loop").
+    stream.on('readable', () => this.wake());
+    stream.on('close', () => this.wake());
     return stream;
   }
+
+  /** Resolves the wait of nextRecords(): records arrived, or the stream ended. */
+  private wake: () => void = () => undefined;
 
   async start(handler: BatchHandler): Promise<void> {
     this.stream = await this.openStream();
@@ -380,10 +390,12 @@ class PlatformaticGroupConsumer implements GroupConsumer {
       while (out.length < max && (m = stream.read() as BufferMessage | null) !== null) out.push(m);
       if (out.length > 0) return out;
       if (stream.destroyed || stream.readableEnded) return [];
-      await Promise.race([
-        once(stream, 'readable', { signal: this.stopping.signal }).catch(() => undefined),
-        once(stream, 'close').catch(() => undefined),
-      ]);
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+        // Arrived between the last read() and now, or stopped meanwhile: no event will say so.
+        if (stream.readableLength > 0 || stream.destroyed || this.stopping.signal.aborted) resolve();
+      });
+      this.wake = () => undefined;
     }
   }
 
@@ -405,21 +417,39 @@ class PlatformaticGroupConsumer implements GroupConsumer {
         list.push(r);
       }
       let rewind = false;
-      for (const list of byPartition.values()) {
-        const { topic, partition } = list[0];
-        // Fetched before a rebalance took the partition away: the new owner reads it from the committed offset.
-        if (!this.owns(topic, partition)) continue;
-        const controller = this.signalFor(topic, partition);
-        try {
-          await handler({ topic, partition, records: list.map(toIncoming) }, AbortSignal.any([controller.signal, this.stopping.signal]));
-        } catch {
-          rewind = true;
-          break;
+      const batches = [...byPartition.values()];
+      let next = 0;
+      // Each worker takes the next partition's batch: a partition appears once per read, so its batches are
+      // still handed over (and committed) one at a time, in offset order.
+      const worker = async () => {
+        while (!rewind && next < batches.length) {
+          const list = batches[next++];
+          const { topic, partition } = list[0];
+          // Fetched before a rebalance took the partition away: the new owner reads it from the committed offset.
+          if (!this.owns(topic, partition)) continue;
+          const controller = this.signalFor(topic, partition);
+          try {
+            await handler({ topic, partition, records: list.map(toIncoming) }, AbortSignal.any([controller.signal, this.stopping.signal]));
+          } catch {
+            rewind = true;
+            return;
+          }
+          if (controller.signal.aborted || this.stopping.signal.aborted) continue;
+          const last = list[list.length - 1];
+          try {
+            // commit() of a message commits its offset + 1, coalesced per partition by the stream.
+            await last.commit();
+          } catch (err) {
+            // A commit refused (the group rebalancing, the coordinator gone): the batch is read again from the
+            // committed offset rather than the stream moving on past an uncommitted batch.
+            this.lastError = err as Error;
+            rewind = true;
+            return;
+          }
+          this.s.onCommitted?.(topic, partition, last.offset + 1n);
         }
-        if (controller.signal.aborted || this.stopping.signal.aborted) continue;
-        // commit() of a message commits its offset + 1, coalesced per partition by the stream.
-        await list[list.length - 1].commit();
-      }
+      };
+      await Promise.all(Array.from({ length: Math.max(1, Math.min(this.s.partitionsConcurrently ?? 1, batches.length)) }, worker));
       if (rewind && !this.stopping.signal.aborted) await this.reopen();
     }
   }

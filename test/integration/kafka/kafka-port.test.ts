@@ -324,6 +324,75 @@ describe.skipIf(!supported)(`the Kafka port on @platformatic/kafka (Node ${proce
     }
   });
 
+  it('consumer group: partitions handled at the same time (partitionsConcurrently), each partition one batch at a time in offset order; onCommitted reports the next offset once committed', { timeout: 120_000 }, async () => {
+    const topic = await freshTopic(3);
+    const groupId = uniqueName('concurrent');
+    const sent = Array.from({ length: 300 }, (_, i) => ({ key: `org-${i % 6}`, value: `c-${i}` }));
+    await sendAll(kafka, topic, sent, 'gzip', 100);
+    const admin = kafka.admin();
+    const ranges = await admin.partitionRanges(topic);
+    const handled: IncomingRecord[] = [];
+    const busy = new Set<number>();
+    let most = 0;
+    let overlapInPartition = false;
+    const commits: { partition: number; next: bigint; handledBefore: boolean }[] = [];
+    const lastHandled = new Map<number, bigint>();
+    const consumer = kafka.groupConsumer({
+      groupId,
+      topics: [topic],
+      startWhenNew: 'earliest',
+      maxWaitMs: 200,
+      maxBatchRecords: 1000,
+      partitionsConcurrently: 3,
+      onCommitted: (_topic, partition, next) => commits.push({ partition, next, handledBefore: lastHandled.get(partition) === next - 1n }),
+    });
+    await consumer.start(async (batch) => {
+      if (busy.has(batch.partition)) overlapInPartition = true;
+      busy.add(batch.partition);
+      most = Math.max(most, busy.size);
+      // Slow enough that the other partitions' handlers start meanwhile when they run concurrently.
+      await new Promise((r) => setTimeout(r, 300));
+      handled.push(...batch.records);
+      lastHandled.set(batch.partition, batch.records[batch.records.length - 1].offset);
+      busy.delete(batch.partition);
+    });
+    try {
+      await waitFor(() => ranges.every((r) => commits.some((c) => c.partition === r.partition && c.next === r.high)), { timeoutMs: 60_000, what: 'onCommitted at every partition end' });
+      expect(most).toBeGreaterThan(1);
+      expect(overlapInPartition).toBe(false);
+      for (const r of ranges) {
+        const offsets = handled.filter((h) => h.partition === r.partition).map((h) => h.offset);
+        expect(offsets).toEqual(Array.from({ length: Number(r.high - r.low) }, (_, i) => r.low + BigInt(i)));
+      }
+      // Reported after the handler of the batch it ends resolved, and what the broker holds as committed.
+      expect(commits.every((c) => c.handledBefore)).toBe(true);
+      expect(await admin.committedOffsets(groupId, topic)).toEqual(ranges.map((r) => ({ partition: r.partition, offset: r.high })));
+    } finally {
+      await consumer.stop();
+      await admin.close();
+    }
+  });
+
+  it('consumer group: a handler slower than the fetch loop still gets every record (the stream keeps fetching after a slow batch)', { timeout: 120_000 }, async () => {
+    const topic = await freshTopic(1);
+    // 1 KiB records and 8 KiB per partition per fetch: many fetches, each answered while a handler still runs.
+    const sent = Array.from({ length: 120 }, (_, i) => ({ key: 'k', value: `${i}:${'x'.repeat(1024)}` }));
+    await sendAll(kafka, topic, sent, 'none', 40);
+    const got: IncomingRecord[] = [];
+    const consumer = kafka.groupConsumer({ groupId: uniqueName('slow'), topics: [topic], startWhenNew: 'earliest', maxWaitMs: 100, maxBytesPerPartition: 8 * 1024 });
+    await consumer.start(async (batch) => {
+      got.push(...batch.records);
+      // A sink write that takes longer than a fetch round trip.
+      await new Promise((r) => setTimeout(r, 300));
+    });
+    try {
+      await waitFor(() => got.length >= sent.length, { timeoutMs: 60_000, what: `${sent.length} records through a slow handler` });
+      expect(got.map((r) => r.value!.toString())).toEqual(sent.map((r) => r.value));
+    } finally {
+      await consumer.stop();
+    }
+  });
+
   it('offsets by timestamp for a fresh group: the group starts at the first record at or after the instant (alert rebuild, rewind)', { timeout: 60_000 }, async () => {
     const topic = await freshTopic(2);
     const t0 = Date.UTC(2026, 0, 1);
