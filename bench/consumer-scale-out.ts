@@ -21,6 +21,7 @@ import { DEFAULT_CLICKHOUSE_GROUP } from '../src/consumers/clickhouse/clickhouse
 import { consumerLag } from '../src/consumers/clickhouse/consumer-lag.ts';
 import { encodeEvent } from '../src/events/index.ts';
 import { createKafkaClient } from '../src/platform/kafka/kafka-client.ts';
+import { createPlatformaticKafka } from '../src/platform/kafka/platformatic-adapter.ts';
 import { ensureTopics } from '../src/platform/kafka/topics.ts';
 import { MixpanelRecorder } from '../src/simulators/mixpanel-recorder.ts';
 import { sampleExecuted } from './lib/sample-events.ts';
@@ -35,6 +36,8 @@ const workDir = mkdtempSync(join(tmpdir(), 'ap-scale-'));
 const broker = new SoakBroker({ dataDir: join(workDir, 'broker'), port: await freePort(), controllerPort: await freePort(), heapMb: 512 });
 await broker.start();
 const kafka = await createKafkaClient({ brokers: broker.brokers, clientId: 'bench-scale-out' });
+// Committed offsets (consumerLag) are read through the Kafka port.
+const port = createPlatformaticKafka({ brokers: broker.brokers, clientId: 'bench-scale-out' });
 const secret = randomBytes(16).toString('hex');
 const recorder = await new MixpanelRecorder({ projectSecret: secret, keepRecords: false }).start();
 const results: string[] = [];
@@ -58,7 +61,7 @@ async function run(group: 'mixpanel' | 'clickhouse', processes: number): Promise
   const children = await Promise.all(
     Array.from({ length: processes }, async (_, i) => new ConsumerChild({ name: `${group}-${i + 1}`, only: group === 'clickhouse' ? ['clickhouse'] : ['mixpanel'], dataDir: join(workDir, `${topic}-${i + 1}`), env, httpPort: await freePort() })),
   );
-  const committed = async () => N - [...(await consumerLag(kafka, groupId, topic)).values()].reduce((a, b) => a + b, 0);
+  const committed = async () => N - [...(await consumerLag(port, groupId, topic)).values()].reduce((a, b) => a + b, 0);
   try {
     await Promise.all(children.map((c) => c.start(600_000)));
     // From the moment every process holds partitions: start-up and the first rebalance are not counted.
@@ -91,6 +94,7 @@ try {
   }
   process.stdout.write(`\nmachine: 2 cores shared with the other work running now; ${N} events per run, 6 partitions\n`);
 } finally {
+  await port.close();
   await recorder.stop();
   await broker.stop();
   rmSync(workDir, { recursive: true, force: true });

@@ -12,6 +12,7 @@ import { buildEvent, encodeEvent, NODE_TYPE_NAMES } from '../src/events/index.ts
 import { createMixpanelConsumer } from '../src/consumers/mixpanel/mixpanel-consumer.ts';
 import { loadConfig } from '../src/platform/config.ts';
 import { createKafkaClient } from '../src/platform/kafka/kafka-client.ts';
+import { createPlatformaticKafka } from '../src/platform/kafka/platformatic-adapter.ts';
 import { startLocalBroker } from '../src/platform/kafka/local-broker.ts';
 import { ensureTopics } from '../src/platform/kafka/topics.ts';
 import { silentLogger } from '../src/platform/logger.ts';
@@ -23,6 +24,8 @@ const mb = (b: number) => `${(b / 1024 / 1024).toFixed(0)} MB`;
 
 const brokers = process.env.KAFKA_BROKERS?.split(',') ?? (await startLocalBroker({ dataDir: '.data/test', port: 19192, controllerPort: 19193 })).brokers;
 const kafka = await createKafkaClient({ brokers, clientId: 'bench-mixpanel-storm' });
+// The consumer reads through the Kafka port; topics and the backlog are still made with kafkajs.
+const port = createPlatformaticKafka({ brokers, clientId: 'bench-mixpanel-storm' });
 const suffix = `${Date.now().toString(36)}-${process.pid}`;
 const topic = `bench-mp-events-${suffix}`;
 const dlq = `bench-mp-dlq-${suffix}`;
@@ -51,7 +54,7 @@ const settings = loadConfig({}, {
   'mixpanel.serviceAccountSecret': 's',
   'mixpanel.consumerGroup': `bench-mp-${suffix}`,
 }).mixpanel;
-const runner = createMixpanelConsumer(settings, { kafka, logger: silentLogger, topic, deadLetterTopic: dlq, ca: fake.caPem });
+const runner = createMixpanelConsumer(settings, { kafka: port, logger: silentLogger, topic, deadLetterTopic: dlq, ca: fake.caPem });
 
 console.log(`Mixpanel consumer under a ${STORM_S} s 429 storm, ${N.toLocaleString()} events waiting on 3 partitions`);
 const started = Date.now();
@@ -70,6 +73,7 @@ while (fake.accepted.size < N && Date.now() - stormEnded < 10 * 60_000) await ne
 console.log(`  storm over: ${fake.accepted.size.toLocaleString()} of ${N.toLocaleString()} events delivered ${((Date.now() - stormEnded) / 1000).toFixed(1)} s later (the next backoff step decides when)`);
 console.log(`  rss min/max during the storm: ${mb(Math.min(...samples))} / ${mb(Math.max(...samples))}; after drain ${mb(process.memoryUsage().rss)}`);
 await runner.stop();
+await port.close();
 await fake.stop();
 const admin = kafka.admin();
 await admin.connect();

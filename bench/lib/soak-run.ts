@@ -292,7 +292,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     checks.push({ name: 'emitter drained, nothing dropped', ok: drained && es.dropped === 0 && es.accepted === deliveries.length, detail: `drained=${drained} accepted=${es.accepted}/${deliveries.length} dropped=${es.dropped}` });
 
     const groups: [string, string][] = [['clickhouse', DEFAULT_CLICKHOUSE_GROUP], ['mixpanel', MIXPANEL_GROUP]];
-    const lagOf = async (group: string) => [...(await consumerLag(kafka!, group, topic)).values()].reduce((a, b) => a + b, 0);
+    const lagOf = async (group: string) => [...(await consumerLag(port!, group, topic)).values()].reduce((a, b) => a + b, 0);
     let lastLagLog = 0;
     await until(
       async () => {

@@ -1,7 +1,6 @@
 import type { KafkaMessage } from 'kafkajs';
 import { decodeEvent, DLQ_HEADERS, encodeEvent, formatErrors } from '../events/index.ts';
 import type { KafkaPort } from '../platform/kafka/kafka-client.ts';
-import { headersToStrings } from '../consumers/dead-letter-publisher.ts';
 import { kafkajsProducerSettings } from '../platform/kafka/kafkajs-producer-settings.ts';
 
 export interface DeadLetterRecord {
@@ -112,4 +111,14 @@ export async function rewindGroup(kafka: KafkaPort, o: { groupId: string; topic:
   } finally {
     await admin.disconnect();
   }
+}
+
+/** kafkajs header values arrive as Buffers (or arrays of them); the wire format uses plain strings (the last of a repeat). */
+export function headersToStrings(headers: Record<string, unknown> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers ?? {})) {
+    const value = Array.isArray(v) ? v[v.length - 1] : v;
+    if (value != null) out[k] = Buffer.isBuffer(value) ? value.toString('utf8') : String(value);
+  }
+  return out;
 }

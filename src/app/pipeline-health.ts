@@ -1,6 +1,6 @@
 import express, { type Router } from 'express';
 import type { Meter } from '@opentelemetry/api';
-import type { KafkaPort } from '../platform/kafka/kafka-client.ts';
+import type { KafkaPort } from '../platform/kafka/kafka-port.ts';
 import { consumerLag } from '../consumers/clickhouse/consumer-lag.ts';
 import type { ConsumerRunner } from '../consumers/consumer-runner.ts';
 import type { Emitter } from '../producers/emitter.ts';

@@ -113,17 +113,16 @@ export async function startPipeline(config: Config, logger: Logger, options: Pip
     await migrateRegistry(db);
     await migrateAlerts(db);
   }
+  // The emitter, the ClickHouse and Mixpanel consumers and the health monitor's lag go through the Kafka port;
+  // topic creation and the alert evaluator are still on kafkajs (kafka.kafka). The port connects on first use.
+  const [{ createPlatformaticKafka }, { kafkaConnectionFromConfig }] = await Promise.all([
+    import('../platform/kafka/platformatic-adapter.ts'),
+    import('../platform/kafka/kafka-connection.ts'),
+  ]);
+  const port: KafkaPort = createPlatformaticKafka(kafkaConnectionFromConfig(config, kafka.brokers));
   let emitter: Emitter | undefined;
-  let emitterKafka: KafkaPort | undefined;
   if (run.has('http') || run.has('demo')) {
-    const [{ createEmitter }, { createPlatformaticKafka }, { kafkaConnectionFromConfig }] = await Promise.all([
-      import('../producers/emitter.ts'),
-      import('../platform/kafka/platformatic-adapter.ts'),
-      import('../platform/kafka/kafka-connection.ts'),
-    ]);
-    // The emitter produces through the Kafka port; the consumers and admin calls are still on kafkajs (kafka.kafka).
-    const port = createPlatformaticKafka(kafkaConnectionFromConfig(config, kafka.brokers));
-    emitterKafka = port;
+    const { createEmitter } = await import('../producers/emitter.ts');
     emitter = await createEmitter(config, { kafka: port, logger: logger.child({ component: 'emitter' }), meter: metrics.meter });
   }
 
@@ -134,7 +133,7 @@ export async function startPipeline(config: Config, logger: Logger, options: Pip
       import('../consumers/clickhouse/cluster-ddl.ts'),
     ]);
     const ch = await startClickhouseConsumer({
-      kafka: kafka.kafka,
+      kafka: port,
       clickhouse,
       database: config.clickhouse.database,
       ttlDays: config.clickhouse.ttlDays,
@@ -148,7 +147,7 @@ export async function startPipeline(config: Config, logger: Logger, options: Pip
   }
   let mixpanelRecorder: MixpanelRecorder | undefined;
   if (run.has('mixpanel')) {
-    const mixpanel = await startMixpanel(config, logger, kafka, onStop);
+    const mixpanel = await startMixpanel(config, logger, port, onStop);
     consumers.push(mixpanel.consumer);
     mixpanelRecorder = mixpanel.recorder;
   }
@@ -162,7 +161,7 @@ export async function startPipeline(config: Config, logger: Logger, options: Pip
     alerts.evaluator.register(metrics.meter);
   }
 
-  const health = new HealthMonitor({ kafka: kafka.kafka, topic: config.kafka.eventsTopic, consumers: () => consumers, emitter });
+  const health = new HealthMonitor({ kafka: port, topic: config.kafka.eventsTopic, consumers: () => consumers, emitter });
   health.register(metrics.meter);
   let http: RunningServer | undefined;
   if (run.has('http') && clickhouse && emitter && db) {
@@ -201,9 +200,10 @@ export async function startPipeline(config: Config, logger: Logger, options: Pip
       }
       await http?.close();
       await emitter?.close(deadlineMs);
-      await emitterKafka?.close();
       for (const stop of onStop.reverse()) await stop().catch((err: Error) => logger.warn({ err: err.message }, 'stop failed'));
       for (const c of consumers) await c.stop().catch((err: Error) => logger.warn({ consumer: c.name, err: err.message }, 'consumer stop failed'));
+      // After the consumers: they commit and leave their groups through it.
+      await port.close();
       await clickhouse?.close();
       await db?.close();
       await metrics.shutdown();
@@ -217,7 +217,7 @@ export async function startPipeline(config: Config, logger: Logger, options: Pip
  * Mixpanel's own consumer group. Without credentials the events go to a local recorder that speaks the
  * same /import API (auth, limits, strict mode), so the whole delivery path runs as it would in production.
  */
-async function startMixpanel(config: Config, logger: Logger, kafka: KafkaReady, onStop: (() => Promise<void>)[]) {
+async function startMixpanel(config: Config, logger: Logger, kafka: KafkaPort, onStop: (() => Promise<void>)[]) {
   let settings = config.mixpanel;
   let recorder: MixpanelRecorder | undefined;
   if (!settings.serviceAccountUser && !settings.apiSecret) {
@@ -230,7 +230,7 @@ async function startMixpanel(config: Config, logger: Logger, kafka: KafkaReady, 
   }
   const { createMixpanelConsumer } = await import('../consumers/mixpanel/mixpanel-consumer.ts');
   const runner = createMixpanelConsumer(settings, {
-    kafka: kafka.kafka,
+    kafka,
     logger: logger.child({ component: 'mixpanel-consumer' }),
     topic: config.kafka.eventsTopic,
     deadLetterTopic: config.kafka.deadLetterTopic,

@@ -1,9 +1,8 @@
 import { type Span } from '@opentelemetry/api';
-import type { Batch, Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
 import { decodeEvent, formatErrors, type ActionEvent } from '../events/index.ts';
-import type { KafkaPort } from '../platform/kafka/kafka-client.ts';
+import type { GroupConsumer, IncomingBatch, IncomingRecord, KafkaAdmin, KafkaPort } from '../platform/kafka/kafka-port.ts';
 import type { Logger } from '../platform/logger.ts';
-import { DeadLetterPublisher, headersToStrings, type DeadLetter } from './dead-letter-publisher.ts';
+import { DeadLetterPublisher, type DeadLetter } from './dead-letter-publisher.ts';
 import { backoffDelay, retryDelay, sleep, type BackoffPolicy } from '../platform/retry.ts';
 import type { Sink, SinkBatch } from './sink.ts';
 import { startProcessSpan } from '../platform/kafka/messaging-spans.ts';
@@ -11,10 +10,11 @@ import { tracingActive } from '../platform/telemetry.ts';
 import { inSpan } from '../platform/span-scope.ts';
 
 /**
- * Reads the events topic for one sink: decode + validate each message (an event time further ahead of this
- * process's clock than the future allowance is invalid too: `timestamp_in_future`), dead-letter what is invalid,
- * hand the valid events to the sink, retry transient failures with backoff, and commit offsets only
- * after the sink accepted the batch — so a crash or outage at any point re-delivers, never skips.
+ * Reads the events topic for one sink through the Kafka port's group consumer: decode + validate each message
+ * (an event time further ahead of this process's clock than the future allowance is invalid too:
+ * `timestamp_in_future`), dead-letter what is invalid, hand the valid events to the sink, retry transient
+ * failures with backoff, and let the port commit a batch's offsets only after the sink accepted it and its dead
+ * letters are stored — so a crash or outage at any point re-delivers, never skips.
  */
 export interface ConsumerRunnerOptions {
   kafka: KafkaPort;
@@ -36,18 +36,14 @@ export interface ConsumerRunnerOptions {
    * accept concurrent calls; each partition still writes, then commits, in order.
    */
   partitionsConsumedConcurrently?: number;
-  /**
-   * Overlap each partition's sink write with fetching and decoding its next batch (default false). The
-   * offsets are resolved early so kafkajs fetches on, but still committed only after the sink accepted
-   * the batch, in order; a batch that was not committed is read again (seek back), never skipped.
-   */
-  pipelineWrites?: boolean;
   retry?: BackoffPolicy;
   sessionTimeoutMs?: number;
 }
 
 export interface PartitionStats {
+  /** Records after the committed offset, from the partition's end as last asked of the broker (at most once a second). */
   lag: number;
+  /** The next offset to read, as committed. */
   committedOffset: string;
   lastEventAt: number;
 }
@@ -66,7 +62,7 @@ export interface ConsumerStats {
 interface Decoded {
   /** The valid messages' events; empty when the sink stores values (then `sources` alone says which were valid). */
   events: ActionEvent[];
-  sources: KafkaMessage[];
+  sources: IncomingRecord[];
   letters: DeadLetter[];
 }
 
@@ -86,114 +82,102 @@ export const DEFAULT_RETRY_POLICY: BackoffPolicy = { initialMs: 500, maxMs: 30_0
 /** Messages decoded between two turns of the event loop. */
 const DECODE_SLICE = 2000;
 
+/** A batch left unwritten because the runner stopped or the partition was taken away: it is read again. */
+class BatchNotWritten extends Error {
+  constructor(topic: string, partition: number) {
+    super(`batch of ${topic}:${partition} not written (stopping or partition reassigned); it will be read again`);
+  }
+}
+
+/** How often the partitions' ends are asked of the broker for `PartitionStats.lag`. */
+const LAG_REFRESH_MS = 1000;
+
 export class ConsumerRunner {
   readonly stats: ConsumerStats = { consumed: 0, written: 0, deadLettered: 0, futureEvents: 0, retries: 0, lastBatchAt: 0, partitions: new Map() };
-  private consumer: Consumer;
-  private dlq: DeadLetterPublisher;
+  private readonly consumer: GroupConsumer;
+  private readonly admin: KafkaAdmin;
+  private readonly dlq: DeadLetterPublisher;
   private readonly abort = new AbortController();
   private readonly source: string;
-  /** Pipelined mode: the write in flight per topic:partition and the first offset it covers. */
-  private readonly writing = new Map<string, { job: Promise<boolean>; firstOffset: string }>();
+  /** Partition ends (offset of the next record) as last asked, and when. */
+  private ends = new Map<number, bigint>();
+  private endsAt = 0;
+  private refreshing: Promise<void> | undefined;
 
   constructor(private readonly o: ConsumerRunnerOptions) {
-    this.consumer = o.kafka.consumer({
+    this.consumer = o.kafka.groupConsumer({
       groupId: o.groupId,
+      topics: [o.topic],
+      startWhenNew: (o.fromBeginning ?? true) ? 'earliest' : 'latest',
+      // A batch handed over is at most one sink write; the slicing below stays for a sink given a smaller limit.
+      maxBatchRecords: o.maxBatchEvents ?? 50_000,
       maxBytesPerPartition: o.maxBytesPerPartition ?? 8 * 1024 * 1024,
-      maxBytes: 4 * (o.maxBytesPerPartition ?? 8 * 1024 * 1024),
-      maxWaitTimeInMs: o.maxWaitTimeMs ?? 500,
+      maxWaitMs: o.maxWaitTimeMs ?? 500,
       minBytes: o.minBytes ?? 1,
-      sessionTimeout: o.sessionTimeoutMs ?? 30_000,
-      allowAutoTopicCreation: false,
+      sessionTimeoutMs: o.sessionTimeoutMs ?? 30_000,
+      partitionsConcurrently: o.partitionsConsumedConcurrently ?? 1,
+      // The stats say what Kafka holds as committed, so they are set once the port committed, not before.
+      onCommitted: (_topic, partition, next) => this.committed(partition, next),
     });
+    this.admin = o.kafka.admin();
     this.dlq = new DeadLetterPublisher(o.kafka, o.deadLetterTopic);
     this.source = `consumer:${o.sink.name}`;
   }
 
-  get consumerHandle(): Consumer {
-    return this.consumer;
-  }
-
   async start(): Promise<void> {
-    await this.dlq.connect();
-    await this.consumer.connect();
-    await this.consumer.subscribe({ topic: this.o.topic, fromBeginning: this.o.fromBeginning ?? true });
-    await this.consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: this.o.partitionsConsumedConcurrently ?? 1,
-      eachBatch: (payload) => this.handleBatch(payload),
-    });
-  }
-
-  private async handleBatch(payload: EachBatchPayload): Promise<void> {
-    const span = this.processSpan(payload.batch);
-    let handedOver = false;
-    try {
-      const decoded = await this.decode(payload);
-      if (!this.o.pipelineWrites) {
-        handedOver = true;
-        await this.writeAndCommit(payload, decoded, span);
-        return;
-      }
-      handedOver = await this.handlePipelined(payload, decoded, span);
-    } finally {
-      // A batch that never reached writeAndCommit (stopping, seek back) still ends its span.
-      if (!handedOver) span?.end();
-    }
-  }
-
-  /** Pipelined mode; true when the batch was handed to writeAndCommit (which then owns the span). */
-  private async handlePipelined(payload: EachBatchPayload, decoded: Decoded, span: Span | undefined): Promise<boolean> {
-    const { batch, isRunning, isStale } = payload;
-    const key = `${batch.topic}:${batch.partition}`;
-    const previous = this.writing.get(key);
-    if (previous) {
-      // One batch per partition in the sink at a time, in offset order: this one was fetched and decoded
-      // while the previous one was being written.
-      const ok = await previous.job;
-      if (this.writing.get(key) === previous) this.writing.delete(key);
-      const first = batch.firstOffset();
-      if (!ok && (first === null || BigInt(first) > BigInt(previous.firstOffset))) {
-        // The previous batch was not committed (stopping, or its generation ended), and kafkajs has moved
-        // past it because it was resolved early: go back to it rather than ever commit beyond it.
-        if (isRunning() && !isStale()) this.consumer.seek({ topic: batch.topic, partition: batch.partition, offset: previous.firstOffset });
-        return false;
-      }
-    }
-    if (!isRunning() || isStale() || batch.messages.length === 0) return false;
-    const job = this.writeAndCommit(payload, decoded, span).catch((err: Error) => {
-      this.o.logger.error({ err: err.message, partition: batch.partition }, 'batch write failed; it will be read again');
-      return false;
-    });
-    this.writing.set(key, { job, firstOffset: batch.messages[0].offset });
-    // Resolved, not committed: kafkajs fetches the next batch now; the commit follows the sink's answer.
-    payload.resolveOffset(batch.messages[batch.messages.length - 1].offset);
-    return true;
+    await this.consumer.start((batch, signal) => this.handleBatch(batch, signal));
   }
 
   /**
-   * One CONSUMER span per fetched batch for this sink's group, from the first decode to the commit, linked
-   * to each message's creation context (messaging-spans.ts); the sink writes inside it, so a sink's own
+   * One partition's batch. Resolving means "written and dead letters stored": the port commits past it. When
+   * `signal` aborts (stop, or the partition taken away) the sink's write and the retry wait end and the handler
+   * throws: the port commits nothing and the batch is read again from the committed offset.
+   */
+  private async handleBatch(batch: IncomingBatch, signal: AbortSignal): Promise<void> {
+    if (batch.records.length === 0) return;
+    // The runner's stop() and the port's signal both end sink writes and retry waits.
+    const stop = AbortSignal.any([signal, this.abort.signal]);
+    const span = this.processSpan(batch);
+    let handedOver = false;
+    let done = false;
+    try {
+      const decoded = await this.decode(batch);
+      if (!stop.aborted) {
+        handedOver = true;
+        done = await this.writeAll(batch, decoded, span, stop);
+      }
+    } finally {
+      // A batch that never reached writeAll (stopping) still ends its span.
+      if (!handedOver) span?.end();
+    }
+    // Thrown rather than resolved, so that nothing can commit a batch that was not written, whichever of the
+    // two signals (the runner's or the port's) fired first.
+    if (!done) throw new BatchNotWritten(batch.topic, batch.partition);
+  }
+
+  /**
+   * One CONSUMER span per batch for this sink's group, from the first decode to the end of the handler,
+   * linked to each message's creation context (messaging-spans.ts); the sink writes inside it, so a sink's own
    * spans are its children. None when spans go nowhere.
    */
-  private processSpan(batch: Batch): Span | undefined {
-    if (!tracingActive() || batch.messages.length === 0) return undefined;
+  private processSpan(batch: IncomingBatch): Span | undefined {
+    if (!tracingActive() || batch.records.length === 0) return undefined;
     return startProcessSpan({
       topic: batch.topic,
       partition: batch.partition,
       consumerGroup: this.o.groupId,
-      messages: batch.messages,
+      messages: batch.records,
       attributes: { 'actionpulse.sink': this.o.sink.name },
     });
   }
 
-  private async decode({ batch }: EachBatchPayload): Promise<Decoded> {
+  private async decode(batch: IncomingBatch): Promise<Decoded> {
     const letters: DeadLetter[] = [];
     const events: ActionEvent[] = [];
-    const sources: KafkaMessage[] = [];
+    const sources: IncomingRecord[] = [];
     const keepEvents = this.o.sink.storesValues !== true;
     let sinceYield = 0;
-    for (const message of batch.messages) {
+    for (const record of batch.records) {
       // A large batch decodes for a tenth of a second or more: let the loop run between slices, so a
       // write that finished meanwhile is answered (and the sink's next insert started) without waiting.
       if (++sinceYield === DECODE_SLICE) {
@@ -201,14 +185,14 @@ export class ConsumerRunner {
         await new Promise<void>((resolve) => setImmediate(resolve));
       }
       this.stats.consumed++;
-      const result = decodeEvent(message.value);
+      const result = decodeEvent(record.value);
       if (result.ok) {
         if (keepEvents) events.push(result.event);
-        sources.push(message);
+        sources.push(record);
         continue;
       }
       letters.push({
-        original: { key: message.key, value: message.value, headers: headersToStrings(message.headers) },
+        original: { key: record.key, value: record.value, headers: record.headers },
         info: {
           reason: result.reason,
           source: this.source,
@@ -216,22 +200,22 @@ export class ConsumerRunner {
           detail: formatErrors(result.errors),
           originalTopic: batch.topic,
           originalPartition: batch.partition,
-          originalOffset: message.offset,
+          originalOffset: record.offset.toString(),
         },
       });
     }
     return { events, sources, letters };
   }
 
-  /** Sink, then dead letters, then the commit: true when the batch's offsets were committed. Ends `span`. */
-  private async writeAndCommit(payload: EachBatchPayload, decoded: Decoded, span: Span | undefined): Promise<boolean> {
-    return inSpan(span, () => this.writeAndCommitIn(payload, decoded, span), (committed, s) =>
-      s.setAttributes({ 'actionpulse.committed': committed, 'actionpulse.dead_lettered': decoded.letters.length }),
+  /** Sink, then dead letters: true when the batch may be committed. Ends `span`. */
+  private async writeAll(batch: IncomingBatch, decoded: Decoded, span: Span | undefined, stop: AbortSignal): Promise<boolean> {
+    return inSpan(span, () => this.writeAllIn(batch, decoded, span, stop), (done, s) =>
+      // `done` = handed back for the port to commit; false when stopped or the partition was taken away.
+      s.setAttributes({ 'actionpulse.committed': done, 'actionpulse.dead_lettered': decoded.letters.length }),
     );
   }
 
-  private async writeAndCommitIn(payload: EachBatchPayload, { events, sources, letters }: Decoded, span: Span | undefined): Promise<boolean> {
-    const { batch, heartbeat, isRunning, isStale } = payload;
+  private async writeAllIn(batch: IncomingBatch, { events, sources, letters }: Decoded, span: Span | undefined, stop: AbortSignal): Promise<boolean> {
     const max = this.o.maxBatchEvents ?? 50_000;
     for (let start = 0; start < sources.length; start += max) {
       // One slice (the usual case) is the arrays themselves: a copy would double the batch's footprint.
@@ -247,43 +231,26 @@ export class ConsumerRunner {
         },
         topic: batch.topic,
         partition: batch.partition,
-        firstOffset: sliceSources[0].offset,
-        lastOffset: sliceSources[sliceSources.length - 1].offset,
+        firstOffset: sliceSources[0].offset.toString(),
+        lastOffset: sliceSources[sliceSources.length - 1].offset.toString(),
         values,
       };
-      const written = await this.writeWithRetry(sinkBatch, payload, letters, sliceSources, span);
-      if (!written) return false; // stopping or rebalanced: leave the offsets uncommitted, the batch comes again
-      await heartbeat();
+      // Stopping or rebalanced: resolve without writing; the port commits nothing and the batch comes again.
+      if (!(await this.writeWithRetry(sinkBatch, letters, sliceSources, span, stop))) return false;
     }
-    if (!isRunning() || isStale()) return false;
-    await this.publishDeadLetters(letters, payload);
-    if (batch.messages.length > 0) {
-      const last = batch.messages[batch.messages.length - 1].offset;
-      payload.resolveOffset(last);
-      await this.consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() }]);
-      this.stats.partitions.set(batch.partition, {
-        lag: Number(batch.offsetLag()),
-        committedOffset: (BigInt(last) + 1n).toString(),
-        lastEventAt: Date.now(),
-      });
-    }
+    if (stop.aborted) return false;
+    await this.publishDeadLetters(letters, stop);
     this.stats.lastBatchAt = Date.now();
     return true;
   }
 
-  private async writeWithRetry(
-    sinkBatch: SinkBatch,
-    payload: EachBatchPayload,
-    letters: DeadLetter[],
-    sources: readonly KafkaMessage[],
-    span: Span | undefined,
-  ): Promise<boolean> {
+  private async writeWithRetry(sinkBatch: SinkBatch, letters: DeadLetter[], sources: readonly IncomingRecord[], span: Span | undefined, stop: AbortSignal): Promise<boolean> {
     const policy = this.o.retry ?? DEFAULT_RETRY_POLICY;
     for (let attempt = 1; ; attempt++) {
-      if (!payload.isRunning() || payload.isStale() || this.abort.signal.aborted) return false;
+      if (stop.aborted) return false;
       let result;
       try {
-        result = await this.o.sink.write(sinkBatch, this.abort.signal);
+        result = await this.o.sink.write(sinkBatch, stop);
       } catch (err) {
         // A throwing sink is a bug, but losing the batch would be worse: treat it as transient.
         result = { status: 'retry' as const, error: err as Error };
@@ -295,16 +262,16 @@ export class ConsumerRunner {
       if (result.status === 'reject') {
         this.stats.written += sources.length - result.events.length;
         for (const rejected of result.events) {
-          const message = sources[rejected.index];
+          const record = sources[rejected.index];
           letters.push({
-            original: { key: message.key, value: message.value, headers: headersToStrings(message.headers) },
+            original: { key: record.key, value: record.value, headers: record.headers },
             info: {
               reason: rejected.reason === 'mixpanel_rejected' ? 'mixpanel_rejected' : 'sink_rejected',
               source: this.source,
               detail: `${rejected.reason}: ${rejected.detail}`,
               originalTopic: sinkBatch.topic,
               originalPartition: sinkBatch.partition,
-              originalOffset: message.offset,
+              originalOffset: record.offset.toString(),
             },
           });
         }
@@ -314,11 +281,12 @@ export class ConsumerRunner {
       const delay = retryDelay(attempt, policy, result.retryInMs);
       span?.addEvent('sink retry', { attempt, 'actionpulse.retry_delay_ms': Math.round(delay), 'exception.message': result.error.message });
       this.o.logger.warn({ sink: this.o.sink.name, attempt, delayMs: Math.round(delay), err: result.error.message }, 'sink write failed; retrying');
-      await this.sleepWithHeartbeat(delay, payload);
+      // The port heartbeats on its own while this waits: a long retry does not cost the group membership.
+      await sleep(delay, stop);
     }
   }
 
-  private async publishDeadLetters(letters: DeadLetter[], payload: EachBatchPayload): Promise<void> {
+  private async publishDeadLetters(letters: DeadLetter[], stop: AbortSignal): Promise<void> {
     if (letters.length === 0) return;
     const policy = this.o.retry ?? DEFAULT_RETRY_POLICY;
     for (let attempt = 1; ; attempt++) {
@@ -329,27 +297,52 @@ export class ConsumerRunner {
         this.o.logger.warn({ sink: this.o.sink.name, count: letters.length, reasons: [...new Set(letters.map((l) => l.info.reason))] }, 'dead-lettered messages');
         return;
       } catch (err) {
-        // Committing without the dead letters safely stored would lose them: keep trying.
+        // Committing without the dead letters safely stored would lose them: keep trying. Stopped meanwhile:
+        // throw, so the port commits nothing and the batch (sink write included) comes again.
         this.o.logger.error({ err: (err as Error).message, attempt }, 'dead-letter publish failed; retrying');
-        await this.sleepWithHeartbeat(backoffDelay(attempt, policy), payload);
-        if (!payload.isRunning()) throw err;
+        await sleep(backoffDelay(attempt, policy), stop);
+        if (stop.aborted) throw err;
       }
     }
   }
 
-  private async sleepWithHeartbeat(ms: number, payload: EachBatchPayload): Promise<void> {
-    const until = Date.now() + ms;
-    while (Date.now() < until && payload.isRunning() && !this.abort.signal.aborted) {
-      await sleep(Math.min(1000, until - Date.now()), this.abort.signal);
-      await payload.heartbeat().catch(() => undefined);
+  private committed(partition: number, next: bigint): void {
+    const end = this.ends.get(partition);
+    this.stats.partitions.set(partition, {
+      lag: end !== undefined && end > next ? Number(end - next) : 0,
+      committedOffset: next.toString(),
+      lastEventAt: Date.now(),
+    });
+    if (Date.now() - this.endsAt >= LAG_REFRESH_MS) this.refreshing ??= this.refreshLag();
+  }
+
+  /** Partition ends from the broker, in the background: a batch's commit never waits for it. */
+  private async refreshLag(): Promise<void> {
+    try {
+      const ranges = await this.admin.partitionRanges(this.o.topic);
+      this.ends = new Map(ranges.map((r) => [r.partition, r.high]));
+      this.endsAt = Date.now();
+      for (const [partition, p] of this.stats.partitions) {
+        const end = this.ends.get(partition);
+        const next = BigInt(p.committedOffset);
+        p.lag = end !== undefined && end > next ? Number(end - next) : 0;
+      }
+    } catch (err) {
+      // The lag is informational; the next commit asks again.
+      this.endsAt = Date.now();
+      this.o.logger.debug({ err: (err as Error).message }, 'partition ends not read; lag not refreshed');
+    } finally {
+      this.refreshing = undefined;
     }
   }
 
   async stop(): Promise<void> {
     this.abort.abort();
-    // Aborted writes return promptly and commit nothing; wait so the sink is not closed under them.
-    await Promise.allSettled([...this.writing.values()].map((w) => w.job));
-    await this.consumer.disconnect().catch(() => undefined);
+    // The port aborts the handler's signal and waits for it: aborted writes return promptly and commit nothing,
+    // so the sink is not closed under them.
+    await this.consumer.stop().catch(() => undefined);
+    await this.refreshing;
+    await this.admin.close().catch(() => undefined);
     await this.dlq.close().catch(() => undefined);
     await this.o.sink.close();
   }

@@ -1,7 +1,5 @@
-import type { Producer, ProducerRecord } from 'kafkajs';
 import { encodeDeadLetter, type DeadLetterInfo } from '../events/index.ts';
-import type { KafkaPort } from '../platform/kafka/kafka-client.ts';
-import { kafkajsProducerSettings } from '../platform/kafka/kafkajs-producer-settings.ts';
+import type { KafkaPort, RecordProducer } from '../platform/kafka/kafka-port.ts';
 
 export interface DeadLetter {
   original: { key?: Buffer | string | null; value: Buffer | string | null; headers?: Record<string, string> };
@@ -10,48 +8,31 @@ export interface DeadLetter {
 
 /** Publishes what cannot be processed to the dead-letter topic, original bytes intact. */
 export class DeadLetterPublisher {
-  private producer: Producer;
-  private readonly sendOptions: Pick<ProducerRecord, 'acks' | 'compression'>;
-  private connected = false;
+  private readonly producer: RecordProducer;
 
   constructor(
     kafka: KafkaPort,
     private readonly topic: string,
   ) {
-    const settings = kafkajsProducerSettings({ compression: 'gzip' });
-    this.producer = kafka.producer(settings.config);
-    this.sendOptions = settings.send;
-  }
-
-  async connect(): Promise<void> {
-    if (this.connected) return;
-    await this.producer.connect();
-    this.connected = true;
+    // acks=all + idempotent: a dead letter is the only copy of a message once its offset is committed. Bounded
+    // retries (not forever): the runner sees a failure, logs it and retries the publish itself, before committing.
+    this.producer = kafka.producer({ acks: 'all', idempotent: true, codec: 'gzip' });
   }
 
   /** Resolves once the broker acknowledged every record (acks=all); throws if it did not. */
   async publish(letters: readonly DeadLetter[]): Promise<void> {
     if (letters.length === 0) return;
-    await this.connect();
-    await this.producer.send({
-      topic: this.topic,
-      ...this.sendOptions,
-      messages: letters.map((l) => encodeDeadLetter(l.original, l.info)),
-    });
+    const result = await this.producer.send(
+      this.topic,
+      letters.map((l) => {
+        const m = encodeDeadLetter(l.original, l.info);
+        return { key: m.key, value: m.value, headers: m.headers };
+      }),
+    );
+    if (!result.ok) throw new Error(`dead letters not stored (${result.reason}): ${result.detail}`);
   }
 
   async close(): Promise<void> {
-    if (this.connected) await this.producer.disconnect();
-    this.connected = false;
+    await this.producer.close();
   }
-}
-
-/** Kafka header values arrive as Buffers (or arrays of them); the wire format uses plain strings. */
-export function headersToStrings(headers: Record<string, unknown> | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(headers ?? {})) {
-    const value = Array.isArray(v) ? v[v.length - 1] : v;
-    if (value != null) out[k] = Buffer.isBuffer(value) ? value.toString('utf8') : String(value);
-  }
-  return out;
 }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, inject } from 'vitest';
 import type { KafkaMessage, Producer } from 'kafkajs';
 import { createKafkaClient, type KafkaPort } from '../../src/platform/kafka/kafka-client.ts';
-import type { KafkaConnection, KafkaPort as ProducingPort } from '../../src/platform/kafka/kafka-port.ts';
+import type { KafkaConnection, KafkaPort as Port } from '../../src/platform/kafka/kafka-port.ts';
 import { ensureTopics } from '../../src/platform/kafka/topics.ts';
 
 export function testBrokers(): string[] {
@@ -18,7 +18,7 @@ export async function testKafka(brokers: string[] = testBrokers()): Promise<Kafk
  * The project's Kafka port (the @platformatic/kafka adapter) on the test broker, as the emitter is given it in
  * production; the caller closes it. `connection` overrides the client id, timeouts, brokers.
  */
-export async function testPort(connection: Partial<KafkaConnection> = {}): Promise<ProducingPort> {
+export async function testPort(connection: Partial<KafkaConnection> = {}): Promise<Port> {
   // Loaded on use: the library needs Node >= 22.22, and files that never make a port need not load it.
   const { createPlatformaticKafka } = await import('../../src/platform/kafka/platformatic-adapter.ts');
   return createPlatformaticKafka({ brokers: testBrokers(), clientId: `test-${randomBytes(3).toString('hex')}`, ...connection });
@@ -26,18 +26,22 @@ export async function testPort(connection: Partial<KafkaConnection> = {}): Promi
 
 /**
  * For a whole test file: a broker client and one idempotent producer, connected before the file's
- * tests and disconnected after them. Read `kafka` and `producer` inside hooks and tests only.
+ * tests and disconnected after them, and the project's Kafka port (`port`, what the consumers take).
+ * Read `kafka`, `producer` and `port` inside hooks and tests only.
  */
-export function sharedProducer(): { readonly kafka: KafkaPort; readonly producer: Producer } {
+export function sharedProducer(): { readonly kafka: KafkaPort; readonly producer: Producer; readonly port: Port } {
   let kafka: KafkaPort | undefined;
   let producer: Producer | undefined;
+  let port: Port | undefined;
   beforeAll(async () => {
     kafka = await testKafka();
     producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
+    port = await testPort();
   });
   afterAll(async () => {
     await producer?.disconnect();
+    await port?.close();
   });
   const ready = <T>(value: T | undefined): T => {
     if (value === undefined) throw new Error('sharedProducer() is only ready inside hooks and tests');
@@ -49,6 +53,9 @@ export function sharedProducer(): { readonly kafka: KafkaPort; readonly producer
     },
     get producer() {
       return ready(producer);
+    },
+    get port() {
+      return ready(port);
     },
   };
 }

@@ -6,6 +6,8 @@ import { connectKafka } from '../../app/local-infra.ts';
 import { loadConfig } from '../../platform/config.ts';
 import { createLogger } from '../../platform/logger.ts';
 import { kafkajsProducerSettings } from '../../platform/kafka/kafkajs-producer-settings.ts';
+import { kafkaConnectionFromConfig } from '../../platform/kafka/kafka-connection.ts';
+import { createPlatformaticKafka } from '../../platform/kafka/platformatic-adapter.ts';
 
 export const help = `actionpulse smoke
 
@@ -50,8 +52,10 @@ export async function run(): Promise<number> {
   const sink = new PrintSink();
   // A group of its own reading from the beginning, keeping only this run's events.
   const wanted = new Set(events.map((e) => e.event_id));
+  // The validating consumer reads through the Kafka port, as the pipeline's consumers do.
+  const port = createPlatformaticKafka(kafkaConnectionFromConfig(config, brokers));
   const reader = new ConsumerRunner({
-    kafka,
+    kafka: port,
     sink: {
       name: 'print',
       write: async (batch) => {
@@ -71,6 +75,7 @@ export async function run(): Promise<number> {
   const deadline = Date.now() + 60_000;
   while (sink.seen.size < wanted.size && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
   await reader.stop();
+  await port.close();
   const ok = [...wanted].every((id) => sink.seen.has(id));
   console.log(ok ? `all five events went through Kafka and validated (${Date.now() - t0} ms)` : `only ${sink.seen.size} of 5 events came back`);
   return ok ? 0 : 1;

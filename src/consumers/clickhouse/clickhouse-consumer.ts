@@ -1,5 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import type { KafkaPort } from '../../platform/kafka/kafka-client.ts';
+import type { KafkaPort } from '../../platform/kafka/kafka-port.ts';
 import type { Logger } from '../../platform/logger.ts';
 import { ConsumerRunner } from '../consumer-runner.ts';
 import type { BackoffPolicy } from '../../platform/retry.ts';
@@ -33,8 +33,6 @@ export interface ClickhouseConsumerOptions {
   insertTimeoutMs?: number;
   /** Partitions handled at once: one partition's insert runs in the engine while another's batch is decoded. */
   partitionsConsumedConcurrently?: number;
-  /** See ConsumerRunnerOptions.pipelineWrites (on by default here). */
-  pipelineWrites?: boolean;
   retry?: BackoffPolicy;
   /** How often closed hours are sealed (seal-hours.ts; default 60 s; 0 = never, e.g. a second consumer). */
   sealEveryMs?: number;
@@ -64,8 +62,6 @@ export async function startClickhouseConsumer(o: ClickhouseConsumerOptions): Pro
     maxWaitTimeMs: o.maxWaitTimeMs ?? 1000,
     minBytes: o.minBytes ?? 256 * 1024,
     partitionsConsumedConcurrently: o.partitionsConsumedConcurrently ?? 1,
-    // The engine inserts on its own threads: decoding the next batch meanwhile keeps both busy.
-    pipelineWrites: o.pipelineWrites ?? true,
     retry: o.retry,
   });
   await runner.start();

@@ -1,4 +1,4 @@
-import type { KafkaPort } from '../../platform/kafka/kafka-client.ts';
+import type { KafkaPort } from '../../platform/kafka/kafka-port.ts';
 
 /**
  * Consumer lag per partition = log-end offset − committed offset, asked of the broker. Unlike the lag a
@@ -8,22 +8,19 @@ import type { KafkaPort } from '../../platform/kafka/kafka-client.ts';
  */
 export async function consumerLag(kafka: KafkaPort, groupId: string, topic: string): Promise<Map<number, number>> {
   const admin = kafka.admin();
-  await admin.connect();
   try {
-    const [ends, committed] = await Promise.all([admin.fetchTopicOffsets(topic), admin.fetchOffsets({ groupId, topics: [topic] })]);
-    const done = new Map<number, bigint>();
-    for (const p of committed.find((t) => t.topic === topic)?.partitions ?? []) done.set(p.partition, BigInt(p.offset));
+    const [ranges, committed] = await Promise.all([admin.partitionRanges(topic), admin.committedOffsets(groupId, topic)]);
+    const done = new Map(committed.map((p) => [p.partition, p.offset]));
     const lag = new Map<number, number>();
-    for (const p of ends) {
-      const end = BigInt(p.high);
+    for (const p of ranges) {
       const at = done.get(p.partition) ?? -1n;
       // -1 = nothing committed yet: everything from the log start is still to be read.
-      const from = at < 0n ? BigInt(p.low) : at;
-      lag.set(p.partition, Number(end > from ? end - from : 0n));
+      const from = at < 0n ? p.low : at;
+      lag.set(p.partition, Number(p.high > from ? p.high - from : 0n));
     }
     return lag;
   } finally {
-    await admin.disconnect();
+    await admin.close();
   }
 }
 

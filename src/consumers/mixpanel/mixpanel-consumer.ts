@@ -1,5 +1,5 @@
 import { ConfigError, type Config } from '../../platform/config.ts';
-import type { KafkaPort } from '../../platform/kafka/kafka-client.ts';
+import type { KafkaPort } from '../../platform/kafka/kafka-port.ts';
 import type { Logger } from '../../platform/logger.ts';
 import { ConsumerRunner } from '../consumer-runner.ts';
 import type { BackoffPolicy } from '../../platform/retry.ts';

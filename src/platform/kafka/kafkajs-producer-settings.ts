@@ -25,13 +25,13 @@ export interface ProducerSettingsOptions {
   /**
    * Retry inside the client without limit (a send during an outage stays pending). Otherwise the client's own
    * limit applies and a send that cannot be acknowledged fails, for callers that report it (dead-letter
-   * publisher, CLI).
+   * replay, CLI).
    */
   retryForever?: boolean;
 }
 
 /**
- * For the producers still on kafkajs (dead-letter publisher, dead-letter replay, smoke CLI) until they move to the
+ * For the producers still on kafkajs (dead-letter replay, smoke CLI) until they move to the
  * Kafka port, whose settings (src/producers/producer-settings.ts) the emitter uses; this file goes with kafkajs.
  * Idempotent (the broker drops a retried batch it already has), acks from all in-sync replicas, no topic
  * auto-creation. kafkajs allows one request in flight per broker with idempotence (it holds a lock per broker

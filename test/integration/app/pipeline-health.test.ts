@@ -5,7 +5,7 @@ import { HealthMonitor } from '../../../src/app/pipeline-health.ts';
 import { silentLogger } from '../../../src/platform/logger.ts';
 import { CollectingSink } from '../../helpers/collecting-sink.ts';
 import { oneOfEach } from '../../helpers/events.ts';
-import { freshTopics, testKafka, uniqueName, waitFor } from '../../helpers/kafka.ts';
+import { freshTopics, testKafka, testPort, uniqueName, waitFor } from '../../helpers/kafka.ts';
 
 describe('pipeline self-monitoring', () => {
   it('reports a consumer whose sink keeps failing as stalled (lag, no progress), and a healthy one as ok', async () => {
@@ -19,15 +19,16 @@ describe('pipeline self-monitoring', () => {
     const healthy = new CollectingSink();
     const broken = new CollectingSink();
     for (let i = 0; i < 1000; i++) broken.script.push({ status: 'retry', error: new Error('clickhouse down') });
+    const port = await testPort();
     const goodGroup = uniqueName('ok');
     const badGroup = uniqueName('stuck');
-    const good = new ConsumerRunner({ kafka, sink: healthy, groupId: goodGroup, topic, deadLetterTopic: dlq, logger: silentLogger });
-    const bad = new ConsumerRunner({ kafka, sink: broken, groupId: badGroup, topic, deadLetterTopic: dlq, logger: silentLogger, retry: { initialMs: 50, maxMs: 100, multiplier: 2 } });
+    const good = new ConsumerRunner({ kafka: port, sink: healthy, groupId: goodGroup, topic, deadLetterTopic: dlq, logger: silentLogger });
+    const bad = new ConsumerRunner({ kafka: port, sink: broken, groupId: badGroup, topic, deadLetterTopic: dlq, logger: silentLogger, retry: { initialMs: 50, maxMs: 100, multiplier: 2 } });
     await good.start();
     await bad.start();
     let now = Date.now();
     const monitor = new HealthMonitor({
-      kafka,
+      kafka: port,
       topic,
       consumers: () => [
         { name: 'good', groupId: goodGroup, runner: good },
@@ -52,6 +53,7 @@ describe('pipeline self-monitoring', () => {
     } finally {
       await good.stop();
       await bad.stop();
+      await port.close();
     }
   });
 });

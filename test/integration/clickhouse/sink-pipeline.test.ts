@@ -41,7 +41,7 @@ describe('ClickHouse sink fast path: message bytes inserted as they are, pipelin
     const oddJson = JSON.stringify(odd).replace('"duration_ms":7', '"duration_ms":7.0').replace('1767225700000', '1.7672257e12');
     expect(oddJson).toContain('7.0');
     await broker.producer.send({ topic: topics.events, acks: -1, messages: [...plain.slice(0, 100).map(encodeEvent), { key: base.organization_id, value: oddJson }, ...plain.slice(100).map(encodeEvent)] });
-    const consumer = await startClickhouseConsumer({ kafka: broker.kafka, clickhouse, database: DB, ttlDays: 4000, topic: topics.events, deadLetterTopic: topics.dlq, logger: silentLogger, groupId: uniqueName('ch-fallback'), minBytes: 1, maxWaitTimeMs: 200 });
+    const consumer = await startClickhouseConsumer({ kafka: broker.port, clickhouse, database: DB, ttlDays: 4000, topic: topics.events, deadLetterTopic: topics.dlq, logger: silentLogger, groupId: uniqueName('ch-fallback'), minBytes: 1, maxWaitTimeMs: 200 });
     consumers.push(consumer);
     await waitFor(() => consumer.runner.stats.written === 201, { timeoutMs: 60_000, what: 'all 201 events written' });
     expect(consumer.runner.stats.deadLettered).toBe(0);
@@ -54,26 +54,26 @@ describe('ClickHouse sink fast path: message bytes inserted as they are, pipelin
     expect(rows).toEqual(expected);
   });
 
-  it('pipelined runner stopped while a batch is stuck in retry: nothing committed past it, a new runner delivers every event', async () => {
+  it('runner stopped while a batch is stuck in retry (later batches fetched meanwhile): nothing committed past it, a new runner delivers every event', async () => {
     const topics = await freshTopics(broker.kafka, 1);
     const events: ActionEvent[] = generateWorkload({ seed: 5, endMs: Date.UTC(2026, 0, 1), hours: 24, organizations: 1, agentsPerOrg: 4, invocations: 600 }).events;
     // Several sends = several batches: the first one fails until the runner stops, the later ones are fetched meanwhile.
     for (let i = 0; i < events.length; i += 150) await broker.producer.send({ topic: topics.events, acks: -1, messages: events.slice(i, i + 150).map(encodeEvent) });
     const groupId = uniqueName('pipeline');
     const stuck = new StuckSink();
-    const first = new ConsumerRunner({ kafka: broker.kafka, sink: stuck, groupId, topic: topics.events, deadLetterTopic: topics.dlq, logger: silentLogger, pipelineWrites: true, maxBatchEvents: 150, maxBytesPerPartition: 20_000, minBytes: 1, maxWaitTimeMs: 100, retry: { initialMs: 20, maxMs: 50, multiplier: 2 } });
+    const first = new ConsumerRunner({ kafka: broker.port, sink: stuck, groupId, topic: topics.events, deadLetterTopic: topics.dlq, logger: silentLogger, maxBatchEvents: 150, maxBytesPerPartition: 20_000, minBytes: 1, maxWaitTimeMs: 100, retry: { initialMs: 20, maxMs: 50, multiplier: 2 } });
     await first.start();
     await waitFor(() => stuck.attempts >= 5, { timeoutMs: 60_000, what: 'the first batch retried' });
     await first.stop();
     expect(first.stats.written).toBe(0);
-    const lagAfterStop = await consumerLag(broker.kafka, groupId, topics.events);
+    const lagAfterStop = await consumerLag(broker.port, groupId, topics.events);
     expect(lagAfterStop.get(0)).toBe(events.length); // nothing committed
 
     const healthy = new CollectingSink();
-    const second = new ConsumerRunner({ kafka: broker.kafka, sink: healthy, groupId, topic: topics.events, deadLetterTopic: topics.dlq, logger: silentLogger, pipelineWrites: true, minBytes: 1, maxWaitTimeMs: 100 });
+    const second = new ConsumerRunner({ kafka: broker.port, sink: healthy, groupId, topic: topics.events, deadLetterTopic: topics.dlq, logger: silentLogger, minBytes: 1, maxWaitTimeMs: 100 });
     await second.start();
     try {
-      await waitFor(async () => (await consumerLag(broker.kafka, groupId, topics.events)).get(0) === 0, { timeoutMs: 60_000, intervalMs: 250, what: 'the second runner caught up' });
+      await waitFor(async () => (await consumerLag(broker.port, groupId, topics.events)).get(0) === 0, { timeoutMs: 60_000, intervalMs: 250, what: 'the second runner caught up' });
       expect(new Set(healthy.events.map((e) => e.event_id))).toEqual(new Set(events.map((e) => e.event_id)));
       expect(healthy.events.map((e) => e.event_id)).toEqual(events.map((e) => e.event_id)); // in offset order, once each
     } finally {

@@ -98,7 +98,7 @@ describe('every dashboard metric equals the ground truth, through the real broke
   /** A sink consumer on the events topic in a group of its own, stopped after the suite. */
   async function startConsumer(groupPrefix: string, maxBatchEvents: number): Promise<ClickhouseConsumer> {
     const consumer = await startClickhouseConsumer({
-      kafka: broker.kafka,
+      kafka: broker.port,
       clickhouse,
       database: DB,
       ttlDays: 400,

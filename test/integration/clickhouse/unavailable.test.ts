@@ -10,13 +10,14 @@ import { encodeEvent } from '../../../src/events/index.ts';
 import { createClickhouse } from '../../../src/platform/clickhouse-client.ts';
 import { silentLogger } from '../../../src/platform/logger.ts';
 import type { KafkaPort } from '../../../src/platform/kafka/kafka-client.ts';
+import type { KafkaPort as Port } from '../../../src/platform/kafka/kafka-port.ts';
 import { ConsumerRunner } from '../../../src/consumers/consumer-runner.ts';
 import { ClickhouseSink } from '../../../src/consumers/clickhouse/clickhouse-sink.ts';
 import { consumerLag } from '../../../src/consumers/clickhouse/consumer-lag.ts';
 import { startClickhouseConsumer } from '../../../src/consumers/clickhouse/clickhouse-consumer.ts';
 import { runMigrations } from '../../../src/consumers/clickhouse/migrations.ts';
 import { generateWorkload } from '../../../src/workload/workload-generator.ts';
-import { freshTopics, testKafka, uniqueName, waitFor } from '../../helpers/kafka.ts';
+import { freshTopics, testKafka, testPort, uniqueName, waitFor } from '../../helpers/kafka.ts';
 
 const DB = 'ap_outage';
 const HOUR = 3600_000;
@@ -25,6 +26,7 @@ const fastRetry = { initialMs: 100, maxMs: 1000, multiplier: 2 };
 describe('ClickHouse unavailable or slow: the sink pauses, retries, resumes, and loses nothing', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'actionpulse-outage-'));
   let kafka: KafkaPort;
+  let port: Port;
   let producer: Producer;
   let clickhouse: ClickHouseClient;
   const workload = generateWorkload({ seed: 7, endMs: Math.floor(Date.now() / HOUR) * HOUR, hours: 48, organizations: 3, agentsPerOrg: 4, invocations: 600 });
@@ -34,12 +36,14 @@ describe('ClickHouse unavailable or slow: the sink pauses, retries, resumes, and
     kafka = await testKafka();
     producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
+    port = await testPort();
     clickhouse = createClickhouse({ dataDir });
     await runMigrations(clickhouse, { database: DB, ttlDays: 400 });
   });
 
   afterAll(async () => {
     await producer?.disconnect();
+    await port?.close();
     await clickhouse?.close();
     rmSync(dataDir, { recursive: true, force: true });
   });
@@ -48,7 +52,7 @@ describe('ClickHouse unavailable or slow: the sink pauses, retries, resumes, and
     const r = await clickhouse.query({ query: `SELECT DISTINCT toString(event_id) AS id FROM ${DB}.action_events`, format: 'JSONEachRow' });
     return (await r.json<{ id: string }>()).filter((row) => ids.has(row.id)).length;
   }
-  const totalLag = async (groupId: string, topic: string) => [...(await consumerLag(kafka, groupId, topic)).values()].reduce((a, b) => a + b, 0);
+  const totalLag = async (groupId: string, topic: string) => [...(await consumerLag(port, groupId, topic)).values()].reduce((a, b) => a + b, 0);
 
   it('embedded engine: table gone, then too many parts; lag grows, nothing is written twice or lost', async () => {
     const { events: topic, dlq } = await freshTopics(kafka, 2);
@@ -56,7 +60,7 @@ describe('ClickHouse unavailable or slow: the sink pauses, retries, resumes, and
     const [first, second, third] = [events.slice(0, 300), events.slice(300, 700), events.slice(700, 1100)];
     await producer.send({ topic, acks: -1, messages: first.map(encodeEvent) });
     const consumer = await startClickhouseConsumer({
-      kafka, clickhouse, database: DB, ttlDays: 400, topic, deadLetterTopic: dlq, logger: silentLogger,
+      kafka: port, clickhouse, database: DB, ttlDays: 400, topic, deadLetterTopic: dlq, logger: silentLogger,
       groupId, minBytes: 1, maxWaitTimeMs: 200, retry: fastRetry,
     });
     try {
@@ -103,7 +107,7 @@ describe('ClickHouse unavailable or slow: the sink pauses, retries, resumes, and
     const httpClient = createClickhouse({ url, dataDir });
     const runOnce = async (client: ClickHouseClient, until: (r: ConsumerRunner) => boolean | Promise<boolean>, what: string) => {
       const runner = new ConsumerRunner({
-        kafka, groupId, topic, deadLetterTopic: dlq, logger: silentLogger, retry: fastRetry, maxWaitTimeMs: 200,
+        kafka: port, groupId, topic, deadLetterTopic: dlq, logger: silentLogger, retry: fastRetry, maxWaitTimeMs: 200,
         sink: new ClickhouseSink({ client, database: DB, logger: silentLogger, insertTimeoutMs: 1000 }),
       });
       await runner.start();

@@ -32,9 +32,9 @@ describe('consumer runner and events dated in the future', () => {
 
     const sink = new CollectingSink();
     const groupId = uniqueName('future');
-    const runner = new ConsumerRunner({ kafka, sink, groupId, topic, deadLetterTopic: dlq, logger: silentLogger, fromBeginning: true });
+    const runner = new ConsumerRunner({ kafka: broker.port, sink, groupId, topic, deadLetterTopic: dlq, logger: silentLogger, fromBeginning: true });
     const metrics = createMetrics();
-    new HealthMonitor({ kafka, topic, consumers: () => [{ name: 'future', groupId, runner }] }).register(metrics.meter);
+    new HealthMonitor({ kafka: broker.port, topic, consumers: () => [{ name: 'future', groupId, runner }] }).register(metrics.meter);
     const server = createServer((req, res) => metrics.handler(req, res));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     await runner.start();

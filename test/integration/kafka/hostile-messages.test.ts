@@ -30,7 +30,7 @@ describe('consumer runner under hostile records', () => {
     expect(new Set(messages.map((m) => m.kind)).size).toBeGreaterThanOrEqual(15);
 
     const sink = new CollectingSink();
-    const runner = new ConsumerRunner({ kafka: broker.kafka, sink, groupId: uniqueName('fuzz'), topic, deadLetterTopic: dlq, logger: silentLogger, fromBeginning: true });
+    const runner = new ConsumerRunner({ kafka: broker.port, sink, groupId: uniqueName('fuzz'), topic, deadLetterTopic: dlq, logger: silentLogger, fromBeginning: true });
     await runner.start();
     try {
       await waitFor(() => runner.stats.partitions.get(0)?.committedOffset === String(messages.length), { timeoutMs: 300_000, what: 'every record committed' });

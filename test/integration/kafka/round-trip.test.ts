@@ -51,7 +51,7 @@ describe('Kafka wire format on the real broker', () => {
     const sink = new CollectingSink();
     sink.script.push({ status: 'retry', error: new Error('transient') });
     const runner = new ConsumerRunner({
-      kafka: broker.kafka,
+      kafka: broker.port,
       sink,
       groupId: uniqueName('g'),
       topic,
@@ -86,7 +86,7 @@ describe('Kafka wire format on the real broker', () => {
     await broker.producer.send({ topic, acks: -1, compression: CompressionTypes.GZIP, messages });
     const sink = new CollectingSink(true);
     sink.script.push({ status: 'reject', error: new Error('partial'), events: [{ index: 2, reason: 'sink_rejected', detail: 'refused' }] });
-    const runner = new ConsumerRunner({ kafka: broker.kafka, sink, groupId: uniqueName('g'), topic, deadLetterTopic: dlq, logger: silentLogger });
+    const runner = new ConsumerRunner({ kafka: broker.port, sink, groupId: uniqueName('g'), topic, deadLetterTopic: dlq, logger: silentLogger });
     await runner.start();
     try {
       await waitFor(() => sink.batches.length >= 1, { what: 'a batch in the sink' });
@@ -110,7 +110,7 @@ describe('Kafka wire format on the real broker', () => {
     await broker.producer.send({ topic, acks: -1, messages: valid.map(encodeEvent) });
     const sink = new CollectingSink();
     sink.script.push({ status: 'reject', error: new Error('partial'), events: [{ index: 1, reason: 'mixpanel_rejected', detail: 'time out of range' }] });
-    const runner = new ConsumerRunner({ kafka: broker.kafka, sink, groupId: uniqueName('g'), topic, deadLetterTopic: dlq, logger: silentLogger });
+    const runner = new ConsumerRunner({ kafka: broker.port, sink, groupId: uniqueName('g'), topic, deadLetterTopic: dlq, logger: silentLogger });
     await runner.start();
     try {
       await waitFor(() => sink.events.length >= 4, { what: 'accepted events' });

@@ -15,7 +15,6 @@ import type { Sink, SinkBatch, SinkResult } from '../../../src/consumers/sink.ts
 import type { ActionEvent } from '../../../src/events/index.ts';
 import { createExecutor, fileBackend, type Executor } from '../../../src/executors/index.ts';
 import { loadConfig } from '../../../src/platform/config.ts';
-import type { KafkaPort } from '../../../src/platform/kafka/kafka-client.ts';
 import { MAX_LINKS_PER_SPAN } from '../../../src/platform/kafka/messaging-spans.ts';
 import { silentLogger } from '../../../src/platform/logger.ts';
 import { openRegistryDb, type SqlDb } from '../../../src/platform/registry-db.ts';
@@ -92,15 +91,18 @@ async function producing(topic: string): Promise<Producing> {
   return { executor, emitter };
 }
 
-async function consume(kafka: KafkaPort, topic: string, dlq: string, expected: number): Promise<{ sink: SpanWitnessSink; group: string }> {
+async function consume(topic: string, dlq: string, expected: number): Promise<{ sink: SpanWitnessSink; group: string }> {
   const sink = new SpanWitnessSink();
   const group = uniqueName('trace');
-  const runner = new ConsumerRunner({ kafka, sink, groupId: group, topic, deadLetterTopic: dlq, logger: silentLogger });
+  // The consumer runner reads through the Kafka port.
+  const port = await testPort();
+  const runner = new ConsumerRunner({ kafka: port, sink, groupId: group, topic, deadLetterTopic: dlq, logger: silentLogger });
   await runner.start();
   try {
     await waitFor(() => sink.events.length >= expected, { timeoutMs: 60_000, what: `${expected} events in the sink` });
   } finally {
     await runner.stop();
+    await port.close();
   }
   return { sink, group };
 }
@@ -132,7 +134,7 @@ describe('OpenTelemetry across Kafka (messaging semantic conventions)', () => {
     const ev = evaluator({ kafka, db: registry.db, rules: loadRulesFile(), eventsTopic: topic, notifiers: {}, routes: {} });
     await ev.start();
     cleanups.push(() => ev.stop());
-    const { sink, group } = await consume(kafka, topic, dlq, 6);
+    const { sink, group } = await consume(topic, dlq, 6);
     await waitFor(() => ev.stats.events >= 6, { timeoutMs: 90_000, what: 'the evaluator read the events' });
     await ev.stop();
 
@@ -221,7 +223,7 @@ describe('OpenTelemetry across Kafka (messaging semantic conventions)', () => {
     expect(await emitter.drained(60_000)).toBe(true);
     // + the agent's one daily activity report, which has no trace ids.
     const total = traced + 1;
-    const { group } = await consume(kafka, topic, dlq, total);
+    const { group } = await consume(topic, dlq, total);
 
     for (const spans of [named(`process ${topic}`, (s) => s.attributes['messaging.consumer.group.name'] === group), named(`send ${topic}`)]) {
       expect(sum(spans, 'messaging.batch.message_count')).toBe(total);

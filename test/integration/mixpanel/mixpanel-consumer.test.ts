@@ -79,7 +79,7 @@ describe('Mixpanel consumer on the real broker', () => {
     await produce(topic, produced);
 
     const runner = createMixpanelConsumer(settings(f), {
-      kafka: broker.kafka,
+      kafka: broker.port,
       logger: silentLogger,
       topic,
       deadLetterTopic: dlq,
@@ -124,7 +124,7 @@ describe('Mixpanel consumer on the real broker', () => {
       acks: -1,
       messages: [...clean.map(encodeEvent), ...dirty.map((e) => ({ key: e.organization_id, value: JSON.stringify(e) }))],
     });
-    const runner = createMixpanelConsumer(settings(f), { kafka: broker.kafka, logger: silentLogger, topic, deadLetterTopic: dlq, retry: { initialMs: 20, maxMs: 100, multiplier: 2 } });
+    const runner = createMixpanelConsumer(settings(f), { kafka: broker.port, logger: silentLogger, topic, deadLetterTopic: dlq, retry: { initialMs: 20, maxMs: 100, multiplier: 2 } });
     await runner.start();
     try {
       await waitFor(() => runner.stats.written + runner.stats.deadLettered >= 40, { what: 'all 40 messages handled' });
