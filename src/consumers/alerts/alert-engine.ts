@@ -169,6 +169,13 @@ function topReasonsOf(parts: readonly WindowSeries[], k: number, windowSteps: nu
 
 const isOpen = (s: AlertState | undefined): boolean => s !== undefined && (s.status === 'firing' || s.status === 'pending');
 
+/**
+ * The state was last evaluated at or after `at`: by this engine, or by an earlier run whose transition (persisted with
+ * its instant) it restored. Deciding `at` again would start a second episode behind the state's own last decision —
+ * a restart whose checkpoint lags the evaluated steps (it is never saved ahead of the clock) re-reads them.
+ */
+const decidedAlready = (s: AlertState | undefined, at: number): boolean => s !== undefined && s.lastEvalAt !== null && s.lastEvalAt >= at;
+
 export class AlertEngine {
   readonly stats: EngineStats = {
     counted: 0,
@@ -581,7 +588,7 @@ export class AlertEngine {
     for (const [key, w] of rt.early ? [...rt.open].map((k) => [k, rt.scopes.get(k)] as const) : rt.scopes) {
       if (!w) continue;
       const prev = this.states.get(`${rt.rule.id}|${key}`);
-      if (replay) continue;
+      if (replay || decidedAlready(prev, at)) continue;
       const from = prev ?? initialState(rt.rule.id, key, { ...w.scope });
       if (from.status === 'firing' && from.firingSince !== null && from.firingSince > at) continue; // fired on an event ahead of this instant
       const n = w.count(at - rt.windowMs, at);
@@ -638,7 +645,7 @@ export class AlertEngine {
         if (prune) rt.scopes.delete(key);
         continue;
       }
-      if (replay) continue;
+      if (replay || decidedAlready(prev, at)) continue;
       const from = prev ?? initialState(rt.rule.id, key, { ...entry.scope });
       if (from.status === 'firing' && from.firingSince !== null && from.firingSince > at) continue;
       const obs: Observation = { value: den > 0 ? num / den : 0, numerator: num, denominator: den, volume: den, blocked, disabled, excluded };

@@ -328,6 +328,8 @@ export class AlertEvaluator {
   }
 
   private lastBudgetWrite = 0;
+  /** The evaluated-through instant this instance last saved. */
+  private savedThrough = -Infinity;
 
   /** The error budget left per scope, from the SLO rule's window (written at most every 10 s of wall time). */
   private async saveErrorBudget(engine: AlertEngine): Promise<void> {
@@ -340,13 +342,16 @@ export class AlertEvaluator {
   private async evaluatePending(engine: AlertEngine, read = false): Promise<void> {
     const before = engine.closedThroughMs;
     for (const t of engine.decide()) await this.persist(engine, t);
-    if (engine.closedThroughMs > before || read) {
+    // Steps evaluated ahead of the clock are saved as evaluated once the clock has passed them, read or not.
+    const clockPassedSaved = Math.min(engine.closedThroughMs, this.clock()) > this.savedThrough;
+    if (engine.closedThroughMs > before || read || clockPassedSaved) {
       // Everything read so far has been decided on and its transitions persisted.
       const offsets: Record<string, string> = {};
       for (const [p, o] of this.decidedUntil) offsets[p] = o.toString();
       for (const [p, o] of this.consumed) if (o > (this.decidedUntil.get(p) ?? -1n)) offsets[p] = o.toString();
       // Never ahead of the clock: a restart replays instants up to the checkpoint without deciding on them.
-      await this.store.saveCheckpoint(this.groupId, Math.min(engine.closedThroughMs, this.clock()), offsets);
+      this.savedThrough = Math.min(engine.closedThroughMs, this.clock());
+      await this.store.saveCheckpoint(this.groupId, this.savedThrough, offsets);
     }
     await this.saveErrorBudget(engine);
   }
