@@ -171,7 +171,8 @@ const reading: fc.Arbitrary<Reading> = fc.oneof(
 );
 
 describe('alert decisions depend on the events, not on how they were read', () => {
-  it('equal a brute-force reference for any batching, shuffle within the evaluation delay, duplicates, restart point and checkpoint found behind it', () => {
+  // Synchronous: vitest cannot stop it midway, so its limit grows with the runs asked for (a busy machine: 1 s a run).
+  it('equal a brute-force reference for any batching, shuffle within the evaluation delay, duplicates, restart point and checkpoint found behind it', { timeout: Math.max(60_000, RUNS * 1000) }, () => {
     fc.assert(
       fc.property(fc.array(segment, { minLength: 3, maxLength: 10 }), fc.integer(), reading, fc.constantFrom(0, 0, 5, 30), (segments, seed, how, dupPercent) => {
         const { events, until } = streamOf(segments, seed);
