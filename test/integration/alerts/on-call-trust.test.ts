@@ -30,6 +30,10 @@ describe('alerts on-call can trust', () => {
   /** One evaluator identity (group, control topic) that can be stopped and started again, with a movable clock. */
   async function service(rules: RulesFile, partitions = 3) {
     const { kafka, db } = suite;
+    // Alert states are global to the alerts service (one per rule and scope). Each test is a service of its own on
+    // its own timeline: a state an earlier test left, evaluated up to a later instant, would stand for decisions
+    // already taken at this test's instants.
+    await db.query('DELETE FROM alert_state');
     const { events: topic } = await freshTopics(kafka, partitions);
     const start = Math.floor((Date.now() - 8 * 3600_000) / MIN) * MIN;
     const clock = { now: start };
