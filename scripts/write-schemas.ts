@@ -70,6 +70,10 @@ const FIELD_DESCRIPTIONS: Record<string, string> = {
   upstream_status: 'HTTP status from the CRM, when the failure came from it.',
   outcome: 'Whether the token refresh succeeded.',
   change: 'How the configuration ended: `removed` or `replaced`. Absent means removed.',
+  registry_scope:
+    'With reason `registry_disabled`: the switch that refused the call, `global` (the action is off for everyone) or `organization` (off for this organization only). Absent means global.',
+  probe:
+    'true on the outcome of a half-open recovery probe: a real call the registry let through while the action was disabled for its scope. It counts in every rate like any call; absent means an ordinary call.',
 };
 
 type JsonObject = Record<string, unknown>;

@@ -4,6 +4,9 @@ import { FAILURE_REASON_CODES, TOKEN_REFRESH_OUTCOMES } from './failure-reasons.
 import { EVENT_ID_PATTERN } from './event-id.ts';
 import { futureTimestampMessage, withinFutureAllowance } from './future-allowance.ts';
 
+/** Which registry switch refused a call (`registry_scope` on a blocked `qontak_action_failed`). */
+export const REGISTRY_SCOPE_VALUES = ['global', 'organization'] as const;
+
 /** How a configuration ended, on `qontak_action_unconfigured`. */
 export const CONFIGURATION_CHANGES = ['removed', 'replaced'] as const;
 export type ConfigurationChange = (typeof CONFIGURATION_CHANGES)[number];
@@ -65,6 +68,8 @@ export const executedSchema = z.strictObject({
   conversation_id: identifier,
   duration_ms: durationMs,
   attempt: attempt.optional(),
+  /** A half-open recovery probe: a real call the registry let through while the action is disabled for its scope. */
+  probe: z.literal(true).optional(),
 });
 
 export const failedSchema = z.strictObject({
@@ -78,6 +83,13 @@ export const failedSchema = z.strictObject({
   attempt: attempt.optional(),
   /** Upstream HTTP status when the failure came from the CRM. */
   upstream_status: z.number().int().min(100).max(599).optional(),
+  /**
+   * `registry_disabled` only: which switch refused the call, the action's for everyone (`global`) or the action's
+   * for this organization (`organization`). Absent on events from producers before it existed: read as `global`.
+   */
+  registry_scope: z.enum(REGISTRY_SCOPE_VALUES).optional(),
+  /** A half-open recovery probe: a real call the registry let through while the action is disabled for its scope. */
+  probe: z.literal(true).optional(),
 });
 
 export const tokenRefreshedSchema = z.strictObject({

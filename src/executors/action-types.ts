@@ -1,5 +1,6 @@
 import type { FailureReason, NodeType } from '../events/index.ts';
 import type { Contact } from './interpolate.ts';
+import type { RegistryScope } from './registry-schema.ts';
 
 /** What the agent runtime passes with each call. */
 export interface ExecutionContext {
@@ -19,7 +20,14 @@ export interface ExecutionContext {
 
 export type ExecuteResult =
   | { ok: true; response: unknown }
-  | { ok: false; reason: FailureReason; message: string; upstreamStatus?: number };
+  | {
+      ok: false;
+      reason: FailureReason;
+      message: string;
+      upstreamStatus?: number;
+      /** `registry_disabled` only: the switch that refused the call, the action's (`global`) or the organization's. */
+      scope?: RegistryScope;
+    };
 
 /** One action's work after gating and validation; the executor wraps it with events and a span. */
 export interface ActionRun {

@@ -168,7 +168,11 @@ export async function createExecutor(deps: ExecutorDeps): Promise<Executor> {
   };
 
   async function runAction(nodeType: NodeType, params: unknown, ctx: ExecutionContext, ids: TraceIds, span: Span): Promise<ExecuteResult> {
-    if (!registry.isEnabled(nodeType)) return fail('registry_disabled', `${nodeType} is disabled in node_registries`);
+    const verdict = registry.verdict(nodeType, ctx.organization_id);
+    if (!verdict.allowed) {
+      const where = verdict.scope === 'global' ? 'node_registries' : `node_registry_organizations for ${ctx.organization_id}`;
+      return { ...fail('registry_disabled', `${nodeType} is disabled in ${where}`), scope: verdict.scope } as ExecuteResult;
+    }
     if (NODE_TYPES[nodeType].group === 'mekari_qontak_chat') {
       return chat.run({ nodeType: nodeType as 'qontak_chat_room_tag', rawParams: params, context: ctx });
     }
@@ -240,6 +244,7 @@ export async function createExecutor(deps: ExecutorDeps): Promise<Executor> {
         reason: result.reason,
         duration_ms,
         ...(result.upstreamStatus !== undefined ? { upstream_status: result.upstreamStatus } : {}),
+        ...(result.scope !== undefined ? { registry_scope: result.scope } : {}),
         ...ids,
       }, span);
       span.setAttributes({ outcome: 'failed', reason: result.reason, 'error.type': result.reason });

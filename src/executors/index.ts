@@ -10,8 +10,18 @@ export {
 } from './executor.ts';
 export type { ExecuteResult, ExecutionContext } from './action-types.ts';
 export type { Contact } from './interpolate.ts';
-export { migrateRegistry, setRegistryEnabled, readRegistry, REGISTRY_NOTIFY_CHANNEL, type RegistryChange } from './registry-schema.ts';
-export { RegistryGate } from './registry-gate.ts';
+export {
+  migrateRegistry,
+  setRegistryEnabled,
+  setOrganizationEnabled,
+  readRegistry,
+  readOrganizationDisables,
+  REGISTRY_NOTIFY_CHANNEL,
+  REGISTRY_SCOPES,
+  type RegistryChange,
+  type RegistryScope,
+} from './registry-schema.ts';
+export { RegistryGate, type GateVerdict } from './registry-gate.ts';
 export { RoomDirectory } from './room-directory.ts';
 export { SidekiqQueue, redisBackend, fileBackend, type SidekiqJob, type SidekiqBackend } from './sidekiq-queue.ts';
 export { WORKERS } from './chat-actions.ts';

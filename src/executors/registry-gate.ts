@@ -1,6 +1,6 @@
 import type { Logger } from '../platform/logger.ts';
 import type { SqlDb } from '../platform/registry-db.ts';
-import { readRegistry, REGISTRY_NOTIFY_CHANNEL } from './registry-schema.ts';
+import { readOrganizationDisables, readRegistry, REGISTRY_NOTIFY_CHANNEL, type RegistryScope } from './registry-schema.ts';
 
 export interface RegistryGateOptions {
   /** Safety net: full reload this often even without notifications (a dropped LISTEN connection). */
@@ -8,13 +8,19 @@ export interface RegistryGateOptions {
   logger: Logger;
 }
 
+/** What the gate answers for one call: go, or refused and by which switch. */
+export type GateVerdict = { allowed: true } | { allowed: false; scope: RegistryScope };
+
 /**
- * The `enabled` flags of node_registries, held in memory. `isEnabled` is a Map lookup (no DB round
+ * The `enabled` flags of node_registries and the organization-scoped disables of node_registry_organizations,
+ * held in memory. `isEnabled` is a Map lookup (no DB round
  * trip per action); a trigger NOTIFYs on every change and the gate reloads the (tiny) table, so a
  * disable reaches running executors in well under a second.
  */
 export class RegistryGate {
   private flags = new Map<string, boolean>();
+  /** `node_type \0 organization_id` of every organization-scoped disable. */
+  private orgDisabled = new Set<string>();
   private schema = '';
   private unlisten: (() => Promise<void>) | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -43,6 +49,23 @@ export class RegistryGate {
   /** Unknown actions are disabled: an action nobody registered must not run. */
   isEnabled(nodeType: string): boolean {
     return this.flags.get(nodeType) === true;
+  }
+
+  /** Whether `organizationId` may call `nodeType`: the global flag first (it wins), then the organization's switch. */
+  verdict(nodeType: string, organizationId: string): GateVerdict {
+    if (!this.isEnabled(nodeType)) return { allowed: false, scope: 'global' };
+    if (this.orgDisabled.has(`${nodeType}\u0000${organizationId}`)) return { allowed: false, scope: 'organization' };
+    return { allowed: true };
+  }
+
+  /** Organization-scoped disables, as `{ node_type: [organization_id, …] }`. */
+  organizationDisables(): Record<string, string[]> {
+    const out: Record<string, string[]> = {};
+    for (const k of this.orgDisabled) {
+      const [nodeType, org] = k.split('\u0000');
+      (out[nodeType] ??= []).push(org);
+    }
+    return out;
   }
 
   snapshot(): Record<string, boolean> {
@@ -83,7 +106,7 @@ export class RegistryGate {
   }
 
   private async reload(): Promise<void> {
-    const rows = await readRegistry(this.db);
+    const [rows, orgRows] = await Promise.all([readRegistry(this.db), readOrganizationDisables(this.db)]);
     const next = new Map<string, boolean>();
     for (const row of rows) next.set(row.node_type, row.enabled === true);
     for (const [nodeType, enabled] of next) {
@@ -91,7 +114,18 @@ export class RegistryGate {
         this.options.logger.info({ node_type: nodeType, enabled }, 'node registry flag changed');
       }
     }
+    const nextOrg = new Set(orgRows.map((r) => `${r.node_type}\u0000${r.organization_id}`));
+    if (this.flags.size > 0) {
+      for (const k of nextOrg) if (!this.orgDisabled.has(k)) this.logOrgChange(k, false);
+      for (const k of this.orgDisabled) if (!nextOrg.has(k)) this.logOrgChange(k, true);
+    }
     this.flags = next;
+    this.orgDisabled = nextOrg;
+  }
+
+  private logOrgChange(key: string, enabled: boolean): void {
+    const [nodeType, organizationId] = key.split('\u0000');
+    this.options.logger.info({ node_type: nodeType, organization_id: organizationId, enabled, scope: 'organization' }, 'node registry flag changed');
   }
 
   async close(): Promise<void> {

@@ -8,7 +8,10 @@ import { runSqlMigrations, type SqlMigration } from '../platform/sql-migrations.
  * REGISTRY_MIGRATIONS; never edit a released one. Tables land in the connection's search_path.
  *
  * - node_registries      one row per action; `enabled=false` stops the action everywhere within ~1 s.
- * - node_registry_audit  who switched what, when and why (the alert kill switch writes here too).
+ * - node_registry_organizations  per (action, organization) overrides: `enabled=false` stops the action for that
+ *   organization only (the kill switch's organization-scoped disable); same NOTIFY path as node_registries.
+ * - node_registry_audit  who switched what, when and why (the alert kill switch writes here too), with the scope
+ *   (`global` or `organization`) and the organization of an organization-scoped change.
  * - crm_company_tokens   per-organization Qontak CRM company token + refresh token, AES-256-GCM encrypted.
  * - chat_channel_integrations / chat_rooms  the room directory the chat actions resolve rooms through.
  */
@@ -75,7 +78,35 @@ CREATE TABLE IF NOT EXISTS chat_rooms (
 );
 `;
 
-export const REGISTRY_MIGRATIONS: SqlMigration[] = [{ version: 1, name: 'registry, audit, CRM tokens, chat rooms', statements: splitStatements(INITIAL_DDL) }];
+/**
+ * Version 2: organization-scoped switches. A row is an override of the action's global flag for one organization;
+ * no row means the global flag alone decides. Audit rows say which scope they changed.
+ */
+const ORGANIZATION_SCOPE_DDL = `
+CREATE TABLE IF NOT EXISTS node_registry_organizations (
+  node_type        text NOT NULL,
+  organization_id  text NOT NULL,
+  enabled          boolean NOT NULL,
+  updated_at       timestamptz NOT NULL DEFAULT now(),
+  updated_by       text,
+  reason           text,
+  PRIMARY KEY (node_type, organization_id)
+);
+
+ALTER TABLE node_registry_audit ADD COLUMN IF NOT EXISTS scope text NOT NULL DEFAULT 'global';
+ALTER TABLE node_registry_audit ADD COLUMN IF NOT EXISTS organization_id text;
+ALTER TABLE node_registry_audit ADD CONSTRAINT node_registry_audit_scope_chk CHECK (
+  (scope = 'global' AND organization_id IS NULL) OR (scope = 'organization' AND organization_id IS NOT NULL));
+
+DROP TRIGGER IF EXISTS node_registry_organizations_notify_trg ON node_registry_organizations;
+CREATE TRIGGER node_registry_organizations_notify_trg AFTER INSERT OR UPDATE OR DELETE ON node_registry_organizations
+  FOR EACH STATEMENT EXECUTE FUNCTION node_registries_notify();
+`;
+
+export const REGISTRY_MIGRATIONS: SqlMigration[] = [
+  { version: 1, name: 'registry, audit, CRM tokens, chat rooms', statements: splitStatements(INITIAL_DDL) },
+  { version: 2, name: 'organization-scoped registry switches', statements: splitStatements(ORGANIZATION_SCOPE_DDL) },
+];
 
 export async function migrateRegistry(db: SqlDb): Promise<void> {
   await runSqlMigrations(db, 'registry', REGISTRY_MIGRATIONS);
@@ -135,6 +166,34 @@ export async function setRegistryEnabled(db: SqlDb, nodeType: string, enabled: b
   });
 }
 
+/** Where a registry switch applies: the action everywhere, or the action for one organization. */
+export type RegistryScope = 'global' | 'organization';
+export const REGISTRY_SCOPES = ['global', 'organization'] as const satisfies readonly RegistryScope[];
+
+/**
+ * Switches an action on or off for one organization, with its audit row (scope `organization`) in the same
+ * transaction. The action's global flag is untouched: a globally disabled action stays off for everyone. Returns
+ * false when the action has no registry row.
+ */
+export async function setOrganizationEnabled(db: SqlDb, nodeType: string, organizationId: string, enabled: boolean, change: RegistryChange): Promise<boolean> {
+  return db.transaction(async (tx) => {
+    const known = await tx.query(`SELECT 1 AS present FROM node_registries WHERE node_type = $1`, [nodeType]);
+    if (known.length === 0) return false;
+    await tx.query(
+      `INSERT INTO node_registry_organizations (node_type, organization_id, enabled, updated_by, reason) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (node_type, organization_id) DO UPDATE SET enabled = EXCLUDED.enabled, updated_at = now(),
+         updated_by = EXCLUDED.updated_by, reason = EXCLUDED.reason`,
+      [nodeType, organizationId, enabled, change.actor, change.reason ?? null],
+    );
+    await tx.query(
+      `INSERT INTO node_registry_audit (node_type, action, actor, reason, details, scope, organization_id)
+       VALUES ($1, $2, $3, $4, $5::jsonb, 'organization', $6)`,
+      [nodeType, enabled ? 'enable' : 'disable', change.actor, change.reason ?? null, JSON.stringify(change.details ?? {}), organizationId],
+    );
+    return true;
+  });
+}
+
 export interface RegistryRow {
   node_type: string;
   enabled: boolean;
@@ -142,4 +201,20 @@ export interface RegistryRow {
 
 export async function readRegistry(db: SqlDb): Promise<RegistryRow[]> {
   return db.query<{ node_type: string; enabled: boolean }>(`SELECT node_type, enabled FROM node_registries`);
+}
+
+export interface OrganizationRegistryRow {
+  node_type: string;
+  organization_id: string;
+  enabled: boolean;
+  updated_at?: unknown;
+  updated_by?: string | null;
+  reason?: string | null;
+}
+
+/** The organizations an action is switched off for (overrides switched back on are left out). */
+export async function readOrganizationDisables(db: SqlDb): Promise<OrganizationRegistryRow[]> {
+  return db.query<{ node_type: string; organization_id: string; enabled: boolean }>(
+    `SELECT node_type, organization_id, enabled FROM node_registry_organizations WHERE enabled = false`,
+  );
 }

@@ -2,7 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { isNodeType } from '../../events/index.ts';
-import { setRegistryEnabled } from '../../executors/registry-schema.ts';
+import { setOrganizationEnabled, setRegistryEnabled } from '../../executors/registry-schema.ts';
 import type { Logger } from '../../platform/logger.ts';
 import type { SqlDb } from '../../platform/registry-db.ts';
 import { requeueOutbox } from './outbox-dispatcher.ts';
@@ -23,6 +23,9 @@ const changeSchema = z.strictObject({
   reason: z.string().trim().min(3, 'a reason of at least 3 characters').max(2000),
   actor: z.string().trim().min(1).max(200).optional(),
 });
+
+/** The event contract's identifier: an organization id the executors could have sent. */
+const ORGANIZATION_ID = /^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$/;
 
 /** Constant-time check of an `Authorization: Bearer <token>` header; shared by every admin route. */
 export function tokenMatches(expected: string, header: string | undefined): boolean {
@@ -94,12 +97,39 @@ export function createAlertsAdminRouter(o: AdminRouterOptions): Router {
     });
   }
 
+  // The same switch for one organization: the action's global flag is untouched (and wins when it is off).
+  for (const action of ['enable', 'disable'] as const) {
+    router.post(`/v1/registries/:node_type/organizations/:organization_id/${action}`, async (req: Request, res: Response) => {
+      const nodeType = String(req.params.node_type);
+      const organizationId = String(req.params.organization_id);
+      if (!isNodeType(nodeType)) return void res.status(404).json({ error: 'unknown_node_type', node_type: nodeType });
+      if (!ORGANIZATION_ID.test(organizationId)) return void res.status(400).json({ error: 'invalid_organization_id', organization_id: organizationId.slice(0, 140) });
+      const parsed = changeSchema.safeParse(req.body ?? {});
+      if (!parsed.success) return badRequest(res, parsed.error);
+      const actor = `admin:${parsed.data.actor ?? 'api'}`;
+      const ok = await setOrganizationEnabled(o.db, nodeType, organizationId, action === 'enable', { actor, reason: parsed.data.reason, details: { via: 'admin-api' } });
+      if (!ok) return void res.status(404).json({ error: 'no_registry_row', node_type: nodeType });
+      o.logger.info({ node_type: nodeType, organization_id: organizationId, action, actor, scope: 'organization' }, 'node registry changed by admin');
+      res.json({ node_type: nodeType, scope: 'organization', organization_id: organizationId, enabled: action === 'enable', actor, reason: parsed.data.reason });
+    });
+  }
+
+  // `registries`: the global flag per action (scope `global`); `organizations`: every organization-scoped switch
+  // currently off (scope `organization`).
   router.get('/v1/registries', async (_req, res) => {
-    res.json({ registries: await o.db.query(`SELECT node_type, enabled, updated_at, updated_by, reason FROM node_registries ORDER BY node_type`) });
+    const registries = await o.db.query(`SELECT node_type, 'global' AS scope, enabled, updated_at, updated_by, reason FROM node_registries ORDER BY node_type`);
+    const organizations = await o.db.query(
+      `SELECT node_type, 'organization' AS scope, organization_id, enabled, updated_at, updated_by, reason
+       FROM node_registry_organizations WHERE enabled = false ORDER BY node_type, organization_id`,
+    );
+    res.json({ registries, organizations });
   });
 
   router.get('/v1/registries/:node_type/audit', async (req, res) => {
-    const rows = await o.db.query(`SELECT * FROM node_registry_audit WHERE node_type = $1 ORDER BY id DESC LIMIT 100`, [String(req.params.node_type)]);
+    const rows = await o.db.query(
+      `SELECT id, node_type, scope, organization_id, action, actor, reason, details, created_at FROM node_registry_audit WHERE node_type = $1 ORDER BY id DESC LIMIT 100`,
+      [String(req.params.node_type)],
+    );
     res.json({ audit: rows });
   });
 

@@ -318,8 +318,11 @@ export class AlertEngine {
     const blocked = isBlockedCall(e as { event: string; reason?: string });
     const outcome = nodeType !== undefined && !blocked && (e.event === 'qontak_action_executed' || e.event === 'qontak_action_failed');
     if (nodeType !== undefined) {
-      if (blocked) this.gate.blocked(nodeType, ts);
-      else if (outcome) this.gate.outcome(nodeType, ts);
+      // A call refused by one organization's switch says nothing about the action's global flag: it leaves the
+      // rates like any blocked call, but does not make the action look disabled for everyone.
+      if (blocked) {
+        if (rec.registry_scope !== 'organization') this.gate.blocked(nodeType, ts);
+      } else if (outcome) this.gate.outcome(nodeType, ts);
     }
     let used = false;
     for (const rt of this.runtimes) {

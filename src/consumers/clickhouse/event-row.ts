@@ -15,6 +15,8 @@ export interface EventRow {
   duration_ms: number | null;
   attempt: number;
   upstream_status: number;
+  registry_scope: string;
+  probe: boolean;
   source: string;
   trace_id: string;
   span_id: string;
@@ -39,6 +41,8 @@ export function toEventRow(e: ActionEvent): EventRow {
     duration_ms: (f.duration_ms as number | undefined) ?? null,
     attempt: (f.attempt as number | undefined) ?? 0,
     upstream_status: (f.upstream_status as number | undefined) ?? 0,
+    registry_scope: (f.registry_scope as string | undefined) ?? '',
+    probe: f.probe === true,
     source: e.source,
     trace_id: e.trace_id ?? '',
     span_id: e.span_id ?? '',

@@ -263,6 +263,16 @@ export const MIGRATIONS: Migration[] = [
       TTL hour + INTERVAL ${ttlDays} DAY`,
     ],
   },
+  {
+    version: 5,
+    name: 'registry scope of blocked calls and recovery probes',
+    statements: ({ db }) => [
+      // The contract's `registry_scope` (which switch refused a blocked call) and `probe` (a half-open recovery
+      // call); the sink inserts event JSON as is, so each needs its column. '' / false stand for "absent".
+      `ALTER TABLE ${db}.action_events ADD COLUMN IF NOT EXISTS registry_scope LowCardinality(String) DEFAULT '' AFTER upstream_status`,
+      `ALTER TABLE ${db}.action_events ADD COLUMN IF NOT EXISTS probe Bool DEFAULT false AFTER registry_scope`,
+    ],
+  },
 ];
 
 export interface MigrationOptions {

@@ -15,6 +15,10 @@ export const MIXPANEL_PROPERTY_ALLOW_LIST = [
   'duration_ms',
   'attempt',
   'upstream_status',
+  /** On blocked calls: `global` | `organization`, the registry switch that refused it. */
+  'registry_scope',
+  /** true on a half-open recovery probe's outcome. */
+  'probe',
   'source',
   /** Derived, on failed events: `blocked` | `unknown` | `failure` (src/events/outcome-class.ts), so Mixpanel reports
    * can leave blocked calls out of a success rate exactly as the dashboard does. */
@@ -101,6 +105,8 @@ export function toMixpanelRecord(event: ActionEvent, nowMs: number = Date.now())
     duration_ms: num(source.duration_ms),
     attempt: num(source.attempt),
     upstream_status: num(source.upstream_status),
+    registry_scope: text(source.registry_scope),
+    probe: source.probe === true ? true : undefined,
     source: text(source.source),
     failure_class: typeof source.reason === 'string' ? failureClass(source.reason) : undefined,
     change: event.event === 'qontak_action_unconfigured' ? (event.change ?? 'removed') : undefined,

@@ -51,20 +51,41 @@ describe('operator commands through the admin API', () => {
     const off = await cli(['registry', 'disable', 'qontak_chat_room_tag', '--reason', 'tag worker backlog', '--actor', 'dina']);
     expect(off.code).toBe(0);
     const list = await cli(['registry', 'list']);
-    expect(list.stdout).toMatch(/DISABLED\s+qontak_chat_room_tag\s+admin:dina — tag worker backlog/);
-    expect(list.stdout).toMatch(/enabled\s+qontak_crm_deal_create/);
+    expect(list.stdout).toMatch(/DISABLED\s+qontak_chat_room_tag\s+global\s+admin:dina — tag worker backlog/);
+    expect(list.stdout).toMatch(/enabled\s+qontak_crm_deal_create\s+global/);
     const [row] = await pipeline.db!.query<{ enabled: boolean }>(`SELECT enabled FROM node_registries WHERE node_type = 'qontak_chat_room_tag'`);
     expect(row.enabled).toBe(false);
 
     const on = await cli(['registry', 'enable', 'qontak_chat_room_tag', '--reason', 'backlog drained', '--actor', 'dina']);
     expect(on.code).toBe(0);
     const audit = await cli(['registry', 'audit', 'qontak_chat_room_tag']);
-    expect(audit.stdout.split('\n').filter(Boolean).map((l) => l.replace(/^\S+\s+/, ''))).toEqual([
-      'enable   by admin:dina: backlog drained',
-      'disable  by admin:dina: tag worker backlog',
+    expect(audit.stdout.split('\n').filter(Boolean).map((l) => l.replace(/^\S+\s+/, '').replace(/ +/g, ' '))).toEqual([
+      'enable global by admin:dina: backlog drained',
+      'disable global by admin:dina: tag worker backlog',
     ]);
     const unknown = await cli(['registry', 'enable', 'qontak_fax_send', '--reason', 'x y z']);
     expect(unknown.code).toBe(2);
+  });
+
+  it('registry disable / enable --organization switches the action for that organization only, shown with its scope', async () => {
+    const badOrg = await cli(['registry', 'disable', 'qontak_crm_deal_update', '--organization', 'bad org', '--reason', 'x y z']);
+    expect(badOrg.code).toBe(2);
+    const off = await cli(['registry', 'disable', 'qontak_crm_deal_update', '--organization', 'org-acme', '--reason', 'token not refreshing', '--actor', 'cs']);
+    expect(off.code).toBe(0);
+    expect(off.stdout).toContain('qontak_crm_deal_update disabled for organization org-acme by admin:cs');
+    const [global] = await pipeline.db!.query<{ enabled: boolean }>(`SELECT enabled FROM node_registries WHERE node_type = 'qontak_crm_deal_update'`);
+    expect(global.enabled).toBe(true);
+    const list = await cli(['registry', 'list']);
+    expect(list.stdout).toMatch(/enabled\s+qontak_crm_deal_update\s+global/);
+    expect(list.stdout).toMatch(/DISABLED\s+qontak_crm_deal_update\s+org org-acme\s+admin:cs — token not refreshing/);
+    const on = await cli(['registry', 'enable', 'qontak_crm_deal_update', '--organization', 'org-acme', '--reason', 'token fixed', '--actor', 'cs']);
+    expect(on.code).toBe(0);
+    expect((await cli(['registry', 'list'])).stdout).not.toMatch(/org-acme/);
+    const audit = await cli(['registry', 'audit', 'qontak_crm_deal_update']);
+    expect(audit.stdout.split('\n').filter(Boolean).map((l) => l.replace(/^\S+\s+/, '').replace(/ +/g, ' '))).toEqual([
+      'enable org org-acme by admin:cs: token fixed',
+      'disable org org-acme by admin:cs: token not refreshing',
+    ]);
   });
 
   it('refuses a wrong admin token without changing anything: one line saying which token to set, exit 78', async () => {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrateRegistry, setRegistryEnabled } from '../../../src/executors/index.ts';
+import { migrateRegistry, setOrganizationEnabled, setRegistryEnabled } from '../../../src/executors/index.ts';
 import { context, expectLifecycle, openHarness, pollUntil, type Harness } from './executor-harness.ts';
 
 describe('registry gating on PostgreSQL', () => {
@@ -65,6 +65,50 @@ describe('registry gating on PostgreSQL', () => {
     ]);
     expect(await setRegistryEnabled(h.db, 'no_such_action', false, { actor: 'x' })).toBe(false);
     await pollUntil(() => h.executor.registry.isEnabled('qontak_crm_deal_create'));
+  });
+
+  it('an organization-scoped disable refuses that organization only, with scope organization in the result and the blocked event; the global flag wins over it', async () => {
+    const off = `org-off-${Date.now()}`;
+    const on = `org-on-${Date.now()}`;
+    await h.seedRoom(off, 'wa-o', 'room-o');
+    await h.seedRoom(on, 'wa-n', 'room-n');
+    const before = (await h.jobs()).length;
+    expect(await setOrganizationEnabled(h.db, 'qontak_chat_room_resolve', off, false, { actor: 'alert:sustained-failure-kill-switch', reason: 'concentrated', details: { share: 1 } })).toBe(true);
+    await pollUntil(() => !h.executor.registry.verdict('qontak_chat_room_resolve', off).allowed);
+    expect(h.executor.registry.organizationDisables()).toEqual({ qontak_chat_room_resolve: [off] });
+    expect(h.executor.registry.isEnabled('qontak_chat_room_resolve')).toBe(true);
+
+    const refused = context(off, undefined, { channel_room_id: 'wa-o' });
+    expect(await h.executor.execute('qontak_chat_room_resolve', {}, refused)).toMatchObject({ ok: false, reason: 'registry_disabled', scope: 'organization' });
+    expectLifecycle(h.events(refused.conversation_id), 'qontak_action_failed');
+    expect(h.events(refused.conversation_id)[1]).toMatchObject({ reason: 'registry_disabled', registry_scope: 'organization' });
+    const served = context(on, undefined, { channel_room_id: 'wa-n' });
+    expect(await h.executor.execute('qontak_chat_room_resolve', {}, served)).toMatchObject({ ok: true });
+    expect((await h.jobs()).length).toBe(before + 1);
+
+    // Globally off: every organization is refused with scope global, the organization-scoped one included.
+    await setRegistryEnabled(h.db, 'qontak_chat_room_resolve', false, { actor: 'oncall', reason: 'global' });
+    await pollUntil(() => !h.executor.registry.isEnabled('qontak_chat_room_resolve'));
+    for (const org of [off, on]) {
+      const ctx = context(org, undefined, { channel_room_id: org === off ? 'wa-o' : 'wa-n' });
+      expect(await h.executor.execute('qontak_chat_room_resolve', {}, ctx)).toMatchObject({ ok: false, reason: 'registry_disabled', scope: 'global' });
+      expect(h.events(ctx.conversation_id)[1]).toMatchObject({ reason: 'registry_disabled', registry_scope: 'global' });
+    }
+    await setRegistryEnabled(h.db, 'qontak_chat_room_resolve', true, { actor: 'oncall', reason: 'fixed' });
+    expect(await setOrganizationEnabled(h.db, 'qontak_chat_room_resolve', off, true, { actor: 'cs', reason: 'token fixed' })).toBe(true);
+    await pollUntil(() => h.executor.registry.verdict('qontak_chat_room_resolve', off).allowed);
+    expect(h.executor.registry.organizationDisables()).toEqual({});
+
+    const audit = await h.db.query<{ scope: string; organization_id: string | null; action: string; actor: string }>(
+      `SELECT scope, organization_id, action, actor FROM node_registry_audit WHERE node_type = 'qontak_chat_room_resolve' ORDER BY id`,
+    );
+    expect(audit).toEqual([
+      { scope: 'organization', organization_id: off, action: 'disable', actor: 'alert:sustained-failure-kill-switch' },
+      { scope: 'global', organization_id: null, action: 'disable', actor: 'oncall' },
+      { scope: 'global', organization_id: null, action: 'enable', actor: 'oncall' },
+      { scope: 'organization', organization_id: off, action: 'enable', actor: 'cs' },
+    ]);
+    expect(await setOrganizationEnabled(h.db, 'no_such_action', off, false, { actor: 'x' })).toBe(false);
   });
 
   it('QACT-S07 AC-1 an action with no registry row is refused (registry_disabled)', async () => {

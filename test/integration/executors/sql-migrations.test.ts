@@ -46,12 +46,14 @@ describe.each(stores)('versioned registry-database migrations on %s', (_name, op
       await migrateRegistry(db);
       await migrateAlerts(db);
 
-      expect(await appliedSqlMigrations(db, 'registry')).toEqual([1]);
+      // Version 1 is recorded as found; later versions apply on top of it.
+      expect(await appliedSqlMigrations(db, 'registry')).toEqual(REGISTRY_MIGRATIONS.map((m) => m.version));
       expect(await appliedSqlMigrations(db, 'alerts')).toEqual([1]);
       const [deal] = await db.query<{ enabled: boolean; updated_by: string }>(`SELECT enabled, updated_by FROM node_registries WHERE node_type = 'qontak_crm_deal_update'`);
       expect(deal).toEqual({ enabled: false, updated_by: 'kill-switch' });
       expect(await db.query(`SELECT count(*)::int AS n FROM node_registries WHERE enabled`)).toEqual([{ n: 6 }]);
-      expect(await db.query(`SELECT actor FROM node_registry_audit`)).toEqual([{ actor: 'kill-switch' }]);
+      // Audit rows written before organization scopes read as global changes.
+      expect(await db.query(`SELECT actor, scope, organization_id FROM node_registry_audit`)).toEqual([{ actor: 'kill-switch', scope: 'global', organization_id: null }]);
       expect(await db.query(`SELECT id, comment FROM alert_silences`)).toEqual([{ id: 's-1', comment: 'maintenance' }]);
       expect(await db.query(`SELECT evaluated_through::text AS t FROM alert_checkpoint`)).toEqual([{ t: '1700000000000' }]);
     } finally {

@@ -20,10 +20,14 @@ describe('event rows', () => {
     expect(toEventRow(e)).toEqual({
       event_id: e.event_id, event: 'qontak_action_token_refreshed', timestamp: 1_760_000_000_123, organization_id: 'org-1',
       node_type: '', agent_id: '', conversation_id: '', reason: '', outcome: 'failed', change: '', duration_ms: null, attempt: 0,
-      upstream_status: 0, source: 'svc', trace_id: '', span_id: '', schema_version: 1,
+      upstream_status: 0, registry_scope: '', probe: false, source: 'svc', trace_id: '', span_id: '', schema_version: 1,
     });
     const f = buildEvent({ event: 'qontak_action_failed', source: 'svc', organization_id: 'o', node_type: 'qontak_crm_deal_create', agent_id: 'a', conversation_id: 'c', reason: 'crm_timeout', duration_ms: 0, attempt: 3, upstream_status: 504 });
     expect(toEventRow(f)).toMatchObject({ reason: 'crm_timeout', duration_ms: 0, attempt: 3, upstream_status: 504, node_type: 'qontak_crm_deal_create' });
+    const blocked = buildEvent({ event: 'qontak_action_failed', source: 'svc', organization_id: 'o', node_type: 'qontak_crm_deal_create', agent_id: 'a', conversation_id: 'c', reason: 'registry_disabled', duration_ms: 0, registry_scope: 'organization' });
+    expect(toEventRow(blocked)).toMatchObject({ registry_scope: 'organization', probe: false });
+    const probe = buildEvent({ event: 'qontak_action_executed', source: 'svc', organization_id: 'o', node_type: 'qontak_crm_deal_create', agent_id: 'a', conversation_id: 'c', duration_ms: 5, probe: true });
+    expect(toEventRow(probe)).toMatchObject({ registry_scope: '', probe: true });
   });
 
   it('derives the insert dedupe token from topic, partition and offset range only', () => {
