@@ -74,7 +74,7 @@ export async function startAlerts(
     extra.push('pagerduty');
   }
   if (a.webhookUrl) {
-    if (!a.webhookSecret) throw new ConfigError('Invalid setting ALERT_WEBHOOK_SECRET (alerts.webhookSecret): required with ALERT_WEBHOOK_URL', [{ setting: 'ALERT_WEBHOOK_SECRET (alerts.webhookSecret)', message: 'required with ALERT_WEBHOOK_URL' }]);
+    if (!a.webhookSecret) throw new ConfigError([{ setting: 'ALERT_WEBHOOK_SECRET (alerts.webhookSecret)', message: 'required with ALERT_WEBHOOK_URL', example: 'ALERT_WEBHOOK_SECRET=<a shared signing secret>' }]);
     notifiers.webhook = new WebhookNotifier({ name: 'webhook', url: a.webhookUrl, secret: a.webhookSecret });
     extra.push('webhook');
   }

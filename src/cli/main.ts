@@ -1,4 +1,4 @@
-import { ConfigError } from '../platform/config.ts';
+import { ConfigError, missingPackage, missingPackageProblem } from '../platform/config.ts';
 import { EX_CONFIG, EX_UNAVAILABLE, OperatorError, UsageError } from './args.ts';
 
 /**
@@ -55,7 +55,13 @@ export async function main(argv: string[]): Promise<number> {
       return 2;
     }
     if (err instanceof ConfigError) {
-      console.error(err.message);
+      console.error(`actionpulse ${name}: ${err.message}`);
+      return EX_CONFIG;
+    }
+    const pkg = missingPackage(err);
+    if (pkg) {
+      // An optional package left out of the install: one line naming it, the same as a missing setting.
+      console.error(`actionpulse ${name}: ${new ConfigError([missingPackageProblem(pkg, `actionpulse ${name}`)]).message}`);
       return EX_CONFIG;
     }
     if (err instanceof OperatorError) {

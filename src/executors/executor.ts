@@ -107,8 +107,8 @@ const DAY_MS = 86_400_000;
  */
 export async function createExecutor(deps: ExecutorDeps): Promise<Executor> {
   if (!deps.crm.tokenEncryptionKey) {
-    throw new ConfigError('Invalid setting CRM_TOKEN_ENCRYPTION_KEY (crm.tokenEncryptionKey): required to run the executors (CRM tokens are stored encrypted)', [
-      { setting: 'CRM_TOKEN_ENCRYPTION_KEY (crm.tokenEncryptionKey)', message: 'required to run the executors' },
+    throw new ConfigError([
+      { setting: 'CRM_TOKEN_ENCRYPTION_KEY (crm.tokenEncryptionKey)', message: 'required to run the executors (CRM tokens are stored encrypted)', example: 'CRM_TOKEN_ENCRYPTION_KEY=<64 hex characters>' },
     ]);
   }
   const now = deps.clock ?? Date.now;

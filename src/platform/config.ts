@@ -1,9 +1,11 @@
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { parseBoundedJson } from '../events/bounded-json.ts';
 import { DEFAULT_FUTURE_ALLOWANCE_MS, MAX_FUTURE_ALLOWANCE_MS } from '../events/future-allowance.ts';
 import { DEFAULT_DLQ_TOPIC, DEFAULT_EVENTS_TOPIC } from '../events/wire.ts';
+import { EXAMPLES } from './config-examples.ts';
 
 /**
  * Every setting of Actionpulse, declared once. Sources, later wins: defaults → JSON config file
@@ -210,52 +212,113 @@ export const configSchema = z.strictObject({
 
 export type Config = z.infer<typeof configSchema>;
 
+interface CrossFieldProblem {
+  /** The setting to change. */
+  path: string;
+  message: string;
+  /** Every setting the rule reads: a rule reading an invalid one is not judged (that one is reported instead). */
+  reads: string[];
+}
+
 /**
- * Rules between settings, checked by loadConfig once every single setting is valid, before anything
+ * Rules between settings, checked by loadConfig in the same pass as the single settings, before anything
  * starts. Each problem's path is the setting to change, so the error names it like any other.
  */
-function crossFieldProblems(c: Config): { path: string; message: string }[] {
-  const out: { path: string; message: string }[] = [];
-  const need = (path: string, when: string) => out.push({ path, message: `required with ${when}` });
+function crossFieldProblems(c: Config): CrossFieldProblem[] {
+  const out: CrossFieldProblem[] = [];
+  const need = (path: string, when: string, reads: string[]) => out.push({ path, message: `required with ${when}`, reads });
   const k = c.kafka;
+  const sasl = ['kafka.saslMechanism', 'kafka.saslUsername', 'kafka.saslPassword'];
   if (k.saslMechanism) {
-    if (!k.saslUsername) need('kafka.saslUsername', 'KAFKA_SASL_MECHANISM');
-    if (!k.saslPassword) need('kafka.saslPassword', 'KAFKA_SASL_MECHANISM');
+    if (!k.saslUsername) need('kafka.saslUsername', 'KAFKA_SASL_MECHANISM', sasl);
+    if (!k.saslPassword) need('kafka.saslPassword', 'KAFKA_SASL_MECHANISM', sasl);
   } else if (k.saslUsername || k.saslPassword) {
-    need('kafka.saslMechanism', k.saslUsername ? 'KAFKA_SASL_USERNAME' : 'KAFKA_SASL_PASSWORD');
+    need('kafka.saslMechanism', k.saslUsername ? 'KAFKA_SASL_USERNAME' : 'KAFKA_SASL_PASSWORD', sasl);
   }
-  if (k.localPort === k.localControllerPort) out.push({ path: 'kafka.localControllerPort', message: 'must differ from KAFKA_LOCAL_PORT' });
+  const ports = ['kafka.localPort', 'kafka.localControllerPort', 'kafka.localBrokers'];
+  if (k.localPort === k.localControllerPort) out.push({ path: 'kafka.localControllerPort', message: 'must differ from KAFKA_LOCAL_PORT', reads: ports });
   // A local cluster's brokers listen on KAFKA_LOCAL_PORT, +2, +4, …: the controller must not be one of them.
   if (k.localBrokers > 1 && k.localControllerPort >= k.localPort && k.localControllerPort < k.localPort + 2 * k.localBrokers && (k.localControllerPort - k.localPort) % 2 === 0) {
-    out.push({ path: 'kafka.localControllerPort', message: `is a broker port of the local cluster (KAFKA_LOCAL_PORT ${k.localPort}, +2, +4, …)` });
+    out.push({ path: 'kafka.localControllerPort', message: `is a broker port of the local cluster (KAFKA_LOCAL_PORT ${k.localPort}, +2, +4, …)`, reads: ports });
   }
   // The copies the topics get when KAFKA_REPLICATION_FACTOR is unset (see topicReplication in kafka/topics.ts).
   const copies = k.replicationFactor ?? (!k.brokers && k.localBrokers > 1 ? Math.min(3, k.localBrokers) : 1);
+  const replication = ['kafka.minInsyncReplicas', 'kafka.replicationFactor', 'kafka.brokers', 'kafka.localBrokers'];
   if (k.minInsyncReplicas !== undefined && k.minInsyncReplicas > copies) {
-    out.push({ path: 'kafka.minInsyncReplicas', message: `must not exceed the replication factor (${copies}): no write could ever succeed` });
+    out.push({ path: 'kafka.minInsyncReplicas', message: `must not exceed the replication factor (${copies}): no write could ever succeed`, reads: replication });
   }
   if (!k.brokers && k.replicationFactor !== undefined && k.replicationFactor > k.localBrokers) {
-    out.push({ path: 'kafka.replicationFactor', message: `the local Kafka has ${k.localBrokers} broker(s) (KAFKA_LOCAL_BROKERS): at most that many copies` });
+    out.push({ path: 'kafka.replicationFactor', message: `the local Kafka has ${k.localBrokers} broker(s) (KAFKA_LOCAL_BROKERS): at most that many copies`, reads: replication });
   }
   const ch = c.clickhouse;
-  if (ch.cluster && ch.cloud) out.push({ path: 'clickhouse.cloud', message: 'ClickHouse Cloud has no cluster name to give: set CLICKHOUSE_CLUSTER or CLICKHOUSE_CLOUD, not both' });
-  if ((ch.cluster || ch.cloud) && !ch.url) out.push({ path: ch.cluster ? 'clickhouse.cluster' : 'clickhouse.cloud', message: 'needs CLICKHOUSE_URL (the embedded engine is one node)' });
+  const topology = ['clickhouse.cluster', 'clickhouse.cloud', 'clickhouse.url'];
+  if (ch.cluster && ch.cloud) out.push({ path: 'clickhouse.cloud', message: 'ClickHouse Cloud has no cluster name to give: set CLICKHOUSE_CLUSTER or CLICKHOUSE_CLOUD, not both', reads: topology });
+  if ((ch.cluster || ch.cloud) && !ch.url) out.push({ path: ch.cluster ? 'clickhouse.cluster' : 'clickhouse.cloud', message: 'needs CLICKHOUSE_URL (the embedded engine is one node)', reads: topology });
   const m = c.mixpanel;
-  if (m.serviceAccountUser && !m.serviceAccountSecret) need('mixpanel.serviceAccountSecret', 'MIXPANEL_SERVICE_ACCOUNT_USER');
-  if (m.serviceAccountSecret && !m.serviceAccountUser) need('mixpanel.serviceAccountUser', 'MIXPANEL_SERVICE_ACCOUNT_SECRET');
-  if (m.serviceAccountUser && !m.projectId) need('mixpanel.projectId', 'a service account (MIXPANEL_SERVICE_ACCOUNT_USER)');
-  if (m.retryInitialMs > m.retryMaxMs) out.push({ path: 'mixpanel.retryInitialMs', message: `must not exceed MIXPANEL_RETRY_MAX_MS (${m.retryMaxMs})` });
-  if (c.crm.retryBaseDelayMs > c.crm.retryMaxDelayMs) {
-    out.push({ path: 'crm.retryBaseDelayMs', message: `must not exceed CRM_RETRY_MAX_DELAY_MS (${c.crm.retryMaxDelayMs})` });
+  const account = ['mixpanel.serviceAccountUser', 'mixpanel.serviceAccountSecret', 'mixpanel.projectId'];
+  if (m.serviceAccountUser && !m.serviceAccountSecret) need('mixpanel.serviceAccountSecret', 'MIXPANEL_SERVICE_ACCOUNT_USER', account);
+  if (m.serviceAccountSecret && !m.serviceAccountUser) need('mixpanel.serviceAccountUser', 'MIXPANEL_SERVICE_ACCOUNT_SECRET', account);
+  if (m.serviceAccountUser && !m.projectId) need('mixpanel.projectId', 'a service account (MIXPANEL_SERVICE_ACCOUNT_USER)', account);
+  if (m.retryInitialMs > m.retryMaxMs) {
+    out.push({ path: 'mixpanel.retryInitialMs', message: `must not exceed MIXPANEL_RETRY_MAX_MS (${m.retryMaxMs})`, reads: ['mixpanel.retryInitialMs', 'mixpanel.retryMaxMs'] });
   }
-  if (c.alerts.webhookUrl && !c.alerts.webhookSecret) need('alerts.webhookSecret', 'ALERT_WEBHOOK_URL (deliveries are signed)');
+  if (c.crm.retryBaseDelayMs > c.crm.retryMaxDelayMs) {
+    out.push({ path: 'crm.retryBaseDelayMs', message: `must not exceed CRM_RETRY_MAX_DELAY_MS (${c.crm.retryMaxDelayMs})`, reads: ['crm.retryBaseDelayMs', 'crm.retryMaxDelayMs'] });
+  }
+  if (c.alerts.webhookUrl && !c.alerts.webhookSecret) need('alerts.webhookSecret', 'ALERT_WEBHOOK_URL (deliveries are signed)', ['alerts.webhookUrl', 'alerts.webhookSecret']);
   if (c.http.ingestRateBurstEvents < c.http.ingestMaxEvents) {
     // A batch larger than the burst could never be admitted: every such request would get 429 forever.
-    out.push({ path: 'http.ingestRateBurstEvents', message: `must be at least INGEST_MAX_EVENTS (${c.http.ingestMaxEvents})` });
+    out.push({ path: 'http.ingestRateBurstEvents', message: `must be at least INGEST_MAX_EVENTS (${c.http.ingestMaxEvents})`, reads: ['http.ingestRateBurstEvents', 'http.ingestMaxEvents'] });
   }
   return out;
 }
 
+/** A setting a particular program cannot run without, though the schema leaves it optional for others. */
+export interface RequiredSetting {
+  path: string;
+  why: string;
+}
+
+/** An npm package a particular program loads, checked with the settings so that a missing one is one more line. */
+export interface PackageNeed {
+  package: string;
+  /** What needs it, said in the problem line. */
+  why: string;
+}
+
+/** What one program needs beyond the schema: settings it requires, packages it will load (given the settings). */
+export interface Requirements {
+  settings?: RequiredSetting[];
+  packages?: (config: Config) => PackageNeed[];
+}
+
+/** The agent runtime (`createRuntime`): where events go, and the key its CRM tokens are stored with. */
+export const RUNTIME_REQUIREMENTS: Requirements = {
+  settings: [
+    { path: 'kafka.brokers', why: 'required by the agent runtime: the Kafka brokers its events go to (it never starts one)' },
+    { path: 'crm.tokenEncryptionKey', why: 'required by the agent runtime: CRM tokens are stored encrypted with it' },
+  ],
+  packages: (c) => [
+    c.database.url ? { package: 'pg', why: 'the registry database at DATABASE_URL' } : { package: '@electric-sql/pglite', why: 'the local registry database (no DATABASE_URL)' },
+    ...(c.redis.url ? [{ package: 'ioredis', why: 'chat jobs in Redis (REDIS_URL)' }] : []),
+  ],
+};
+
+/** What a pipeline process loads for the components it runs (`actionpulse start --only …`). */
+export function pipelinePackages(components: ReadonlySet<string>, c: Config): PackageNeed[] {
+  const out: PackageNeed[] = [];
+  const has = (name: string) => components.has(name);
+  if (has('clickhouse') || has('http')) {
+    out.push({ package: '@clickhouse/client', why: 'the ClickHouse sink and the dashboard' });
+    if (!c.clickhouse.url && has('clickhouse')) out.push({ package: 'chdb', why: 'the embedded ClickHouse (or set CLICKHOUSE_URL to a server)' });
+  }
+  if (has('mixpanel')) out.push({ package: 'mixpanel', why: 'the Mixpanel sink' });
+  if (has('http')) out.push({ package: 'express', why: 'the HTTP service' });
+  if (has('http') || has('alerts') || has('demo')) {
+    out.push(c.database.url ? { package: 'pg', why: 'the registry database at DATABASE_URL' } : { package: '@electric-sql/pglite', why: 'the local registry database (no DATABASE_URL)' });
+  }
+  return out;
+}
 
 /** Environment variable → setting path. */
 export const ENV_SETTINGS: Record<string, string> = {
@@ -360,14 +423,23 @@ export const ENV_SETTINGS: Record<string, string> = {
   ACTIONPULSE_CLI_TIMEOUT_MS: 'cli.requestTimeoutMs',
 };
 
+/** One thing to fix: the setting (or package), why, and a value or command that would do. */
+export interface ConfigProblem {
+  setting: string;
+  message: string;
+  example?: string;
+}
+
+/** Every problem of the configuration at once, one line each; thrown before anything starts. */
 export class ConfigError extends Error {
-  constructor(
-    message: string,
-    readonly problems: { setting: string; message: string }[],
-  ) {
-    super(message);
+  constructor(readonly problems: ConfigProblem[]) {
+    super(`Invalid configuration (${problems.length} ${problems.length === 1 ? 'problem' : 'problems'}):\n${problems.map((p) => `  - ${problemLine(p)}`).join('\n')}`);
     this.name = 'ConfigError';
   }
+}
+
+export function problemLine(p: ConfigProblem): string {
+  return `${p.setting}: ${p.message}${p.example ? `; e.g. ${p.example}` : ''}`;
 }
 
 type Tree = Record<string, unknown>;
@@ -382,59 +454,159 @@ function setPath(target: Tree, path: string, value: unknown): void {
   node[parts[parts.length - 1]] = value;
 }
 
-/** `kafka.brokers.1` (one element of a list) is still the setting KAFKA_BROKERS (kafka.brokers). */
-function settingName(path: string): string {
-  const entry = Object.entries(ENV_SETTINGS).find(([, p]) => p === path || path.startsWith(`${p}.`));
-  return entry ? `${entry[0]} (${entry[1]})` : path;
+function deletePath(target: Tree, parts: string[]): void {
+  let node: unknown = target;
+  for (const part of parts.slice(0, -1)) {
+    if (typeof node !== 'object' || node === null) return;
+    node = (node as Tree)[part];
+  }
+  if (typeof node === 'object' && node !== null) delete (node as Tree)[parts[parts.length - 1]];
 }
 
-/** Loads and validates the configuration; throws ConfigError naming every invalid setting. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Tree = {}): Config {
+const PATH_TO_ENV = new Map(Object.entries(ENV_SETTINGS).map(([name, path]) => [path, name]));
+
+/** The declared setting a schema path is in: `kafka.brokers.1` (one element of a list) is kafka.brokers. */
+function settingPath(path: string): string {
+  for (const p of PATH_TO_ENV.keys()) if (path === p || path.startsWith(`${p}.`)) return p;
+  return path;
+}
+
+function settingName(path: string): string {
+  const env = PATH_TO_ENV.get(path);
+  return env ? `${env} (${path})` : path;
+}
+
+function example(path: string): string | undefined {
+  const env = PATH_TO_ENV.get(path);
+  const value = env ? EXAMPLES[env] : undefined;
+  return env && value !== undefined ? `${env}=${value}` : undefined;
+}
+
+/** Known keys of the schema section at `parents`, for "did you mean" on an unknown key in the config file. */
+function knownKeys(parents: string[]): string[] {
+  const prefix = parents.length ? `${parents.join('.')}.` : '';
+  const keys = new Set<string>();
+  for (const path of PATH_TO_ENV.keys()) if (path.startsWith(prefix)) keys.add(path.slice(prefix.length).split('.')[0]);
+  return [...keys];
+}
+
+function closest(key: string, candidates: string[]): string | undefined {
+  const distance = (a: string, b: string) => {
+    const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+    for (let i = 1; i <= a.length; i++) {
+      let prev = row[0];
+      row[0] = i;
+      for (let j = 1; j <= b.length; j++) {
+        const next = row[j];
+        row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1].toLowerCase() === b[j - 1].toLowerCase() ? 0 : 1));
+        prev = next;
+      }
+    }
+    return row[b.length];
+  };
+  const best = candidates.map((c) => [c, distance(key, c)] as const).sort((x, y) => x[1] - y[1])[0];
+  return best && best[1] <= Math.max(2, Math.floor(key.length / 3)) ? best[0] : undefined;
+}
+
+/** Whether `name` is installed where this module would load it from (its package.json on the module path). */
+export function packageInstalled(name: string): boolean {
+  const paths = createRequire(import.meta.url).resolve.paths(name) ?? [];
+  return paths.some((dir) => existsSync(join(dir, name, 'package.json')));
+}
+
+/** The version range this package asks for, so the install line matches what was tested. */
+function wantedRange(name: string): string | undefined {
+  try {
+    const own = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as Record<string, Record<string, string> | undefined>;
+    return own.dependencies?.[name] ?? own.optionalDependencies?.[name] ?? own.peerDependencies?.[name];
+  } catch {
+    return undefined;
+  }
+}
+
+/** The one line for a package that is not installed: what needs it and the command that installs it. */
+export function missingPackageProblem(name: string, why: string): ConfigProblem {
+  const range = wantedRange(name);
+  return { setting: `package ${name}`, message: `not installed; ${why} needs it`, example: `npm install ${range ? `'${name}@${range}'` : name}` };
+}
+
+/** The npm package a failed import was looking for, when that is what failed (not a file of this package). */
+export function missingPackage(err: unknown): string | undefined {
+  const e = err as NodeJS.ErrnoException | undefined;
+  if (e?.code !== 'ERR_MODULE_NOT_FOUND' && e?.code !== 'MODULE_NOT_FOUND') return undefined;
+  return /Cannot find (?:package|module) '((?:@[^/']+\/)?[^/'.][^/']*)/.exec(e.message)?.[1];
+}
+
+/**
+ * Loads and validates the configuration in one pass: every single setting, the rules between settings, the
+ * settings and packages the calling program requires. Throws one ConfigError listing every problem.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Tree = {}, requirements: Requirements = {}): Config {
   const raw: Tree = {};
+  const problems: ConfigProblem[] = [];
   const file = env.ACTIONPULSE_CONFIG;
+  const fileExample = 'ACTIONPULSE_CONFIG=/etc/actionpulse/config.json (a JSON object like {"kafka":{"brokers":"kafka-1:9092"}})';
   if (file) {
-    let parsed: unknown;
+    // Bounded like every JSON from outside: valid UTF-8, an optional BOM, no nesting deep enough to hurt.
+    let parsed: ReturnType<typeof parseBoundedJson> | undefined;
     try {
-      // Bounded like every JSON from outside: valid UTF-8, an optional BOM, no nesting deep enough to hurt.
-      const r = parseBoundedJson(readFileSync(resolve(file)));
-      if (!r.ok) throw new Error(r.message);
-      parsed = r.value;
+      parsed = parseBoundedJson(readFileSync(resolve(file)));
     } catch (err) {
-      throw new ConfigError(`Invalid setting ACTIONPULSE_CONFIG: cannot read ${file}: ${(err as Error).message}`, [
-        { setting: 'ACTIONPULSE_CONFIG', message: (err as Error).message },
-      ]);
+      problems.push({ setting: 'ACTIONPULSE_CONFIG', message: `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, example: fileExample });
     }
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-      throw new ConfigError(`Invalid setting ACTIONPULSE_CONFIG: ${file} must hold a JSON object`, [
-        { setting: 'ACTIONPULSE_CONFIG', message: 'must hold a JSON object' },
-      ]);
+    if (parsed && !parsed.ok) problems.push({ setting: 'ACTIONPULSE_CONFIG', message: `${file}: ${parsed.message}`, example: fileExample });
+    else if (parsed?.ok) {
+      const value = parsed.value;
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+        problems.push({ setting: 'ACTIONPULSE_CONFIG', message: `${file} must hold a JSON object`, example: fileExample });
+      } else Object.assign(raw, value);
     }
-    Object.assign(raw, parsed);
   }
   for (const [name, path] of Object.entries(ENV_SETTINGS)) {
     const value = env[name];
     if (value !== undefined && value !== '') setPath(raw, path, value);
   }
   for (const [path, value] of Object.entries(overrides)) setPath(raw, path, value);
-  const result = configSchema.safeParse(raw);
+
+  let result = configSchema.safeParse(raw);
+  const invalid = new Set<string>();
   if (!result.success) {
-    // Unknown keys can only come from the config file (env vars map to known settings): name each one.
-    const problems = result.error.issues.flatMap((issue) =>
-      issue.code === 'unrecognized_keys'
-        ? issue.keys.map((key) => ({
-            setting: [...issue.path, key].map(String).join('.'),
-            message: `unknown setting${file ? ` in ${file}` : ''}`,
-          }))
-        : [{ setting: settingName(issue.path.map(String).join('.')), message: issue.message }],
-    );
-    throw new ConfigError(
-      `Invalid configuration:\n${problems.map((p) => `  - ${p.setting}: ${p.message}`).join('\n')}`,
-      problems,
-    );
+    for (const issue of result.error.issues) {
+      const parents = issue.path.map(String);
+      if (issue.code === 'unrecognized_keys') {
+        // Unknown keys can only come from the config file (env vars map to known settings): name each one.
+        for (const key of issue.keys) {
+          const near = closest(key, knownKeys(parents));
+          problems.push({ setting: [...parents, key].join('.'), message: `unknown setting${file ? ` in ${file}` : ''}`, example: near ? `${[...parents, near].join('.')} (the closest known setting)` : undefined });
+          deletePath(raw, [...parents, key]);
+        }
+        continue;
+      }
+      const path = settingPath(parents.join('.'));
+      if (invalid.has(path)) continue;
+      invalid.add(path);
+      problems.push({ setting: settingName(path), message: issue.message, example: example(path) });
+      deletePath(raw, path.split('.'));
+    }
+    // Without the invalid values (their defaults in their place) the rest can still be judged in this pass.
+    result = configSchema.safeParse(raw);
   }
-  const crossField = crossFieldProblems(result.data).map((p) => ({ setting: settingName(p.path), message: p.message }));
-  if (crossField.length > 0) {
-    throw new ConfigError(`Invalid configuration:\n${crossField.map((p) => `  - ${p.setting}: ${p.message}`).join('\n')}`, crossField);
+  if (result.success) {
+    const config = result.data;
+    for (const p of crossFieldProblems(config)) {
+      if (p.reads.some((read) => invalid.has(read))) continue;
+      problems.push({ setting: settingName(p.path), message: p.message, example: example(p.path) });
+    }
+    for (const need of requirements.settings ?? []) {
+      if (invalid.has(need.path)) continue;
+      if (need.path.split('.').reduce<unknown>((node, part) => (node as Tree | undefined)?.[part], config) === undefined) {
+        problems.push({ setting: settingName(need.path), message: need.why, example: example(need.path) });
+      }
+    }
+    for (const need of requirements.packages?.(config) ?? []) {
+      if (!packageInstalled(need.package)) problems.push(missingPackageProblem(need.package, need.why));
+    }
+    if (problems.length === 0) return config;
   }
-  return result.data;
+  throw new ConfigError(problems);
 }

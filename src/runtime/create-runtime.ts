@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { join } from 'node:path';
 import { setFutureAllowanceMs } from '../events/future-allowance.ts';
 import { createExecutor, fileBackend } from '../executors/index.ts';
-import { ConfigError, loadConfig, type Config } from '../platform/config.ts';
+import { ConfigError, loadConfig, missingPackage, missingPackageProblem, RUNTIME_REQUIREMENTS, type Config } from '../platform/config.ts';
 import { kafkaConnectionFromConfig } from '../platform/kafka/kafka-connection.ts';
 import { createPlatformaticKafka } from '../platform/kafka/platformatic-adapter.ts';
 import { createLogger, type Logger } from '../platform/logger.ts';
@@ -30,21 +30,13 @@ export interface RuntimeOptions {
  * Builds a runtime from validated configuration: the emitter (memory queue → Kafka, disk spool when Kafka is
  * slow or down), the registry database with its kill-switch gate, the CRM client and the chat job queue.
  * Kafka may be down at this point: the emitter's producer connects on its first send and the emitter spools meanwhile.
- * Throws ConfigError naming each invalid or missing setting.
+ * Throws one ConfigError whose `problems` list every invalid or missing setting and package (one line each in its message).
  */
 export async function createRuntime(options: RuntimeOptions = {}): Promise<Runtime> {
-  const config: Config = loadConfig(options.env ?? process.env, options.settings ?? {});
+  // One pass: every invalid setting, every rule between settings, the runtime's required ones and packages.
+  const config: Config = loadConfig(options.env ?? process.env, options.settings ?? {}, RUNTIME_REQUIREMENTS);
   const brokers = config.kafka.brokers;
-  if (!brokers) {
-    throw new ConfigError('Invalid configuration:\n  - KAFKA_BROKERS (kafka.brokers): required by the agent runtime (host:port,…)', [
-      { setting: 'KAFKA_BROKERS (kafka.brokers)', message: 'required by the agent runtime' },
-    ]);
-  }
-  if (!config.crm.tokenEncryptionKey) {
-    throw new ConfigError('Invalid configuration:\n  - CRM_TOKEN_ENCRYPTION_KEY (crm.tokenEncryptionKey): required: CRM tokens are stored encrypted', [
-      { setting: 'CRM_TOKEN_ENCRYPTION_KEY (crm.tokenEncryptionKey)', message: 'required: CRM tokens are stored encrypted' },
-    ]);
-  }
+  if (!brokers) throw new Error('kafka.brokers unset after validation'); // RUNTIME_REQUIREMENTS requires it
   // emit() checks every event against the contract, with the same future allowance as the pipeline.
   setFutureAllowanceMs(config.events.futureAllowanceSeconds * 1000);
   const source = options.source ?? 'agent-runtime';
@@ -86,6 +78,7 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
   } catch (err) {
     await emitter?.close(0).catch(() => undefined);
     for (const undo of release) await undo().catch(() => undefined);
-    throw err;
+    const pkg = missingPackage(err);
+    throw pkg ? new ConfigError([missingPackageProblem(pkg, 'the agent runtime')]) : err;
   }
 }

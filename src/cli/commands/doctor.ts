@@ -1,6 +1,5 @@
 import { runDoctor } from '../../app/doctor-checks.ts';
-import { ConfigError, loadConfig } from '../../platform/config.ts';
-import { EX_CONFIG } from '../args.ts';
+import { loadConfig } from '../../platform/config.ts';
 
 export const help = `actionpulse doctor [--json]
 
@@ -9,14 +8,8 @@ export const help = `actionpulse doctor [--json]
   command), 1 when any other check fails.`;
 
 export async function run(args: string[]): Promise<number> {
-  let config;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    console.log(`✗ config        ${err.message}`);
-    return EX_CONFIG;
-  }
+  // An invalid configuration is reported like every command's: each problem on a line of stderr, exit 78.
+  const config = loadConfig();
   const results = await runDoctor(config);
   if (args.includes('--json')) {
     console.log(JSON.stringify(results, null, 2));

@@ -3,7 +3,7 @@ import { ProgressView, type ProgressSnapshot } from '../../app/progress-view.ts'
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { pino } from 'pino';
-import { loadConfig, type Config } from '../../platform/config.ts';
+import { loadConfig, pipelinePackages, type Config } from '../../platform/config.ts';
 import { localCluster } from '../../app/local-infra.ts';
 import { stopLocalBroker } from '../../platform/kafka/local-broker.ts';
 import { createLogger } from '../../platform/logger.ts';
@@ -34,7 +34,8 @@ export async function run(args: string[]): Promise<number> {
   }
   const duration = values.duration === undefined ? undefined : Number(values.duration);
   if (duration !== undefined && !(duration > 0)) throw new UsageError('--duration takes a positive number of seconds');
-  const config = loadConfig();
+  // The packages these components load are checked with the settings: a missing one is one more line.
+  const config = loadConfig(process.env, {}, { packages: (c) => pipelinePackages(components ?? defaultComponents(c), c) });
   const planned = components ?? defaultComponents(config);
   if (planned.has('http') && !planned.has('clickhouse') && !config.clickhouse.url) {
     // The embedded engine's folder belongs to one process; the dashboard must live where the data is.

@@ -27,12 +27,16 @@ export interface MixpanelConsumerDeps {
 
 export function mixpanelAuth(s: MixpanelSettings): MixpanelAuth {
   if (s.serviceAccountUser && s.serviceAccountSecret) {
-    if (!s.projectId) throw new ConfigError('Invalid setting MIXPANEL_PROJECT_ID (mixpanel.projectId): required with a service account', [{ setting: 'MIXPANEL_PROJECT_ID (mixpanel.projectId)', message: 'required with a service account' }]);
+    if (!s.projectId) throw new ConfigError([{ setting: 'MIXPANEL_PROJECT_ID (mixpanel.projectId)', message: 'required with a service account', example: 'MIXPANEL_PROJECT_ID=3141592' }]);
     return { kind: 'service_account', username: s.serviceAccountUser, secret: s.serviceAccountSecret, projectId: s.projectId };
   }
   if (s.apiSecret) return { kind: 'project_secret', secret: s.apiSecret };
-  throw new ConfigError('Mixpanel /import needs MIXPANEL_SERVICE_ACCOUNT_USER + MIXPANEL_SERVICE_ACCOUNT_SECRET + MIXPANEL_PROJECT_ID, or MIXPANEL_API_SECRET', [
-    { setting: 'MIXPANEL_API_SECRET (mixpanel.apiSecret)', message: 'or a service account: required to send to Mixpanel' },
+  throw new ConfigError([
+    {
+      setting: 'MIXPANEL_API_SECRET (mixpanel.apiSecret)',
+      message: 'or a service account (MIXPANEL_SERVICE_ACCOUNT_USER + _SECRET + MIXPANEL_PROJECT_ID): required to send to Mixpanel /import',
+      example: 'MIXPANEL_API_SECRET=<the project API secret>',
+    },
   ]);
 }
 

@@ -117,7 +117,33 @@ describe('actionpulse CLI: honest answers', { timeout: 300_000 }, () => {
   it('doctor exits 78 on an invalid setting, like every other command', async () => {
     const r = await cli(['doctor'], { KAFKA_SASL_MECHANISM: 'plain' });
     expect(r.code).toBe(78);
-    expect(r.stdout).toContain('KAFKA_SASL_USERNAME');
+    expect(r.stderr).toContain('KAFKA_SASL_USERNAME');
+  });
+
+  it('every command reports every bad setting at once: one line each with why and an example, on stderr, no stack trace, exit 78', async () => {
+    const bad = { KAFKA_PARTITIONS: 'many', HTTP_PORT: 'http', LOG_LEVEL: 'verbose', ALERT_WEBHOOK_URL: 'https://hooks.example.com/x', ADMIN_TOKEN: 'short' };
+    const named = ['KAFKA_PARTITIONS', 'HTTP_PORT', 'LOG_LEVEL', 'ALERT_WEBHOOK_SECRET', 'ADMIN_TOKEN'];
+    const commands = [
+      ['start', '--duration', '1'],
+      ['doctor'],
+      ['smoke'],
+      ['dlq', 'inspect'],
+      ['replay', '--from', '2h', '--sink', 'clickhouse'],
+      ['registry', 'list'],
+      ['silence', 'list'],
+      ['report', '--week'],
+      ['kafka', 'start'],
+    ];
+    for (const args of commands) {
+      const r = await cli(args, { ...bad, ACTIONPULSE_DATA_DIR: mkdtempSync(join(tmpdir(), 'ap-allbad-')) });
+      expect(r.code, args.join(' ')).toBe(78);
+      expect(r.stdout, args.join(' ')).toBe('');
+      expect(r.stderr).not.toMatch(/^\s+at /m);
+      const lines = r.stderr.trim().split('\n');
+      expect(lines[0]).toBe(`actionpulse ${args[0]}: Invalid configuration (${named.length} problems):`);
+      expect(lines.slice(1).map((l) => /^ {2}- ([A-Z_0-9]+) \(/.exec(l)?.[1]).sort()).toEqual([...named].sort());
+      for (const line of lines.slice(1)) expect(line).toMatch(/^ {2}- ([A-Z_0-9]+) \([A-Za-z.]+\): .{4,}; e\.g\. \1=.+$/);
+    }
   });
 
   it('a cross-field rule fails before anything starts, naming the setting, exit 78', async () => {

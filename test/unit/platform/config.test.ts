@@ -1,8 +1,20 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError, ENV_SETTINGS, configSchema, loadConfig } from '../../../src/platform/config.ts';
+import { EXAMPLES } from '../../../src/platform/config-examples.ts';
+import {
+  ConfigError,
+  ENV_SETTINGS,
+  RUNTIME_REQUIREMENTS,
+  configSchema,
+  loadConfig,
+  missingPackage,
+  missingPackageProblem,
+  packageInstalled,
+  pipelinePackages,
+} from '../../../src/platform/config.ts';
 
 /** A wrong value for every setting that can have one. */
 const WRONG: Record<string, string[]> = {
@@ -228,7 +240,7 @@ describe('rules between settings, checked with the rest before anything starts',
   for (const [what, env, setting, message] of cases) {
     it(`${what} fails naming ${setting.split(' ')[0]}`, () => {
       const err = configError(() => loadConfig(env));
-      expect(err.problems).toEqual([{ setting, message: expect.stringMatching(message) }]);
+      expect(err.problems).toEqual([{ setting, message: expect.stringMatching(message), example: expect.stringMatching(new RegExp(`^${setting.split(' ')[0]}=.`)) }]);
       expect(err.message).toContain(setting);
     });
   }
@@ -285,7 +297,7 @@ describe('loadConfig with a config file (ACTIONPULSE_CONFIG)', () => {
     const deep = configFile(`{"kafka":${'['.repeat(100_000)}${']'.repeat(100_000)}}`);
     for (const [path, why] of [[latin1, /not valid UTF-8/], [deep, /nested deeper than/]] as const) {
       const err = configError(() => loadConfig({ ACTIONPULSE_CONFIG: path }));
-      expect(err.problems).toEqual([{ setting: 'ACTIONPULSE_CONFIG', message: expect.stringMatching(why) }]);
+      expect(err.problems).toEqual([{ setting: 'ACTIONPULSE_CONFIG', message: expect.stringMatching(why), example: expect.stringMatching(/^ACTIONPULSE_CONFIG=/) }]);
     }
   });
 });
@@ -313,5 +325,161 @@ describe('ClickHouse topology settings', () => {
     const url = 'https://ch.example:8443';
     expect(configError(() => loadConfig({ CLICKHOUSE_URL: url, CLICKHOUSE_CLUSTER: 'analytics', CLICKHOUSE_CLOUD: '1' })).problems.map((p) => p.setting)).toEqual(['CLICKHOUSE_CLOUD (clickhouse.cloud)']);
     expect(loadConfig({ CLICKHOUSE_URL: url, CLICKHOUSE_CLUSTER: '{cluster}' }).clickhouse.cluster).toBe('{cluster}');
+  });
+});
+
+/** Rules between settings, each broken on its own, with every setting the rule reads (to keep cases apart). */
+const CROSS_CASES: { env: Record<string, string>; reported: string; reads: string[] }[] = [
+  { env: { KAFKA_SASL_USERNAME: 'u' }, reported: 'KAFKA_SASL_MECHANISM', reads: ['KAFKA_SASL_MECHANISM', 'KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD'] },
+  { env: { KAFKA_LOCAL_PORT: '20000', KAFKA_LOCAL_CONTROLLER_PORT: '20000' }, reported: 'KAFKA_LOCAL_CONTROLLER_PORT', reads: ['KAFKA_LOCAL_PORT', 'KAFKA_LOCAL_CONTROLLER_PORT', 'KAFKA_LOCAL_BROKERS'] },
+  { env: { KAFKA_MIN_INSYNC_REPLICAS: '2' }, reported: 'KAFKA_MIN_INSYNC_REPLICAS', reads: ['KAFKA_MIN_INSYNC_REPLICAS', 'KAFKA_REPLICATION_FACTOR', 'KAFKA_BROKERS', 'KAFKA_LOCAL_BROKERS'] },
+  { env: { CLICKHOUSE_CLUSTER: 'analytics' }, reported: 'CLICKHOUSE_CLUSTER', reads: ['CLICKHOUSE_CLUSTER', 'CLICKHOUSE_CLOUD', 'CLICKHOUSE_URL'] },
+  { env: { MIXPANEL_SERVICE_ACCOUNT_USER: 'sa', MIXPANEL_PROJECT_ID: '1' }, reported: 'MIXPANEL_SERVICE_ACCOUNT_SECRET', reads: ['MIXPANEL_SERVICE_ACCOUNT_USER', 'MIXPANEL_SERVICE_ACCOUNT_SECRET', 'MIXPANEL_PROJECT_ID'] },
+  { env: { MIXPANEL_RETRY_INITIAL_MS: '90000', MIXPANEL_RETRY_MAX_MS: '60000' }, reported: 'MIXPANEL_RETRY_INITIAL_MS', reads: ['MIXPANEL_RETRY_INITIAL_MS', 'MIXPANEL_RETRY_MAX_MS'] },
+  { env: { CRM_RETRY_BASE_DELAY_MS: '9000' }, reported: 'CRM_RETRY_BASE_DELAY_MS', reads: ['CRM_RETRY_BASE_DELAY_MS', 'CRM_RETRY_MAX_DELAY_MS'] },
+  { env: { ALERT_WEBHOOK_URL: 'https://hooks.example.com/x' }, reported: 'ALERT_WEBHOOK_SECRET', reads: ['ALERT_WEBHOOK_URL', 'ALERT_WEBHOOK_SECRET'] },
+  { env: { INGEST_MAX_EVENTS: '500', INGEST_RATE_BURST_EVENTS: '100' }, reported: 'INGEST_RATE_BURST_EVENTS', reads: ['INGEST_MAX_EVENTS', 'INGEST_RATE_BURST_EVENTS'] },
+];
+
+const envName = (setting: string) => setting.split(' ')[0];
+
+describe('every problem at once', () => {
+  it('every setting has an example; each one that is a value (not a <placeholder>) is valid on its own', () => {
+    expect(Object.keys(ENV_SETTINGS).filter((name) => !(name in EXAMPLES))).toEqual([]);
+    for (const [name, value] of Object.entries(EXAMPLES)) {
+      expect(name in ENV_SETTINGS, name).toBe(true);
+      if (value.startsWith('<')) continue;
+      // CLICKHOUSE_CLUSTER and _CLOUD need CLICKHOUSE_URL (a rule between settings), given with them here.
+      const withServer = name.startsWith('CLICKHOUSE_CL') ? { CLICKHOUSE_URL: EXAMPLES.CLICKHOUSE_URL } : {};
+      // KAFKA_REPLICATION_FACTOR and KAFKA_MIN_INSYNC_REPLICAS above 1 need brokers that can hold the copies.
+      const withCluster = /REPLICATION|INSYNC/.test(name) ? { KAFKA_BROKERS: EXAMPLES.KAFKA_BROKERS, KAFKA_REPLICATION_FACTOR: '3' } : {};
+      // A rule may ask for a companion (a SASL mechanism its credentials): only this setting must not be named.
+      let named: string[] = [];
+      try {
+        loadConfig({ ...withServer, ...withCluster, [name]: value });
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        named = err.problems.map((p) => envName(p.setting));
+      }
+      expect(named, `${name}=${value}`).not.toContain(name);
+    }
+  });
+
+  it('several bad settings, a broken rule and the runtime’s missing secrets: one ConfigError, one line each, every name with why and an example', () => {
+    const env = {
+      KAFKA_PARTITIONS: 'abc',
+      HTTP_PORT: '70000',
+      LOG_LEVEL: 'verbose',
+      DATABASE_URL: 'mysql://x',
+      ALERT_WEBHOOK_URL: 'https://hooks.example.com/x',
+    };
+    const err = configError(() => loadConfig(env, {}, RUNTIME_REQUIREMENTS));
+    const names = ['KAFKA_PARTITIONS', 'HTTP_PORT', 'LOG_LEVEL', 'DATABASE_URL', 'ALERT_WEBHOOK_SECRET', 'KAFKA_BROKERS', 'CRM_TOKEN_ENCRYPTION_KEY'];
+    expect(err.problems.map((p) => envName(p.setting)).sort()).toEqual([...names].sort());
+    const lines = err.message.split('\n');
+    expect(lines[0]).toBe(`Invalid configuration (${names.length} problems):`);
+    expect(lines).toHaveLength(names.length + 1);
+    for (const name of names) {
+      const line = lines.find((l) => l.startsWith(`  - ${name} (`));
+      expect(line, name).toBeDefined();
+      expect(line).toMatch(new RegExp(`^  - ${name} \\([a-zA-Z.]+\\): .{4,}; e\\.g\\. ${name}=.+$`));
+    }
+    expect(err.message).toMatch(/KAFKA_BROKERS \(kafka\.brokers\): required by the agent runtime/);
+    expect(err.message).not.toMatch(/^\s+at /m);
+  });
+
+  it('a config file that cannot be read is reported together with the bad environment variables', () => {
+    const err = configError(() => loadConfig({ ACTIONPULSE_CONFIG: join(dir, 'nowhere.json'), HTTP_PORT: 'x', KAFKA_SSL: 'sometimes' }));
+    expect(err.problems.map((p) => envName(p.setting)).sort()).toEqual(['ACTIONPULSE_CONFIG', 'HTTP_PORT', 'KAFKA_SSL']);
+    expect(err.problems.find((p) => p.setting === 'ACTIONPULSE_CONFIG')?.message).toMatch(/cannot read .*ENOENT/);
+  });
+
+  it('an unknown key in the config file names the closest known setting', () => {
+    const err = configError(() => loadConfig({ ACTIONPULSE_CONFIG: configFile({ kafka: { partitionz: 3 } }) }));
+    expect(err.problems).toEqual([{ setting: 'kafka.partitionz', message: expect.stringMatching(/unknown setting/), example: 'kafka.partitions (the closest known setting)' }]);
+  });
+
+  it('property: any set of bad settings and broken rules, with or without the runtime’s requirements, is reported exactly, once each', () => {
+    const wrong = Object.entries(WRONG).filter(([name]) => name in ENV_SETTINGS);
+    fc.assert(
+      fc.property(
+        fc.subarray(wrong.map(([name]) => name)),
+        fc.array(fc.nat(), { minLength: wrong.length, maxLength: wrong.length }),
+        fc.subarray(CROSS_CASES.map((_, i) => i)),
+        fc.boolean(),
+        (badNames, picks, crossPicks, runtime) => {
+          const env: Record<string, string> = {};
+          const expected = new Set<string>(badNames);
+          badNames.forEach((name, i) => {
+            const values = WRONG[name];
+            env[name] = values[picks[i] % values.length];
+          });
+          const touched = new Set(badNames);
+          for (const i of crossPicks) {
+            const c = CROSS_CASES[i];
+            if (c.reads.some((r) => touched.has(r))) continue; // the cases kept apart, so each is judged alone
+            c.reads.forEach((r) => touched.add(r));
+            Object.assign(env, c.env);
+            expected.add(c.reported);
+          }
+          if (runtime) for (const name of ['KAFKA_BROKERS', 'CRM_TOKEN_ENCRYPTION_KEY']) expected.add(name);
+          let problems: ConfigError['problems'] = [];
+          try {
+            loadConfig(env, {}, runtime ? RUNTIME_REQUIREMENTS : {});
+          } catch (err) {
+            if (!(err instanceof ConfigError)) throw err;
+            problems = err.problems;
+            for (const p of problems) expect(err.message).toContain(`${p.setting}: ${p.message}`);
+          }
+          expect(problems.map((p) => envName(p.setting)).sort()).toEqual([...expected].sort());
+          for (const p of problems) expect(p.example).toMatch(new RegExp(`^${envName(p.setting)}=.`));
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('packages a program needs, checked with the settings', () => {
+  it('a package that is not installed is one line naming it and the install command; installed ones are not reported', () => {
+    const err = configError(() =>
+      loadConfig({ HTTP_PORT: 'x' }, {}, {
+        packages: () => [
+          { package: 'actionpulse-no-such-package', why: 'the test component' },
+          { package: 'zod', why: 'validation' },
+        ],
+      }),
+    );
+    expect(err.problems).toEqual([
+      expect.objectContaining({ setting: 'HTTP_PORT (http.port)' }),
+      { setting: 'package actionpulse-no-such-package', message: 'not installed; the test component needs it', example: 'npm install actionpulse-no-such-package' },
+    ]);
+  });
+
+  it('the install command carries the version range this package asks for', () => {
+    expect(missingPackageProblem('kafkajs', 'the admin calls').example).toBe("npm install 'kafkajs@2.2.4'");
+    expect(packageInstalled('chdb')).toBe(true);
+    expect(packageInstalled('actionpulse-no-such-package')).toBe(false);
+  });
+
+  it('embedded ClickHouse needs chdb, a ClickHouse server does not; mixpanel only for the Mixpanel sink', () => {
+    const local = loadConfig({});
+    const server = loadConfig({ CLICKHOUSE_URL: 'https://ch.example:8443' });
+    const names = (components: string[], c = local) => pipelinePackages(new Set(components), c).map((n) => n.package);
+    expect(names(['clickhouse'])).toContain('chdb');
+    expect(names(['clickhouse'], server)).not.toContain('chdb');
+    expect(names(['alerts'])).not.toContain('chdb');
+    expect(names(['mixpanel'])).toEqual(['mixpanel']);
+    expect(names(['alerts'])).not.toContain('mixpanel');
+  });
+
+  it('missingPackage reads the package name from Node’s own errors, and ignores missing files of this package', async () => {
+    const esm = await import('actionpulse-no-such-package' as string).catch((err: unknown) => err);
+    expect(missingPackage(esm)).toBe('actionpulse-no-such-package');
+    const scoped = await import('@actionpulse-none/pkg/sub' as string).catch((err: unknown) => err);
+    expect(missingPackage(scoped)).toBe('@actionpulse-none/pkg');
+    const own = await import('./no-such-file.ts' as string).catch((err: unknown) => err);
+    expect(missingPackage(own)).toBeUndefined();
+    expect(missingPackage(new Error('Cannot find package'))).toBeUndefined();
   });
 });
