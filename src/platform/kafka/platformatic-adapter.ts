@@ -13,6 +13,7 @@ import {
   type BaseOptions,
   type ConsumerGroupJoinPayload,
   type Message,
+  type MessageToProduce,
   type MessagesStream,
 } from '@platformatic/kafka';
 import type {
@@ -98,6 +99,58 @@ function toBuffer(v: string | Buffer | null | undefined): Buffer | undefined {
   return typeof v === 'string' ? Buffer.from(v) : v;
 }
 
+/**
+ * The Buffers of strings a producer sends again and again — header names, header values such as the event type,
+ * record keys such as an organization id — made once: the library takes every key and header as a Buffer, and
+ * making them per record was a fifth of the produce path's CPU and most of its garbage (bench/kafka-port-producer.ts).
+ * The library only reads them, so records share them. Bounded: a full key cache starts again empty, and a header with more
+ * distinct values than its cache holds (a traceparent) has only its first ones cached.
+ */
+class BufferCache {
+  private readonly buffers = new Map<string, Buffer>();
+  /** `keepFirst`: when full, keep the first `max` strings cached (the rest are made per call) instead of starting again. */
+  constructor(private readonly max: number, private readonly keepFirst = false) {}
+
+  get(s: string): Buffer {
+    let b = this.buffers.get(s);
+    if (b !== undefined) return b;
+    b = Buffer.from(s);
+    if (this.buffers.size >= this.max) {
+      if (this.keepFirst) return b;
+      this.buffers.clear();
+    }
+    this.buffers.set(s, b);
+    return b;
+  }
+}
+
+/** A producer's record in the library's shape, with the Buffers of its key and headers from the caches. */
+class RecordConverter {
+  private readonly keys = new BufferCache(10_000);
+  private readonly headerNames = new BufferCache(1000);
+  private readonly headerValues = new Map<string, BufferCache>();
+
+  key(v: string | Buffer | null): Buffer | undefined {
+    if (v === null) return undefined;
+    return typeof v === 'string' ? this.keys.get(v) : v;
+  }
+
+  headers(h: Record<string, string> | undefined): Map<Buffer, Buffer> | undefined {
+    if (!h) return undefined;
+    const out = new Map<Buffer, Buffer>();
+    for (const name in h) {
+      let values = this.headerValues.get(name);
+      if (!values) {
+        // Past 1000 names (names made up per record) a name's values are simply not cached.
+        values = new BufferCache(256, true);
+        if (this.headerValues.size < 1000) this.headerValues.set(name, values);
+      }
+      out.set(this.headerNames.get(name), values.get(h[name]));
+    }
+    return out;
+  }
+}
+
 /** The kind of failure, from the library's error chain (MultipleErrors of ProtocolError/NetworkError). */
 function failureReason(err: unknown, closing: boolean): 'closed' | 'unavailable' | 'refused' {
   if (closing) return 'closed';
@@ -120,6 +173,7 @@ class PlatformaticProducer implements RecordProducer {
   private closing = false;
   private closed: Promise<void> | undefined;
   private readonly roundRobin = new Map<string, number>();
+  private readonly convert = new RecordConverter();
   /** The send in progress, or the last one (settled). */
   private sending: Promise<unknown> | undefined;
   /** Set when an attempt of the send in progress failed and waits to be retried (its broker did not answer). */
@@ -195,15 +249,20 @@ class PlatformaticProducer implements RecordProducer {
     });
     const outcomes = await Promise.allSettled(
       [...perPartition].map(async ([partition, list]) => {
-        const result = await this.client.send({
-          messages: list.map((r) => ({
+        const messages = new Array<MessageToProduce>(list.length);
+        for (let i = 0; i < list.length; i++) {
+          const r = list[i];
+          messages[i] = {
             topic,
             partition,
-            key: toBuffer(r.key),
+            key: this.convert.key(r.key),
             value: toBuffer(r.value),
-            headers: r.headers ? new Map(Object.entries(r.headers).map(([k, v]) => [Buffer.from(k), Buffer.from(v)])) : undefined,
+            headers: this.convert.headers(r.headers),
             timestamp: r.timestampMs === undefined ? undefined : BigInt(r.timestampMs),
-          })),
+          };
+        }
+        const result = await this.client.send({
+          messages,
           acks: this.acks,
           compression: this.settings.codec,
         });
@@ -231,7 +290,7 @@ class PlatformaticProducer implements RecordProducer {
 
   /** Java's (and kafkajs') choice for a keyed record: toPositive(murmur2(key)) % partitions. */
   private partitionFor(topic: string, key: string | Buffer | null, count: number): number {
-    const bytes = toBuffer(key);
+    const bytes = this.convert.key(key);
     if (bytes) return compatibilityPartitioner({ topic }, bytes) % count;
     const next = ((this.roundRobin.get(topic) ?? -1) + 1) % count;
     this.roundRobin.set(topic, next);
