@@ -7,7 +7,7 @@
  * QONTAK_CRM_BASE_URL, CRM_TOKEN_ENCRYPTION_KEY, and DATABASE_URL / REDIS_URL in production.
  * EXAMPLE_CRM_COMPANY_TOKEN / EXAMPLE_CRM_REFRESH_TOKEN are the organization's CRM credentials.
  */
-import { createRuntime, type ExecutionContext, type NodeType } from 'actionpulse';
+import { createRuntime, isNodeType, type ExecutionContext, type NodeType, type ParamsOf } from 'actionpulse';
 
 const runtime = await createRuntime({ source: 'example-runtime' });
 process.once('SIGTERM', () => void runtime.close().finally(() => process.exit(0)));
@@ -22,19 +22,21 @@ await runtime.provisioning.putCrmToken(organization, { companyToken, refreshToke
 await runtime.provisioning.upsertChannelIntegration({ id: `${organization}-wa`, organizationId: organization, channel: 'whatsapp' });
 await runtime.provisioning.upsertRoom({ organizationId: organization, channelRoomId: 'wa-room-1', roomId: 'room-1', channelIntegrationId: `${organization}-wa` });
 
-const calls: [NodeType, unknown][] = [
-  ['qontak_crm_deal_create', { crm_pipeline_id: 1, crm_stage_id: 2, name: 'Deal for {{customer_name}}' }],
-  ['qontak_crm_deal_update', { id: '1', stage_id: '3', amount: 250_000 }],
-  ['qontak_crm_ticket_create', { crm_pipeline_id: 1, crm_stage_id: 1, name: 'Support: {{customer_name}}' }],
-  ['qontak_crm_ticket_update', { id: '1', crm_stage_id: 2 }],
-  ['qontak_chat_room_tag', { tags: ['vip', 'lead'] }],
-  ['qontak_chat_room_assign', { assign_type: 'division', division_id: '7' }],
-  ['qontak_chat_room_resolve', { closing_message: 'Thanks for chatting with us!' }],
-];
+// One call of each action, its parameters typed per action (a misspelt action or field does not compile).
+const calls: { [A in NodeType]: ParamsOf<A> } = {
+  qontak_crm_deal_create: { crm_pipeline_id: 1, crm_stage_id: 2, name: 'Deal for {{customer_name}}' },
+  qontak_crm_deal_update: { id: '1', stage_id: '3', amount: 250_000 },
+  qontak_crm_ticket_create: { crm_pipeline_id: 1, crm_stage_id: 1, name: 'Support: {{customer_name}}' },
+  qontak_crm_ticket_update: { id: '1', crm_stage_id: 2 },
+  qontak_chat_room_tag: { tags: ['vip', 'lead'] },
+  qontak_chat_room_assign: { assign_type: 'division', division_id: '7' },
+  qontak_chat_room_resolve: { closing_message: 'Thanks for chatting with us!' },
+};
+const actions = Object.keys(calls).filter(isNodeType);
 
 // The builder saved these actions on the agent. The first record of the day also reports the agent active
 // (one qontak_agent_active per agent per UTC day); recordAgentActive() is for agents that call nothing.
-for (const [action] of calls) runtime.recordConfigured({ node_type: action, agent_id: agent, organization_id: organization });
+for (const action of actions) runtime.recordConfigured({ node_type: action, agent_id: agent, organization_id: organization });
 
 const context: ExecutionContext = {
   organization_id: organization,
@@ -44,8 +46,8 @@ const context: ExecutionContext = {
   contact: { name: 'Budi', phone: '+6281200000001' },
 };
 const results: Record<string, string> = {};
-for (const [action, params] of calls) {
-  const result = await runtime.execute(action, params, context);
+for (const action of actions) {
+  const result = await runtime.execute(action, calls[action], context);
   results[action] = result.ok ? 'executed' : `failed: ${result.reason} (${result.message})`;
 }
 

@@ -1,4 +1,4 @@
-import type { NodeType, Runtime } from '../runtime/index.ts';
+import type { NodeType, ParamsOf, Runtime } from '../runtime/index.ts';
 import type { Logger } from '../platform/logger.ts';
 import { SeededRandom } from '../workload/seeded-random.ts';
 import type { DemoAgent, DemoScenario } from './demo-scenario.ts';
@@ -164,7 +164,7 @@ export class AgentSimulator {
   }
 
   /** Realistic parameters, with the occasional mistake an LLM makes (empty tags, missing ids). */
-  private params(nodeType: NodeType): unknown {
+  private params(nodeType: NodeType): ParamsOf<NodeType> {
     const r = this.rng;
     switch (nodeType) {
       case 'qontak_crm_deal_create':

@@ -72,13 +72,20 @@ export const PARAM_SCHEMAS = {
   qontak_chat_room_tag: tagParams,
 } as const satisfies Record<NodeType, z.ZodType>;
 
-export type ParamsOf<N extends NodeType> = z.infer<(typeof PARAM_SCHEMAS)[N]>;
+/**
+ * The parameters a caller passes to action A, as the schema accepts them (a numeric id as a number or a digit
+ * string, defaults left out): `execute('qontak_crm_deal_create', { crm_pipeline_id: 1, … })` is checked against it.
+ */
+export type ParamsOf<A extends NodeType> = z.input<(typeof PARAM_SCHEMAS)[A]>;
 
-export type ParamsResult<N extends NodeType> = { ok: true; params: ParamsOf<N> } | { ok: false; message: string };
+/** The parameters of action A after validation: ids as numbers, defaults filled in. */
+export type ParsedParamsOf<A extends NodeType> = z.output<(typeof PARAM_SCHEMAS)[A]>;
+
+export type ParamsResult<N extends NodeType> = { ok: true; params: ParsedParamsOf<N> } | { ok: false; message: string };
 
 export function parseParams<N extends NodeType>(nodeType: N, raw: unknown): ParamsResult<N> {
   const parsed = PARAM_SCHEMAS[nodeType].safeParse(raw ?? {});
-  if (parsed.success) return { ok: true, params: parsed.data as ParamsOf<N> };
+  if (parsed.success) return { ok: true, params: parsed.data as ParsedParamsOf<N> };
   const message = parsed.error.issues
     .map((i) => `${i.path.map(String).join('.') || '(params)'}: ${i.code === 'unrecognized_keys' ? `unknown field(s) ${i.keys.join(', ')}` : i.message}`)
     .join('; ');

@@ -6,6 +6,7 @@ import { ConfigError, type Config } from '../platform/config.ts';
 import type { Logger } from '../platform/logger.ts';
 import type { SqlDb } from '../platform/registry-db.ts';
 import type { EventEmitterPort } from '../producers/emitter-port.ts';
+import type { ParamsOf } from './action-params.ts';
 import { fail, type ExecuteResult, type ExecutionContext } from './action-types.ts';
 import { ChatActions } from './chat-actions.ts';
 import { CrmActions } from './crm-actions.ts';
@@ -50,7 +51,7 @@ export interface ExecutorDeps {
 }
 
 export interface ConfiguredInput {
-  node_type: string;
+  node_type: NodeType;
   agent_id: string;
   organization_id: string;
 }
@@ -69,7 +70,11 @@ export interface AgentInput {
 export type RecordResult = { ok: true } | { ok: false; reason: 'invalid_params'; message: string };
 
 export interface Executor {
-  execute(nodeType: string, params: unknown, context: ExecutionContext): Promise<ExecuteResult>;
+  /**
+   * Typed per action for TypeScript callers; the action, its parameters and the context are still validated at
+   * run time (plain JavaScript callers, parameters from a model's tool call): a bad one is a failed call, never an exception.
+   */
+  execute<A extends NodeType>(nodeType: A, params: NoInfer<ParamsOf<A>>, context: ExecutionContext): Promise<ExecuteResult>;
   /** The builder saved the action on the agent: `qontak_action_configured`. */
   recordConfigured(input: ConfiguredInput): RecordResult;
   /** The configuration ended (removed, or replaced by a new one): `qontak_action_unconfigured`. */

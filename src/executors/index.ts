@@ -26,6 +26,6 @@ export { RoomDirectory } from './room-directory.ts';
 export { SidekiqQueue, redisBackend, fileBackend, type SidekiqJob, type SidekiqBackend } from './sidekiq-queue.ts';
 export { WORKERS } from './chat-actions.ts';
 export { normalizeTags } from './tag-normalize.ts';
-export { PARAM_SCHEMAS, parseParams } from './action-params.ts';
+export { PARAM_SCHEMAS, parseParams, type ParamsOf, type ParsedParamsOf } from './action-params.ts';
 export { TokenCipher } from './token-crypto.ts';
 export { TokenStore, type CompanyToken } from './token-store.ts';

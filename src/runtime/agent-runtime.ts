@@ -1,4 +1,5 @@
 import { isNodeType, type NodeType } from '../events/index.ts';
+import type { ParamsOf } from '../executors/action-params.ts';
 import type { AgentInput, ConfiguredInput, ExecuteResult, ExecutionContext, Executor, RecordResult, UnconfiguredInput } from '../executors/index.ts';
 import type { Logger } from '../platform/logger.ts';
 import type { EmitterStats } from '../producers/emitter-metrics.ts';
@@ -32,9 +33,11 @@ export interface Provisioning {
 export interface Runtime {
   /**
    * Runs one of the seven actions. Emits `qontak_action_invoked`, then exactly one of `_executed` / `_failed`.
-   * Expected failures (bad parameters, CRM errors, a disabled action) are values, never exceptions.
+   * Expected failures (bad parameters, CRM errors, a disabled action) are values, never exceptions. The action and
+   * its parameters are typed per action (`ParamsOf<A>`) and still validated at run time, for callers in plain
+   * JavaScript and parameters that come from a model's tool call (narrow the name with `isNodeType` first).
    */
-  execute(action: string, params: unknown, context: ExecutionContext): Promise<ExecuteResult>;
+  execute<A extends NodeType>(action: A, params: NoInfer<ParamsOf<A>>, context: ExecutionContext): Promise<ExecuteResult>;
   /** A builder saved an action on an agent: `qontak_action_configured` (the adoption numerator). */
   recordConfigured(input: ConfiguredInput): RecordResult;
   /** A builder took an action off an agent (`change: 'removed'`) or replaced it: `qontak_action_unconfigured`. */

@@ -5,7 +5,7 @@
  */
 export { createRuntime, type RuntimeOptions } from './create-runtime.ts';
 export type { Runtime, RuntimeHealth, Provisioning, CrmCredentials } from './agent-runtime.ts';
-export type { ExecuteResult, ExecutionContext, Contact, ConfiguredInput, UnconfiguredInput, AgentInput, RecordResult } from '../executors/index.ts';
+export type { ExecuteResult, ExecutionContext, Contact, ConfiguredInput, UnconfiguredInput, AgentInput, RecordResult, ParamsOf } from '../executors/index.ts';
 export type { EmitterStats } from '../producers/emitter-metrics.ts';
 export { ConfigError, type ConfigProblem } from '../platform/config.ts';
 export { NODE_TYPE_NAMES, isNodeType, type NodeType, FAILURE_REASONS, type FailureReason } from '../events/index.ts';

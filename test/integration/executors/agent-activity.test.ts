@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setRegistryEnabled } from '../../../src/executors/index.ts';
 import { validateEvent } from '../../../src/events/index.ts';
 import { context, openHarness, pollUntil, type Harness } from './executor-harness.ts';
+import { untyped } from '../../helpers/untyped.ts';
 
 const DAY = 86_400_000;
 let clockMs = Date.UTC(2026, 10, 30, 23, 58);
@@ -63,7 +64,7 @@ describe('the executor reports active agents and configuration changes (adoption
   it('refuses invalid input as a value and emits nothing', () => {
     const o = org('invalid');
     expect(h.executor.recordAgentActive({ organization_id: o, agent_id: '' })).toMatchObject({ ok: false, reason: 'invalid_params' });
-    expect(h.executor.recordUnconfigured({ organization_id: o, agent_id: 'a', node_type: 'qontak_fax_send' })).toMatchObject({ ok: false, reason: 'invalid_params' });
+    expect(h.executor.recordUnconfigured({ organization_id: o, agent_id: 'a', node_type: untyped('qontak_fax_send') })).toMatchObject({ ok: false, reason: 'invalid_params' });
     expect(h.executor.recordUnconfigured({ organization_id: o, agent_id: 'a', node_type: 'qontak_crm_deal_create', change: 'archived' as 'removed' })).toMatchObject({ ok: false, reason: 'invalid_params' });
     expect(ofOrg(o)).toEqual([]);
   });

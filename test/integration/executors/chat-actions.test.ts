@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { context, expectLifecycle, openHarness, type Harness } from './executor-harness.ts';
+import { untyped } from '../../helpers/untyped.ts';
 
 let h: Harness;
 beforeAll(async () => {
@@ -163,7 +164,7 @@ describe('tag conversation (QACT-S07)', () => {
     const channelRoomId = (await h.db.query<{ channel_room_id: string }>('SELECT channel_room_id FROM chat_rooms WHERE room_id = $1', [roomId]))[0].channel_room_id;
     for (const params of [{ tags: [] }, { tags: ' , ,' }, { tags: [{ name: ' ' }] }, {}, { tags: '{{missing_var}}' }]) {
       const ctx = context(o, undefined, { channel_room_id: channelRoomId });
-      expect(await h.executor.execute('qontak_chat_room_tag', params, ctx)).toMatchObject({ ok: false, reason: 'empty_tags' });
+      expect(await h.executor.execute('qontak_chat_room_tag', untyped(params), ctx)).toMatchObject({ ok: false, reason: 'empty_tags' });
       expectLifecycle(h.events(ctx.conversation_id), 'qontak_action_failed');
       expect(h.events(ctx.conversation_id)[1]).toMatchObject({ reason: 'empty_tags' });
     }

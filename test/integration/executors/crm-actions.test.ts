@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NODE_TYPES, validateEvent } from '../../../src/events/index.ts';
 import { context, expectLifecycle, openHarness, type Harness } from './executor-harness.ts';
+import { untyped } from '../../helpers/untyped.ts';
 
 let h: Harness;
 beforeAll(async () => {
@@ -23,7 +24,7 @@ describe('create deal (QACT-S01)', () => {
     expect(configured).toHaveLength(1);
     expect(validateEvent(configured[0]).ok).toBe(true);
     expect(configured[0]).toMatchObject({ node_type: 'qontak_crm_deal_create', agent_id: 'agent-7', source: 'agent-runtime' });
-    expect(h.executor.recordConfigured({ node_type: 'not_an_action', agent_id: 'agent-7', organization_id: o })).toMatchObject({ ok: false, reason: 'invalid_params' });
+    expect(h.executor.recordConfigured({ node_type: untyped('not_an_action'), agent_id: 'agent-7', organization_id: o })).toMatchObject({ ok: false, reason: 'invalid_params' });
   });
 
   it('QACT-S01 AC-2 POST /api/v3.1/deals is sent with the body, Bearer-authenticated', async () => {
@@ -272,7 +273,7 @@ describe('CRM parameter validation', () => {
     const bad = [{ crm_stage_id: 1, name: 'n' }, { ...dealParams, crm_pipeline_id: 'abc' }, { ...dealParams, surprise: true }, null];
     for (const params of bad) {
       const ctx = context(o, undefined, { contact: { name: 'X' } });
-      expect(await h.executor.execute('qontak_crm_deal_create', params, ctx)).toMatchObject({ ok: false, reason: 'invalid_params' });
+      expect(await h.executor.execute('qontak_crm_deal_create', untyped(params), ctx)).toMatchObject({ ok: false, reason: 'invalid_params' });
       expectLifecycle(h.events(ctx.conversation_id), 'qontak_action_failed');
     }
     expect(h.crm.requests.filter((r) => r.headers.authorization === `Bearer ${companyToken}`)).toHaveLength(0);
