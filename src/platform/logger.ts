@@ -35,5 +35,13 @@ export function createLogger(options: { level?: string; name?: string; destinati
   );
 }
 
+/**
+ * The agent runtime's logger when its host passes none: JSON lines on stderr, never stdout, which is the host
+ * program's own output (a CLI's result, a protocol on stdio).
+ */
+export function createStderrLogger(level: string): Logger {
+  return pino({ name: 'actionpulse', level, redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, pino.destination({ dest: 2, sync: true }));
+}
+
 /** A logger that writes nothing, for tests and benchmarks that assert on behaviour, not logs. */
 export const silentLogger: Logger = pino({ level: 'silent' });

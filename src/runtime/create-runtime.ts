@@ -6,7 +6,7 @@ import { createExecutor, fileBackend } from '../executors/index.ts';
 import { ConfigError, loadConfig, missingPackage, missingPackageProblem, RUNTIME_REQUIREMENTS, type Config } from '../platform/config.ts';
 import { kafkaConnectionFromConfig } from '../platform/kafka/kafka-connection.ts';
 import { createPlatformaticKafka } from '../platform/kafka/platformatic-adapter.ts';
-import { createLogger, type Logger } from '../platform/logger.ts';
+import { createStderrLogger, type Logger } from '../platform/logger.ts';
 import { openRegistryDb } from '../platform/registry-db.ts';
 import { createEmitter, type Emitter } from '../producers/emitter.ts';
 import { assembleRuntime, type Runtime } from './agent-runtime.ts';
@@ -18,7 +18,10 @@ export interface RuntimeOptions {
   settings?: Record<string, unknown>;
   /** The `source` field of every event (default `agent-runtime`). */
   source?: string;
-  /** A pino logger (default: JSON lines on stdout at LOG_LEVEL). */
+  /**
+   * The host's pino logger: the runtime logs through a child of it (`component: 'runtime'`, and the emitter's and
+   * executors' own). Default: JSON lines on stderr at LOG_LEVEL; never stdout.
+   */
   logger?: Logger;
   /** An OpenTelemetry meter for the emitter's metrics (queued, sent, spooled, dropped…); default none. */
   meter?: Meter;
@@ -40,7 +43,7 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
   // emit() checks every event against the contract, with the same future allowance as the pipeline.
   setFutureAllowanceMs(config.events.futureAllowanceSeconds * 1000);
   const source = options.source ?? 'agent-runtime';
-  const logger = (options.logger ?? createLogger({ level: config.logLevel })).child({ component: 'runtime' });
+  const logger = (options.logger ?? createStderrLogger(config.logLevel)).child({ component: 'runtime' });
   // Released in this order when the runtime closes (after the executor and the emitter), or if start-up fails.
   const release: (() => Promise<void>)[] = [];
   let emitter: Emitter | undefined;
