@@ -26,6 +26,11 @@ export class ActionGateView {
 
   constructor(private readonly stepMs: number) {}
 
+  /** Whether any call of `nodeType` is held (refused or reaching). */
+  has(nodeType: string): boolean {
+    return this.nodeTypes.has(nodeType);
+  }
+
   blocked(nodeType: string, ts: number): void {
     const n = this.calls(nodeType);
     const i = this.at(n, ts);

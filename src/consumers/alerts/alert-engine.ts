@@ -1,5 +1,6 @@
 import { isBlockedCall, type ActionEvent } from '../../events/index.ts';
 import { ActionGateView } from './action-gate-view.ts';
+import type { OrganizationCounts } from './blast-radius.ts';
 import { DEFAULT_SUSTAINED_GAP_MINUTES, type AlertRule, type Matcher, type RulesFile, type ScopeDimension } from './alert-rules.ts';
 import { CountWindow } from './count-window.ts';
 import { EventDeduper } from './event-deduper.ts';
@@ -69,6 +70,13 @@ export interface Transition {
   late?: { breachBeganAt: number; detectedAt: number; lateByMs: number };
   /** Kill switch: a human re-enabled the action; no automatic disable before this event time. */
   graceUntil?: number | null;
+  /** Kill switch: failed and completed calls per organization of the scope's node_type in the window (blast radius). */
+  organizations?: OrganizationCounts[];
+}
+
+/** The gate view's key for one organization's switch of an action (a node_type alone is the action's global switch). */
+export function organizationGateKey(nodeType: string, organizationId: string): string {
+  return `${nodeType}\u0000${organizationId}`;
 }
 
 interface Family {
@@ -105,6 +113,8 @@ interface RatioRuntime {
   pendingSteps: number;
   /** Steps of counts this rule keeps: its own longest look-back, the lateness allowance and its pending span. */
   keepSteps: number;
+  /** Kill-switch rules grouped by node_type and organization_id: node_type → organization → part key. */
+  orgParts: Map<string, Map<string, string>>;
 }
 
 interface CountRuntime {
@@ -247,7 +257,7 @@ export class AlertEngine {
       // A late event re-checks a continuous rule's windows back to the allowance, each window ending up to
       // pendingSteps before it: enough steps for that, and no more than this rule needs.
       const keepSteps = Math.max(windowSteps, spanSteps) + Math.ceil(this.allowanceMs / this.stepMs) + (rule.pendingMode === 'continuous' ? pendingSteps : 0) + 1;
-      return { kind: 'ratio', rule, timings, families, windowSteps, spanSteps, confirmSteps, sizes, scopes: new Map(), parts: new Map(), lateFrom: new Map(), pendingSteps, keepSteps };
+      return { kind: 'ratio', rule, timings, families, windowSteps, spanSteps, confirmSteps, sizes, scopes: new Map(), parts: new Map(), lateFrom: new Map(), pendingSteps, keepSteps, orgParts: new Map() };
     });
     this.horizonSteps = Math.max(...rules.rules.map((r) => (r.windowMinutes + (r.pendingMode === 'sustained' ? r.pendingMinutes : 0) + r.recoveryHoldMinutes) * stepsPerMinute)) + 1;
     this.keepSteps = Math.max(...rules.rules.map((r) => (r.windowMinutes + (r.pendingMode === 'sustained' ? r.pendingMinutes : 0)) * stepsPerMinute)) + Math.ceil(this.allowanceMs / this.stepMs) + 1;
@@ -320,9 +330,17 @@ export class AlertEngine {
     if (nodeType !== undefined) {
       // A call refused by one organization's switch says nothing about the action's global flag: it leaves the
       // rates like any blocked call, but does not make the action look disabled for everyone.
+      const org = rec.organization_id as string;
       if (blocked) {
         if (rec.registry_scope !== 'organization') this.gate.blocked(nodeType, ts);
-      } else if (outcome) this.gate.outcome(nodeType, ts);
+        else this.gate.blocked(organizationGateKey(nodeType, org), ts);
+      } else if (outcome) {
+        this.gate.outcome(nodeType, ts);
+        // An organization's switch is followed only once it has refused a call: the view keeps no series for the
+        // many organizations never switched off.
+        const orgKey = organizationGateKey(nodeType, org);
+        if (this.gate.has(orgKey)) this.gate.outcome(orgKey, ts);
+      }
     }
     let used = false;
     for (const rt of this.runtimes) {
@@ -369,6 +387,11 @@ export class AlertEngine {
         if (!part) {
           part = new WindowSeries(nodeType, rt.sizes);
           rt.parts.set(partKey, part);
+          if (rt.rule.action !== 'none' && nodeType !== undefined && f.partDims.includes('organization_id')) {
+            let byOrg = rt.orgParts.get(nodeType);
+            if (!byOrg) rt.orgParts.set(nodeType, (byOrg = new Map()));
+            byOrg.set(rec.organization_id as string, partKey);
+          }
         }
         // A refused call is counted once, on its own: it is neither a failure nor a completed call.
         if (blocked) part.add(st, 'blocked');
@@ -605,6 +628,7 @@ export class AlertEngine {
       part.advance(k, keepFrom);
       if (prune && part.expired(k) && part.newestStep < keepFrom) rt.parts.delete(pk);
     }
+    if (prune) for (const byOrg of rt.orgParts.values()) for (const [org, pk] of byOrg) if (!rt.parts.has(pk)) byOrg.delete(org);
     for (const [key, entry] of rt.scopes) {
       const prev = this.states.get(`${rt.rule.id}|${key}`);
       let live = false;
@@ -620,11 +644,12 @@ export class AlertEngine {
       let disabled = false;
       const excluded: string[] = [];
       const used: WindowSeries[] = [];
+      const org = entry.scope.organization_id;
       for (const pk of entry.parts) {
         const part = rt.parts.get(pk);
         if (!part) continue;
         if (!part.expired(k)) live = true;
-        const off = part.nodeType !== undefined && this.gate.disabledAt(part.nodeType, at);
+        const off = part.nodeType !== undefined && (this.gate.disabledAt(part.nodeType, at) || (org !== undefined && this.gate.disabledAt(organizationGateKey(part.nodeType, org), at)));
         if (entry.hasNodeType) disabled = off;
         else if (off) {
           excluded.push(part.nodeType!);
@@ -657,16 +682,36 @@ export class AlertEngine {
       const nodeType = entry.scope.node_type;
       let graceUntil: number | null = null;
       if (rt.rule.action !== 'none' && nodeType !== undefined) {
-        obs.reenabledAt = this.reenabledAfterAction(nodeType, from, at);
-        const evidence = Math.max(this.gate.reenabledAt(nodeType, at) ?? -Infinity, obs.reenabledAt ?? -Infinity);
+        // An organization's scope follows its own switch; the action's scope the global one.
+        const gateKey = org === undefined ? nodeType : organizationGateKey(nodeType, org);
+        obs.reenabledAt = this.reenabledAfterAction(gateKey, from, at);
+        const evidence = Math.max(this.gate.reenabledAt(gateKey, at) ?? -Infinity, obs.reenabledAt ?? -Infinity);
         graceUntil = evidence === -Infinity ? null : evidence + this.graceMs;
       }
       this.push(rt, from, obs, at, rt.windowSteps * this.stepMs, out, () => {
         let lastFailure: RecentFailure | undefined;
         for (const p of used) if (p.lastFailure && (!lastFailure || p.lastFailure.timestamp > lastFailure.timestamp)) lastFailure = p.lastFailure;
-        return { topReasons: topReasonsOf(used, k, rt.windowSteps), lastFailure, graceUntil };
+        const organizations = rt.rule.action !== 'none' && nodeType !== undefined ? this.organizationsOf(rt, nodeType) : undefined;
+        return { topReasons: topReasonsOf(used, k, rt.windowSteps), lastFailure, graceUntil, organizations };
       });
     }
+  }
+
+  /** Failed and completed calls per organization of `nodeType` in the rule's window at the step just advanced to. */
+  private organizationsOf(rt: RatioRuntime, nodeType: string): OrganizationCounts[] {
+    const out: OrganizationCounts[] = [];
+    const byOrg = rt.orgParts.get(nodeType);
+    if (!byOrg) return out;
+    for (const [organization_id, pk] of byOrg) {
+      const part = rt.parts.get(pk);
+      if (!part) {
+        byOrg.delete(organization_id); // forgotten with its part
+        continue;
+      }
+      const r = part.rolls[0];
+      if (r.den > 0) out.push({ organization_id, failed: r.num, completed: r.den });
+    }
+    return out.sort((a, b) => (a.organization_id < b.organization_id ? -1 : a.organization_id > b.organization_id ? 1 : 0));
   }
 
   /**
@@ -687,7 +732,7 @@ export class AlertEngine {
     at: number,
     windowMs: number,
     out: Transition[],
-    details: () => { topReasons: { reason: string; count: number }[]; lastFailure?: RecentFailure; graceUntil?: number | null },
+    details: () => { topReasons: { reason: string; count: number }[]; lastFailure?: RecentFailure; graceUntil?: number | null; organizations?: OrganizationCounts[] },
   ): void {
     this.stats.evaluations++;
     const { next, effects, resolution } = step(rt.rule, rt.timings, from, obs, at);
@@ -697,7 +742,18 @@ export class AlertEngine {
       return;
     }
     const d = details();
-    out.push({ rule: rt.rule, prev: from, next, effects, observation: { ...obs, topReasons: d.topReasons, lastFailure: d.lastFailure }, at, windowMs, resolution, graceUntil: d.graceUntil });
+    out.push({
+      rule: rt.rule,
+      prev: from,
+      next,
+      effects,
+      observation: { ...obs, topReasons: d.topReasons, lastFailure: d.lastFailure },
+      at,
+      windowMs,
+      resolution,
+      graceUntil: d.graceUntil,
+      organizations: d.organizations,
+    });
   }
 
   /** Records what the store persisted (or what it found instead, when another instance won). */

@@ -130,6 +130,7 @@ export class AlertEvaluator {
         dryRun: o.killSwitch.dryRun,
         maxPer24h: o.killSwitch.maxPer24h,
         capWindowMs: 24 * 60 * this.minuteMs,
+        blastRadius: o.rules.blastRadius,
       },
     });
     this.dispatcher = new OutboxDispatcher({ db: o.db, notifiers: o.notifiers, logger: o.logger });

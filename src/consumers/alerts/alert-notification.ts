@@ -8,7 +8,8 @@ import { notificationLinks, type LinkSettings } from '../clickhouse/dashboard-li
  * JSON: delivery (maybe much later, maybe by another instance) never needs the engine's memory.
  */
 export type NotificationKind = 'trigger' | 'repeat' | 'resolve' | 'kill_switch';
-export type KillSwitchDecision = 'done' | 'dry_run' | 'capped' | 'waiting_grace' | 'already_disabled';
+/** `deferred_global`: an organization's own breach while the action fails across organizations (the action's scope decides). */
+export type KillSwitchDecision = 'done' | 'dry_run' | 'capped' | 'waiting_grace' | 'already_disabled' | 'deferred_global';
 
 export interface AlertNotification {
   kind: NotificationKind;
@@ -32,7 +33,16 @@ export interface AlertNotification {
   topReasons: { reason: string; count: number }[];
   dashboardUrl: string;
   traceUrl?: string;
-  killSwitch?: { decision: KillSwitchDecision; nodeType: string; message: string };
+  killSwitch?: {
+    decision: KillSwitchDecision;
+    nodeType: string;
+    message: string;
+    /** `global`: the action for everyone; `organization`: the action for `organizations` only. */
+    scope?: 'global' | 'organization';
+    organizations?: string[];
+    /** Failed and completed calls per organization in the window, most failing first. */
+    breakdown?: { organization_id: string; failed: number; completed: number }[];
+  };
   /** A resolve: why it closed. Only `healthy` reads RESOLVED. */
   resolution?: Resolution;
   /** Calls in the window and the rule's minimum: below it the value is not a verdict. */

@@ -91,9 +91,24 @@ export const ruleSchema = z
     if (r.confirmWindowMinutes !== undefined && (r.kind !== 'ratio' || r.confirmWindowMinutes >= r.windowMinutes))
       ctx.addIssue({ code: 'custom', path: ['confirmWindowMinutes'], message: 'a ratio rule\'s confirmation window is shorter than its window' });
     if (r.pendingMode === 'sustained' && r.kind !== 'ratio') ctx.addIssue({ code: 'custom', path: ['pendingMode'], message: 'sustained pending is for ratio rules' });
-    if (r.action === 'disable_node_type' && !r.groupBy.every((g) => g.length === 1 && g[0] === 'node_type'))
-      ctx.addIssue({ code: 'custom', path: ['groupBy'], message: 'a kill-switch rule must be grouped by node_type only' });
+    if (r.action === 'disable_node_type' && !r.groupBy.every((g) => g.includes('node_type')))
+      ctx.addIssue({ code: 'custom', path: ['groupBy'], message: 'a kill-switch rule must be grouped by node_type, or by node_type and organization_id' });
   });
+
+/**
+ * How the kill switch scopes a disable (blast-radius.ts). At the decision instant it takes the failures per
+ * organization in the rule's window; the smallest set of organizations whose removal leaves the rest healthy is
+ * disabled for those organizations only when it has at most `maxOrganizations` members, and their receivers are
+ * paged; a breach that needs more is spread, and the action is disabled for everyone (the rule's receivers).
+ */
+export const blastRadiusSchema = z.strictObject({
+  /** The largest number of organizations disabled one by one; a breach that needs more is global (1–100, default 2). */
+  maxOrganizations: z.number().int().min(1, 'at least 1: one organization alone must never disable an action for everyone').max(100).default(2),
+  /** Receivers paged for an organization-scoped disable (the CRM on-call / customer-success channel). */
+  organizationReceivers: z.array(z.string().min(1)).min(1).default(['crm-oncall']),
+});
+
+export type BlastRadiusConfig = z.infer<typeof blastRadiusSchema>;
 
 export const rulesFileSchema = z.strictObject({
   /**
@@ -105,6 +120,8 @@ export const rulesFileSchema = z.strictObject({
   resolutionSeconds: z.number().int().min(1).max(10).refine((n) => 60 % n === 0, 'a divisor of 60').default(10),
   /** Minutes after a human re-enable before a kill-switch rule may disable the same action again. */
   reenableGraceMinutes: z.number().int().min(0).max(10_080).default(240),
+  /** Kill-switch rules: organization-scoped or global disables (see blastRadiusSchema). */
+  blastRadius: blastRadiusSchema.default({ maxOrganizations: 2, organizationReceivers: ['crm-oncall'] }),
   rules: z.array(ruleSchema).min(1),
 });
 

@@ -109,7 +109,18 @@ const INITIAL_DDL = [
   )`,
 ];
 
-export const ALERT_MIGRATIONS: SqlMigration[] = [{ version: 1, name: 'alert state, outbox, silences, kill-switch log, checkpoint, error budget', statements: INITIAL_DDL }];
+export const ALERT_MIGRATIONS: SqlMigration[] = [
+  { version: 1, name: 'alert state, outbox, silences, kill-switch log, checkpoint, error budget', statements: INITIAL_DDL },
+  {
+    version: 2,
+    name: 'kill-switch decisions scoped by blast radius',
+    statements: [
+      // `global`, or `organization` with the organizations the decision was about (disabled, or would have been).
+      `ALTER TABLE alert_kill_switch_log ADD COLUMN IF NOT EXISTS scope text NOT NULL DEFAULT 'global'`,
+      `ALTER TABLE alert_kill_switch_log ADD COLUMN IF NOT EXISTS organizations jsonb NOT NULL DEFAULT '[]'::jsonb`,
+    ],
+  },
+];
 
 export async function migrateAlerts(db: SqlDb): Promise<void> {
   await runSqlMigrations(db, 'alerts', ALERT_MIGRATIONS);

@@ -1,7 +1,7 @@
 import type { SqlDb, SqlTx } from '../../platform/registry-db.ts';
 import type { Transition } from './alert-engine.ts';
 import { buildNotification, type AlertNotification, type NotificationKind } from './alert-notification.ts';
-import { decideKillSwitch, type KillSwitchOptions } from './kill-switch.ts';
+import { decideKillSwitch, type KillSwitchOptions, type KillSwitchOutcome } from './kill-switch.ts';
 import type { ActionStatus, AlertState, AlertStatus } from './rule-state-machine.ts';
 import { activeSilenceFor } from './silence-store.ts';
 
@@ -146,24 +146,28 @@ export class AlertStore {
       const written = await this.compareAndSet(tx, t.prev.version, next);
       if (!written) return undefined;
       let notifications = 0;
+      // Decided before any message is queued: where the trigger goes depends on the decision's scope.
+      const decided = t.effects.includes('action') ? await decideKillSwitch(this.db.kind, tx, t, this.o.killSwitch) : undefined;
       for (const effect of t.effects) {
         if (effect === 'action') {
-          const ks = await decideKillSwitch(this.db.kind, tx, t, this.o.killSwitch);
+          const ks = decided!;
           const status: ActionStatus = ks.decision;
           // A grace postponement is announced once per episode, not on every minute it is retried.
-          const announce = !(ks.decision === 'waiting_grace' && t.prev.actionStatus === 'waiting_grace');
+          const announce = !(ks.decision === 'waiting_grace' && t.prev.actionStatus === 'waiting_grace') && ks.decision !== 'deferred_global';
           next.actionStatus = status;
           if (ks.decision === 'done' || ks.decision === 'already_disabled') next.actionAt = t.at;
           await tx.query(`UPDATE alert_state SET action_status = $3, action_at = $4 WHERE rule_id = $1 AND scope_key = $2`, [next.ruleId, next.scopeKey, status, next.actionAt]);
           if (announce && ks.decision !== 'already_disabled') {
             const n = buildNotification(t, 'kill_switch', { dashboardBaseUrl: this.o.dashboardBaseUrl }, ks);
-            // Keyed by the decision's instant too: after a re-enable the same episode may disable a second time.
-            notifications += await this.enqueue(tx, t, n, `ks:${ks.decision}:${t.at}`);
+            // Keyed by the decision's instant too: after a re-enable the same episode may disable a second time. An
+            // organization-scoped decision pages the organizations' receivers, a global one the rule's.
+            const receivers = ks.scope === 'organization' ? this.o.killSwitch.blastRadius.organizationReceivers : t.rule.receivers;
+            notifications += await this.enqueue(tx, t, n, `ks:${ks.decision}:${t.at}`, receivers);
           }
           continue;
         }
         const n = buildNotification(t, effect, { dashboardBaseUrl: this.o.dashboardBaseUrl });
-        notifications += await this.enqueue(tx, t, n, effect === 'repeat' ? `repeat:${t.next.repeats}` : effect);
+        notifications += await this.enqueue(tx, t, n, effect === 'repeat' ? `repeat:${t.next.repeats}` : effect, this.receiversOf(t, effect, decided));
       }
       return { state: { ...next, version: next.version }, won: true, notifications };
     });
@@ -215,11 +219,27 @@ export class AlertStore {
     return true;
   }
 
+  /**
+   * Who hears a kill-switch rule's alert: an organization's scope, or a decision scoped to organizations, pages the
+   * organizations' receivers; a global one the rule's; an organization's breach that stood aside for the
+   * action-wide decision pages no one. A resolve goes to both, and each channel only if it heard the
+   * trigger (the rest are `suppressed`). Other rules: their own receivers.
+   */
+  private receiversOf(t: Transition, effect: string, decided: KillSwitchOutcome | undefined): readonly string[] {
+    if (t.rule.action === 'none') return t.rule.receivers;
+    // An organization's breach inside a failure across organizations: the action-wide alert is the page.
+    if (decided?.decision === 'deferred_global') return [];
+    const orgReceivers = this.o.killSwitch.blastRadius.organizationReceivers;
+    if (t.next.scope.organization_id !== undefined || decided?.scope === 'organization') return orgReceivers;
+    if (effect === 'resolve') return [...new Set([...t.rule.receivers, ...orgReceivers])];
+    return t.rule.receivers;
+  }
+
   /** One outbox row per channel; returns how many will be delivered (not silenced/inhibited). */
-  private async enqueue(tx: SqlTx, t: Transition, n: AlertNotification, kindKey: string): Promise<number> {
+  private async enqueue(tx: SqlTx, t: Transition, n: AlertNotification, kindKey: string, receivers: readonly string[] = t.rule.receivers): Promise<number> {
     let deliverable = 0;
     const inhibited = n.kind !== 'resolve' && n.kind !== 'kill_switch' && t.rule.inhibitWhenDisabled && (await this.isDisabled(tx, n.scope.node_type));
-    for (const receiver of t.rule.receivers) {
+    for (const receiver of receivers) {
       const channels = this.o.routes[receiver] ?? [];
       for (const channel of channels) {
         let status: 'pending' | 'silenced' | 'inhibited' | 'suppressed' = 'pending';

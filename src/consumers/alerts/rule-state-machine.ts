@@ -6,7 +6,7 @@ import type { AlertRule } from './alert-rules.ts';
  * caller persists the result. Effects are what the transition owes the outside world.
  */
 export type AlertStatus = 'inactive' | 'pending' | 'firing' | 'resolved';
-export type ActionStatus = 'none' | 'done' | 'dry_run' | 'capped' | 'waiting_grace' | 'already_disabled';
+export type ActionStatus = 'none' | 'done' | 'dry_run' | 'capped' | 'waiting_grace' | 'already_disabled' | 'deferred_global';
 
 export interface AlertState {
   ruleId: string;
@@ -222,7 +222,8 @@ export function step(rule: AlertRule, timings: RuleTimings, s: AlertState, o: Ob
         // A disable postponed by the re-enable grace period is tried again while the condition holds; after a
         // human re-enabled the action, a failure that persists acts again (the grace and the cap still apply).
         const reenabled = o.reenabledAt != null && (s.actionStatus === 'done' || s.actionStatus === 'already_disabled');
-        if (s.actionStatus === 'waiting_grace' || reenabled) effects.push('action');
+        // An organization's breach that stood aside for the action-wide decision is looked at again while it lasts.
+        if (s.actionStatus === 'waiting_grace' || s.actionStatus === 'deferred_global' || reenabled) effects.push('action');
       }
       break;
   }

@@ -48,8 +48,9 @@ describe('kill switch end to end', () => {
     cleanups.push(() => ev.stop());
     await ev.start();
     await ev.rebuiltAndLeading();
-    // 30 hours at 30% failures (10 calls a minute) for deal_create; chat_room_tag stays healthy.
-    const events = perMinute(start, 1800, (m) => [...traffic(m, 10, 3), ...traffic(m + 1000, 10, 0, 'qontak_chat_room_tag')]);
+    // 30 hours at 30% failures (10 calls a minute) for deal_create, spread over three organizations (each minute's
+    // calls from one of them, in turn), so the breach is global; chat_room_tag stays healthy.
+    const events = perMinute(start, 1800, (m, i) => [...traffic(m, 10, 3, DEAL, `org-${i % 3}`), ...traffic(m + 1000, 10, 0, 'qontak_chat_room_tag')]);
     await produce(kafka, topic, events);
     await waitFor(() => ev.stats.events >= events.length, { timeoutMs: 120_000, what: 'events consumed' });
     now = start + 1802 * MIN;
@@ -108,7 +109,8 @@ describe('kill switch end to end', () => {
     // A shortened kill-switch rule: 10-minute window, 10 minutes sustained.
     const base = loadRulesFile();
     const ks = base.rules.find((r) => r.id === 'sustained-failure-kill-switch')!;
-    const rules = parseRules({ ...base, rules: [{ ...ks, windowMinutes: 10, pendingMinutes: 10, minVolume: 10 }] });
+    // The action's scope only: one organization's calls, and the cap is what is tested.
+    const rules = parseRules({ ...base, rules: [{ ...ks, groupBy: [['node_type']], windowMinutes: 10, pendingMinutes: 10, minVolume: 10 }] });
     const failing = ['qontak_crm_deal_create', 'qontak_crm_ticket_create', 'qontak_chat_room_assign'] as const;
 
     for (const dryRun of [false, true]) {

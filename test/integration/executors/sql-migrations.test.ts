@@ -48,7 +48,7 @@ describe.each(stores)('versioned registry-database migrations on %s', (_name, op
 
       // Version 1 is recorded as found; later versions apply on top of it.
       expect(await appliedSqlMigrations(db, 'registry')).toEqual(REGISTRY_MIGRATIONS.map((m) => m.version));
-      expect(await appliedSqlMigrations(db, 'alerts')).toEqual([1]);
+      expect(await appliedSqlMigrations(db, 'alerts')).toEqual(ALERT_MIGRATIONS.map((m) => m.version));
       const [deal] = await db.query<{ enabled: boolean; updated_by: string }>(`SELECT enabled, updated_by FROM node_registries WHERE node_type = 'qontak_crm_deal_update'`);
       expect(deal).toEqual({ enabled: false, updated_by: 'kill-switch' });
       expect(await db.query(`SELECT count(*)::int AS n FROM node_registries WHERE enabled`)).toEqual([{ n: 6 }]);
@@ -64,14 +64,16 @@ describe.each(stores)('versioned registry-database migrations on %s', (_name, op
   it('applies each version once, in order; an appended version applies on the next start; a failing one is not recorded', async () => {
     const db = await open();
     try {
-      expect(await runSqlMigrations(db, 'alerts', ALERT_MIGRATIONS)).toEqual([1]);
+      const shipped = ALERT_MIGRATIONS.map((m) => m.version);
+      const next = shipped.length + 1;
+      expect(await runSqlMigrations(db, 'alerts', ALERT_MIGRATIONS)).toEqual(shipped);
       expect(await runSqlMigrations(db, 'alerts', ALERT_MIGRATIONS)).toEqual([]);
-      const v2 = { version: 2, name: 'silence ticket', statements: ['ALTER TABLE alert_silences ADD COLUMN ticket text'] };
-      expect(await runSqlMigrations(db, 'alerts', [...ALERT_MIGRATIONS, v2])).toEqual([2]);
+      const v2 = { version: next, name: 'silence ticket', statements: ['ALTER TABLE alert_silences ADD COLUMN ticket text'] };
+      expect(await runSqlMigrations(db, 'alerts', [...ALERT_MIGRATIONS, v2])).toEqual([next]);
       expect(await runSqlMigrations(db, 'alerts', [...ALERT_MIGRATIONS, v2])).toEqual([]);
-      const broken = { version: 3, name: 'broken', statements: ['ALTER TABLE alert_silences ADD COLUMN half text', 'ALTER TABLE no_such_table ADD COLUMN x text'] };
+      const broken = { version: next + 1, name: 'broken', statements: ['ALTER TABLE alert_silences ADD COLUMN half text', 'ALTER TABLE no_such_table ADD COLUMN x text'] };
       await expect(runSqlMigrations(db, 'alerts', [...ALERT_MIGRATIONS, v2, broken])).rejects.toThrow();
-      expect(await appliedSqlMigrations(db, 'alerts')).toEqual([1, 2]);
+      expect(await appliedSqlMigrations(db, 'alerts')).toEqual([...shipped, next]);
       // All or nothing: the first statement of the failed version was rolled back with it.
       expect(await db.query(`SELECT column_name FROM information_schema.columns WHERE table_name = 'alert_silences' AND column_name IN ('ticket', 'half') AND table_schema = current_schema()`)).toEqual([{ column_name: 'ticket' }]);
       await expect(runSqlMigrations(db, 'alerts', [v2])).rejects.toThrow(/numbered 1, 2, 3/);

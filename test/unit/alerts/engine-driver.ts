@@ -49,10 +49,10 @@ export function perMinute(start: number, minutes: number, fn: (minuteStart: numb
  * `calls` calls at `ts`, the first `failedCount` of them failing: each an `invoked`, then its outcome (`failed` or
  * `executed`), so the failure rate of these calls is failedCount / calls.
  */
-export function traffic(ts: number, calls: number, failedCount: number, nodeType: NodeType = 'qontak_crm_deal_create'): ActionEvent[] {
+export function traffic(ts: number, calls: number, failedCount: number, nodeType: NodeType = 'qontak_crm_deal_create', org = 'org-1'): ActionEvent[] {
   const out: ActionEvent[] = [];
-  for (let i = 0; i < calls; i++) out.push(invoked(ts + 100 + i, nodeType));
-  for (let i = 0; i < calls; i++) out.push(i < failedCount ? failed(ts + 200 + i, nodeType) : executed(ts + 200 + i, nodeType));
+  for (let i = 0; i < calls; i++) out.push(invoked(ts + 100 + i, nodeType, org));
+  for (let i = 0; i < calls; i++) out.push(i < failedCount ? failed(ts + 200 + i, nodeType, org) : executed(ts + 200 + i, nodeType, org));
   return out;
 }
 
@@ -94,10 +94,22 @@ export function resolved(ts: readonly Transition[], ruleId: string, scopeKey?: s
 }
 
 /** A call the registry refused: the executor emits `invoked`, then `failed` with reason registry_disabled. */
-export function blockedCall(ts: number, nodeType: NodeType = 'qontak_crm_deal_create', org = 'org-1'): ActionEvent[] {
+export function blockedCall(ts: number, nodeType: NodeType = 'qontak_crm_deal_create', org = 'org-1', scope?: 'global' | 'organization'): ActionEvent[] {
   return [
     invoked(ts, nodeType, org),
-    buildEvent({ event: 'qontak_action_failed', event_id: id(ts + 1), timestamp: ts + 1, source: 'test', organization_id: org, node_type: nodeType, agent_id: 'a1', conversation_id: 'c1', reason: 'registry_disabled', duration_ms: 0 }),
+    buildEvent({
+      event: 'qontak_action_failed',
+      event_id: id(ts + 1),
+      timestamp: ts + 1,
+      source: 'test',
+      organization_id: org,
+      node_type: nodeType,
+      agent_id: 'a1',
+      conversation_id: 'c1',
+      reason: 'registry_disabled',
+      duration_ms: 0,
+      ...(scope ? { registry_scope: scope } : {}),
+    }),
   ];
 }
 

@@ -74,7 +74,7 @@ describe('kill switch lifecycle', () => {
   });
 
   it('re-enable → grace period → a failure that persists disables a second time, not before the grace ends', () => {
-    const ks = defaults.rules.find((r) => r.id === 'sustained-failure-kill-switch')!;
+    const ks = { ...defaults.rules.find((r) => r.id === 'sustained-failure-kill-switch')!, groupBy: [['node_type' as const]] };
     const rules = parseRules({ ...defaults, reenableGraceMinutes: 30, rules: [{ ...ks, windowMinutes: 10, pendingMinutes: 10, minVolume: 10 }] });
     const engine = new AlertEngine(rules, { minuteMs: MIN });
     // failing from minute 0; the first disable lands at minute 10; refused calls from minute 12 to 60; re-enabled at 60, still failing
@@ -96,7 +96,7 @@ describe('kill switch lifecycle', () => {
   });
 
   it('after a re-enable with healthy calls, the kill-switch alert resolves instead of acting again', () => {
-    const ks = defaults.rules.find((r) => r.id === 'sustained-failure-kill-switch')!;
+    const ks = { ...defaults.rules.find((r) => r.id === 'sustained-failure-kill-switch')!, groupBy: [['node_type' as const]] };
     const rules = parseRules({ ...defaults, reenableGraceMinutes: 30, rules: [{ ...ks, windowMinutes: 10, pendingMinutes: 10, minVolume: 10, recoveryHoldMinutes: 10 }] });
     const events = [
       ...perMinute(T0, 12, (m) => traffic(m, 10, 5)),

@@ -6,7 +6,8 @@ import { drive, fired, MIN, perMinute, T0, traffic } from './engine-driver.ts';
 
 const defaults = loadRulesFile();
 const KS = 'sustained-failure-kill-switch';
-const ks = defaults.rules.find((r) => r.id === KS)!;
+// The action's scope alone: these cases are about the sustained clock, not about where the failures come from.
+const ks = { ...defaults.rules.find((r) => r.id === KS)!, groupBy: [['node_type' as const]] };
 const only = parseRules({ ...defaults, rules: [ks] });
 const H = 60 * MIN;
 const DEAL = 'node_type=qontak_crm_deal_create';

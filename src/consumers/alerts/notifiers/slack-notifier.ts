@@ -36,7 +36,14 @@ export function slackBlocks(n: AlertNotification): { text: string; blocks: unkno
       text: { type: 'mrkdwn', text: `*Top failure reasons*\n${n.topReasons.map((r) => `• \`${r.reason}\` × ${r.count}`).join('\n')}` },
     });
   }
-  if (n.killSwitch) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `*Kill switch (${n.killSwitch.decision})*\n${n.killSwitch.message}` } });
+  if (n.killSwitch) {
+    const scope = n.killSwitch.scope === 'organization' ? `organization: ${(n.killSwitch.organizations ?? []).join(', ')}` : 'global';
+    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `*Kill switch (${n.killSwitch.decision}, scope ${scope})*\n${n.killSwitch.message}` } });
+    if (n.killSwitch.breakdown && n.killSwitch.breakdown.length > 0) {
+      const rows = n.killSwitch.breakdown.map((b) => `• \`${b.organization_id}\` ${b.failed} failed / ${b.completed} completed`);
+      blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `*Failures by organization*\n${rows.join('\n')}` } });
+    }
+  }
   const buttons: unknown[] = [{ type: 'button', text: { type: 'plain_text', text: 'Dashboard' }, url: n.dashboardUrl }];
   if (n.traceUrl) buttons.push({ type: 'button', text: { type: 'plain_text', text: 'Trace of a recent failure' }, url: n.traceUrl });
   blocks.push({ type: 'actions', elements: buttons });
