@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../platform/config.ts';
 import { EX_CONFIG, EX_UNAVAILABLE, OperatorError } from './args.ts';
+import { serviceUrl } from './pipeline-discovery.ts';
 
 /**
  * The operator commands act through the running service's admin API (the same authenticated path as a
@@ -16,7 +17,8 @@ export class AdminClient {
   ) {}
 
   static fromConfig(config: Config): AdminClient {
-    const baseUrl = (config.cli.serviceUrl ?? `http://${config.http.host}:${config.http.port}`).replace(/\/$/, '');
+    // Which pipeline first: with several running (or none), no token question is worth asking.
+    const baseUrl = serviceUrl(config);
     let token = config.http.adminToken;
     const file = join(config.dataDir, 'secrets', 'admin-token');
     if (!token && existsSync(file)) token = readFileSync(file, 'utf8').trim();

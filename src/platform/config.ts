@@ -184,7 +184,7 @@ export const configSchema = z.strictObject({
     .prefault({}),
   cli: z
     .strictObject({
-      serviceUrl: url.optional().describe('The running service the operator commands talk to; default http://HTTP_HOST:HTTP_PORT'),
+      serviceUrl: url.optional().describe('The running service the operator commands talk to; unset = the one pipeline announced under dataDir/run (cli/pipeline-discovery.ts)'),
       requestTimeoutMs: int(100, 600_000).default(30_000).describe('How long an operator command waits for the service'),
     })
     .prefault({}),

@@ -8,6 +8,7 @@ import { localCluster } from '../../app/local-infra.ts';
 import { stopLocalBroker } from '../../platform/kafka/local-broker.ts';
 import { createLogger } from '../../platform/logger.ts';
 import { parse, UsageError } from '../args.ts';
+import { announcePipeline } from '../pipeline-discovery.ts';
 
 export const help = `actionpulse start [--only clickhouse,mixpanel,alerts,http,demo] [--duration SECONDS] [--quiet]
 
@@ -57,6 +58,8 @@ export async function run(args: string[]): Promise<number> {
   );
   if (!values.quiet) console.log(`Logs: ${logFile}`);
   if (pipeline.http) console.log(`Dashboard: ${pipeline.dashboardUrl}   (metrics: ${pipeline.http.url}/metrics, ingest: POST ${pipeline.http.url}/v1/events)`);
+  // The operator commands find this service by its announcement while it runs (cli/pipeline-discovery.ts).
+  const unannounce = pipeline.http ? announcePipeline(config.dataDir, pipeline.http.url) : () => undefined;
 
   if (pipeline.alerts) console.log(`Alerts: time scale ×${pipeline.alerts.timeScale}${pipeline.alerts.terminal.length ? '; no SLACK_WEBHOOK_URL, so notifications print here' : ''}`);
   const timer = values.quiet ? undefined : setInterval(() => void snapshot(pipeline, started).then((s) => view.render(s)).catch(() => undefined), 2000);
@@ -65,6 +68,7 @@ export async function run(args: string[]): Promise<number> {
     stopping ??= (async () => {
       clearInterval(timer);
       view.note(`\n${why}: stopping — flushing in-flight events…`);
+      unannounce();
       await pipeline.stop();
       console.log('stopped cleanly.');
       await stopOwnBroker(config, pipeline);

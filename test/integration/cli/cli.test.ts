@@ -109,7 +109,8 @@ describe('actionpulse CLI: honest answers', { timeout: 300_000 }, () => {
   });
 
   it('an operator command without an admin token: one line saying where to get one, exit 78', async () => {
-    const r = await cli(['silence', 'list'], { ACTIONPULSE_DATA_DIR: mkdtempSync(join(tmpdir(), 'ap-notoken-')), ADMIN_TOKEN: '' });
+    const port = await freePort();
+    const r = await cli(['silence', 'list'], { ACTIONPULSE_DATA_DIR: mkdtempSync(join(tmpdir(), 'ap-notoken-')), ADMIN_TOKEN: '', ACTIONPULSE_URL: `http://127.0.0.1:${port}` });
     expect(r.code).toBe(78);
     expect(oneLine(r.stderr)).toMatch(/no admin token: set ADMIN_TOKEN/);
   });
