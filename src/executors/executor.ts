@@ -12,7 +12,7 @@ import { ChatActions } from './chat-actions.ts';
 import { CrmActions } from './crm-actions.ts';
 import { CrmClient } from './crm-client.ts';
 import { CrmHttp } from './crm-http.ts';
-import { RegistryGate } from './registry-gate.ts';
+import { RegistryGate, type GateVerdict } from './registry-gate.ts';
 import { migrateRegistry } from './registry-schema.ts';
 import { RoomDirectory } from './room-directory.ts';
 import { redisBackend, SidekiqQueue, type SidekiqBackend } from './sidekiq-queue.ts';
@@ -172,8 +172,7 @@ export async function createExecutor(deps: ExecutorDeps): Promise<Executor> {
     emit({ event: 'qontak_agent_active', source: deps.source, organization_id, agent_id });
   };
 
-  async function runAction(nodeType: NodeType, params: unknown, ctx: ExecutionContext, ids: TraceIds, span: Span): Promise<ExecuteResult> {
-    const verdict = registry.verdict(nodeType, ctx.organization_id);
+  async function runAction(nodeType: NodeType, params: unknown, ctx: ExecutionContext, ids: TraceIds, span: Span, verdict: GateVerdict): Promise<ExecuteResult> {
     if (!verdict.allowed) {
       const where = verdict.scope === 'global' ? 'node_registries' : `node_registry_organizations for ${ctx.organization_id}`;
       return { ...fail('registry_disabled', `${nodeType} is disabled in ${where}`), scope: verdict.scope } as ExecuteResult;
@@ -229,8 +228,12 @@ export async function createExecutor(deps: ExecutorDeps): Promise<Executor> {
     emit({ event: 'qontak_action_invoked', ...base, ...ids, event_id: invokedId, timestamp: invokedAt }, span);
     const started = now();
     let result: ExecuteResult;
+    const verdict = registry.verdict(nodeType, ctx.organization_id);
+    // A call a disabled switch lets through to test whether the action works again: its outcome says so on the wire.
+    const probe = verdict.allowed && verdict.probe !== undefined ? ({ probe: true } as const) : {};
+    if (verdict.allowed && verdict.probe !== undefined) span.setAttribute('probe', true);
     try {
-      result = await otelContext.with(trace.setSpan(otelContext.active(), span), () => runAction(nodeType, params, ctx, ids, span));
+      result = await otelContext.with(trace.setSpan(otelContext.active(), span), () => runAction(nodeType, params, ctx, ids, span, verdict));
     } catch (err) {
       logger.error({ err, node_type: nodeType, organization_id: ctx.organization_id }, 'executor bug');
       // Recording Errors advises against exception events; this path is a bug in our code, where the stack is
@@ -240,7 +243,7 @@ export async function createExecutor(deps: ExecutorDeps): Promise<Executor> {
     }
     const duration_ms = Math.min(3_600_000, Math.max(0, Math.round(now() - started)));
     if (result.ok) {
-      emit({ event: 'qontak_action_executed', ...base, duration_ms, ...ids }, span);
+      emit({ event: 'qontak_action_executed', ...base, duration_ms, ...probe, ...ids }, span);
       span.setAttribute('outcome', 'executed');
     } else {
       emit({
@@ -250,6 +253,7 @@ export async function createExecutor(deps: ExecutorDeps): Promise<Executor> {
         duration_ms,
         ...(result.upstreamStatus !== undefined ? { upstream_status: result.upstreamStatus } : {}),
         ...(result.scope !== undefined ? { registry_scope: result.scope } : {}),
+        ...probe,
         ...ids,
       }, span);
       span.setAttributes({ outcome: 'failed', reason: result.reason, 'error.type': result.reason });

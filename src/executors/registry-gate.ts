@@ -9,7 +9,7 @@ export interface RegistryGateOptions {
 }
 
 /** What the gate answers for one call: go, or refused and by which switch. */
-export type GateVerdict = { allowed: true } | { allowed: false; scope: RegistryScope };
+export type GateVerdict = { allowed: true; probe?: RegistryScope } | { allowed: false; scope: RegistryScope };
 
 /**
  * The `enabled` flags of node_registries and the organization-scoped disables of node_registry_organizations,
@@ -21,6 +21,10 @@ export class RegistryGate {
   private flags = new Map<string, boolean>();
   /** `node_type \0 organization_id` of every organization-scoped disable. */
   private orgDisabled = new Set<string>();
+  /** Disabled switches that are probing (`node_type`, or `node_type \0 organization_id`) → one call in how many. */
+  private probeEvery = new Map<string, number>();
+  /** Calls seen per probing switch, in this process: every `probeEvery`-th goes through. */
+  private probeCalls = new Map<string, number>();
   private schema = '';
   private unlisten: (() => Promise<void>) | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -53,9 +57,22 @@ export class RegistryGate {
 
   /** Whether `organizationId` may call `nodeType`: the global flag first (it wins), then the organization's switch. */
   verdict(nodeType: string, organizationId: string): GateVerdict {
-    if (!this.isEnabled(nodeType)) return { allowed: false, scope: 'global' };
-    if (this.orgDisabled.has(`${nodeType}\u0000${organizationId}`)) return { allowed: false, scope: 'organization' };
+    if (!this.isEnabled(nodeType)) return this.probe(nodeType, 'global');
+    const orgKey = `${nodeType}\u0000${organizationId}`;
+    if (this.orgDisabled.has(orgKey)) return this.probe(orgKey, 'organization');
     return { allowed: true };
+  }
+
+  /**
+   * A disabled switch that is probing (half-open) lets one call in `probe_every` through as a probe; the others are
+   * refused. Counted per switch in this process, so the rate holds per executor whatever the other processes do.
+   */
+  private probe(key: string, scope: RegistryScope): GateVerdict {
+    const every = this.probeEvery.get(key);
+    if (every === undefined) return { allowed: false, scope };
+    const n = (this.probeCalls.get(key) ?? 0) + 1;
+    this.probeCalls.set(key, n % every);
+    return n % every === 0 ? { allowed: true, probe: scope } : { allowed: false, scope };
   }
 
   /** Organization-scoped disables, as `{ node_type: [organization_id, …] }`. */
@@ -66,6 +83,11 @@ export class RegistryGate {
       (out[nodeType] ??= []).push(org);
     }
     return out;
+  }
+
+  /** Probing switches: `node_type` (global) or `node_type/organization_id` → one call in how many goes through. */
+  probing(): Record<string, number> {
+    return Object.fromEntries([...this.probeEvery].map(([k, n]) => [k.replace('\u0000', '/'), n]));
   }
 
   snapshot(): Record<string, boolean> {
@@ -115,12 +137,17 @@ export class RegistryGate {
       }
     }
     const nextOrg = new Set(orgRows.map((r) => `${r.node_type}\u0000${r.organization_id}`));
+    const probeEvery = new Map<string, number>();
+    for (const r of rows) if (r.enabled !== true && r.probe_every != null) probeEvery.set(r.node_type, Number(r.probe_every));
+    for (const r of orgRows) if (r.probe_every != null) probeEvery.set(`${r.node_type}\u0000${r.organization_id}`, Number(r.probe_every));
     if (this.flags.size > 0) {
       for (const k of nextOrg) if (!this.orgDisabled.has(k)) this.logOrgChange(k, false);
       for (const k of this.orgDisabled) if (!nextOrg.has(k)) this.logOrgChange(k, true);
     }
     this.flags = next;
     this.orgDisabled = nextOrg;
+    this.probeEvery = probeEvery;
+    for (const k of this.probeCalls.keys()) if (!probeEvery.has(k)) this.probeCalls.delete(k);
   }
 
   private logOrgChange(key: string, enabled: boolean): void {

@@ -103,9 +103,19 @@ CREATE TRIGGER node_registry_organizations_notify_trg AFTER INSERT OR UPDATE OR 
   FOR EACH STATEMENT EXECUTE FUNCTION node_registries_notify();
 `;
 
+/**
+ * Version 3: half-open probes. `probe_every` on a disabled switch lets one call in that many through to the action,
+ * marked `probe: true` on its outcome event; NULL (the default) refuses every call.
+ */
+const PROBE_DDL = `
+ALTER TABLE node_registries ADD COLUMN IF NOT EXISTS probe_every integer CHECK (probe_every IS NULL OR probe_every >= 1);
+ALTER TABLE node_registry_organizations ADD COLUMN IF NOT EXISTS probe_every integer CHECK (probe_every IS NULL OR probe_every >= 1);
+`;
+
 export const REGISTRY_MIGRATIONS: SqlMigration[] = [
   { version: 1, name: 'registry, audit, CRM tokens, chat rooms', statements: splitStatements(INITIAL_DDL) },
   { version: 2, name: 'organization-scoped registry switches', statements: splitStatements(ORGANIZATION_SCOPE_DDL) },
+  { version: 3, name: 'half-open probes of disabled switches', statements: splitStatements(PROBE_DDL) },
 ];
 
 export async function migrateRegistry(db: SqlDb): Promise<void> {
@@ -197,16 +207,19 @@ export async function setOrganizationEnabled(db: SqlDb, nodeType: string, organi
 export interface RegistryRow {
   node_type: string;
   enabled: boolean;
+  /** Disabled and probing: one call in this many goes through as a probe (null: none). */
+  probe_every?: number | null;
 }
 
 export async function readRegistry(db: SqlDb): Promise<RegistryRow[]> {
-  return db.query<{ node_type: string; enabled: boolean }>(`SELECT node_type, enabled FROM node_registries`);
+  return db.query<{ node_type: string; enabled: boolean; probe_every: number | null }>(`SELECT node_type, enabled, probe_every FROM node_registries`);
 }
 
 export interface OrganizationRegistryRow {
   node_type: string;
   organization_id: string;
   enabled: boolean;
+  probe_every?: number | null;
   updated_at?: unknown;
   updated_by?: string | null;
   reason?: string | null;
@@ -214,7 +227,7 @@ export interface OrganizationRegistryRow {
 
 /** The organizations an action is switched off for (overrides switched back on are left out). */
 export async function readOrganizationDisables(db: SqlDb): Promise<OrganizationRegistryRow[]> {
-  return db.query<{ node_type: string; organization_id: string; enabled: boolean }>(
-    `SELECT node_type, organization_id, enabled FROM node_registry_organizations WHERE enabled = false`,
+  return db.query<{ node_type: string; organization_id: string; enabled: boolean; probe_every: number | null }>(
+    `SELECT node_type, organization_id, enabled, probe_every FROM node_registry_organizations WHERE enabled = false`,
   );
 }

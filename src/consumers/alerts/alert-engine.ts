@@ -326,7 +326,9 @@ export class AlertEngine {
     const rec = e as unknown as Record<string, unknown>;
     const nodeType = typeof rec.node_type === 'string' ? rec.node_type : undefined;
     const blocked = isBlockedCall(e as { event: string; reason?: string });
-    const outcome = nodeType !== undefined && !blocked && (e.event === 'qontak_action_executed' || e.event === 'qontak_action_failed');
+    // A probe's outcome reached the action through a switch that is still off: it counts in every rate like any call,
+    // but does not show the action on again (only the registry's re-enable does).
+    const outcome = nodeType !== undefined && !blocked && rec.probe !== true && (e.event === 'qontak_action_executed' || e.event === 'qontak_action_failed');
     if (nodeType !== undefined) {
       // A call refused by one organization's switch says nothing about the action's global flag: it leaves the
       // rates like any blocked call, but does not make the action look disabled for everyone.

@@ -111,6 +111,37 @@ describe('registry gating on PostgreSQL', () => {
     expect(await setOrganizationEnabled(h.db, 'no_such_action', off, false, { actor: 'x' })).toBe(false);
   });
 
+  it('a disabled switch that is probing lets one call in probe_every through, its outcome marked probe; the others are refused', async () => {
+    const org = `org-probe-${Date.now()}`;
+    await h.seedRoom(org, 'wa-p', 'room-p');
+    await setOrganizationEnabled(h.db, 'qontak_chat_room_assign', org, false, { actor: 'alert:sustained-failure-kill-switch', reason: 'concentrated' });
+    await h.db.query(`UPDATE node_registry_organizations SET probe_every = 3 WHERE node_type = 'qontak_chat_room_assign' AND organization_id = $1`, [org]);
+    await pollUntil(() => h.executor.registry.probing()[`qontak_chat_room_assign/${org}`] === 3);
+    const before = (await h.jobs()).length;
+    const outcomes: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const ctx = context(org, undefined, { channel_room_id: 'wa-p' });
+      const r = await h.executor.execute('qontak_chat_room_assign', { assign_type: 'auto' }, ctx);
+      const last = h.events(ctx.conversation_id).at(-1) as Record<string, unknown>;
+      outcomes.push(r.ok ? `probe:${String(last.probe)}` : `${r.reason}:${String(r.scope)}:${String(last.probe)}`);
+    }
+    expect(outcomes).toEqual([
+      'registry_disabled:organization:undefined',
+      'registry_disabled:organization:undefined',
+      'probe:true',
+      'registry_disabled:organization:undefined',
+      'registry_disabled:organization:undefined',
+      'probe:true',
+    ]);
+    expect((await h.jobs()).length).toBe(before + 2);
+    // switched back on: no more probes, every call goes through unmarked
+    await setOrganizationEnabled(h.db, 'qontak_chat_room_assign', org, true, { actor: 'cs', reason: 'fixed' });
+    await pollUntil(() => h.executor.registry.verdict('qontak_chat_room_assign', org).allowed);
+    const ctx = context(org, undefined, { channel_room_id: 'wa-p' });
+    expect(await h.executor.execute('qontak_chat_room_assign', { assign_type: 'auto' }, ctx)).toMatchObject({ ok: true });
+    expect(h.events(ctx.conversation_id).at(-1)).not.toHaveProperty('probe');
+  });
+
   it('QACT-S07 AC-1 an action with no registry row is refused (registry_disabled)', async () => {
     await h.db.query(`DELETE FROM node_registries WHERE node_type = 'qontak_chat_room_tag'`);
     await pollUntil(() => !h.executor.registry.isEnabled('qontak_chat_room_tag'));

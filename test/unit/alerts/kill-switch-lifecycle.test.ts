@@ -110,3 +110,26 @@ describe('kill switch lifecycle', () => {
     expect(r[0].resolution).toBe('healthy');
   });
 });
+
+describe('half-open probes in the stream', () => {
+  it('a probe outcome counts in the rates but does not show a disabled action on again', () => {
+    const ks = { ...defaults.rules.find((r) => r.id === 'sustained-failure-kill-switch')!, groupBy: [['node_type' as const]] };
+    const rules = parseRules({ ...defaults, rules: [{ ...ks, windowMinutes: 10, pendingMinutes: 10, minVolume: 10 }] });
+    const run = (marked: boolean) => {
+      const engine = new AlertEngine(rules, { minuteMs: MIN });
+      const call = (ts: number): ActionEvent => ({ ...traffic(ts, 1, 1)[1], ...(marked ? { probe: true } : {}) }) as ActionEvent;
+      // every minute for 20 minutes: five refused calls, then one failing call that reached the action
+      const events = perMinute(T0, 20, (m) => [...Array.from({ length: 5 }, (_, i) => blockedCall(m + i * 1000)).flat(), call(m + 30_000)]);
+      return { engine, ...driveKillSwitch(engine, events, T0 + 20 * MIN) };
+    };
+    // The same calls unmarked read as the action on again (the newest call reached it): the alert starts and fires.
+    expect(fired(run(false).all, ks.id)).not.toEqual([]);
+    // Marked as probes, the action still reads disabled: nothing starts.
+    const { engine, all } = run(true);
+    expect(all).toEqual([]);
+    const figures = engine.windowFigures(ks.id).find((f) => f.scopeKey === 'node_type=qontak_crm_deal_create')!;
+    expect(figures.failures).toBe(10);
+    expect(figures.calls).toBe(10);
+    expect(figures.blocked).toBe(50);
+  });
+});
