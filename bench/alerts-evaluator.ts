@@ -20,8 +20,9 @@ import { migrateAlerts } from '../src/consumers/alerts/alert-store-schema.ts';
 import { SlackNotifier } from '../src/consumers/alerts/notifiers/slack-notifier.ts';
 import { buildEvent, encodeEvent, EventIdGenerator, NODE_TYPE_NAMES, type ActionEvent } from '../src/events/index.ts';
 import { migrateRegistry } from '../src/executors/registry-schema.ts';
-import { createKafkaClient } from '../src/platform/kafka/kafka-client.ts';
-import { ensureTopics } from '../src/platform/kafka/topics.ts';
+import { createPlatformaticKafka } from '../src/platform/kafka/platformatic-adapter.ts';
+import type { OutgoingRecord } from '../src/platform/kafka/kafka-port.ts';
+import { toRecord } from '../src/producers/record-batch.ts';
 import { silentLogger } from '../src/platform/logger.ts';
 import { openRegistryDb } from '../src/platform/registry-db.ts';
 import { FakeSlack } from '../test/fakes/fake-slack.ts';
@@ -128,9 +129,10 @@ if (!withKafka) process.exit(0);
 
 // 3 + 4. Through the real broker and a registry database (PostgreSQL if DATABASE_URL, else PGlite in memory).
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:19192').split(',');
-const kafka = await createKafkaClient({ brokers, clientId: 'bench-alerts' });
+const kafka = createPlatformaticKafka({ brokers, clientId: 'bench-alerts' });
+const admin = kafka.admin();
 const topic = `bench-alerts-${randomBytes(4).toString('hex')}`;
-await ensureTopics(kafka, [{ topic, numPartitions: 6, replicationFactor: 1 }]);
+await admin.ensureTopics([{ topic, partitions: 6, replicationFactor: 1 }]);
 /** A registry database of its own per phase: PostgreSQL (a fresh schema) if DATABASE_URL, else PGlite in memory. */
 const schemas: string[] = [];
 async function benchDb() {
@@ -155,10 +157,13 @@ await slack.start();
 // Spread over the whole lateness horizon (6 h), which is what a restart reads back.
 const start = Math.floor((Date.now() - 7 * 3600_000) / MIN) * MIN;
 const events = timeline(total, start, 6 * 60 * MIN, 10_000);
-const producer = kafka.producer();
-await producer.connect();
+const producer = kafka.producer({ acks: 'leader', idempotent: false, codec: 'none' });
+async function send(to: string, records: OutgoingRecord[]): Promise<void> {
+  const result = await producer.send(to, records);
+  if (!result.ok) throw new Error(`send to ${to} failed: ${result.reason} ${result.detail}`);
+}
 let t0 = Date.now();
-for (let i = 0; i < events.length; i += 10_000) await producer.send({ topic, acks: 1, messages: events.slice(i, i + 10_000).map((e) => encodeEvent(e)) });
+for (let i = 0; i < events.length; i += 10_000) await send(topic, events.slice(i, i + 10_000).map((e) => toRecord(encodeEvent(e))));
 console.log(`alerts kafka: produced ${total.toLocaleString()} events in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 const now = start + 362 * MIN;
 const ev = new AlertEvaluator({
@@ -199,7 +204,7 @@ await ev.stop();
 // 200 ms apart). Latency runs from producing the sixth failure to each Slack channel receiving the page.
 // BOT and CRM on-call are two webhooks, as in production (each is paced at 1 message/s).
 const liveTopic = `${topic}-live`;
-await ensureTopics(kafka, [{ topic: liveTopic, numPartitions: 6, replicationFactor: 1 }]);
+await admin.ensureTopics([{ topic: liveTopic, partitions: 6, replicationFactor: 1 }]);
 // Its own database: the rebuild phase's alert states and queued pages must not stand ahead in the outbox.
 const liveDb = await benchDb();
 const live = new AlertEvaluator({
@@ -230,7 +235,7 @@ const background = (async () => {
     const batch = Array.from({ length: BACKGROUND_RATE / 10 }, () => eventAt(Date.now(), backgroundSent++, 500)).filter(
       (e) => e.event !== 'qontak_action_failed' && !(e.event === 'qontak_action_token_refreshed' && e.outcome === 'failed'),
     );
-    await producer.send({ topic: liveTopic, acks: 1, messages: batch.map((e) => encodeEvent(e)) });
+    await send(liveTopic, batch.map((e) => toRecord(encodeEvent(e))));
     await new Promise((r) => setTimeout(r, 100));
   }
 })();
@@ -257,7 +262,7 @@ for (let k = 0; k < 20; k++) {
   for (let i = 0; i < 6; i++) {
     if (i > 0) await new Promise((r) => setTimeout(r, 200));
     const at = Date.now();
-    await producer.send({ topic: liveTopic, acks: 1, messages: [encodeEvent(buildEvent({ event: 'qontak_action_token_refreshed', timestamp: at, source: 'bench', organization_id: org, outcome: 'failed' }))] });
+    await send(liveTopic, [toRecord(encodeEvent(buildEvent({ event: 'qontak_action_token_refreshed', timestamp: at, source: 'bench', organization_id: org, outcome: 'failed' })))]);
     if (i === 5) sentAt.set(org, at);
   }
   await new Promise((r) => setTimeout(r, 1000));
@@ -278,12 +283,10 @@ for (const ch of ['bot', 'crm'] as const) {
 }
 await live.stop();
 
-await producer.disconnect();
+await producer.close();
 await slack.stop();
 await liveDb.close();
 for (const schema of schemas) await db.query(`DROP SCHEMA ${schema} CASCADE`);
 await db.close();
-const admin = kafka.admin();
-await admin.connect();
-await admin.deleteTopics({ topics: [topic, `${topic}-ctl`, liveTopic, `${liveTopic}-ctl`] }).catch(() => undefined);
-await admin.disconnect();
+await admin.deleteTopics([topic, `${topic}-ctl`, liveTopic, `${liveTopic}-ctl`]).catch(() => undefined);
+await kafka.close();

@@ -2,7 +2,7 @@ import type { Router } from 'express';
 import { ConfigError, type Config } from '../platform/config.ts';
 import type { Logger } from '../platform/logger.ts';
 import type { SqlDb } from '../platform/registry-db.ts';
-import type { KafkaPort } from '../platform/kafka/kafka-client.ts';
+import type { KafkaPort } from '../platform/kafka/kafka-port.ts';
 import { topicReplication } from '../platform/kafka/topics.ts';
 import { AlertEvaluator } from '../consumers/alerts/alert-evaluator.ts';
 import { loadAlertRules } from '../consumers/alerts/rate-thresholds.ts';

@@ -113,8 +113,8 @@ export async function startPipeline(config: Config, logger: Logger, options: Pip
     await migrateRegistry(db);
     await migrateAlerts(db);
   }
-  // The emitter, the ClickHouse and Mixpanel consumers and the health monitor's lag go through the Kafka port;
-  // topic creation and the alert evaluator are still on kafkajs (kafka.kafka). The port connects on first use.
+  // The emitter, the ClickHouse and Mixpanel consumers, the alert evaluator and the health monitor's lag go through
+  // the Kafka port; topic creation is still on kafkajs (kafka.kafka). The port connects on first use.
   const [{ createPlatformaticKafka }, { kafkaConnectionFromConfig }] = await Promise.all([
     import('../platform/kafka/platformatic-adapter.ts'),
     import('../platform/kafka/kafka-connection.ts'),
@@ -156,7 +156,7 @@ export async function startPipeline(config: Config, logger: Logger, options: Pip
   const adminToken = config.http.adminToken ?? localSecret(config.dataDir, 'admin-token', 24);
   if (run.has('alerts') && db) {
     const { startAlerts } = await import('./alerts-wiring.ts');
-    alerts = await startAlerts(config, { kafka: kafka.kafka, db, logger, adminToken, demo: run.has('demo'), print: options.print ?? (() => undefined) });
+    alerts = await startAlerts(config, { kafka: port, db, logger, adminToken, demo: run.has('demo'), print: options.print ?? (() => undefined) });
     onStop.push(() => alerts!.stop());
     alerts.evaluator.register(metrics.meter);
   }

@@ -64,14 +64,26 @@ export function uniqueName(prefix: string): string {
   return `${prefix}-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
 }
 
-/** Creates a fresh events topic and dead-letter topic for one test. */
-export async function freshTopics(kafka: KafkaPort, partitions = 3): Promise<{ events: string; dlq: string }> {
+/** Creates a fresh events topic and dead-letter topic for one test (through the port's admin when given a port). */
+export async function freshTopics(kafka: KafkaPort | Port, partitions = 3): Promise<{ events: string; dlq: string }> {
   const events = uniqueName('t-events');
   const dlq = uniqueName('t-dlq');
   // Workloads carry event times days and weeks old. Kafka rolls a segment when event time jumps more than
   // segment.ms (7 days) and the retention check (every 5 min) deletes closed segments whose newest record is
   // older than retention.ms (7 days): records could vanish between a test's two reads. Test topics keep all.
   const keep = [{ name: 'retention.ms', value: '-1' }];
+  if ('groupConsumer' in kafka) {
+    const admin = kafka.admin();
+    try {
+      await admin.ensureTopics([
+        { topic: events, partitions, replicationFactor: 1, settings: { 'retention.ms': '-1' } },
+        { topic: dlq, partitions: 1, replicationFactor: 1, settings: { 'retention.ms': '-1' } },
+      ]);
+    } finally {
+      await admin.close();
+    }
+    return { events, dlq };
+  }
   await ensureTopics(kafka, [
     { topic: events, numPartitions: partitions, replicationFactor: 1, configEntries: keep },
     { topic: dlq, numPartitions: 1, replicationFactor: 1, configEntries: keep },

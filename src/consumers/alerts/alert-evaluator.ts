@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { type Meter } from '@opentelemetry/api';
-import type { Admin, Consumer, EachBatchPayload } from 'kafkajs';
 import { decodeEvent, futureAllowanceMs } from '../../events/index.ts';
-import type { KafkaPort } from '../../platform/kafka/kafka-client.ts';
-import { controlTopic, ensureTopics, type TopicReplication } from '../../platform/kafka/topics.ts';
+import type { GroupConsumer, IncomingBatch, KafkaAdmin, KafkaPort, TopicPartitions } from '../../platform/kafka/kafka-port.ts';
+import { controlTopic, portTopicSpec, type TopicReplication } from '../../platform/kafka/topics.ts';
 import { startProcessSpan } from '../../platform/kafka/messaging-spans.ts';
 import type { Logger } from '../../platform/logger.ts';
 import { tracingActive } from '../../platform/telemetry.ts';
@@ -24,9 +23,9 @@ import { inSpan } from '../../platform/span-scope.ts';
  * every transition is a compare-and-set in the database, so even two leaders page once.
  *
  * On becoming leader the windows are rebuilt from Kafka: offsets for "now − (longest window + lateness
- * allowance + grace)" (or further back, to the last evaluated instant) come from `fetchTopicOffsetsByTimestamp`
+ * allowance + grace)" (or further back, to the last evaluated instant) come from the port's `offsetsAt`
  * — producers set the record timestamp to the event time — and are committed for a fresh reader group before
- * it joins, so the reader starts exactly there. Records below the checkpoint's offsets were decided on before
+ * it joins, so the reader, its group's only member, starts exactly there on every partition. Records below the checkpoint's offsets were decided on before
  * the restart and instants before its event time were evaluated: both are replayed for their counts only, so a
  * restart neither re-pages nor forgets a pending-since, and a late record read after the checkpoint still counts
  * and may page.
@@ -95,8 +94,8 @@ export class AlertEvaluator {
   private readonly minuteMs: number;
   private readonly clock: () => number;
   private readonly futureAllowanceMs: number;
-  private control: Consumer | undefined;
-  private reader: Consumer | undefined;
+  private control: GroupConsumer | undefined;
+  private reader: GroupConsumer | undefined;
   private readerGroup: string | undefined;
   private engine: AlertEngine | undefined;
   private leader = false;
@@ -114,7 +113,7 @@ export class AlertEvaluator {
   private readonly startOffsets = new Map<number, bigint>();
   /** Per partition, the next offset not yet decided on when the checkpoint was saved (earlier ones replay for counts). */
   private decidedUntil = new Map<number, bigint>();
-  private admin: Admin | undefined;
+  private admin: KafkaAdmin | undefined;
 
   constructor(private readonly o: AlertEvaluatorOptions) {
     this.instanceId = o.instanceId ?? randomBytes(4).toString('hex');
@@ -147,19 +146,29 @@ export class AlertEvaluator {
 
   async start(): Promise<void> {
     await migrateAlerts(this.o.db);
-    await ensureTopics(this.o.kafka, [controlTopic(this.o.controlTopicReplication ?? {}, this.controlTopic)]);
+    const admin = this.o.kafka.admin();
+    try {
+      await admin.ensureTopics([portTopicSpec(controlTopic(this.o.controlTopicReplication ?? {}, this.controlTopic))]);
+    } finally {
+      await admin.close().catch(() => undefined);
+    }
     if (this.o.dispatch ?? true) this.dispatcher.start();
-    const control = this.o.kafka.consumer({ groupId: this.groupId, sessionTimeout: this.o.sessionTimeoutMs ?? 10_000, heartbeatInterval: 1000 });
-    this.control = control;
-    control.on(control.events.GROUP_JOIN, (e) => {
-      const mine = (e.payload.memberAssignment[this.controlTopic] ?? []).includes(0);
-      this.o.logger.info({ instance: this.instanceId, leader: mine }, 'alert evaluator group joined');
-      this.serialize(() => (mine ? this.becomeLeader() : this.becomeStandby()));
+    const control = this.o.kafka.groupConsumer({
+      groupId: this.groupId,
+      topics: [this.controlTopic],
+      startWhenNew: 'latest',
+      sessionTimeoutMs: this.o.sessionTimeoutMs ?? 10_000,
+      heartbeatIntervalMs: 1000,
+      // Every join (a rebalance, or the member joining again after losing the group) says who leads now.
+      onAssignment: (assigned: TopicPartitions[]) => {
+        const mine = assigned.some((a) => a.topic === this.controlTopic && a.partitions.includes(0));
+        this.o.logger.info({ instance: this.instanceId, leader: mine }, 'alert evaluator group joined');
+        this.serialize(() => (mine ? this.becomeLeader() : this.becomeStandby()));
+      },
     });
-    control.on(control.events.CRASH, () => this.serialize(() => this.becomeStandby()));
-    await control.connect();
-    await control.subscribe({ topic: this.controlTopic, fromBeginning: false });
-    await control.run({ eachMessage: async () => undefined });
+    this.control = control;
+    // Nothing is written to the control topic: the group's assignment is the only message.
+    await control.start(async () => undefined);
     const idle = this.o.idleAdvanceMs ?? 5000;
     if (idle > 0) {
       this.idleTimer = setInterval(() => this.serialize(() => this.idleAdvance(idle)), Math.max(50, idle / 2));
@@ -214,40 +223,44 @@ export class AlertEvaluator {
     // After a long outage, reach back to the last evaluated instant's window so none is skipped (bounded).
     if (checkpoint !== null) from = Math.max(Math.min(from, checkpoint - longestWindowMinutes(this.o.rules) * this.minuteMs), now - horizon - 2 * 1440 * this.minuteMs);
     const admin = this.o.kafka.admin();
-    await admin.connect();
     this.readerGroup = `${this.groupId}-reader-${this.instanceId}-${this.stats.leaderTerms}`;
     try {
-      const starts = await admin.fetchTopicOffsetsByTimestamp(this.o.eventsTopic, from);
-      const ends = await admin.fetchTopicOffsets(this.o.eventsTopic);
+      const starts = await admin.offsetsAt(this.o.eventsTopic, from);
+      const ends = await admin.partitionRanges(this.o.eventsTopic);
       this.rebuildTargets = new Map();
       this.consumed.clear();
       this.highs.clear();
       for (const end of ends) {
         const start = starts.find((s) => s.partition === end.partition)?.offset ?? end.high;
-        this.startOffsets.set(end.partition, BigInt(start));
-        this.highs.set(end.partition, BigInt(end.high));
-        if (BigInt(start) < BigInt(end.high)) this.rebuildTargets.set(end.partition, BigInt(end.high) - 1n);
+        this.startOffsets.set(end.partition, start);
+        this.highs.set(end.partition, end.high);
+        if (start < end.high) this.rebuildTargets.set(end.partition, end.high - 1n);
         else engine.watermark.setCaughtUp(end.partition, true);
       }
-      await admin.setOffsets({ groupId: this.readerGroup, topic: this.o.eventsTopic, partitions: starts.map((s) => ({ partition: s.partition, offset: s.offset })) });
+      await admin.setCommittedOffsets(this.readerGroup, this.o.eventsTopic, starts);
     } finally {
-      await admin.disconnect();
+      await admin.close().catch(() => undefined);
     }
     for (const p of this.rebuildTargets.keys()) engine.watermark.setCaughtUp(p, false);
     this.o.logger.info({ instance: this.instanceId, from: new Date(from).toISOString(), partitions: this.rebuildTargets.size }, 'alert evaluator leading; rebuilding windows');
     // Fetches are bounded in compressed bytes, and a batch is decoded whole: with 4 MiB a partition, the alerts
     // process fell behind 10k events/s on a machine at load 20 and reached 415 MB RSS catching up. 1 MiB a
     // partition and 3 MiB a fetch bound a catch-up batch; the decoding rate, not the fetch size, bounds a rebuild.
-    const reader = this.o.kafka.consumer({ groupId: this.readerGroup, maxBytesPerPartition: 1024 * 1024, maxBytes: 3 * 1024 * 1024, maxWaitTimeInMs: 200, sessionTimeout: this.o.sessionTimeoutMs ?? 30_000 });
-    this.reader = reader;
-    await reader.connect();
-    await reader.subscribe({ topic: this.o.eventsTopic, fromBeginning: true });
-    const rebuildStart = started;
-    await reader.run({
-      autoCommit: false,
-      eachBatchAutoResolve: true,
-      eachBatch: (payload) => this.onBatch(payload, engine, rebuildStart),
+    // The reader group is this term's own and has offsets for every partition before it joins: it is a way to
+    // start at chosen offsets, not to share work (its one member is handed every partition). What it commits is
+    // never read back; the checkpoint in the database is what a restart trusts.
+    const reader = this.o.kafka.groupConsumer({
+      groupId: this.readerGroup,
+      topics: [this.o.eventsTopic],
+      startWhenNew: 'earliest',
+      maxBytesPerPartition: 1024 * 1024,
+      maxBytes: 3 * 1024 * 1024,
+      maxWaitMs: 200,
+      sessionTimeoutMs: this.o.sessionTimeoutMs ?? 30_000,
     });
+    this.reader = reader;
+    const rebuildStart = started;
+    await reader.start((batch) => this.onBatch(batch, engine, rebuildStart));
     if (this.rebuildTargets.size === 0) this.markRebuilt(rebuildStart);
   }
 
@@ -259,21 +272,19 @@ export class AlertEvaluator {
     for (const w of this.rebuiltWaiters.splice(0)) w();
   }
 
-  private async onBatch(payload: EachBatchPayload, engine: AlertEngine, rebuildStart: number): Promise<void> {
-    const { batch } = payload;
+  private async onBatch(batch: IncomingBatch, engine: AlertEngine, rebuildStart: number): Promise<void> {
     // One CONSUMER span per batch (like the consumer runner's), linked to each message's creation context.
-    const span = tracingActive() && batch.messages.length > 0
-      ? startProcessSpan({ topic: batch.topic, partition: batch.partition, consumerGroup: this.readerGroup ?? this.groupId, messages: batch.messages, attributes: { 'actionpulse.sink': 'alerts' } })
+    const span = tracingActive() && batch.records.length > 0
+      ? startProcessSpan({ topic: batch.topic, partition: batch.partition, consumerGroup: this.readerGroup ?? this.groupId, messages: batch.records, attributes: { 'actionpulse.sink': 'alerts' } })
       : undefined;
     const transitionsBefore = this.stats.transitions;
     const rebuilding = !this.rebuilt;
-    await inSpan(span, () => this.evaluateBatch(payload, engine, rebuildStart), (_, s) =>
+    await inSpan(span, () => this.evaluateBatch(batch, engine, rebuildStart), (_, s) =>
       s.setAttributes({ 'actionpulse.alerts.transitions': this.stats.transitions - transitionsBefore, 'actionpulse.alerts.rebuilding': rebuilding }),
     );
   }
 
-  private async evaluateBatch(payload: EachBatchPayload, engine: AlertEngine, rebuildStart: number): Promise<void> {
-    const { batch } = payload;
+  private async evaluateBatch(batch: IncomingBatch, engine: AlertEngine, rebuildStart: number): Promise<void> {
     // Evaluation is serialized with leadership changes and the idle timer.
     const done = new Promise<void>((resolve, reject) => {
       this.serialize(async () => {
@@ -284,8 +295,8 @@ export class AlertEvaluator {
           let decide = replayBelow < 0n;
           // Decoding bounds event time by the process clock; this bounds it by the evaluator's own clock.
           const newestAllowed = this.clock() + this.futureAllowanceMs;
-          for (const message of batch.messages) {
-            decide ||= BigInt(message.offset) >= replayBelow;
+          for (const message of batch.records) {
+            decide ||= message.offset >= replayBelow;
             const decoded = decodeEvent(message.value);
             if (!decoded.ok) {
               // Invalid messages are the ingest consumers' to dead-letter; here they only count.
@@ -302,12 +313,12 @@ export class AlertEvaluator {
             if (!this.rebuilt) this.stats.rebuildEvents++;
             engine.ingest(decoded.event, batch.partition, decide);
           }
-          if (batch.messages.length > 0) {
+          if (batch.records.length > 0) {
             this.lastEventWall = Date.now();
-            const last = BigInt(batch.lastOffset());
+            const last = batch.records[batch.records.length - 1].offset;
             this.consumed.set(batch.partition, last + 1n);
-            const high = BigInt(batch.highWatermark) > (this.highs.get(batch.partition) ?? 0n) ? BigInt(batch.highWatermark) : (this.highs.get(batch.partition) ?? 0n);
-            engine.watermark.setCaughtUp(batch.partition, last + 1n >= high);
+            // The end last read from the broker; refreshHighs() below asks again before anything is decided.
+            engine.watermark.setCaughtUp(batch.partition, last + 1n >= (this.highs.get(batch.partition) ?? 0n));
             const target = this.rebuildTargets.get(batch.partition);
             if (target !== undefined && last >= target) {
               this.rebuildTargets.delete(batch.partition);
@@ -315,8 +326,8 @@ export class AlertEvaluator {
             }
           }
           await this.refreshHighs(engine);
-          await this.evaluatePending(engine, batch.messages.length > 0);
-          this.o.logger.debug({ partition: batch.partition, messages: batch.messages.length, watermark: engine.watermark.current, closedThrough: engine.closedThroughMs }, 'alert batch evaluated');
+          await this.evaluatePending(engine, batch.records.length > 0);
+          this.o.logger.debug({ partition: batch.partition, messages: batch.records.length, watermark: engine.watermark.current, closedThrough: engine.closedThroughMs }, 'alert batch evaluated');
           if (this.rebuildTargets.size === 0) this.markRebuilt(rebuildStart);
           resolve();
         } catch (err) {
@@ -325,7 +336,6 @@ export class AlertEvaluator {
       });
     });
     await done;
-    await payload.heartbeat();
   }
 
   private lastBudgetWrite = 0;
@@ -371,23 +381,20 @@ export class AlertEvaluator {
   }
 
   /**
-   * kafkajs only reports a partition's end when it delivers a batch from it, so a partition that has
-   * unread records but no batch yet would not hold the watermark back: ask the broker.
+   * A batch says nothing of the other partitions' ends, so a partition that has unread records but no batch
+   * yet would not hold the watermark back: ask the broker.
    */
   private async refreshHighs(engine: AlertEngine): Promise<void> {
     try {
-      if (!this.admin) {
-        this.admin = this.o.kafka.admin();
-        await this.admin.connect();
-      }
-      for (const p of await this.admin.fetchTopicOffsets(this.o.eventsTopic)) {
-        const high = BigInt(p.high);
+      this.admin ??= this.o.kafka.admin();
+      for (const p of await this.admin.partitionRanges(this.o.eventsTopic)) {
+        const high = p.high;
         this.highs.set(p.partition, high);
         if (this.engine === engine) engine.watermark.setCaughtUp(p.partition, (this.consumed.get(p.partition) ?? this.startOffsets.get(p.partition) ?? 0n) >= high);
       }
     } catch (err) {
       this.o.logger.warn({ err: (err as Error).message }, 'could not read partition ends');
-      await this.admin?.disconnect().catch(() => undefined);
+      await this.admin?.close().catch(() => undefined);
       this.admin = undefined;
     }
   }
@@ -408,10 +415,10 @@ export class AlertEvaluator {
     const reader = this.reader;
     const group = this.readerGroup;
     this.reader = undefined;
-    // Not awaited inside the serialized chain: disconnect waits for the reader's current batch, which
-    // may itself be queued behind this step.
+    // Not awaited inside the serialized chain: stop waits for the reader's current batch, which may itself be
+    // queued behind this step.
     const closing = (async () => {
-      await reader?.disconnect().catch(() => undefined);
+      await reader?.stop().catch(() => undefined);
       if (group) await this.deleteGroup(group);
     })();
     this.readerClosing = this.readerClosing.then(() => closing);
@@ -421,12 +428,11 @@ export class AlertEvaluator {
   private async deleteGroup(group: string): Promise<void> {
     const admin = this.o.kafka.admin();
     try {
-      await admin.connect();
       await admin.deleteGroups([group]);
     } catch {
       // an empty reader group without offsets expires on its own; nothing is lost
     } finally {
-      await admin.disconnect().catch(() => undefined);
+      await admin.close().catch(() => undefined);
     }
   }
 
@@ -484,12 +490,12 @@ export class AlertEvaluator {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.idleTimer) clearInterval(this.idleTimer);
-    await this.control?.disconnect().catch(() => undefined);
+    await this.control?.stop().catch(() => undefined);
     await this.settled();
     this.serialize(() => this.becomeStandby());
     await this.settled();
     await this.readerClosing;
-    await this.admin?.disconnect().catch(() => undefined);
+    await this.admin?.close().catch(() => undefined);
     await this.dispatcher.stop();
   }
 }

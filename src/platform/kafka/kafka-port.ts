@@ -133,6 +133,8 @@ export interface GroupConsumerSettings {
   /** Bytes the broker waits for (up to `maxWaitMs`) before answering a fetch: fewer, larger batches. */
   minBytes?: number;
   maxBytesPerPartition?: number;
+  /** Bytes of one fetch, every partition together (default 4 × `maxBytesPerPartition`). */
+  maxBytes?: number;
   /**
    * Batches of different partitions handled at the same time (default 1). Each partition still hands over
    * its batches one at a time, in offset order, each committed before the next is handed over.

@@ -368,7 +368,7 @@ class PlatformaticGroupConsumer implements GroupConsumer {
       autocommit: false,
       maxWaitTime: s.maxWaitMs ?? 500,
       minBytes: s.minBytes ?? 1,
-      maxBytes: 4 * (s.maxBytesPerPartition ?? 8 * 1024 * 1024),
+      maxBytes: s.maxBytes ?? 4 * (s.maxBytesPerPartition ?? 8 * 1024 * 1024),
       maxBytesPerPartition: s.maxBytesPerPartition ?? 8 * 1024 * 1024,
       sessionTimeout: s.sessionTimeoutMs ?? 30_000,
       heartbeatInterval: s.heartbeatIntervalMs ?? 3000,

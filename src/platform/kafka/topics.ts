@@ -1,5 +1,6 @@
 import type { Config } from '../config.ts';
 import type { KafkaPort } from './kafka-client.ts';
+import type { TopicSpec as PortTopicSpec } from './kafka-port.ts';
 import { clusterReplication } from './local-cluster.ts';
 
 export interface TopicSpec {
@@ -51,6 +52,11 @@ async function waitForLeaders(admin: ReturnType<KafkaPort['admin']>, topics: Top
     if (Date.now() > deadline) throw new Error(`topics ${topics.map((t) => t.topic).join(', ')} have no leader for every partition after ${LEADERS_DEADLINE_MS / 1000} s: ${lastError}`);
     await new Promise((r) => setTimeout(r, delay));
   }
+}
+
+/** The same topic in the Kafka port's words. */
+export function portTopicSpec(t: TopicSpec): PortTopicSpec {
+  return { topic: t.topic, partitions: t.numPartitions, replicationFactor: t.replicationFactor, settings: Object.fromEntries((t.configEntries ?? []).map((e) => [e.name, e.value])) };
 }
 
 export interface TopicReplication {

@@ -2,8 +2,9 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll } from 'vitest';
 import { encodeEvent, type ActionEvent } from '../../../src/events/index.ts';
+import { toRecord } from '../../../src/producers/record-batch.ts';
 import { migrateRegistry } from '../../../src/executors/registry-schema.ts';
-import type { KafkaPort } from '../../../src/platform/kafka/kafka-client.ts';
+import type { KafkaPort } from '../../../src/platform/kafka/kafka-port.ts';
 import { createLogger, silentLogger } from '../../../src/platform/logger.ts';
 import { openRegistryDb, type SqlDb } from '../../../src/platform/registry-db.ts';
 import { AlertEvaluator, type AlertEvaluatorOptions } from '../../../src/consumers/alerts/alert-evaluator.ts';
@@ -12,7 +13,7 @@ import { SlackNotifier } from '../../../src/consumers/alerts/notifiers/slack-not
 import { PagerDutyNotifier } from '../../../src/consumers/alerts/notifiers/pagerduty-notifier.ts';
 import { FakeSlack } from '../../fakes/fake-slack.ts';
 import { FakePagerDuty } from '../../fakes/fake-pagerduty.ts';
-import { testKafka, uniqueName, waitFor } from '../../helpers/kafka.ts';
+import { testPort, uniqueName, waitFor } from '../../helpers/kafka.ts';
 
 export const PG_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -40,12 +41,15 @@ export async function freshRegistryDb(): Promise<{ db: SqlDb; schema: string; dr
 }
 
 export async function produce(kafka: KafkaPort, topic: string, events: readonly ActionEvent[]): Promise<void> {
-  const producer = kafka.producer({ allowAutoTopicCreation: false });
-  await producer.connect();
-  for (let i = 0; i < events.length; i += 5000) {
-    await producer.send({ topic, acks: -1, messages: events.slice(i, i + 5000).map((e) => encodeEvent(e)) });
+  const producer = kafka.producer({ acks: 'all', idempotent: true, codec: 'none' });
+  try {
+    for (let i = 0; i < events.length; i += 5000) {
+      const result = await producer.send(topic, events.slice(i, i + 5000).map((e) => toRecord(encodeEvent(e))));
+      if (!result.ok) throw new Error(`produce to ${topic} failed: ${result.reason} ${result.detail}`);
+    }
+  } finally {
+    await producer.close();
   }
-  await producer.disconnect();
 }
 
 export interface Harness {
@@ -59,7 +63,7 @@ export interface AlertsSuite extends Harness {
 }
 
 /**
- * For one describe block: a broker client, a fresh registry database and started fake Slack and
+ * For one describe block: the Kafka port, a fresh registry database and started fake Slack and
  * PagerDuty; afterwards `beforeTeardown` (say, stopping the suite's evaluators), then the fakes are
  * stopped and the schema dropped. Read `kafka` and `db` inside hooks and tests only.
  */
@@ -70,7 +74,7 @@ export function alertsSuite({ beforeTeardown }: { beforeTeardown?: () => Promise
   const pd = new FakePagerDuty();
 
   beforeAll(async () => {
-    kafka = await testKafka();
+    kafka = await testPort();
     registry = await freshRegistryDb();
     await slack.start();
     await pd.start();
@@ -78,6 +82,7 @@ export function alertsSuite({ beforeTeardown }: { beforeTeardown?: () => Promise
 
   afterAll(async () => {
     await beforeTeardown?.();
+    await kafka?.close();
     await slack.stop();
     await pd.stop();
     await registry?.drop();

@@ -6,11 +6,11 @@ import { createAlertsAdminRouter } from '../../../src/consumers/alerts/admin-rou
 import { loadRulesFile, parseRules } from '../../../src/consumers/alerts/alert-rules.ts';
 import { RegistryGate } from '../../../src/executors/registry-gate.ts';
 import { readRegistry } from '../../../src/executors/registry-schema.ts';
-import type { KafkaPort } from '../../../src/platform/kafka/kafka-client.ts';
+import type { KafkaPort } from '../../../src/platform/kafka/kafka-port.ts';
 import { silentLogger } from '../../../src/platform/logger.ts';
 import { FakePagerDuty } from '../../fakes/fake-pagerduty.ts';
 import { FakeSlack } from '../../fakes/fake-slack.ts';
-import { freshTopics, testKafka, waitFor } from '../../helpers/kafka.ts';
+import { freshTopics, testPort, waitFor } from '../../helpers/kafka.ts';
 import { MIN, perMinute, traffic } from '../../unit/alerts/engine-driver.ts';
 import { CLOCK_BEHIND_EVENTS, channels, evaluator, freshRegistryDb, produce, slackTexts } from './alerts-harness.ts';
 
@@ -24,13 +24,14 @@ describe('kill switch end to end', () => {
   const cleanups: (() => Promise<void>)[] = [];
 
   beforeAll(async () => {
-    kafka = await testKafka();
+    kafka = await testPort();
     await slack.start();
     await pd.start();
   });
 
   afterAll(async () => {
     for (const c of cleanups.reverse()) await c().catch(() => undefined);
+    await kafka?.close();
     await slack.stop();
     await pd.stop();
   });

@@ -131,7 +131,9 @@ describe('OpenTelemetry across Kafka (messaging semantic conventions)', () => {
     // The alert evaluator reads the same topic under its own groups.
     const registry = await freshRegistryDb();
     cleanups.push(registry.drop);
-    const ev = evaluator({ kafka, db: registry.db, rules: loadRulesFile(), eventsTopic: topic, notifiers: {}, routes: {} });
+    const port = await testPort();
+    cleanups.push(() => port.close());
+    const ev = evaluator({ kafka: port, db: registry.db, rules: loadRulesFile(), eventsTopic: topic, notifiers: {}, routes: {} });
     await ev.start();
     cleanups.push(() => ev.stop());
     const { sink, group } = await consume(topic, dlq, 6);
