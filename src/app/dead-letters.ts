@@ -1,8 +1,7 @@
-import type { KafkaMessage } from 'kafkajs';
 import { decodeEvent, DLQ_HEADERS, encodeEvent, formatErrors } from '../events/index.ts';
-import type { KafkaPort } from '../platform/kafka/kafka-client.ts';
-import { kafkajsProducerSettings } from '../platform/kafka/kafkajs-producer-settings.ts';
-
+import type { IncomingRecord, KafkaPort } from '../platform/kafka/kafka-port.ts';
+import { producerSettings } from '../producers/producer-settings.ts';
+import { toRecord } from '../producers/record-batch.ts';
 export interface DeadLetterRecord {
   partition: number;
   offset: string;
@@ -15,48 +14,52 @@ export interface DeadLetterRecord {
 }
 
 /** Reads the dead-letter topic from its start up to its current end (a bounded snapshot, not a tail). */
-export async function readDeadLetters(kafka: KafkaPort, topic: string, limit = 1000): Promise<{ records: DeadLetterRecord[]; messages: KafkaMessage[] }> {
+export async function readDeadLetters(kafka: KafkaPort, topic: string, limit = 1000): Promise<{ records: DeadLetterRecord[]; messages: IncomingRecord[] }> {
   const admin = kafka.admin();
-  await admin.connect();
-  const ends = await admin.fetchTopicOffsets(topic);
-  await admin.disconnect();
-  const remaining = new Map(ends.map((p) => [p.partition, BigInt(p.high)]));
-  const total = ends.reduce((sum, p) => sum + Number(BigInt(p.high) - BigInt(p.low)), 0);
-  const records: DeadLetterRecord[] = [];
-  const messages: KafkaMessage[] = [];
-  if (total === 0) return { records, messages };
-  const consumer = kafka.consumer({ groupId: `actionpulse-dlq-reader-${process.pid}-${Date.now()}`, maxWaitTimeInMs: 200 });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  await new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, 30_000);
-    const isDone = () => [...remaining.values()].every((v) => v <= 0n) || records.length >= limit;
-    void consumer.run({
-      eachMessage: async ({ partition, message }) => {
-        const headers = headersToStrings(message.headers);
-        const value = message.value?.toString('utf8') ?? '';
-        records.push({
-          partition,
-          offset: message.offset,
-          reason: headers[DLQ_HEADERS.reason] ?? 'unknown',
-          source: headers[DLQ_HEADERS.source] ?? 'unknown',
-          detail: headers[DLQ_HEADERS.detail] ?? '',
-          at: headers[DLQ_HEADERS.at] ?? '',
-          value,
-          valid: decodeEvent(message.value).ok,
-        });
-        messages.push(message);
-        const end = ends.find((e) => e.partition === partition);
-        if (end && BigInt(message.offset) + 1n >= BigInt(end.high)) remaining.set(partition, 0n);
-        if (isDone()) {
-          clearTimeout(timer);
-          resolve();
+  try {
+    const ranges = await admin.partitionRanges(topic);
+    const records: DeadLetterRecord[] = [];
+    const messages: IncomingRecord[] = [];
+    // Partitions still to read up to the end they had when the snapshot started.
+    const remaining = new Map(ranges.filter((r) => r.high > r.low).map((r) => [r.partition, r.high]));
+    if (remaining.size === 0) return { records, messages };
+    // A group of its own, from the earliest record, deleted afterwards: reading leaves nothing behind.
+    const groupId = `actionpulse-dlq-reader-${process.pid}-${Date.now()}`;
+    let finish: () => void = () => undefined;
+    const done = new Promise<void>((resolve) => (finish = resolve));
+    const consumer = kafka.groupConsumer({ groupId, topics: [topic], startWhenNew: 'earliest', maxWaitMs: 200 });
+    const timer = setTimeout(finish, 30_000);
+    try {
+      await consumer.start(async (batch) => {
+        for (const message of batch.records) {
+          if (remaining.size === 0 || records.length >= limit) break;
+          const end = remaining.get(batch.partition);
+          if (end === undefined || message.offset >= end) continue;
+          records.push({
+            partition: batch.partition,
+            offset: message.offset.toString(),
+            reason: message.headers[DLQ_HEADERS.reason] ?? 'unknown',
+            source: message.headers[DLQ_HEADERS.source] ?? 'unknown',
+            detail: message.headers[DLQ_HEADERS.detail] ?? '',
+            at: message.headers[DLQ_HEADERS.at] ?? '',
+            value: message.value?.toString('utf8') ?? '',
+            valid: decodeEvent(message.value).ok,
+          });
+          messages.push(message);
+          if (message.offset + 1n >= end) remaining.delete(batch.partition);
         }
-      },
-    });
-  });
-  await consumer.disconnect();
-  return { records, messages };
+        if (remaining.size === 0 || records.length >= limit) finish();
+      });
+      await done;
+    } finally {
+      clearTimeout(timer);
+      await consumer.stop();
+      await admin.deleteGroups([groupId]).catch(() => undefined);
+    }
+    return { records, messages };
+  } finally {
+    await admin.close();
+  }
 }
 
 export interface ReplayOutcome {
@@ -79,17 +82,22 @@ export async function replayDeadLetters(
   const toSend = [];
   for (const r of selected) {
     const decoded = decodeEvent(r.value);
-    if (decoded.ok) toSend.push(encodeEvent(decoded.event));
+    if (decoded.ok) toSend.push(toRecord(encodeEvent(decoded.event)));
     else out.stillInvalid.push({ offset: r.offset, reason: decoded.reason, detail: formatErrors(decoded.errors) });
   }
   if (!o.dryRun && toSend.length) {
-    const settings = kafkajsProducerSettings();
-    const producer = kafka.producer(settings.config);
-    await producer.connect();
-    for (let i = 0; i < toSend.length; i += 5000) {
-      await producer.send({ topic: o.eventsTopic, ...settings.send, messages: toSend.slice(i, i + 5000) });
+    const producer = kafka.producer(producerSettings());
+    try {
+      for (let i = 0; i < toSend.length; i += 5000) {
+        const result = await producer.send(o.eventsTopic, toSend.slice(i, i + 5000));
+        if (!result.ok) {
+          const written = result.written.reduce((n, w) => n + w.records, 0);
+          throw new Error(`replay to ${o.eventsTopic} failed (${result.reason}: ${result.detail}) after ${i + written} of ${toSend.length} events; replaying again is safe (duplicates are dropped by event_id)`);
+        }
+      }
+    } finally {
+      await producer.close();
     }
-    await producer.disconnect();
   }
   out.replayed = o.dryRun ? 0 : toSend.length;
   return out;
@@ -102,23 +110,11 @@ export async function replayDeadLetters(
  */
 export async function rewindGroup(kafka: KafkaPort, o: { groupId: string; topic: string; fromMs: number }): Promise<{ partition: number; offset: string }[]> {
   const admin = kafka.admin();
-  await admin.connect();
   try {
-    const offsets = await admin.fetchTopicOffsetsByTimestamp(o.topic, o.fromMs);
-    const partitions = offsets.map((p) => ({ partition: p.partition, offset: p.offset }));
-    await admin.setOffsets({ groupId: o.groupId, topic: o.topic, partitions });
-    return partitions;
+    const offsets = await admin.offsetsAt(o.topic, o.fromMs);
+    await admin.setCommittedOffsets(o.groupId, o.topic, offsets);
+    return offsets.map((p) => ({ partition: p.partition, offset: p.offset.toString() }));
   } finally {
-    await admin.disconnect();
+    await admin.close();
   }
-}
-
-/** kafkajs header values arrive as Buffers (or arrays of them); the wire format uses plain strings (the last of a repeat). */
-export function headersToStrings(headers: Record<string, unknown> | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(headers ?? {})) {
-    const value = Array.isArray(v) ? v[v.length - 1] : v;
-    if (value != null) out[k] = Buffer.isBuffer(value) ? value.toString('utf8') : String(value);
-  }
-  return out;
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createConnection } from 'node:net';
 import type { Config } from '../platform/config.ts';
 import { brokerServesMetadata, KAFKA_LIBS_DIR } from '../platform/kafka/local-broker.ts';
-import { createKafkaClient, kafkaOptionsFromConfig } from '../platform/kafka/kafka-client.ts';
+import { kafkaConnectionFromConfig } from '../platform/kafka/kafka-connection.ts';
 import { createClickhouse } from '../platform/clickhouse-client.ts';
 import { openRegistryDb } from '../platform/registry-db.ts';
 
@@ -45,10 +45,11 @@ function nodeCheck(): CheckResult {
 
 async function kafkaCheck(config: Config): Promise<CheckResult> {
   if (config.kafka.brokers) {
-    const kafka = await createKafkaClient(kafkaOptionsFromConfig(config, config.kafka.brokers));
+    // Loaded on use: the client needs Node >= 22.22, which nodeCheck reports on its own.
+    const { createPlatformaticKafka } = await import('../platform/kafka/platformatic-adapter.ts');
+    const kafka = createPlatformaticKafka(kafkaConnectionFromConfig(config, config.kafka.brokers));
     const admin = kafka.admin();
     try {
-      await admin.connect();
       const topics = await admin.listTopics();
       const missing = [config.kafka.eventsTopic, config.kafka.deadLetterTopic].filter((t) => !topics.includes(t));
       return missing.length
@@ -62,7 +63,7 @@ async function kafkaCheck(config: Config): Promise<CheckResult> {
         fix: 'check the broker addresses, KAFKA_SSL and KAFKA_SASL_* settings, and that this host can reach them',
       };
     } finally {
-      await admin.disconnect().catch(() => undefined);
+      await kafka.close().catch(() => undefined);
     }
   }
   const jars = existsSync(join(KAFKA_LIBS_DIR, 'kafka_2.13-3.9.1.jar'));

@@ -1,11 +1,13 @@
 import type { Config } from '../platform/config.ts';
 import type { Logger } from '../platform/logger.ts';
-import { createKafkaClient, kafkaOptionsFromConfig, type KafkaPort } from '../platform/kafka/kafka-client.ts';
+import { kafkaConnectionFromConfig } from '../platform/kafka/kafka-connection.ts';
+import type { KafkaPort } from '../platform/kafka/kafka-port.ts';
 import { startLocalBroker } from '../platform/kafka/local-broker.ts';
 import { LocalCluster, localClusterPorts } from '../platform/kafka/local-cluster.ts';
 import { ensureTopics, pipelineTopics } from '../platform/kafka/topics.ts';
 
 export interface KafkaReady {
+  /** The Kafka port on these brokers; the caller closes it. */
   kafka: KafkaPort;
   brokers: string[];
   /** Set when this process started (or reused) the local broker. */
@@ -33,8 +35,16 @@ export async function connectKafka(config: Config, logger: Logger): Promise<Kafk
     brokers = broker.brokers;
     local = { startMs: broker.startMs, reused: broker.reused };
   }
-  const kafka = await createKafkaClient(kafkaOptionsFromConfig(config, brokers, logger));
-  const createdTopics = await ensureTopics(kafka, pipelineTopics(config.kafka));
+  // Loaded here, not at the top: the client needs Node >= 22.22, and commands that never reach Kafka need not load it.
+  const { createPlatformaticKafka } = await import('../platform/kafka/platformatic-adapter.ts');
+  const kafka = createPlatformaticKafka(kafkaConnectionFromConfig(config, brokers));
+  let createdTopics: string[];
+  try {
+    createdTopics = await ensureTopics(kafka, pipelineTopics(config.kafka));
+  } catch (err) {
+    await kafka.close();
+    throw err;
+  }
   if (createdTopics.length) logger.info({ topics: createdTopics }, 'created topics');
   return { kafka, brokers, local, createdTopics };
 }

@@ -113,13 +113,8 @@ export async function startPipeline(config: Config, logger: Logger, options: Pip
     await migrateRegistry(db);
     await migrateAlerts(db);
   }
-  // The emitter, the ClickHouse and Mixpanel consumers, the alert evaluator and the health monitor's lag go through
-  // the Kafka port; topic creation is still on kafkajs (kafka.kafka). The port connects on first use.
-  const [{ createPlatformaticKafka }, { kafkaConnectionFromConfig }] = await Promise.all([
-    import('../platform/kafka/platformatic-adapter.ts'),
-    import('../platform/kafka/kafka-connection.ts'),
-  ]);
-  const port: KafkaPort = createPlatformaticKafka(kafkaConnectionFromConfig(config, kafka.brokers));
+  // Everything Kafka goes through the one port connectKafka made (it created the topics through it).
+  const port: KafkaPort = kafka.kafka;
   let emitter: Emitter | undefined;
   if (run.has('http') || run.has('demo')) {
     const { createEmitter } = await import('../producers/emitter.ts');

@@ -27,6 +27,13 @@ function usage(): string {
   return `Usage: actionpulse <command> [options]\n\nCommands:\n${rows.join('\n')}\n\nRun 'actionpulse <command> --help' for a command's options.`;
 }
 
+/** Whether the Kafka client raised `err` (only a command that loaded the client can have got one from it). */
+async function fromKafkaClient(err: unknown): Promise<boolean> {
+  if (!(err instanceof Error)) return false;
+  const { isKafkaClientError } = await import('../platform/kafka/platformatic-adapter.ts');
+  return isKafkaClientError(err);
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [name, ...args] = argv;
   if (!name) {
@@ -68,9 +75,9 @@ export async function main(argv: string[]): Promise<number> {
       console.error(`actionpulse ${name}: ${err.message}`);
       return err.exitCode;
     }
-    if (err instanceof Error && /^KafkaJS/.test(err.name)) {
+    if (await fromKafkaClient(err)) {
       // An unreachable or refusing cluster is the operator's to fix; the client's stack says nothing more.
-      console.error(`actionpulse ${name}: Kafka: ${err.message}: check KAFKA_BROKERS (and KAFKA_SSL/KAFKA_SASL_*), or start the local broker with \`npx actionpulse kafka start\``);
+      console.error(`actionpulse ${name}: Kafka: ${(err as Error).message}: check KAFKA_BROKERS (and KAFKA_SSL/KAFKA_SASL_*), or start the local broker with \`npx actionpulse kafka start\``);
       return EX_UNAVAILABLE;
     }
     // Anything else is a bug: the stack is what a bug report needs.

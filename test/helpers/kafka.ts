@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, inject } from 'vitest';
 import type { KafkaMessage, Producer } from 'kafkajs';
 import { createKafkaClient, type KafkaPort } from '../../src/platform/kafka/kafka-client.ts';
-import type { KafkaConnection, KafkaPort as Port } from '../../src/platform/kafka/kafka-port.ts';
+import type { IncomingRecord, KafkaConnection, KafkaPort as Port } from '../../src/platform/kafka/kafka-port.ts';
 import { ensureTopics } from '../../src/platform/kafka/topics.ts';
 
 export function testBrokers(): string[] {
@@ -91,8 +91,12 @@ export async function freshTopics(kafka: KafkaPort | Port, partitions = 3): Prom
   return { events, dlq };
 }
 
+/** Reads a topic through the port from the beginning until `count` records arrived or the timeout passed. */
+export async function readTopic(kafka: Port, topic: string, count: number, timeoutMs?: number): Promise<IncomingRecord[]>;
 /** Reads a topic from the beginning until `count` messages arrived or the timeout passed. */
-export async function readTopic(kafka: KafkaPort, topic: string, count: number, timeoutMs = 60_000): Promise<KafkaMessage[]> {
+export async function readTopic(kafka: KafkaPort, topic: string, count: number, timeoutMs?: number): Promise<KafkaMessage[]>;
+export async function readTopic(kafka: KafkaPort | Port, topic: string, count: number, timeoutMs = 60_000): Promise<KafkaMessage[] | IncomingRecord[]> {
+  if ('groupConsumer' in kafka) return readThroughPort(kafka, topic, count, timeoutMs);
   const consumer = kafka.consumer({ groupId: uniqueName('reader'), maxWaitTimeInMs: 200 });
   const out: KafkaMessage[] = [];
   await consumer.connect();
@@ -111,6 +115,25 @@ export async function readTopic(kafka: KafkaPort, topic: string, count: number, 
   });
   await done;
   await consumer.disconnect();
+  return out;
+}
+
+async function readThroughPort(kafka: Port, topic: string, count: number, timeoutMs: number): Promise<IncomingRecord[]> {
+  const out: IncomingRecord[] = [];
+  let enough: () => void = () => undefined;
+  const done = new Promise<void>((resolve) => (enough = resolve));
+  const timer = setTimeout(enough, timeoutMs);
+  const consumer = kafka.groupConsumer({ groupId: uniqueName('reader'), topics: [topic], startWhenNew: 'earliest', maxWaitMs: 200 });
+  try {
+    await consumer.start(async (batch) => {
+      out.push(...batch.records);
+      if (out.length >= count) enough();
+    });
+    await done;
+  } finally {
+    clearTimeout(timer);
+    await consumer.stop();
+  }
   return out;
 }
 

@@ -45,5 +45,7 @@ export async function run(args: string[]): Promise<number> {
       throw new OperatorError(`cannot move the offsets of ${groupId} while its consumers run: stop the ${values.sink} consumer first (${message})`);
     }
     throw err;
+  } finally {
+    await kafka.close();
   }
 }

@@ -3,11 +3,11 @@ import { buildEvent } from '../../events/build.ts';
 import { ConsumerRunner } from '../../consumers/consumer-runner.ts';
 import type { Sink, SinkBatch, SinkResult } from '../../consumers/sink.ts';
 import { connectKafka } from '../../app/local-infra.ts';
-import { loadConfig } from '../../platform/config.ts';
-import { createLogger } from '../../platform/logger.ts';
-import { kafkajsProducerSettings } from '../../platform/kafka/kafkajs-producer-settings.ts';
-import { kafkaConnectionFromConfig } from '../../platform/kafka/kafka-connection.ts';
-import { createPlatformaticKafka } from '../../platform/kafka/platformatic-adapter.ts';
+import { loadConfig, type Config } from '../../platform/config.ts';
+import type { KafkaPort } from '../../platform/kafka/kafka-port.ts';
+import { createLogger, type Logger } from '../../platform/logger.ts';
+import { producerSettings } from '../../producers/producer-settings.ts';
+import { toRecord } from '../../producers/record-batch.ts';
 
 export const help = `actionpulse smoke
 
@@ -32,8 +32,16 @@ export async function run(): Promise<number> {
   const config = loadConfig();
   const logger = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel });
   const t0 = Date.now();
-  const { kafka, brokers, local } = await connectKafka(config, logger);
-  console.log(`Kafka at ${brokers.join(',')}${local ? ` (local broker ${local.reused ? 'reused' : 'started'} in ${local.startMs} ms)` : ''}`);
+  const { kafka: port, brokers, local } = await connectKafka(config, logger);
+  try {
+    return await smoke(config, port, logger, t0, `Kafka at ${brokers.join(',')}${local ? ` (local broker ${local.reused ? 'reused' : 'started'} in ${local.startMs} ms)` : ''}`);
+  } finally {
+    await port.close();
+  }
+}
+
+async function smoke(config: Config, port: KafkaPort, logger: Logger, t0: number, where: string): Promise<number> {
+  console.log(where);
   const base = { source: 'actionpulse-smoke', organization_id: 'org-smoke' };
   const conv = { agent_id: 'agent-smoke', conversation_id: `conv-${Date.now()}` };
   const events: ActionEvent[] = [
@@ -43,17 +51,18 @@ export async function run(): Promise<number> {
     buildEvent({ ...base, ...conv, event: 'qontak_action_executed', node_type: 'qontak_crm_deal_create', duration_ms: 87 }),
     buildEvent({ ...base, ...conv, event: 'qontak_action_failed', node_type: 'qontak_chat_room_tag', reason: 'empty_tags', duration_ms: 2 }),
   ];
-  const settings = kafkajsProducerSettings();
-  const producer = kafka.producer(settings.config);
-  await producer.connect();
-  await producer.send({ topic: config.kafka.eventsTopic, ...settings.send, messages: events.map(encodeEvent) });
-  await producer.disconnect();
+  const producer = port.producer(producerSettings({ compression: config.producer.compression }));
+  const sent = await producer.send(config.kafka.eventsTopic, events.map((e) => toRecord(encodeEvent(e))));
+  await producer.close();
+  if (!sent.ok) {
+    console.log(`producing to ${config.kafka.eventsTopic} failed: ${sent.reason} (${sent.detail})`);
+    return 1;
+  }
   for (const e of events) console.log(`  → ${e.event}`);
   const sink = new PrintSink();
   // A group of its own reading from the beginning, keeping only this run's events.
   const wanted = new Set(events.map((e) => e.event_id));
-  // The validating consumer reads through the Kafka port, as the pipeline's consumers do.
-  const port = createPlatformaticKafka(kafkaConnectionFromConfig(config, brokers));
+  // The validating consumer, as the pipeline's consumers read.
   const reader = new ConsumerRunner({
     kafka: port,
     sink: {
@@ -75,7 +84,6 @@ export async function run(): Promise<number> {
   const deadline = Date.now() + 60_000;
   while (sink.seen.size < wanted.size && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
   await reader.stop();
-  await port.close();
   const ok = [...wanted].every((id) => sink.seen.has(id));
   console.log(ok ? `all five events went through Kafka and validated (${Date.now() - t0} ms)` : `only ${sink.seen.size} of 5 events came back`);
   return ok ? 0 : 1;

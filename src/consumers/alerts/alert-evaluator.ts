@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { type Meter } from '@opentelemetry/api';
 import { decodeEvent, futureAllowanceMs } from '../../events/index.ts';
 import type { GroupConsumer, IncomingBatch, KafkaAdmin, KafkaPort, TopicPartitions } from '../../platform/kafka/kafka-port.ts';
-import { controlTopic, portTopicSpec, type TopicReplication } from '../../platform/kafka/topics.ts';
+import { controlTopic, ensureTopics, type TopicReplication } from '../../platform/kafka/topics.ts';
 import { startProcessSpan } from '../../platform/kafka/messaging-spans.ts';
 import type { Logger } from '../../platform/logger.ts';
 import { tracingActive } from '../../platform/telemetry.ts';
@@ -146,12 +146,7 @@ export class AlertEvaluator {
 
   async start(): Promise<void> {
     await migrateAlerts(this.o.db);
-    const admin = this.o.kafka.admin();
-    try {
-      await admin.ensureTopics([portTopicSpec(controlTopic(this.o.controlTopicReplication ?? {}, this.controlTopic))]);
-    } finally {
-      await admin.close().catch(() => undefined);
-    }
+    await ensureTopics(this.o.kafka, [controlTopic(this.o.controlTopicReplication ?? {}, this.controlTopic)]);
     if (this.o.dispatch ?? true) this.dispatcher.start();
     const control = this.o.kafka.groupConsumer({
       groupId: this.groupId,

@@ -29,6 +29,8 @@ export interface KafkaConnection {
   requestTimeoutMs?: number;
   /** How long partition leaders learnt from the cluster are trusted before asking again (default 5 s). */
   metadataMaxAgeMs?: number;
+  /** Attempts after the first of an admin request before it fails (default 5; 0 for a readiness probe). */
+  adminRetries?: number;
 }
 
 /** A record to write. A null key goes to partitions in turn; `partition` overrides the key's partition. */
@@ -188,6 +190,10 @@ export interface PartitionOffset {
 export interface KafkaAdmin {
   /** Creates the topics that are missing and waits for their leaders; returns the names it created. */
   ensureTopics(specs: readonly TopicSpec[]): Promise<string[]>;
+  /** Names of the cluster's topics. */
+  listTopics(): Promise<string[]>;
+  /** Node ids of the brokers the cluster reports alive, ascending. */
+  clusterBrokers(): Promise<number[]>;
   describeTopics(topics: readonly string[]): Promise<TopicDescription[]>;
   deleteTopics(topics: readonly string[]): Promise<void>;
   partitionRanges(topic: string): Promise<PartitionRange[]>;

@@ -3,7 +3,6 @@ import { promisify } from 'node:util';
 import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createConnection, createServer, type AddressInfo } from 'node:net';
-import { Kafka, logLevel } from './kafkajs.ts';
 import type { Logger } from '../logger.ts';
 
 /**
@@ -114,23 +113,21 @@ export function portOpen(port: number): Promise<boolean> {
 
 /** Real readiness: the broker answers a metadata request, not just a TCP accept. */
 export async function brokerServesMetadata(brokers: string[], timeoutMs = 3000): Promise<boolean> {
-  const kafka = new Kafka({
-    clientId: 'actionpulse-readiness',
-    brokers,
-    logLevel: logLevel.NOTHING,
-    connectionTimeout: timeoutMs,
-    requestTimeout: timeoutMs,
-    retry: { retries: 0 },
-  });
+  return (await clusterBrokerIds(brokers, 'actionpulse-readiness', timeoutMs)).length > 0;
+}
+
+/** Node ids the cluster lists as alive, asked once with no retry; none when it does not answer. */
+export async function clusterBrokerIds(brokers: string[], clientId: string, timeoutMs: number): Promise<number[]> {
+  // Loaded on use: the client needs Node >= 22.22, and `actionpulse doctor` reports an older Node on its own.
+  const { createPlatformaticKafka } = await import('./platformatic-adapter.ts');
+  const kafka = createPlatformaticKafka({ brokers, clientId, connectTimeoutMs: timeoutMs, requestTimeoutMs: timeoutMs, adminRetries: 0 });
   const admin = kafka.admin();
   try {
-    await admin.connect();
-    const cluster = await admin.describeCluster();
-    return cluster.brokers.length > 0;
+    return await admin.clusterBrokers();
   } catch {
-    return false;
+    return [];
   } finally {
-    await admin.disconnect().catch(() => undefined);
+    await kafka.close().catch(() => undefined);
   }
 }
 

@@ -1,8 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Kafka, logLevel } from './kafkajs.ts';
 import type { Logger } from '../logger.ts';
-import { alive, COMMON_NODE_PROPERTIES, launchKafkaNode, newClusterId, portOpen, readPid, stopKafkaNode } from './local-broker.ts';
+import { alive, clusterBrokerIds, COMMON_NODE_PROPERTIES, launchKafkaNode, newClusterId, portOpen, readPid, stopKafkaNode } from './local-broker.ts';
 
 /**
  * A local multi-broker Kafka 3.9 cluster (KRaft) from the same jars as the single broker: one
@@ -167,16 +166,7 @@ export class LocalCluster {
 
   /** Broker ids the controller currently lists as registered and unfenced. */
   async liveBrokerIds(): Promise<number[]> {
-    const kafka = new Kafka({ clientId: 'actionpulse-cluster-probe', brokers: this.brokers, logLevel: logLevel.NOTHING, connectionTimeout: 3000, requestTimeout: 5000, retry: { retries: 0 } });
-    const admin = kafka.admin();
-    try {
-      await admin.connect();
-      return (await admin.describeCluster()).brokers.map((b) => b.nodeId).sort((a, b) => a - b);
-    } catch {
-      return [];
-    } finally {
-      await admin.disconnect().catch(() => undefined);
-    }
+    return clusterBrokerIds(this.brokers, 'actionpulse-cluster-probe', 5000);
   }
 
   private async waitForBrokers(count: number, timeoutMs: number, mustInclude?: number): Promise<void> {

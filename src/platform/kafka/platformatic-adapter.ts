@@ -4,6 +4,7 @@ import {
   ConfigResourceTypes,
   Consumer,
   findErrorBy,
+  GenericError,
   ListOffsetTimestamps,
   MessagesStreamFallbackModes,
   MessagesStreamModes,
@@ -92,6 +93,11 @@ export function createPlatformaticKafka(connection: KafkaConnection): KafkaPort 
       await Promise.allSettled([...open].map((c) => c.close()));
     },
   };
+}
+
+/** True for an error the Kafka client raised (unreachable brokers, a refusing cluster), as opposed to a bug of ours. */
+export function isKafkaClientError(err: unknown): boolean {
+  return err instanceof Error && GenericError.isGenericError(err);
 }
 
 function toBuffer(v: string | Buffer | null | undefined): Buffer | undefined {
@@ -546,7 +552,7 @@ class PlatformaticAdmin implements KafkaAdmin {
   private readonly client: Admin;
 
   constructor(connection: KafkaConnection) {
-    this.client = new Admin({ ...baseOptions(connection, 'admin'), retries: 5 });
+    this.client = new Admin({ ...baseOptions(connection, 'admin'), retries: connection.adminRetries ?? 5 });
   }
 
   async ensureTopics(specs: readonly TopicSpec[]): Promise<string[]> {
@@ -565,7 +571,8 @@ class PlatformaticAdmin implements KafkaAdmin {
     return missing.map((s) => s.topic);
   }
 
-  private async waitForLeaders(topics: string[], timeoutMs = 30_000): Promise<void> {
+  /** A busy broker can take well over 30 s to elect the leaders of a new topic's partitions. */
+  private async waitForLeaders(topics: string[], timeoutMs = 120_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const metadata = await this.client.metadata({ topics, forceUpdate: true }).catch(() => undefined);
@@ -577,6 +584,15 @@ class PlatformaticAdmin implements KafkaAdmin {
       if (Date.now() > deadline) throw new Error(`no leader for ${topics.join(', ')} within ${timeoutMs} ms`);
       await new Promise((r) => setTimeout(r, 100));
     }
+  }
+
+  async listTopics(): Promise<string[]> {
+    return this.client.listTopics();
+  }
+
+  async clusterBrokers(): Promise<number[]> {
+    const metadata = await this.client.metadata({ topics: [], forceUpdate: true });
+    return [...metadata.brokers.keys()].sort((a, b) => a - b);
   }
 
   async describeTopics(topics: readonly string[]): Promise<TopicDescription[]> {
@@ -643,7 +659,13 @@ class PlatformaticAdmin implements KafkaAdmin {
   }
 
   async setCommittedOffsets(groupId: string, topic: string, offsets: readonly PartitionOffset[]): Promise<void> {
-    await this.client.alterConsumerGroupOffsets({ groupId, topics: [{ name: topic, partitionOffsets: offsets.map((o) => ({ partition: o.partition, offset: o.offset })) }] });
+    try {
+      await this.client.alterConsumerGroupOffsets({ groupId, topics: [{ name: topic, partitionOffsets: offsets.map((o) => ({ partition: o.partition, offset: o.offset })) }] });
+    } catch (err) {
+      // The library says only "The group is not empty." inside a response error: name the group and the fix.
+      if (findErrorBy(err as Error, 'apiId', 'NON_EMPTY_GROUP')) throw new Error(`group ${groupId} is active (non-empty): its offsets move only while no consumer of it runs`, { cause: err });
+      throw err;
+    }
   }
 
   async deleteGroups(groupIds: readonly string[]): Promise<void> {

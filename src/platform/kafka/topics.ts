@@ -1,6 +1,6 @@
 import type { Config } from '../config.ts';
-import type { KafkaPort } from './kafka-client.ts';
-import type { TopicSpec as PortTopicSpec } from './kafka-port.ts';
+import type { KafkaPort as KafkajsClient } from './kafka-client.ts';
+import type { KafkaPort, TopicSpec as PortTopicSpec } from './kafka-port.ts';
 import { clusterReplication } from './local-cluster.ts';
 
 export interface TopicSpec {
@@ -18,7 +18,15 @@ const LEADERS_DEADLINE_MS = 120_000;
  * once every partition of each topic has a leader: kafkajs' own wait gives up when the broker answers "does not
  * host this topic-partition" before its metadata caught up with the creation, which a loaded broker does.
  */
-export async function ensureTopics(kafka: KafkaPort, topics: TopicSpec[]): Promise<string[]> {
+export async function ensureTopics(kafka: KafkaPort | KafkajsClient, topics: TopicSpec[]): Promise<string[]> {
+  if ('groupConsumer' in kafka) {
+    const portAdmin = kafka.admin();
+    try {
+      return await portAdmin.ensureTopics(topics.map(portTopicSpec));
+    } finally {
+      await portAdmin.close();
+    }
+  }
   const admin = kafka.admin();
   await admin.connect();
   try {
@@ -34,7 +42,7 @@ export async function ensureTopics(kafka: KafkaPort, topics: TopicSpec[]): Promi
   }
 }
 
-async function waitForLeaders(admin: ReturnType<KafkaPort['admin']>, topics: TopicSpec[]): Promise<void> {
+async function waitForLeaders(admin: ReturnType<KafkajsClient['admin']>, topics: TopicSpec[]): Promise<void> {
   const deadline = Date.now() + LEADERS_DEADLINE_MS;
   let lastError = '';
   for (let delay = 50; ; delay = Math.min(1000, delay * 2)) {
