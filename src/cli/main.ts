@@ -49,16 +49,19 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`unknown command '${name}'\n\n${usage()}`);
     return 2;
   }
-  const mod = await command.load();
-  if (args.includes('--help') || args.includes('-h')) {
-    console.log(mod.help);
-    return 0;
-  }
+  let mod: CommandModule | undefined;
   try {
+    // Loading a command imports the packages it uses: one left out of the install fails here, reported below.
+    mod = await command.load();
+    if (args.includes('--help') || args.includes('-h')) {
+      console.log(mod.help);
+      return 0;
+    }
     return await mod.run(args);
   } catch (err) {
     if (err instanceof UsageError) {
-      console.error(err.message.includes(mod.help) ? err.message : `${err.message}\n\n${mod.help}`);
+      const help = mod?.help ?? '';
+      console.error(err.message.includes(help) ? err.message : `${err.message}\n\n${help}`);
       return 2;
     }
     if (err instanceof ConfigError) {

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { freePort, freshTopics, testBrokers, testKafka, uniqueName } from '../../helpers/kafka.ts';
 
 const BIN = join(import.meta.dirname, '../../../bin/actionpulse.mjs');
+const HIDE = join(import.meta.dirname, '../../helpers/hide-packages.mjs');
 
 function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -145,6 +146,31 @@ describe('actionpulse CLI: honest answers', { timeout: 300_000 }, () => {
       expect(lines.slice(1).map((l) => /^ {2}- ([A-Z_0-9]+) \(/.exec(l)?.[1]).sort()).toEqual([...named].sort());
       for (const line of lines.slice(1)) expect(line).toMatch(/^ {2}- ([A-Z_0-9]+) \([A-Za-z.]+\): .{4,}; e\.g\. \1=.+$/);
     }
+  });
+
+  it('a package left out of the install: one line naming it and the command that installs it, no stack trace, exit 78', async () => {
+    // test/helpers/hide-packages.mjs makes the packages unresolvable, as an install without them would.
+    const hidden = (pkg: string, args: string[], env: Record<string, string>) =>
+      new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+        execFile(process.execPath, ['--import', HIDE, BIN, ...args], { env: { ...process.env, LOG_LEVEL: 'silent', HIDE_PACKAGES: pkg, ...env }, timeout: 240_000 }, (err, stdout, stderr) => {
+          resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+        });
+      });
+    const dlq = await hidden('kafkajs', ['dlq', 'inspect'], { KAFKA_BROKERS: testBrokers().join(',') });
+    expect(dlq.code).toBe(78);
+    expect(dlq.stderr).not.toMatch(/^\s+at /m);
+    expect(dlq.stderr.trim().split('\n')).toEqual(['actionpulse dlq: Invalid configuration (1 problem):', "  - package kafkajs: not installed; actionpulse dlq needs it; e.g. npm install 'kafkajs@2.2.4'"]);
+    // The embedded ClickHouse without chdb (npm install --omit=optional): found when the engine loads, one line.
+    const start = await hidden('chdb', ['start', '--only', 'clickhouse,http', '--quiet'], {
+      KAFKA_BROKERS: testBrokers().join(','),
+      KAFKA_EVENTS_TOPIC: uniqueName('nochdb-events'),
+      KAFKA_DLQ_TOPIC: uniqueName('nochdb-dlq'),
+      ACTIONPULSE_DATA_DIR: mkdtempSync(join(tmpdir(), 'ap-nochdb-')),
+      HTTP_PORT: '0',
+    });
+    expect(start.code).toBe(78);
+    expect(start.stderr).not.toMatch(/^\s+at /m);
+    expect(start.stderr.trim().split('\n')).toEqual(['actionpulse start: Invalid configuration (1 problem):', expect.stringMatching(/^ {2}- package chdb: not installed; actionpulse start needs it; e\.g\. npm install 'chdb@.+'$/)]);
   });
 
   it('a cross-field rule fails before anything starts, naming the setting, exit 78', async () => {
