@@ -67,6 +67,23 @@ function setDownloads() {
   for (const a of document.querySelectorAll('a[data-download]')) a.href = `/api/metrics/${a.dataset.download}?${stateQuery(state)}&format=csv`;
 }
 
+/** When the page is filtered to an action or an organization, a link to the page that explains it, same range. */
+function showFocusLinks() {
+  const links = [];
+  const query = (patch) => stateQuery({ ...state, ...patch, compare: '' });
+  if (state.node_type) links.push([`action.html?${query({})}`, `Open the page of ${state.node_type}`, 'action-page']);
+  if (state.organization_id) links.push([`organization.html?${query({ node_type: '' })}`, `Open the page of ${state.organization_id}`, 'organization-page']);
+  const el = document.getElementById('focus-links');
+  el.replaceChildren(...links.map(([href, text, id]) => {
+    const a = document.createElement('a');
+    a.href = href;
+    a.textContent = text;
+    a.dataset.testid = id;
+    return a;
+  }));
+  el.hidden = links.length === 0;
+}
+
 function showRange(range) {
   const asOf = document.getElementById('as-of');
   asOf.textContent = `${utc(range.from)} – ${utc(range.to)}${range.live ? ` · as of ${utc(range.to)}` : ''}`;
@@ -85,7 +102,10 @@ async function refresh() {
   document.body.dataset.loaded = 'false';
   statusLine.textContent = 'Loading…';
   setDownloads();
+  showFocusLinks();
   const empty = (message) => (firstRun ? 'No data yet.' : message);
+  // Annotations are an overlay: when they cannot load, the charts still draw, without them.
+  const annotations = get('/api/annotations', signal).then((a) => a.annotations, () => []);
   const overview = load(['volume', 'adoption', 'success', 'token', 'blocked'], signal, async () => {
     const o = await get('/api/overview', signal);
     showThresholds(o.thresholds);
@@ -96,7 +116,7 @@ async function refresh() {
   const weekly = load('execution-volume-weekly', signal, async (p) => {
     const weeks = (await overview).execution_volume_weekly;
     if (weeks.length === 0) return setEmpty(p, empty('No execution in this range.'));
-    weeklyBars('chart-weekly', 'Executed', weeks.map((w) => w.week_start), weeks.map((w) => w.executed), '#1570ef');
+    weeklyBars('chart-weekly', 'Executed', weeks.map((w) => w.week_start), weeks.map((w) => w.executed), '#1570ef', await annotations);
     setReady(p);
   });
   const series = load('actions-timeseries', signal, async (p) => {
@@ -106,7 +126,7 @@ async function refresh() {
       { label: 'Executed', stroke: '#1b7f3b', width: 2 },
       { label: 'Failed', stroke: '#b42318', width: 2 },
       { label: 'Blocked', stroke: '#667085', width: 1 },
-    ], [rows.map((r) => r.t), rows.map((r) => r.executed), rows.map((r) => r.failed), rows.map((r) => r.blocked)], xRange(range));
+    ], [rows.map((r) => r.t), rows.map((r) => r.executed), rows.map((r) => r.failed), rows.map((r) => r.blocked)], xRange(range), await annotations);
     setReady(p);
   });
   const tables = METRIC_TABLES.map((t) => load(t.metric === 'failure-rate-1h' ? [t.metric, 'failure-rate'] : t.metric, signal, async (p) => {

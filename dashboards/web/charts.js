@@ -3,11 +3,56 @@
 const charts = new Map();
 const HEIGHT = 220;
 
-function draw(el, opts, data) {
+function draw(el, opts, data, annotations = []) {
   charts.get(el.id)?.destroy();
-  const u = new window.uPlot({ ...opts, width: el.clientWidth, height: HEIGHT }, data, el);
+  const u = new window.uPlot({ ...opts, width: el.clientWidth, height: HEIGHT, hooks: { draw: [(plot) => placeAnnotations(plot, annotations)] } }, data, el);
   charts.set(el.id, u);
+  el.dataset.annotations = String(annotations.length);
   return u;
+}
+
+/**
+ * Alert episodes (a band from firing to resolved, to the right edge while it fires) and registry changes (a line at
+ * their instant) over the plot: each a link to the page that explains it, its tooltip the annotation's detail (shown
+ * on hover and on keyboard focus). Placed again on every redraw, so a resize keeps them on their instants.
+ */
+function placeAnnotations(u, annotations) {
+  let layer = u.over.querySelector(':scope > .annotations');
+  if (!layer) {
+    layer = document.createElement('div');
+    layer.className = 'annotations';
+    u.over.append(layer);
+  }
+  const [min, max] = [u.scales.x.min, u.scales.x.max];
+  const width = u.over.clientWidth;
+  // A redraw at the same scale and width leaves the links in place (a hovered or focused one stays put).
+  const placed = `${min}|${max}|${width}`;
+  if (layer.dataset.placed === placed) return;
+  layer.dataset.placed = placed;
+  layer.replaceChildren(...annotations.flatMap((a) => {
+    const start = a.start_ms / 1000;
+    const end = a.kind === 'alert_episode' ? (a.end_ms === null ? max : a.end_ms / 1000) : start;
+    if (end < min || start > max) return [];
+    const left = Math.max(0, u.valToPos(Math.max(start, min), 'x'));
+    const right = Math.min(width, u.valToPos(Math.min(end, max), 'x'));
+    const link = document.createElement('a');
+    link.className = `annotation ${a.kind === 'alert_episode' ? 'episode' : 'change'}`;
+    link.dataset.kind = a.kind;
+    link.dataset.id = a.id;
+    link.href = a.url;
+    link.title = a.detail;
+    link.setAttribute('aria-label', a.detail);
+    link.style.left = `${Math.min(left, width - 2)}px`;
+    link.style.width = `${Math.max(2, right - left)}px`;
+    const tip = document.createElement('span');
+    tip.className = 'annotation-tip';
+    tip.setAttribute('role', 'tooltip');
+    tip.textContent = a.detail;
+    // The tooltip opens towards the middle of the chart, so it stays inside the card at any width.
+    if (left > width / 2) tip.classList.add('left');
+    link.append(tip);
+    return [link];
+  }));
 }
 
 const resize = new window.ResizeObserver((entries) => {
@@ -23,7 +68,7 @@ const resize = new window.ResizeObserver((entries) => {
  * the API (zeros included); a bucket that starts before `from` (a quick range is not aligned to buckets) is drawn
  * at `from`.
  */
-export function lineChart(id, series, data, range) {
+export function lineChart(id, series, data, range, annotations = []) {
   const el = document.getElementById(id);
   const xs = data[0].map((t) => Math.max(t, range[0]));
   draw(el, {
@@ -31,7 +76,7 @@ export function lineChart(id, series, data, range) {
     scales: { x: { time: true, range: () => range }, y: { range: (_u, _min, max) => [0, Math.max(1, max)] } },
     axes: [{}, { size: 60 }],
     legend: { live: false },
-  }, [xs, ...data.slice(1)]);
+  }, [xs, ...data.slice(1)], annotations);
   el.dataset.points = String(xs.length);
   el.dataset.xMin = String(range[0]);
   el.dataset.xMax = String(range[1]);
@@ -39,7 +84,7 @@ export function lineChart(id, series, data, range) {
 }
 
 /** One bar per ISO week (its bucket), centred in the week, over the weeks the range touches. */
-export function weeklyBars(id, label, weeks, values, color) {
+export function weeklyBars(id, label, weeks, values, color, annotations = []) {
   const el = document.getElementById(id);
   const WEEK = 7 * 86400;
   const starts = weeks.map((w) => Date.parse(`${w}T00:00:00Z`) / 1000);
@@ -49,7 +94,7 @@ export function weeklyBars(id, label, weeks, values, color) {
     scales: { x: { time: true, range: () => range }, y: { range: (_u, _min, max) => [0, Math.max(1, max)] } },
     axes: [{}, { size: 60 }],
     legend: { live: false },
-  }, [starts.map((s) => s + WEEK / 2), values]);
+  }, [starts.map((s) => s + WEEK / 2), values], annotations);
   el.dataset.points = String(starts.length);
   resize.observe(el);
 }

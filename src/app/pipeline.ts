@@ -272,7 +272,7 @@ async function startHttp(config: Config, logger: Logger, d: HttpDeps): Promise<R
       { path: '/', router: createAlertsAdminRouter({ db, adminToken, logger: logger.child({ component: 'admin' }) }) },
       { path: '/', router: createReportRouter({ clickhouse, database: config.clickhouse.database, adminToken, thresholds }) },
       ...d.routers,
-      { path: '/', router: createDashboardRouter({ clickhouse, database: config.clickhouse.database, logger: logger.child({ component: 'dashboard' }), thresholds }) },
+      { path: '/', router: createDashboardRouter({ clickhouse, database: config.clickhouse.database, logger: logger.child({ component: 'dashboard' }), thresholds, db }) },
     ],
   });
   return listen(app, config.http.port, config.http.host);

@@ -178,7 +178,7 @@ describe('web dashboard in a real browser (Debian chromium via playwright-core)'
     await check(new URLSearchParams({ from, to, organization_id: 'org-002', node_type: String(used!.node_type) }).toString(), 'dashboard-filtered.png');
   }, 120_000);
 
-  it('follows the dashboard link of a real Slack notification: filters and window preselected, failure-rate tile = the alert counts', async () => {
+  it('follows the link of a real Slack notification to the action page: action and window preselected, failure-rate tile = the alert counts', async () => {
     const engine = new AlertEngine(loadRulesFile(), { minuteMs: MIN });
     const firing = drive(engine, incidentEvents, incidentEvents.at(-1)!.timestamp).find(
       (t) => t.rule.id === 'failure-rate-1h' && t.effects.includes('trigger') && t.next.scope.node_type === 'qontak_crm_deal_update',
@@ -187,16 +187,17 @@ describe('web dashboard in a real browser (Debian chromium via playwright-core)'
     const notification = buildNotification(firing!, 'trigger', { dashboardBaseUrl: base });
     const actions = slackBlocks(notification).blocks.find((b) => (b as { type: string }).type === 'actions') as { elements: { url: string }[] };
     const link = actions.elements[0].url;
-    expect(link.startsWith(`${base}/?`)).toBe(true);
+    // The page that explains the alert: the action's own page, with the window the rule judged.
+    expect(link.startsWith(`${base}/action.html?`)).toBe(true);
     const page = await browser.newPage({ viewport: { width: 1400, height: 1300 } });
     try {
       await page.goto(link);
       await page.waitForSelector('body[data-loaded="true"]', { timeout: 60_000 });
       const iso = (ms: number) => new Date(ms).toISOString().slice(0, 19);
-      expect(await page.locator('select[name="node_type"]').inputValue()).toBe('qontak_crm_deal_update');
-      expect(await page.locator('select[name="organization_id"]').inputValue()).toBe('');
-      expect(await page.locator('input[name="from"]').inputValue()).toBe(iso(firing!.at - HOUR));
-      expect(await page.locator('input[name="to"]').inputValue()).toBe(iso(firing!.at));
+      expect(await page.locator('[data-testid="subject"]').innerText()).toBe('qontak_crm_deal_update');
+      expect(await page.locator('#scope').innerText()).toBe('');
+      expect((await page.locator('#as-of').getAttribute('data-from'))?.slice(0, 19)).toBe(iso(firing!.at - HOUR));
+      expect((await page.locator('#as-of').getAttribute('data-to'))?.slice(0, 19)).toBe(iso(firing!.at));
       expect(await page.locator('[data-testid="tile-failure-rate"] .detail').innerText()).toBe(
         `${int(notification.numerator)} failed / ${int(notification.denominator)} completed calls`,
       );

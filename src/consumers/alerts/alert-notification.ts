@@ -66,7 +66,9 @@ export function buildNotification(
   killSwitch?: AlertNotification['killSwitch'],
 ): AlertNotification {
   const o = t.observation;
-  const { dashboardUrl, traceUrl } = notificationLinks(links, { scope: t.next.scope, atMs: t.at, windowMs: t.windowMs, traceId: o.lastFailure?.trace_id });
+  // A resolve links the whole episode: from the window before it fired to the resolve.
+  const sinceMs = kind === 'resolve' ? (t.prev.firingSince ?? undefined) : undefined;
+  const { dashboardUrl, traceUrl } = notificationLinks(links, { scope: t.next.scope, atMs: t.at, windowMs: t.windowMs, sinceMs, traceId: o.lastFailure?.trace_id });
   return {
     kind,
     ruleId: t.rule.id,
@@ -103,6 +105,11 @@ export function ratioCounts(n: Pick<AlertNotification, 'numerator' | 'denominato
 
 export function formatValue(n: Pick<AlertNotification, 'ruleKind' | 'value'>): string {
   return n.ruleKind === 'ratio' ? `${(n.value * 100).toFixed(1)}%` : String(n.value);
+}
+
+/** The words of the link to the page that explains the alert (notificationLinks picks the page by the scope). */
+export function pageLabel(scope: Record<string, string>): string {
+  return scope.node_type ? `Action page: ${scope.node_type}` : scope.organization_id ? `Organization page: ${scope.organization_id}` : 'Dashboard';
 }
 
 export function scopeLabel(scope: Record<string, string>): string {

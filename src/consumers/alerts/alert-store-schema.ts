@@ -14,6 +14,8 @@ import { runSqlMigrations, type SqlMigration } from '../../platform/sql-migratio
  * - alert_kill_switch_log  every kill-switch decision (disabled, dry run, capped, grace) with its numbers;
  *                          the cap counts the `done` rows of the last 24 h.
  * - alert_checkpoint       the event time evaluated through, so a restart replays without re-deciding.
+ * - alert_episodes         (version 3) one row per episode, firing → resolved in event time: the dashboard's
+ *                          annotations. Written with the transition, whatever the routes (no channel needed).
  */
 /** Version 1: the schema as it was before versioning (IF NOT EXISTS, so an existing database keeps its rows). */
 const INITIAL_DDL = [
@@ -109,6 +111,38 @@ const INITIAL_DDL = [
   )`,
 ];
 
+/**
+ * Version 3: the episodes. Earlier episodes are taken from the outbox (their trigger and resolve rows, any
+ * channel), so a database upgraded in place shows the episodes it paged for.
+ */
+const EPISODES_DDL = [
+  `CREATE TABLE IF NOT EXISTS alert_episodes (
+    rule_id text NOT NULL,
+    scope_key text NOT NULL,
+    episode integer NOT NULL,
+    scope jsonb NOT NULL,
+    title text NOT NULL,
+    severity text NOT NULL,
+    rule_kind text NOT NULL,
+    threshold double precision NOT NULL,
+    window_minutes integer NOT NULL,
+    fired_at bigint NOT NULL,
+    fired_value double precision NOT NULL,
+    resolved_at bigint,
+    resolution text,
+    PRIMARY KEY (rule_id, scope_key, episode)
+  )`,
+  `CREATE INDEX IF NOT EXISTS alert_episodes_fired_idx ON alert_episodes (fired_at)`,
+  `INSERT INTO alert_episodes (rule_id, scope_key, episode, scope, title, severity, rule_kind, threshold, window_minutes, fired_at, fired_value)
+   SELECT DISTINCT ON (rule_id, scope_key, episode) rule_id, scope_key, episode, payload->'scope', payload->>'title', payload->>'severity',
+     payload->>'ruleKind', (payload->>'threshold')::double precision, (payload->>'windowMinutes')::integer, (payload->>'at')::bigint,
+     (payload->>'value')::double precision
+   FROM alert_outbox WHERE kind = 'trigger' ORDER BY rule_id, scope_key, episode, id
+   ON CONFLICT DO NOTHING`,
+  `UPDATE alert_episodes e SET resolved_at = (o.payload->>'at')::bigint, resolution = COALESCE(o.payload->>'resolution', 'healthy')
+   FROM alert_outbox o WHERE o.kind = 'resolve' AND o.rule_id = e.rule_id AND o.scope_key = e.scope_key AND o.episode = e.episode`,
+];
+
 export const ALERT_MIGRATIONS: SqlMigration[] = [
   { version: 1, name: 'alert state, outbox, silences, kill-switch log, checkpoint, error budget', statements: INITIAL_DDL },
   {
@@ -120,6 +154,7 @@ export const ALERT_MIGRATIONS: SqlMigration[] = [
       `ALTER TABLE alert_kill_switch_log ADD COLUMN IF NOT EXISTS organizations jsonb NOT NULL DEFAULT '[]'::jsonb`,
     ],
   },
+  { version: 3, name: 'alert episodes (firing → resolved) for the dashboard annotations', statements: EPISODES_DDL },
 ];
 
 export async function migrateAlerts(db: SqlDb): Promise<void> {

@@ -1,5 +1,6 @@
 import type { SqlDb, SqlTx } from '../../platform/registry-db.ts';
 import type { Transition } from './alert-engine.ts';
+import { recordEpisode } from './alert-episodes.ts';
 import { buildNotification, type AlertNotification, type NotificationKind } from './alert-notification.ts';
 import { decideKillSwitch, type KillSwitchOptions, type KillSwitchOutcome } from './kill-switch.ts';
 import type { ActionStatus, AlertState, AlertStatus } from './rule-state-machine.ts';
@@ -149,6 +150,7 @@ export class AlertStore {
       // Decided before any message is queued: where the trigger goes depends on the decision's scope.
       const decided = t.effects.includes('action') ? await decideKillSwitch(this.db.kind, tx, t, this.o.killSwitch) : undefined;
       for (const effect of t.effects) {
+        await recordEpisode(tx, t, effect);
         if (effect === 'action') {
           const ks = decided!;
           const status: ActionStatus = ks.decision;

@@ -6,6 +6,8 @@ import express, { type Request, type Response, type Router } from 'express';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { NODE_TYPE_NAMES, NODE_TYPES } from '../../events/index.ts';
 import type { Logger } from '../../platform/logger.ts';
+import type { SqlDb } from '../../platform/registry-db.ts';
+import { ANNOTATION_COLUMNS, readAnnotations } from '../alerts/annotations.ts';
 import { thresholdsJson, type RateThresholds } from '../alerts/rate-thresholds.ts';
 import { dataSpan } from './default-range.ts';
 import { namesRange, parseFilters, previousPeriod, QUICK_RANGE_NAMES, type DashboardFilters } from './dashboard-filters.ts';
@@ -23,6 +25,8 @@ export interface DashboardRouterOptions {
    * to the page, so the dashboard flags a rate where the alerts would.
    */
   thresholds: RateThresholds;
+  /** The registry database (alert episodes, audit trail) for the annotations; without it there are none to show. */
+  db?: SqlDb;
   now?: () => number;
 }
 
@@ -89,6 +93,7 @@ export function createDashboardRouter(o: DashboardRouterOptions): Router {
       node_types: NODE_TYPE_NAMES.map((name) => ({ name, label: NODE_TYPES[name].label })),
       quick_ranges: QUICK_RANGE_NAMES,
       default_range: span.defaultRange,
+      thresholds: thresholdsJson(o.thresholds),
       first_event_at: span.firstEventMs === null ? null : new Date(span.firstEventMs).toISOString(),
     });
   }));
@@ -132,6 +137,20 @@ export function createDashboardRouter(o: DashboardRouterOptions): Router {
       r.send(toCsv(columns, rows));
     })(req, res).catch(next);
   });
+
+  // What happened in the range: alert episodes and registry changes, drawn on every time series of the pages.
+  router.get('/api/annotations', withFilters(async (f, res) => {
+    const annotations = o.db ? await readAnnotations(o.db, f, now()) : [];
+    if (f.format === 'json') {
+      res.json({ range: range(f), annotations });
+      return;
+    }
+    const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+    const rows = annotations.map((a) => ({ ...a, start: iso(a.start_ms), end: iso(a.end_ms) }));
+    res.type('text/csv; charset=utf-8; header=present');
+    res.attachment(`actionpulse_annotations_${new Date(f.fromMs).toISOString().replace(/[:.]/g, '-')}_${new Date(f.toMs).toISOString().replace(/[:.]/g, '-')}.csv`);
+    res.send(toCsv(ANNOTATION_COLUMNS, rows));
+  }));
 
   router.use(express.static(WEB_DIR, { index: 'index.html', maxAge: '5m' }));
   return router;

@@ -1,6 +1,7 @@
 /**
- * Links into the web dashboard (and to a trace UI) that land: the query names the dashboard's own filters
- * (`organization_id`, `node_type`) and the window as ISO instants, which dashboard-api.ts honours to the second.
+ * Links into the web dashboard (and to a trace UI) that land on the page that explains them: the query names the
+ * dashboard's own filters (`organization_id`, `node_type`) and the window as ISO instants, which dashboard-api.ts
+ * honours to the second.
  * Every notification (Slack, PagerDuty, webhook) gets its links here.
  */
 export interface LinkSettings {
@@ -24,13 +25,21 @@ export function serviceDashboardUrl(http: { host: string; port: number; publicDa
   return `http://${host}:${http.port}`;
 }
 
-/** The dashboard with the scope's filters and the window [fromMs, toMs) preselected. */
+/**
+ * The page that explains a scope: the per-action page when it names an action (filtered to its organization when
+ * it names one too), the per-organization page when it names only an organization, the overview otherwise.
+ */
+export function pageFor(scope: Record<string, string>): string {
+  return scope.node_type ? 'action.html' : scope.organization_id ? 'organization.html' : '';
+}
+
+/** The page that explains the scope, with its filters and the window [fromMs, toMs) preselected. */
 export function dashboardLink(baseUrl: string, o: { scope: Record<string, string>; fromMs: number; toMs: number }): string {
   const params = new URLSearchParams();
   for (const key of FILTERS) if (o.scope[key]) params.set(key, o.scope[key]);
   params.set('from', new Date(o.fromMs).toISOString());
   params.set('to', new Date(o.toMs).toISOString());
-  return `${baseUrl.replace(/\/+$/, '')}/?${params.toString()}`;
+  return `${baseUrl.replace(/\/+$/, '')}/${pageFor(o.scope)}?${params.toString()}`;
 }
 
 /** The trace UI's page of a trace, or undefined without a template or a trace id. */
@@ -51,9 +60,11 @@ export function setTraceUrlTemplate(template: string | undefined): void {
 
 export function notificationLinks(
   settings: LinkSettings,
-  o: { scope: Record<string, string>; atMs: number; windowMs: number; traceId?: string },
+  o: { scope: Record<string, string>; atMs: number; windowMs: number; sinceMs?: number; traceId?: string },
 ): { dashboardUrl: string; traceUrl?: string } {
-  const dashboardUrl = dashboardLink(settings.dashboardBaseUrl, { scope: o.scope, fromMs: o.atMs - o.windowMs, toMs: o.atMs });
+  // The window the rule judged, from `sinceMs` (an episode's firing) when given, to `atMs`.
+  const fromMs = Math.min(o.sinceMs ?? o.atMs, o.atMs) - o.windowMs;
+  const dashboardUrl = dashboardLink(settings.dashboardBaseUrl, { scope: o.scope, fromMs, toMs: o.atMs });
   const traceUrl = traceLink(settings.traceUrlTemplate ?? processTraceTemplate, o.traceId);
   return traceUrl ? { dashboardUrl, traceUrl } : { dashboardUrl };
 }

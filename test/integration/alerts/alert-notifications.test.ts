@@ -50,7 +50,8 @@ describe('alert evaluator end to end: failure rate and token refresh rules', () 
       const json = JSON.stringify(firing.body.blocks);
       expect(json).toContain('failed /');
       expect(json).toContain('crm_server_error');
-      expect(json).toContain('http://dash.test/?node_type=qontak_crm_deal_create');
+      // the link opens the page of the action that fired, with the episode's window
+      expect(json).toContain('http://dash.test/action.html?node_type=qontak_crm_deal_create');
       expect(json).toContain(`http://trace.test/trace/${'f'.repeat(32)}`);
 
       // rule 2: org-x (6 failures) pages both receivers, org-y (3) does not

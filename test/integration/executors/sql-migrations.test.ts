@@ -33,7 +33,7 @@ const stores: [string, () => Promise<SqlDb>][] = [
 ];
 
 describe.each(stores)('versioned registry-database migrations on %s', (_name, open) => {
-  it("upgrades a database created by the release before versioning: today's tables and rows are kept, version 1 recorded", async () => {
+  it("upgrades a database created by the release before versioning: today's tables and rows are kept, every version recorded, the outbox's episodes taken", async () => {
     const db = await open();
     try {
       // The database as the unversioned release left it: its DDL, run as it was, with no version table.
@@ -42,6 +42,14 @@ describe.each(stores)('versioned registry-database migrations on %s', (_name, op
       await db.query(`INSERT INTO node_registry_audit (node_type, action, actor, reason) VALUES ('qontak_crm_deal_update', 'disable', 'kill-switch', 'failure rate')`);
       await db.query(`INSERT INTO alert_silences (id, matchers, creator, comment, ends_at) VALUES ('s-1', '{"rule_id":"r"}'::jsonb, 'dina', 'maintenance', now() + interval '1 hour')`);
       await db.query(`INSERT INTO alert_checkpoint (id, evaluated_through) VALUES ('main', 1700000000000)`);
+      // An episode the release paged for, on two channels: its trigger and its resolve.
+      const payload = (kind: string, at: number) => JSON.stringify({ kind, title: 'Failure rate', severity: 'error', ruleKind: 'ratio', threshold: 0.1, windowMinutes: 60, at, value: 0.4, scope: { node_type: 'qontak_crm_deal_update' }, ...(kind === 'resolve' ? { resolution: 'healthy' } : {}) });
+      for (const [channel, kind, at] of [['slack', 'trigger', 1700000000000], ['pd', 'trigger', 1700000000000], ['slack', 'resolve', 1700000600000]] as const) {
+        await db.query(
+          `INSERT INTO alert_outbox (transition_key, rule_id, scope_key, receiver, channel, kind, dedup_key, episode, payload, status) VALUES ($1, 'r1', 'node_type=qontak_crm_deal_update', 'bot', $2, $3, 'd', 1, $4::jsonb, 'sent')`,
+          [`k-${channel}-${kind}`, channel, kind, payload(kind, at)],
+        );
+      }
 
       await migrateRegistry(db);
       await migrateAlerts(db);
@@ -56,6 +64,10 @@ describe.each(stores)('versioned registry-database migrations on %s', (_name, op
       expect(await db.query(`SELECT actor, scope, organization_id FROM node_registry_audit`)).toEqual([{ actor: 'kill-switch', scope: 'global', organization_id: null }]);
       expect(await db.query(`SELECT id, comment FROM alert_silences`)).toEqual([{ id: 's-1', comment: 'maintenance' }]);
       expect(await db.query(`SELECT evaluated_through::text AS t FROM alert_checkpoint`)).toEqual([{ t: '1700000000000' }]);
+      // Version 3 takes the episodes the outbox recorded.
+      expect(await db.query(`SELECT rule_id, episode, title, fired_at::text AS fired, resolved_at::text AS resolved, resolution FROM alert_episodes`)).toEqual([
+        { rule_id: 'r1', episode: 1, title: 'Failure rate', fired: '1700000000000', resolved: '1700000600000', resolution: 'healthy' },
+      ]);
     } finally {
       await db.close();
     }

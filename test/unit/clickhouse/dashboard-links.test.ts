@@ -18,10 +18,20 @@ describe('notification links', () => {
   it('preselect the scope and the window, and the dashboard reads them back exactly', () => {
     const url = new URL(dashboardLink('http://127.0.0.1:9191', { scope: { node_type: 'qontak_crm_deal_update', organization_id: 'org-7' }, fromMs: AT - HOUR, toMs: AT }));
     expect(url.origin).toBe('http://127.0.0.1:9191');
+    // The page that explains the scope: an action's page, filtered to the organization.
+    expect(url.pathname).toBe('/action.html');
     expect(Object.fromEntries(url.searchParams)).toEqual({ organization_id: 'org-7', node_type: 'qontak_crm_deal_update', from: '2026-11-30T09:23:00.000Z', to: '2026-11-30T10:23:00.000Z' });
     expect(parseFilters(Object.fromEntries(url.searchParams), Date.now(), '28d')).toMatchObject({ ok: true, filters: { fromMs: AT - HOUR, toMs: AT, organizationId: 'org-7', nodeType: 'qontak_crm_deal_update' } });
     // The overall scope preselects no filter; scope keys that are not dashboard filters are left out.
     expect(new URL(dashboardLink('http://h:1', { scope: { region: 'x' }, fromMs: AT - HOUR, toMs: AT })).searchParams.has('region')).toBe(false);
+  });
+
+  it('land on the page that explains the scope: an action, an organization, or the overview', () => {
+    const path = (scope: Record<string, string>) => new URL(dashboardLink('https://pulse.example.com/dash/', { scope, fromMs: AT - HOUR, toMs: AT })).pathname;
+    expect(path({ node_type: 'qontak_crm_deal_update' })).toBe('/dash/action.html');
+    expect(path({ organization_id: 'org-7' })).toBe('/dash/organization.html');
+    expect(path({})).toBe('/dash/');
+    expect(path({ region: 'x' })).toBe('/dash/');
   });
 
   it('link a recent failure to the trace UI only when a template is configured', () => {

@@ -1,4 +1,4 @@
-import { summaryOf, type AlertNotification } from '../alert-notification.ts';
+import { pageLabel, summaryOf, type AlertNotification } from '../alert-notification.ts';
 import { deliveryOf, postJson, type DeliveryResult, type Notifier } from './notifier.ts';
 
 /**
@@ -42,7 +42,7 @@ export function pagerDutyEvent(n: AlertNotification, routingKey: string): Record
         kill_switch: n.killSwitch,
       },
     };
-    event.links = [{ href: n.dashboardUrl, text: 'Dashboard' }, ...(n.traceUrl ? [{ href: n.traceUrl, text: 'Trace of a recent failure' }] : [])];
+    event.links = [{ href: n.dashboardUrl, text: pageLabel(n.scope) }, ...(n.traceUrl ? [{ href: n.traceUrl, text: 'Trace of a recent failure' }] : [])];
   }
   return event;
 }

@@ -1,4 +1,4 @@
-import { formatValue, headOf, ratioCounts, scopeLabel, summaryOf, type AlertNotification } from '../alert-notification.ts';
+import { formatValue, headOf, pageLabel, ratioCounts, scopeLabel, summaryOf, type AlertNotification } from '../alert-notification.ts';
 import { deliveryOf, postJson, type DeliveryResult, type Notifier } from './notifier.ts';
 
 /**
@@ -44,7 +44,7 @@ export function slackBlocks(n: AlertNotification): { text: string; blocks: unkno
       blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `*Failures by organization*\n${rows.join('\n')}` } });
     }
   }
-  const buttons: unknown[] = [{ type: 'button', text: { type: 'plain_text', text: 'Dashboard' }, url: n.dashboardUrl }];
+  const buttons: unknown[] = [{ type: 'button', text: { type: 'plain_text', text: pageLabel(n.scope) }, url: n.dashboardUrl }];
   if (n.traceUrl) buttons.push({ type: 'button', text: { type: 'plain_text', text: 'Trace of a recent failure' }, url: n.traceUrl });
   blocks.push({ type: 'actions', elements: buttons });
   blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `dedup \`${n.dedupKey}\` · episode ${n.episode}` }] });
