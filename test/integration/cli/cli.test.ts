@@ -156,10 +156,13 @@ describe('actionpulse CLI: honest answers', { timeout: 300_000 }, () => {
           resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
         });
       });
-    const dlq = await hidden('kafkajs', ['dlq', 'inspect'], { KAFKA_BROKERS: testBrokers().join(',') });
+    const dlq = await hidden('@platformatic/kafka', ['dlq', 'inspect'], { KAFKA_BROKERS: testBrokers().join(',') });
     expect(dlq.code).toBe(78);
     expect(dlq.stderr).not.toMatch(/^\s+at /m);
-    expect(dlq.stderr.trim().split('\n')).toEqual(['actionpulse dlq: Invalid configuration (1 problem):', "  - package kafkajs: not installed; actionpulse dlq needs it; e.g. npm install 'kafkajs@2.2.4'"]);
+    expect(dlq.stderr.trim().split('\n')).toEqual([
+      'actionpulse dlq: Invalid configuration (1 problem):',
+      expect.stringMatching(/^ {2}- package @platformatic\/kafka: not installed; actionpulse dlq needs it; e\.g\. npm install '@platformatic\/kafka@.+'$/),
+    ]);
     // The embedded ClickHouse without chdb (npm install --omit=optional): found when the engine loads, one line.
     const start = await hidden('chdb', ['start', '--only', 'clickhouse,http', '--quiet'], {
       KAFKA_BROKERS: testBrokers().join(','),
