@@ -15,13 +15,11 @@ import { join } from 'node:path';
 import { loadavg } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
-import { CompressionTypes } from 'kafkajs';
 import { encodeEvent, type ActionEvent } from '../src/events/index.ts';
 import { createClickhouse } from '../src/platform/clickhouse-client.ts';
-import { createKafkaClient } from '../src/platform/kafka/kafka-client.ts';
 import { createPlatformaticKafka } from '../src/platform/kafka/platformatic-adapter.ts';
 import { freeLocalPort, startLocalBroker, stopLocalBroker, wipeLocalBroker } from '../src/platform/kafka/local-broker.ts';
-import { ensureTopics } from '../src/platform/kafka/topics.ts';
+import { toRecord } from '../src/producers/record-batch.ts';
 import { createLogger, silentLogger } from '../src/platform/logger.ts';
 import { startClickhouseConsumer } from '../src/consumers/clickhouse/clickhouse-consumer.ts';
 import { insertSettings, joinLines } from '../src/consumers/clickhouse/clickhouse-sink.ts';
@@ -103,8 +101,6 @@ function events(n: number, seed: number, endMs: number, hours: number): ActionEv
 async function main(): Promise<void> {
   let brokers = process.env.KAFKA_BROKERS?.split(',');
   if (!brokers) brokers = (await startLocalBroker({ ...BROKER, heapMb: 512 })).brokers;
-  const kafka = await createKafkaClient({ brokers, clientId: 'bench-ch' });
-  // The consumer reads through the Kafka port; the bench's backlog is still produced with kafkajs.
   const port = createPlatformaticKafka({ brokers, clientId: 'bench-ch' });
   const dataDir = mkdtempSync(join(tmpdir(), 'actionpulse-bench-ch-'));
   const client = createClickhouse({ dataDir });
@@ -137,12 +133,12 @@ async function main(): Promise<void> {
   const dlq = `bench-ch-dlq-${suffix}`;
   // The records carry their event time (28 days back) and the broker's default retention is 7 days: without
   // this, the retention check (every 5 min) deletes the older records before the sink reads them.
-  const keep = [{ name: 'retention.ms', value: '-1' }];
-  await ensureTopics(kafka, [{ topic, numPartitions: 3, replicationFactor: 1, configEntries: keep }, { topic: dlq, numPartitions: 1, replicationFactor: 1 }]);
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  await producer.connect();
+  const admin = port.admin();
+  await admin.ensureTopics([{ topic, partitions: 3, replicationFactor: 1, settings: { 'retention.ms': '-1' } }, { topic: dlq, partitions: 1, replicationFactor: 1 }]).finally(() => admin.close());
+  const producer = port.producer({ acks: 'all', idempotent: true, codec: 'zstd' });
   for (let i = 0; i < data.length; i += 5000) {
-    await producer.send({ topic, acks: -1, compression: CompressionTypes.ZSTD, messages: data.slice(i, i + 5000).map(encodeEvent) });
+    const sent = await producer.send(topic, data.slice(i, i + 5000).map((e) => toRecord(encodeEvent(e))));
+    if (!sent.ok) throw new Error(`backlog to ${topic} failed: ${sent.reason} (${sent.detail})`);
   }
   // The sink runs in this process: drop the bench's own copies so its GC does not pay for them.
   data = [];
@@ -186,8 +182,10 @@ async function main(): Promise<void> {
       const due = started + (i / perTick) * 100;
       if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
       const now = Date.now();
-      const batch = live.slice(i, i + perTick).map((e) => encodeEvent({ ...e, timestamp: now }));
-      producer.send({ topic, acks: -1, compression: CompressionTypes.ZSTD, messages: batch }).catch((err) => console.error('send failed', err));
+      const batch = live.slice(i, i + perTick).map((e) => toRecord(encodeEvent({ ...e, timestamp: now })));
+      void producer.send(topic, batch).then((sent) => {
+        if (!sent.ok) console.error('send failed', sent.reason, sent.detail);
+      });
     }
     const achieved = live.length / ((Date.now() - started) / 1000);
     while ((await count(client, 'bench_sink')) < total + live.length) await new Promise((r) => setTimeout(r, 200));
@@ -199,8 +197,8 @@ async function main(): Promise<void> {
     console.log(`end-to-end event → queryable at ${achieved.toFixed(0)} events/s for ${RATE_SECONDS}s: p50 ${p50} ms, p99 ${p99} ms (target p99 < 5000)`);
   }
   await consumer.stop();
+  await producer.close();
   await port.close();
-  await producer.disconnect();
 
   if (QUERY_EVENTS > 0) {
     // 4. Dashboard queries over a bigger table: bulk-load more rows straight into the raw bench database.

@@ -16,13 +16,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { CompressionTypes } from 'kafkajs';
 import { DEFAULT_CLICKHOUSE_GROUP } from '../src/consumers/clickhouse/clickhouse-consumer.ts';
 import { consumerLag } from '../src/consumers/clickhouse/consumer-lag.ts';
 import { encodeEvent } from '../src/events/index.ts';
-import { createKafkaClient } from '../src/platform/kafka/kafka-client.ts';
 import { createPlatformaticKafka } from '../src/platform/kafka/platformatic-adapter.ts';
-import { ensureTopics } from '../src/platform/kafka/topics.ts';
+import { toRecord } from '../src/producers/record-batch.ts';
+import { sendBacklog } from './lib/bench-kafka.ts';
 import { MixpanelRecorder } from '../src/simulators/mixpanel-recorder.ts';
 import { sampleExecuted } from './lib/sample-events.ts';
 import { settledGroupMembers } from './lib/soak-groups.ts';
@@ -35,22 +34,18 @@ const PROCESSES = (process.env.BENCH_PROCESSES ?? '1,2').split(',').map(Number);
 const workDir = mkdtempSync(join(tmpdir(), 'ap-scale-'));
 const broker = new SoakBroker({ dataDir: join(workDir, 'broker'), port: await freePort(), controllerPort: await freePort(), heapMb: 512 });
 await broker.start();
-const kafka = await createKafkaClient({ brokers: broker.brokers, clientId: 'bench-scale-out' });
-// Committed offsets (consumerLag) are read through the Kafka port.
 const port = createPlatformaticKafka({ brokers: broker.brokers, clientId: 'bench-scale-out' });
 const secret = randomBytes(16).toString('hex');
 const recorder = await new MixpanelRecorder({ projectSecret: secret, keepRecords: false }).start();
 const results: string[] = [];
 
 async function backlog(topic: string): Promise<void> {
-  await ensureTopics(kafka, [{ topic, numPartitions: 6, replicationFactor: 1, configEntries: [{ name: 'retention.ms', value: '-1' }] }]);
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  await producer.connect();
+  const admin = port.admin();
+  await admin.ensureTopics([{ topic, partitions: 6, replicationFactor: 1, settings: { 'retention.ms': '-1' } }]).finally(() => admin.close());
   for (let i = 0; i < N; i += 2000) {
-    const messages = Array.from({ length: Math.min(2000, N - i) }, (_, j) => encodeEvent(sampleExecuted(i + j)));
-    await producer.send({ topic, acks: -1, compression: CompressionTypes.GZIP, messages });
+    const messages = Array.from({ length: Math.min(2000, N - i) }, (_, j) => toRecord(encodeEvent(sampleExecuted(i + j))));
+    await sendBacklog(port, topic, messages, 'gzip');
   }
-  await producer.disconnect();
 }
 
 async function run(group: 'mixpanel' | 'clickhouse', processes: number): Promise<string> {
@@ -65,7 +60,7 @@ async function run(group: 'mixpanel' | 'clickhouse', processes: number): Promise
   try {
     await Promise.all(children.map((c) => c.start(600_000)));
     // From the moment every process holds partitions: start-up and the first rebalance are not counted.
-    await settledGroupMembers(kafka, groupId, topic, 600_000, processes);
+    await settledGroupMembers(port, groupId, topic, 600_000, processes);
     const t0 = performance.now();
     const c0 = await committed();
     let last = c0;
@@ -76,10 +71,9 @@ async function run(group: 'mixpanel' | 'clickhouse', processes: number): Promise
     return `${group.padEnd(10)} ${processes} process(es): ${rate} events/s (${last - c0} events in ${seconds.toFixed(1)} s measured; ${c0} done before every process held partitions; load average ${load})`;
   } finally {
     await Promise.all(children.map(async (c) => (await c.stop(30_000), c.close())));
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.deleteTopics({ topics: [topic, `${topic}-dlq`] }).catch(() => undefined);
-    await admin.disconnect();
+    const admin = port.admin();
+    await admin.deleteTopics([topic, `${topic}-dlq`]).catch(() => undefined);
+    await admin.close();
   }
 }
 

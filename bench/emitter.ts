@@ -7,9 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../src/platform/config.ts';
-import { createKafkaClient } from '../src/platform/kafka/kafka-client.ts';
 import { createPlatformaticKafka } from '../src/platform/kafka/platformatic-adapter.ts';
-import { ensureTopics } from '../src/platform/kafka/topics.ts';
 import { silentLogger } from '../src/platform/logger.ts';
 import { createEmitter } from '../src/producers/emitter.ts';
 import { benchBrokers, percentile } from './lib/bench-kafka.ts';
@@ -25,10 +23,9 @@ const brokers = await benchBrokers(base);
 const topic = `bench-emit-${Date.now().toString(36)}`;
 const spoolDir = await mkdtemp(join(tmpdir(), 'bench-emit-'));
 const config = loadConfig(process.env, { 'kafka.eventsTopic': topic, 'spool.dir': spoolDir });
-const kafka = await createKafkaClient({ brokers, clientId: 'bench-emitter' });
-await ensureTopics(kafka, [{ topic, numPartitions: 6, replicationFactor: 1 }]);
-// The emitter produces through the Kafka port; kafkajs creates the topic.
 const port = createPlatformaticKafka({ brokers, clientId: 'bench-emitter' });
+const admin = port.admin();
+await admin.ensureTopics([{ topic, partitions: 6, replicationFactor: 1 }]);
 const emitter = await createEmitter(config, { kafka: port, logger: silentLogger });
 
 const total = RATE * SECONDS;
@@ -54,11 +51,8 @@ const elapsed = (performance.now() - started) / 1000;
 const flushed = await emitter.drained(60_000);
 const stats = emitter.stats();
 await emitter.close();
+await admin.deleteTopics([topic]).catch(() => undefined);
 await port.close();
-const admin = kafka.admin();
-await admin.connect();
-await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
-await admin.disconnect();
 await rm(spoolDir, { recursive: true, force: true });
 
 lat.sort();

@@ -19,9 +19,8 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { silentLogger } from '../src/platform/logger.ts';
 import type * as PublicEntryModule from '../src/runtime/index.ts';
-import { createKafkaClient } from '../src/platform/kafka/kafka-client.ts';
+import { createPlatformaticKafka } from '../src/platform/kafka/platformatic-adapter.ts';
 import { freeLocalPort, startLocalBroker, stopLocalBroker } from '../src/platform/kafka/local-broker.ts';
-import { ensureTopics } from '../src/platform/kafka/topics.ts';
 import { FakeQontakCrm } from '../test/fakes/fake-qontak-crm.ts';
 
 const args = process.argv.slice(2);
@@ -113,8 +112,9 @@ if (!brokers) {
   brokers = (await startLocalBroker({ dataDir, port: localPort, controllerPort: await freeLocalPort() })).brokers.join(',');
 }
 const topic = `bench.executor-overhead.${randomBytes(3).toString('hex')}`;
-const kafka = await createKafkaClient({ brokers: brokers.split(','), clientId: 'bench-executor-overhead' });
-await ensureTopics(kafka, [{ topic, numPartitions: 3, replicationFactor: 1 }]);
+const kafka = createPlatformaticKafka({ brokers: brokers.split(','), clientId: 'bench-executor-overhead' });
+const kafkaAdmin = kafka.admin();
+await kafkaAdmin.ensureTopics([{ topic, partitions: 3, replicationFactor: 1 }]);
 const schema = `bench_ex_${randomBytes(4).toString('hex')}`;
 const admin = new pg.Client({ connectionString: DATABASE_URL });
 await admin.connect();
@@ -199,10 +199,8 @@ try {
   await crm.close();
   await admin.query(`DROP SCHEMA ${schema} CASCADE`);
   await admin.end();
-  const admin2 = kafka.admin();
-  await admin2.connect();
-  await admin2.deleteTopics({ topics: [topic] }).catch(() => undefined);
-  await admin2.disconnect();
+  await kafkaAdmin.deleteTopics([topic]).catch(() => undefined);
+  await kafka.close();
   if (localPort) await stopLocalBroker({ dataDir, port: localPort });
   rmSync(dataDir, { recursive: true, force: true });
 }

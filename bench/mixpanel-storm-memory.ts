@@ -7,14 +7,13 @@
  *
  *   npx tsx bench/mixpanel-storm-memory.ts      # BENCH_EVENTS=200000 BENCH_STORM_S=60
  */
-import { CompressionTypes } from 'kafkajs';
 import { buildEvent, encodeEvent, NODE_TYPE_NAMES } from '../src/events/index.ts';
 import { createMixpanelConsumer } from '../src/consumers/mixpanel/mixpanel-consumer.ts';
 import { loadConfig } from '../src/platform/config.ts';
-import { createKafkaClient } from '../src/platform/kafka/kafka-client.ts';
 import { createPlatformaticKafka } from '../src/platform/kafka/platformatic-adapter.ts';
 import { startLocalBroker } from '../src/platform/kafka/local-broker.ts';
-import { ensureTopics } from '../src/platform/kafka/topics.ts';
+import { toRecord } from '../src/producers/record-batch.ts';
+import { sendBacklog } from './lib/bench-kafka.ts';
 import { silentLogger } from '../src/platform/logger.ts';
 import { FakeMixpanel } from '../test/fakes/fake-mixpanel.ts';
 
@@ -23,25 +22,21 @@ const STORM_S = Number(process.env.BENCH_STORM_S ?? 60);
 const mb = (b: number) => `${(b / 1024 / 1024).toFixed(0)} MB`;
 
 const brokers = process.env.KAFKA_BROKERS?.split(',') ?? (await startLocalBroker({ dataDir: '.data/test', port: 19192, controllerPort: 19193 })).brokers;
-const kafka = await createKafkaClient({ brokers, clientId: 'bench-mixpanel-storm' });
-// The consumer reads through the Kafka port; topics and the backlog are still made with kafkajs.
 const port = createPlatformaticKafka({ brokers, clientId: 'bench-mixpanel-storm' });
 const suffix = `${Date.now().toString(36)}-${process.pid}`;
 const topic = `bench-mp-events-${suffix}`;
 const dlq = `bench-mp-dlq-${suffix}`;
-await ensureTopics(kafka, [
-  { topic, numPartitions: 3, replicationFactor: 1 },
-  { topic: dlq, numPartitions: 1, replicationFactor: 1 },
+const admin = port.admin();
+await admin.ensureTopics([
+  { topic, partitions: 3, replicationFactor: 1 },
+  { topic: dlq, partitions: 1, replicationFactor: 1 },
 ]);
-const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-await producer.connect();
 for (let i = 0; i < N; i += 10_000) {
   const messages = Array.from({ length: Math.min(10_000, N - i) }, (_, k) =>
-    encodeEvent(buildEvent({ event: 'qontak_action_invoked', source: 'agent-runtime', organization_id: `org-${(i + k) % 300}`, node_type: NODE_TYPE_NAMES[(i + k) % NODE_TYPE_NAMES.length], agent_id: `agent-${(i + k) % 2000}`, conversation_id: `conv-${i + k}` })),
+    toRecord(encodeEvent(buildEvent({ event: 'qontak_action_invoked', source: 'agent-runtime', organization_id: `org-${(i + k) % 300}`, node_type: NODE_TYPE_NAMES[(i + k) % NODE_TYPE_NAMES.length], agent_id: `agent-${(i + k) % 2000}`, conversation_id: `conv-${i + k}` }))),
   );
-  await producer.send({ topic, acks: -1, compression: CompressionTypes.GZIP, messages });
+  await sendBacklog(port, topic, messages, 'gzip');
 }
-await producer.disconnect();
 
 const fake = await new FakeMixpanel({ tls: true, projectId: '1', projectToken: 'tok', serviceAccount: { username: 'svc', secret: 's' }, keepRecords: false }).start();
 let storm = true;
@@ -73,10 +68,7 @@ while (fake.accepted.size < N && Date.now() - stormEnded < 10 * 60_000) await ne
 console.log(`  storm over: ${fake.accepted.size.toLocaleString()} of ${N.toLocaleString()} events delivered ${((Date.now() - stormEnded) / 1000).toFixed(1)} s later (the next backoff step decides when)`);
 console.log(`  rss min/max during the storm: ${mb(Math.min(...samples))} / ${mb(Math.max(...samples))}; after drain ${mb(process.memoryUsage().rss)}`);
 await runner.stop();
-await port.close();
 await fake.stop();
-const admin = kafka.admin();
-await admin.connect();
-await admin.deleteTopics({ topics: [topic, dlq] }).catch(() => undefined);
-await admin.disconnect();
+await admin.deleteTopics([topic, dlq]).catch(() => undefined);
+await port.close();
 if (fake.accepted.size !== N) process.exitCode = 1;

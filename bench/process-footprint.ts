@@ -19,9 +19,9 @@ import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import pg from 'pg';
 import { encodeEvent } from '../src/events/index.ts';
-import { createKafkaClient } from '../src/platform/kafka/kafka-client.ts';
-import { ensureTopics } from '../src/platform/kafka/topics.ts';
-import { kafkajsProducerSettings } from '../src/platform/kafka/kafkajs-producer-settings.ts';
+import { createPlatformaticKafka } from '../src/platform/kafka/platformatic-adapter.ts';
+import { producerSettings } from '../src/producers/producer-settings.ts';
+import { toRecord } from '../src/producers/record-batch.ts';
 import { benchBrokers } from './lib/bench-kafka.ts';
 import { sampleExecuted } from './lib/sample-events.ts';
 import { MixpanelRecorder } from '../src/simulators/mixpanel-recorder.ts';
@@ -47,7 +47,7 @@ function rssKb(pid: number): number {
 }
 
 const brokers = await benchBrokers();
-const kafka = await createKafkaClient({ brokers, clientId: 'bench-footprint' });
+const kafka = createPlatformaticKafka({ brokers, clientId: 'bench-footprint' });
 
 let databaseUrl: string | undefined;
 if (process.env.DATABASE_URL) {
@@ -77,10 +77,11 @@ async function measure(component: string): Promise<Result> {
   const suffix = `${component}-${Date.now().toString(36)}`;
   const topic = `bench-fp-events-${suffix}`;
   const dlq = `bench-fp-dlq-${suffix}`;
-  await ensureTopics(kafka, [
-    { topic, numPartitions: 3, replicationFactor: 1 },
-    { topic: dlq, numPartitions: 1, replicationFactor: 1 },
-  ]);
+  const admin = kafka.admin();
+  await admin.ensureTopics([
+    { topic, partitions: 3, replicationFactor: 1 },
+    { topic: dlq, partitions: 1, replicationFactor: 1 },
+  ]).finally(() => admin.close());
   const dataDir = mkdtempSync(join(tmpdir(), 'ap-footprint-'));
   const env: NodeJS.ProcessEnv = { ...process.env, ACTIONPULSE_DATA_DIR: dataDir, KAFKA_BROKERS: brokers.join(','), KAFKA_EVENTS_TOPIC: topic, KAFKA_DLQ_TOPIC: dlq, LOG_LEVEL: 'warn' };
   if (databaseUrl) env.DATABASE_URL = databaseUrl;
@@ -115,9 +116,7 @@ async function measure(component: string): Promise<Result> {
   const minuteStarted = Date.now();
   const minutes = SECONDS >= 120 ? setInterval(() => console.log(`  ${component} after ${Math.round((Date.now() - minuteStarted) / 60_000)} min: RSS ${mb(rssKb(pid))} (peak so far ${mb(peakKb)}; load ${load()})`), 60_000) : undefined;
 
-  const settings = kafkajsProducerSettings({ compression: 'lz4' });
-  const producer = kafka.producer(settings.config);
-  await producer.connect();
+  const producer = kafka.producer(producerSettings({ compression: 'lz4' }));
   const started = Date.now();
   let sent = 0;
   let i = 0;
@@ -128,12 +127,13 @@ async function measure(component: string): Promise<Result> {
       continue;
     }
     const n = Math.min(due, 5000);
-    const messages = Array.from({ length: n }, () => encodeEvent(sampleExecuted(i++)));
-    await producer.send({ topic, ...settings.send, messages });
+    const messages = Array.from({ length: n }, () => toRecord(encodeEvent(sampleExecuted(i++))));
+    const result = await producer.send(topic, messages);
+    if (!result.ok) throw new Error(`send to ${topic} failed: ${result.reason} (${result.detail})`);
     sent += n;
   }
   const seconds = (Date.now() - started) / 1000;
-  await producer.disconnect();
+  await producer.close();
   await new Promise((r) => setTimeout(r, 5000)); // consumers catch up a little
   clearInterval(sampler);
   clearInterval(minutes);

@@ -17,9 +17,7 @@ import { once } from 'node:events';
 import { encodeEvent } from '../src/events/index.ts';
 import { sampleExecuted } from './lib/sample-events.ts';
 import { loadConfig } from '../src/platform/config.ts';
-import { createKafkaClient, type KafkaPort } from '../src/platform/kafka/kafka-client.ts';
 import { createPlatformaticKafka } from '../src/platform/kafka/platformatic-adapter.ts';
-import { ensureTopics } from '../src/platform/kafka/topics.ts';
 import { silentLogger } from '../src/platform/logger.ts';
 import { createEmitter } from '../src/producers/emitter.ts';
 import { benchBrokers } from './lib/bench-kafka.ts';
@@ -28,27 +26,19 @@ const TOTAL = Number(process.env.BENCH_PRODUCER_EVENTS ?? 1_000_000);
 const CODECS = (process.env.BENCH_PRODUCER_CODECS ?? 'gzip,lz4').split(',').filter(Boolean);
 const PARTITIONS = 6;
 const brokers = await benchBrokers();
-const kafka = await createKafkaClient({ brokers, clientId: 'bench-producer' });
-// The emitter produces through the Kafka port; kafkajs creates and deletes the topics.
 const port = createPlatformaticKafka({ brokers, clientId: 'bench-producer' });
+const admin = port.admin();
 const workDir = await mkdtemp(join(tmpdir(), 'bench-producer-'));
 const load = () => `load ${loadavg()[0].toFixed(1)}`;
 
 async function withTopic<T>(prefix: string, fn: (topic: string) => Promise<T>): Promise<T> {
   const topic = `${prefix}-${Date.now().toString(36)}`;
-  await ensureTopics(kafka, [{ topic, numPartitions: PARTITIONS, replicationFactor: 1 }]);
+  await admin.ensureTopics([{ topic, partitions: PARTITIONS, replicationFactor: 1 }]);
   try {
     return await fn(topic);
   } finally {
-    await deleteTopic(kafka, topic);
+    await admin.deleteTopics([topic]).catch(() => undefined);
   }
-}
-
-async function deleteTopic(k: KafkaPort, topic: string): Promise<void> {
-  const admin = k.admin();
-  await admin.connect();
-  await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
-  await admin.disconnect();
 }
 
 async function ours(compression: string): Promise<number> {

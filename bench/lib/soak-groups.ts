@@ -1,22 +1,17 @@
-import { AssignerProtocol } from 'kafkajs';
-import type { KafkaPort } from '../../src/platform/kafka/kafka-client.ts';
+import type { KafkaPort } from '../../src/platform/kafka/kafka-port.ts';
 import { until } from './soak-processes.ts';
 
 /** A group's state (`Stable`, `PreparingRebalance`, …) and the partitions of `topic` held by each member, sorted. */
 export async function describeGroup(kafka: KafkaPort, groupId: string, topic: string): Promise<{ state: string; members: number[][] }> {
   const admin = kafka.admin();
-  await admin.connect();
   try {
-    const { groups } = await admin.describeGroups([groupId]);
-    const members = (groups[0]?.members ?? [])
-      .map((m) => {
-        const decoded = m.memberAssignment.length ? AssignerProtocol.MemberAssignment.decode(m.memberAssignment) : null;
-        return [...(decoded?.assignment[topic] ?? [])].sort((a, b) => a - b);
-      })
+    const group = await admin.describeGroup(groupId);
+    const members = group.members
+      .map((m) => m.assigned.filter((a) => a.topic === topic).flatMap((a) => a.partitions).sort((a, b) => a - b))
       .sort((a, b) => (a[0] ?? 0) - (b[0] ?? 0));
-    return { state: groups[0]?.state ?? 'Dead', members };
+    return { state: group.state, members };
   } finally {
-    await admin.disconnect();
+    await admin.close();
   }
 }
 

@@ -4,7 +4,7 @@ import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
 import { startLocalBroker, stopLocalBroker } from '../../src/platform/kafka/local-broker.ts';
 import { LocalCluster } from '../../src/platform/kafka/local-cluster.ts';
-import type { KafkaPort } from '../../src/platform/kafka/kafka-client.ts';
+import type { KafkaPort } from '../../src/platform/kafka/kafka-port.ts';
 
 /**
  * The processes of a soak/chaos run, each one really breakable: the run's own Kafka broker (never the
@@ -132,14 +132,14 @@ export class SoakCluster {
 /** The partition with the most records and the broker leading it (the busiest leader to kill). */
 export async function busiestPartitionLeader(kafka: KafkaPort, topic: string): Promise<{ partition: number; leader: number; isr: number[] }> {
   const admin = kafka.admin();
-  await admin.connect();
   try {
-    const offsets = await admin.fetchTopicOffsets(topic);
-    const busiest = offsets.reduce((a, b) => (Number(b.high) > Number(a.high) ? b : a));
-    const meta = (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0].partitions.find((p) => p.partitionId === busiest.partition)!;
-    return { partition: busiest.partition, leader: meta.leader, isr: meta.isr };
+    const ranges = await admin.partitionRanges(topic);
+    const busiest = ranges.reduce((a, b) => (b.high > a.high ? b : a));
+    const [described] = await admin.describeTopics([topic]);
+    const meta = described.partitions.find((p) => p.partition === busiest.partition)!;
+    return { partition: busiest.partition, leader: meta.leader, isr: meta.inSync };
   } finally {
-    await admin.disconnect();
+    await admin.close();
   }
 }
 

@@ -5,9 +5,8 @@ import { randomBytes } from 'node:crypto';
 import { DEFAULT_CLICKHOUSE_GROUP } from '../../src/consumers/clickhouse/clickhouse-consumer.ts';
 import { consumerLag } from '../../src/consumers/clickhouse/consumer-lag.ts';
 import { loadConfig } from '../../src/platform/config.ts';
-import { createKafkaClient, kafkaOptionsFromConfig, type KafkaPort } from '../../src/platform/kafka/kafka-client.ts';
 import { kafkaConnectionFromConfig } from '../../src/platform/kafka/kafka-connection.ts';
-import type { KafkaPort as ProducingPort } from '../../src/platform/kafka/kafka-port.ts';
+import type { KafkaPort } from '../../src/platform/kafka/kafka-port.ts';
 import { createPlatformaticKafka } from '../../src/platform/kafka/platformatic-adapter.ts';
 import { ensureTopics, pipelineTopics } from '../../src/platform/kafka/topics.ts';
 import { createLogger } from '../../src/platform/logger.ts';
@@ -120,7 +119,6 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
   const rss = new Map<string, { startMb?: number; peakMb?: number; endMb?: number }>();
   let emitter: Emitter | undefined;
   let kafka: KafkaPort | undefined;
-  let port: ProducingPort | undefined;
   let recorder: MixpanelRecorder | undefined;
   const brokerCount = o.brokers ?? 1;
   const cluster =
@@ -156,7 +154,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       ...(replication ? { 'kafka.replicationFactor': replication.replicationFactor, 'kafka.minInsyncReplicas': replication.minInsyncReplicas } : {}),
     });
     const producerLog = createLogger({ level: 'info', destination: createWriteStream(join(workDir, 'producer.log')) });
-    kafka = await createKafkaClient(kafkaOptionsFromConfig(config, broker.brokers, producerLog));
+    kafka = createPlatformaticKafka(kafkaConnectionFromConfig(config, broker.brokers));
     await ensureTopics(kafka, pipelineTopics(config.kafka));
 
     const secret = randomBytes(16).toString('hex');
@@ -203,9 +201,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       }
     }, 2000);
 
-    // The emitter produces through the Kafka port, as the pipeline's does.
-    port = createPlatformaticKafka(kafkaConnectionFromConfig(config, broker.brokers));
-    emitter = await createEmitter(config, { kafka: port, logger: producerLog });
+    emitter = await createEmitter(config, { kafka, logger: producerLog });
     const e = emitter;
     progressTimer = setInterval(() => {
       const st = e.stats();
@@ -292,7 +288,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     checks.push({ name: 'emitter drained, nothing dropped', ok: drained && es.dropped === 0 && es.accepted === deliveries.length, detail: `drained=${drained} accepted=${es.accepted}/${deliveries.length} dropped=${es.dropped}` });
 
     const groups: [string, string][] = [['clickhouse', DEFAULT_CLICKHOUSE_GROUP], ['mixpanel', MIXPANEL_GROUP]];
-    const lagOf = async (group: string) => [...(await consumerLag(port!, group, topic)).values()].reduce((a, b) => a + b, 0);
+    const lagOf = async (group: string) => [...(await consumerLag(kafka!, group, topic)).values()].reduce((a, b) => a + b, 0);
     let lastLagLog = 0;
     await until(
       async () => {
@@ -381,7 +377,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     clearInterval(sampler);
     clearInterval(progressTimer);
     await emitter?.close(5000).catch(() => undefined);
-    await port?.close().catch(() => undefined);
+    await kafka?.close().catch(() => undefined);
     for (const c of children) {
       await c.stop(15_000).catch(() => undefined);
       c.close();

@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import { createClickhouse } from '../../src/platform/clickhouse-client.ts';
-import type { KafkaPort } from '../../src/platform/kafka/kafka-client.ts';
+import type { KafkaPort } from '../../src/platform/kafka/kafka-port.ts';
 import { METRIC_NAMES } from '../../src/consumers/clickhouse/metric-queries.ts';
 import { durationBounds, durationsOf, GROUND_TRUTH, type TruthFilters } from '../../src/workload/ground-truth.ts';
 import type { RateThresholds } from '../../src/consumers/alerts/rate-thresholds.ts';
@@ -91,13 +91,11 @@ export function checkMixpanel(recorder: MixpanelRecorder, expected: Set<string>)
 
 export async function checkDeadLetters(kafka: KafkaPort, dlq: string): Promise<Check> {
   const admin = kafka.admin();
-  await admin.connect();
   try {
-    const offsets = await admin.fetchTopicOffsets(dlq);
-    const n = offsets.reduce((a, p) => a + Number(p.high) - Number(p.low), 0);
+    const n = (await admin.partitionRanges(dlq)).reduce((a, p) => a + Number(p.high - p.low), 0);
     return { name: 'dead-letter topic empty (every event was valid)', ok: n === 0, detail: `${n} dead-lettered` };
   } finally {
-    await admin.disconnect();
+    await admin.close();
   }
 }
 

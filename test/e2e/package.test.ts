@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NODE_TYPE_NAMES, validateEvent, type ActionEvent } from '../../src/events/index.ts';
-import type { KafkaPort } from '../../src/platform/kafka/kafka-client.ts';
+import type { KafkaPort } from '../../src/platform/kafka/kafka-port.ts';
 import { QontakCrmSimulator } from '../../src/simulators/qontak-crm-simulator.ts';
-import { freshTopics, readTopic, testBrokers, testKafka } from '../helpers/kafka.ts';
+import { freshTopics, readTopic, testBrokers, testPort } from '../helpers/kafka.ts';
 
 /**
  * The package as a runtime team receives it: `npm pack`, the tarball installed into a fresh project (without
@@ -61,11 +61,12 @@ describe('the packed package', () => {
       'npm install <tarball>',
     );
     copyFileSync(join(ROOT, 'examples/agent-runtime/main.ts'), join(project, 'main.ts'));
-    kafka = await testKafka();
+    kafka = await testPort();
     await crm.start();
   }, 1_200_000);
 
   afterAll(async () => {
+    await kafka?.close();
     await crm.close();
     if (work) rmSync(work, { recursive: true, force: true });
   }, 600_000);

@@ -3,12 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/platform/config.ts';
 import { createHttpApp, listen, type RunningServer } from '../../src/platform/http-server.ts';
-import type { KafkaPort } from '../../src/platform/kafka/kafka-client.ts';
+import type { KafkaPort } from '../../src/platform/kafka/kafka-port.ts';
 import { silentLogger } from '../../src/platform/logger.ts';
 import { createMetrics, type Metrics } from '../../src/platform/metrics.ts';
 import { createEmitter, type Emitter } from '../../src/producers/emitter.ts';
 import { createIngestRouter } from '../../src/producers/ingest-router.ts';
-import { freshTopics, testKafka, testPort } from './kafka.ts';
+import { freshTopics, testPort } from './kafka.ts';
 
 /** The real ingest service as production composes it: HTTP app + ingest router + emitter, on a fresh topic. */
 export interface IngestService {
@@ -22,14 +22,13 @@ export interface IngestService {
 
 /** `settings` are config paths (e.g. `http.ingestSecrets`) on top of the topic and a fresh spool folder. */
 export async function startIngestService(settings: Record<string, string>): Promise<IngestService> {
-  const kafka = await testKafka();
+  // As production composes it: the emitter produces through the Kafka port; the tests read back through it too.
+  const kafka = await testPort();
   const topic = (await freshTopics(kafka)).events;
   const dir = await mkdtemp(join(tmpdir(), 'ingest-spool-'));
   const config = loadConfig({}, { 'kafka.eventsTopic': topic, 'spool.dir': dir, ...settings });
   const metrics = createMetrics();
-  // As production composes it: the emitter produces through the Kafka port; `kafka` (kafkajs) reads back.
-  const port = await testPort();
-  const emitter = await createEmitter(config, { kafka: port, logger: silentLogger, meter: metrics.meter });
+  const emitter = await createEmitter(config, { kafka, logger: silentLogger, meter: metrics.meter });
   const app = createHttpApp({
     logger: silentLogger,
     metrics,
@@ -46,7 +45,7 @@ export async function startIngestService(settings: Record<string, string>): Prom
     async close() {
       await server.close();
       await emitter.close();
-      await port.close();
+      await kafka.close();
       await metrics.shutdown();
       await rm(dir, { recursive: true, force: true });
     },

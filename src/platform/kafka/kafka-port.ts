@@ -5,7 +5,7 @@
  *
  * - A send is acknowledged per partition: it succeeds only when every partition holds its records, and a
  *   failure says which partitions were written (the emitter re-sends the rest, never a written one).
- * - Records of one key go to one partition, chosen as the Java client and kafkajs choose it
+ * - Records of one key go to one partition, chosen as the Java client (and the project's previous client) choose it
  *   (murmur2, positive, modulo the partition count), so per-organization order survives a client change.
  * - One send at a time per producer: a send waits for the previous one, so a partition's records are
  *   never reordered by concurrent retries.
@@ -187,6 +187,11 @@ export interface PartitionOffset {
   offset: bigint;
 }
 
+export interface GroupDescription {
+  state: string;
+  members: { memberId: string; assigned: TopicPartitions[] }[];
+}
+
 export interface KafkaAdmin {
   /** Creates the topics that are missing and waits for their leaders; returns the names it created. */
   ensureTopics(specs: readonly TopicSpec[]): Promise<string[]>;
@@ -196,6 +201,8 @@ export interface KafkaAdmin {
   clusterBrokers(): Promise<number[]>;
   describeTopics(topics: readonly string[]): Promise<TopicDescription[]>;
   deleteTopics(topics: readonly string[]): Promise<void>;
+  /** Sets these settings on an existing topic; its other settings stay as they are. */
+  setTopicSettings(topic: string, settings: Record<string, string>): Promise<void>;
   partitionRanges(topic: string): Promise<PartitionRange[]>;
   /** Bytes the topic's partitions take in the brokers' log folders (leader copies and followers alike). */
   bytesOnDisk(topic: string): Promise<bigint>;
@@ -205,6 +212,8 @@ export interface KafkaAdmin {
   /** Sets a group's committed offsets (the group must have no live member): a rewind or a fresh group's start. */
   setCommittedOffsets(groupId: string, topic: string, offsets: readonly PartitionOffset[]): Promise<void>;
   deleteGroups(groupIds: readonly string[]): Promise<void>;
+  /** A consumer group's state (`Stable`, `PreparingRebalance`, `Empty`, `Dead`, …) and each member's partitions. */
+  describeGroup(groupId: string): Promise<GroupDescription>;
   close(): Promise<void>;
 }
 

@@ -5,6 +5,7 @@ import {
   Consumer,
   findErrorBy,
   GenericError,
+  IncrementalAlterConfigOperationTypes,
   ListOffsetTimestamps,
   MessagesStreamFallbackModes,
   MessagesStreamModes,
@@ -21,6 +22,7 @@ import type {
   BatchHandler,
   GroupConsumer,
   GroupConsumerSettings,
+  GroupDescription,
   IncomingRecord,
   KafkaAdmin,
   KafkaConnection,
@@ -294,7 +296,7 @@ class PlatformaticProducer implements RecordProducer {
     return { ok: false, reason: failureReason(firstError, this.closing), detail: describe(firstError), written, unwritten, unwrittenRecords };
   }
 
-  /** Java's (and kafkajs') choice for a keyed record: toPositive(murmur2(key)) % partitions. */
+  /** The Java client's choice for a keyed record (and the project's previous client's): toPositive(murmur2(key)) % partitions. */
   private partitionFor(topic: string, key: string | Buffer | null, count: number): number {
     const bytes = this.convert.key(key);
     if (bytes) return compatibilityPartitioner({ topic }, bytes) % count;
@@ -312,7 +314,7 @@ class PlatformaticProducer implements RecordProducer {
     this.closing = true;
     const sending = this.sending;
     // Closing the library's client drops the answers of requests on the wire, though the broker may have written
-    // them: a send whose requests are being answered is let finish first (as kafkajs' disconnect waited for
+    // them: a send whose requests are being answered is let finish first (as the previous client's disconnect waited for
     // pending requests), so its records are reported written and not re-sent as duplicates. One that waits to
     // retry (its broker unreachable) is ended at once, as is one whose broker does not answer in time.
     if (sending && !this.retrying) {
@@ -618,6 +620,13 @@ class PlatformaticAdmin implements KafkaAdmin {
     await this.client.deleteTopics({ topics: [...topics] });
   }
 
+  async setTopicSettings(topic: string, settings: Record<string, string>): Promise<void> {
+    // Incremental: a plain AlterConfigs would reset every setting not named here to the broker's default.
+    await this.client.incrementalAlterConfigs({
+      resources: [{ resourceType: ConfigResourceTypes.TOPIC, resourceName: topic, configs: Object.entries(settings).map(([name, value]) => ({ name, value, configOperation: IncrementalAlterConfigOperationTypes.SET })) }],
+    });
+  }
+
   private async partitionIds(topic: string): Promise<number[]> {
     const metadata = await this.client.metadata({ topics: [topic] });
     const count = metadata.topics.get(topic)?.partitionsCount ?? 0;
@@ -644,7 +653,7 @@ class PlatformaticAdmin implements KafkaAdmin {
 
   async offsetsAt(topic: string, timestampMs: number): Promise<PartitionOffset[]> {
     const [at, high] = await Promise.all([this.listAt(topic, BigInt(timestampMs)), this.listAt(topic, ListOffsetTimestamps.LATEST)]);
-    // The broker answers -1 when no record is that recent: start at the end (what kafkajs' fetchTopicOffsetsByTimestamp did).
+    // The broker answers -1 when no record is that recent: start at the end (what the previous client's offsets-by-timestamp call did).
     return [...high.keys()].sort((a, b) => a - b).map((partition) => {
       const offset = at.get(partition) ?? -1n;
       return { partition, offset: offset >= 0n ? offset : (high.get(partition) ?? 0n) };
@@ -670,6 +679,18 @@ class PlatformaticAdmin implements KafkaAdmin {
 
   async deleteGroups(groupIds: readonly string[]): Promise<void> {
     await this.client.deleteGroups({ groups: [...groupIds] });
+  }
+
+  async describeGroup(groupId: string): Promise<GroupDescription> {
+    const group = (await this.client.describeGroups({ groups: [groupId] })).get(groupId);
+    if (!group) return { state: 'Dead', members: [] };
+    return {
+      state: group.state,
+      members: [...group.members.values()].map((m) => ({
+        memberId: m.id,
+        assigned: [...(m.assignments?.values() ?? [])].map((a) => ({ topic: a.topic, partitions: [...a.partitions].sort((x, y) => x - y) })),
+      })),
+    };
   }
 
   async close(): Promise<void> {

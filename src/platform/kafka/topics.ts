@@ -1,5 +1,4 @@
 import type { Config } from '../config.ts';
-import type { KafkaPort as KafkajsClient } from './kafka-client.ts';
 import type { KafkaPort, TopicSpec as PortTopicSpec } from './kafka-port.ts';
 import { clusterReplication } from './local-cluster.ts';
 
@@ -10,55 +9,16 @@ export interface TopicSpec {
   configEntries?: { name: string; value: string }[];
 }
 
-/** How long a created topic may take to have a leader for every partition (a busy broker can take seconds). */
-const LEADERS_DEADLINE_MS = 120_000;
-
 /**
- * Creates the topics that are missing; existing ones are left as they are. Safe to call on every start. Returns
- * once every partition of each topic has a leader: kafkajs' own wait gives up when the broker answers "does not
- * host this topic-partition" before its metadata caught up with the creation, which a loaded broker does.
+ * Creates the topics that are missing through the port's admin; existing ones are left as they are. Safe to call on
+ * every start. Returns once every partition of each new topic has a leader.
  */
-export async function ensureTopics(kafka: KafkaPort | KafkajsClient, topics: TopicSpec[]): Promise<string[]> {
-  if ('groupConsumer' in kafka) {
-    const portAdmin = kafka.admin();
-    try {
-      return await portAdmin.ensureTopics(topics.map(portTopicSpec));
-    } finally {
-      await portAdmin.close();
-    }
-  }
+export async function ensureTopics(kafka: KafkaPort, topics: TopicSpec[]): Promise<string[]> {
   const admin = kafka.admin();
-  await admin.connect();
   try {
-    const existing = new Set(await admin.listTopics());
-    const missing = topics.filter((t) => !existing.has(t.topic));
-    if (missing.length > 0) {
-      await admin.createTopics({ topics: missing, waitForLeaders: false });
-      await waitForLeaders(admin, missing);
-    }
-    return missing.map((t) => t.topic);
+    return await admin.ensureTopics(topics.map(portTopicSpec));
   } finally {
-    await admin.disconnect();
-  }
-}
-
-async function waitForLeaders(admin: ReturnType<KafkajsClient['admin']>, topics: TopicSpec[]): Promise<void> {
-  const deadline = Date.now() + LEADERS_DEADLINE_MS;
-  let lastError = '';
-  for (let delay = 50; ; delay = Math.min(1000, delay * 2)) {
-    try {
-      const { topics: meta } = await admin.fetchTopicMetadata({ topics: topics.map((t) => t.topic) });
-      const ready = topics.every((t) => {
-        const m = meta.find((x) => x.name === t.topic);
-        return m !== undefined && m.partitions.length === t.numPartitions && m.partitions.every((p) => p.leader >= 0);
-      });
-      if (ready) return;
-      lastError = 'partitions without a leader';
-    } catch (err) {
-      lastError = (err as Error).message;
-    }
-    if (Date.now() > deadline) throw new Error(`topics ${topics.map((t) => t.topic).join(', ')} have no leader for every partition after ${LEADERS_DEADLINE_MS / 1000} s: ${lastError}`);
-    await new Promise((r) => setTimeout(r, delay));
+    await admin.close();
   }
 }
 

@@ -5,21 +5,17 @@ import { HealthMonitor } from '../../../src/app/pipeline-health.ts';
 import { silentLogger } from '../../../src/platform/logger.ts';
 import { CollectingSink } from '../../helpers/collecting-sink.ts';
 import { oneOfEach } from '../../helpers/events.ts';
-import { freshTopics, testKafka, testPort, uniqueName, waitFor } from '../../helpers/kafka.ts';
+import { freshTopics, produceTo, testPort, uniqueName, waitFor } from '../../helpers/kafka.ts';
 
 describe('pipeline self-monitoring', () => {
   it('reports a consumer whose sink keeps failing as stalled (lag, no progress), and a healthy one as ok', async () => {
-    const kafka = await testKafka();
-    const { events: topic, dlq } = await freshTopics(kafka, 1);
-    const producer = kafka.producer();
-    await producer.connect();
-    await producer.send({ topic, messages: oneOfEach('org-health').map(encodeEvent) });
-    await producer.disconnect();
+    const port = await testPort();
+    const { events: topic, dlq } = await freshTopics(port, 1);
+    await produceTo(port, topic, oneOfEach('org-health').map(encodeEvent));
 
     const healthy = new CollectingSink();
     const broken = new CollectingSink();
     for (let i = 0; i < 1000; i++) broken.script.push({ status: 'retry', error: new Error('clickhouse down') });
-    const port = await testPort();
     const goodGroup = uniqueName('ok');
     const badGroup = uniqueName('stuck');
     const good = new ConsumerRunner({ kafka: port, sink: healthy, groupId: goodGroup, topic, deadLetterTopic: dlq, logger: silentLogger });

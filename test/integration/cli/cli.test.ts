@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { freePort, freshTopics, testBrokers, testKafka, uniqueName } from '../../helpers/kafka.ts';
+import { freePort, freshTopics, produceTo, testBrokers, testPort, uniqueName } from '../../helpers/kafka.ts';
 
 const BIN = join(import.meta.dirname, '../../../bin/actionpulse.mjs');
 const HIDE = join(import.meta.dirname, '../../helpers/hide-packages.mjs');
@@ -48,12 +48,10 @@ describe('actionpulse CLI', { timeout: 300_000 }, () => {
   });
 
   it('dlq inspect reads the dead-letter topic of the configured cluster', async () => {
-    const kafka = await testKafka();
+    const kafka = await testPort();
     const { events, dlq } = await freshTopics(kafka, 1);
-    const producer = kafka.producer();
-    await producer.connect();
-    await producer.send({ topic: dlq, messages: [{ value: '{oops', headers: { dlq_reason: 'invalid_json', dlq_source: 'consumer:clickhouse' } }] });
-    await producer.disconnect();
+    await produceTo(kafka, dlq, [{ value: '{oops', headers: { dlq_reason: 'invalid_json', dlq_source: 'consumer:clickhouse' } }]);
+    await kafka.close();
     const r = await cli(['dlq', 'inspect'], { KAFKA_BROKERS: testBrokers().join(','), KAFKA_EVENTS_TOPIC: events, KAFKA_DLQ_TOPIC: dlq });
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('1 dead-lettered message(s)');
@@ -90,16 +88,17 @@ describe('actionpulse CLI: honest answers', { timeout: 300_000 }, () => {
   });
 
   it('replay --sink mixpanel rewinds the group named by MIXPANEL_CONSUMER_GROUP', async () => {
-    const kafka = await testKafka();
+    const kafka = await testPort();
     const { events, dlq } = await freshTopics(kafka, 2);
     const group = uniqueName('mp-group');
     const r = await cli(['replay', '--from', '1h', '--sink', 'mixpanel'], { KAFKA_BROKERS: testBrokers().join(','), KAFKA_EVENTS_TOPIC: events, KAFKA_DLQ_TOPIC: dlq, MIXPANEL_CONSUMER_GROUP: group });
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`group ${group} rewound to`);
     const admin = kafka.admin();
-    await admin.connect();
-    const offsets = await admin.fetchOffsets({ groupId: group, topics: [events] }).finally(() => admin.disconnect());
-    expect(offsets[0].partitions.map((p) => p.partition).sort()).toEqual([0, 1]);
+    const offsets = await admin.committedOffsets(group, events).finally(() => admin.close());
+    await kafka.close();
+    expect(offsets.map((p) => p.partition).sort()).toEqual([0, 1]);
+    expect(offsets.every((p) => p.offset >= 0n)).toBe(true);
   });
 
   it('an operator command with the service not running: one line saying how to fix it, exit 69', async () => {

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 
 /**
- * Sends lines through Kafka's own Java console producer — a producer that is not kafkajs, compressing
+ * Sends lines through Kafka's own Java console producer — a client other than ours, compressing
  * the way librdkafka/Java clients do (LZ4 frames with independent blocks, as the broker requires).
  */
 export async function sendWithJavaProducer(brokers: string[], topic: string, records: { key: string; value: string }[], codec: 'lz4' | 'zstd' | 'snappy' | 'gzip'): Promise<void> {

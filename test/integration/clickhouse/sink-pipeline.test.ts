@@ -33,14 +33,14 @@ describe('ClickHouse sink fast path: message bytes inserted as they are, pipelin
   });
 
   it('stores contract-valid JSON the engine cannot read as is (7.0, 1.7e12) through the serialised fallback, exactly', async () => {
-    const topics = await freshTopics(broker.kafka, 1);
+    const topics = await freshTopics(broker.port, 1);
     const base = { source: 'test-suite', organization_id: 'org-fallback', node_type: 'qontak_crm_deal_create' as const, agent_id: 'agent-1', conversation_id: 'c-1' };
     const plain = Array.from({ length: 200 }, (_, i) => buildEvent({ ...base, event: 'qontak_action_executed', duration_ms: 100 + i, timestamp: 1_767_225_600_000 + i }));
     const odd = buildEvent({ ...base, event: 'qontak_action_executed', duration_ms: 7, timestamp: 1_767_225_700_000 });
     // Same event, valid for the contract (JSON.parse reads 7 and 1767225700000), but not in canonical form.
     const oddJson = JSON.stringify(odd).replace('"duration_ms":7', '"duration_ms":7.0').replace('1767225700000', '1.7672257e12');
     expect(oddJson).toContain('7.0');
-    await broker.producer.send({ topic: topics.events, acks: -1, messages: [...plain.slice(0, 100).map(encodeEvent), { key: base.organization_id, value: oddJson }, ...plain.slice(100).map(encodeEvent)] });
+    await broker.send(topics.events, [...plain.slice(0, 100).map(encodeEvent), { key: base.organization_id, value: oddJson }, ...plain.slice(100).map(encodeEvent)]);
     const consumer = await startClickhouseConsumer({ kafka: broker.port, clickhouse, database: DB, ttlDays: 4000, topic: topics.events, deadLetterTopic: topics.dlq, logger: silentLogger, groupId: uniqueName('ch-fallback'), minBytes: 1, maxWaitTimeMs: 200 });
     consumers.push(consumer);
     await waitFor(() => consumer.runner.stats.written === 201, { timeoutMs: 60_000, what: 'all 201 events written' });
@@ -55,10 +55,10 @@ describe('ClickHouse sink fast path: message bytes inserted as they are, pipelin
   });
 
   it('runner stopped while a batch is stuck in retry (later batches fetched meanwhile): nothing committed past it, a new runner delivers every event', async () => {
-    const topics = await freshTopics(broker.kafka, 1);
+    const topics = await freshTopics(broker.port, 1);
     const events: ActionEvent[] = generateWorkload({ seed: 5, endMs: Date.UTC(2026, 0, 1), hours: 24, organizations: 1, agentsPerOrg: 4, invocations: 600 }).events;
     // Several sends = several batches: the first one fails until the runner stops, the later ones are fetched meanwhile.
-    for (let i = 0; i < events.length; i += 150) await broker.producer.send({ topic: topics.events, acks: -1, messages: events.slice(i, i + 150).map(encodeEvent) });
+    for (let i = 0; i < events.length; i += 150) await broker.send(topics.events, events.slice(i, i + 150).map(encodeEvent));
     const groupId = uniqueName('pipeline');
     const stuck = new StuckSink();
     const first = new ConsumerRunner({ kafka: broker.port, sink: stuck, groupId, topic: topics.events, deadLetterTopic: topics.dlq, logger: silentLogger, maxBatchEvents: 150, maxBytesPerPartition: 20_000, minBytes: 1, maxWaitTimeMs: 100, retry: { initialMs: 20, maxMs: 50, multiplier: 2 } });

@@ -4,20 +4,18 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Producer } from 'kafkajs';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { encodeEvent } from '../../../src/events/index.ts';
 import { createClickhouse } from '../../../src/platform/clickhouse-client.ts';
 import { silentLogger } from '../../../src/platform/logger.ts';
-import type { KafkaPort } from '../../../src/platform/kafka/kafka-client.ts';
-import type { KafkaPort as Port } from '../../../src/platform/kafka/kafka-port.ts';
+import type { KafkaPort as Port, RecordProducer } from '../../../src/platform/kafka/kafka-port.ts';
 import { ConsumerRunner } from '../../../src/consumers/consumer-runner.ts';
 import { ClickhouseSink } from '../../../src/consumers/clickhouse/clickhouse-sink.ts';
 import { consumerLag } from '../../../src/consumers/clickhouse/consumer-lag.ts';
 import { startClickhouseConsumer } from '../../../src/consumers/clickhouse/clickhouse-consumer.ts';
 import { runMigrations } from '../../../src/consumers/clickhouse/migrations.ts';
 import { generateWorkload } from '../../../src/workload/workload-generator.ts';
-import { freshTopics, testKafka, testPort, uniqueName, waitFor } from '../../helpers/kafka.ts';
+import { freshTopics, sendAll, testPort, uniqueName, waitFor } from '../../helpers/kafka.ts';
 
 const DB = 'ap_outage';
 const HOUR = 3600_000;
@@ -25,24 +23,20 @@ const fastRetry = { initialMs: 100, maxMs: 1000, multiplier: 2 };
 
 describe('ClickHouse unavailable or slow: the sink pauses, retries, resumes, and loses nothing', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'actionpulse-outage-'));
-  let kafka: KafkaPort;
   let port: Port;
-  let producer: Producer;
+  let producer: RecordProducer;
   let clickhouse: ClickHouseClient;
   const workload = generateWorkload({ seed: 7, endMs: Math.floor(Date.now() / HOUR) * HOUR, hours: 48, organizations: 3, agentsPerOrg: 4, invocations: 600 });
   const events = workload.events;
 
   beforeAll(async () => {
-    kafka = await testKafka();
-    producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-    await producer.connect();
     port = await testPort();
+    producer = port.producer({ acks: 'all', idempotent: true, codec: 'none' });
     clickhouse = createClickhouse({ dataDir });
     await runMigrations(clickhouse, { database: DB, ttlDays: 400 });
   });
 
   afterAll(async () => {
-    await producer?.disconnect();
     await port?.close();
     await clickhouse?.close();
     rmSync(dataDir, { recursive: true, force: true });
@@ -55,10 +49,10 @@ describe('ClickHouse unavailable or slow: the sink pauses, retries, resumes, and
   const totalLag = async (groupId: string, topic: string) => [...(await consumerLag(port, groupId, topic)).values()].reduce((a, b) => a + b, 0);
 
   it('embedded engine: table gone, then too many parts; lag grows, nothing is written twice or lost', async () => {
-    const { events: topic, dlq } = await freshTopics(kafka, 2);
+    const { events: topic, dlq } = await freshTopics(port, 2);
     const groupId = uniqueName('ch-outage');
     const [first, second, third] = [events.slice(0, 300), events.slice(300, 700), events.slice(700, 1100)];
-    await producer.send({ topic, acks: -1, messages: first.map(encodeEvent) });
+    await sendAll(producer, topic, first.map(encodeEvent));
     const consumer = await startClickhouseConsumer({
       kafka: port, clickhouse, database: DB, ttlDays: 400, topic, deadLetterTopic: dlq, logger: silentLogger,
       groupId, minBytes: 1, maxWaitTimeMs: 200, retry: fastRetry,
@@ -68,7 +62,7 @@ describe('ClickHouse unavailable or slow: the sink pauses, retries, resumes, and
 
       // Break it for real: the table disappears (as after a botched migration or a lost disk).
       await clickhouse.command({ query: `DETACH TABLE ${DB}.action_events` });
-      await producer.send({ topic, acks: -1, messages: second.map(encodeEvent) });
+      await sendAll(producer, topic, second.map(encodeEvent));
       await waitFor(() => consumer.runner.stats.retries >= 3, { timeoutMs: 60_000, what: 'retries while the table is gone' });
       await waitFor(async () => (await totalLag(groupId, topic)) === second.length, { timeoutMs: 30_000, what: 'lag equal to the unwritten events' });
       await clickhouse.command({ query: `ATTACH TABLE ${DB}.action_events` });
@@ -77,7 +71,7 @@ describe('ClickHouse unavailable or slow: the sink pauses, retries, resumes, and
       // Overload: ClickHouse refuses inserts with TOO_MANY_PARTS until merges catch up.
       await clickhouse.command({ query: `ALTER TABLE ${DB}.action_events MODIFY SETTING parts_to_throw_insert = 1` });
       const retriesBefore = consumer.runner.stats.retries;
-      await producer.send({ topic, acks: -1, messages: third.map(encodeEvent) });
+      await sendAll(producer, topic, third.map(encodeEvent));
       await waitFor(() => consumer.runner.stats.retries >= retriesBefore + 3, { timeoutMs: 60_000, what: 'retries on too many parts' });
       expect(await totalLag(groupId, topic)).toBe(third.length);
       await clickhouse.command({ query: `ALTER TABLE ${DB}.action_events MODIFY SETTING parts_to_throw_insert = 3000` });
@@ -94,10 +88,10 @@ describe('ClickHouse unavailable or slow: the sink pauses, retries, resumes, and
   }, 300_000);
 
   it('server over HTTP hangs, then refuses connections; a restart against a healthy engine writes everything once', async () => {
-    const { events: topic, dlq } = await freshTopics(kafka, 2);
+    const { events: topic, dlq } = await freshTopics(port, 2);
     const groupId = uniqueName('ch-hang');
     const batch = events.slice(1100, 1500);
-    await producer.send({ topic, acks: -1, messages: batch.map(encodeEvent) });
+    await sendAll(producer, topic, batch.map(encodeEvent));
 
     // A ClickHouse that accepts connections and never answers: each insert must time out, not wedge the consumer.
     const hanging: ServerResponse[] = [];

@@ -21,14 +21,14 @@ const broker = sharedProducer();
 
 describe('consumer runner and events dated in the future', () => {
   it('an event at the allowance when produced reaches the sink; one 23 h ahead is dead-lettered as timestamp_in_future with its bytes, and /metrics counts it', async () => {
-    const { kafka, producer } = broker;
+    const kafka = broker.port;
     const { events: topic, dlq } = await freshTopics(kafka, 1);
     const [now, atAllowance, ahead] = oneOfEach('org-future');
     const allowance = futureAllowanceMs();
     const boundary: ActionEvent = { ...atAllowance, timestamp: Date.now() + allowance };
     const skewed: ActionEvent = { ...ahead, timestamp: Date.now() + 23 * 3600_000 };
     const skewedBytes = encodeEvent(skewed).value;
-    await producer.send({ topic, acks: -1, messages: [now, boundary, skewed].map((e) => encodeEvent(e)) });
+    await broker.send(topic, [now, boundary, skewed].map((e) => encodeEvent(e)));
 
     const sink = new CollectingSink();
     const groupId = uniqueName('future');

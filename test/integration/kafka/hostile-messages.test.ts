@@ -18,12 +18,12 @@ const broker = sharedProducer();
 
 describe('consumer runner under hostile records', () => {
   it(`${MESSAGES} generated records (seed ${SEED}): valid ones reach the sink, every other one is dead-lettered with its reason and bytes`, async () => {
-    const { events: topic, dlq } = await freshTopics(broker.kafka, 1);
+    const { events: topic, dlq } = await freshTopics(broker.port, 1);
     const gen = new HostileGenerator(SEED, Date.now());
     const messages = Array.from({ length: MESSAGES }, () => gen.message());
     // One partition, sent in order: record i has offset i, which the dead-letter headers point back to.
     for (let i = 0; i < messages.length; i += 500) {
-      await broker.producer.send({ topic, acks: -1, messages: messages.slice(i, i + 500).map((m, j) => ({ key: `k${(i + j) % 7}`, value: m.bytes })) });
+      await broker.send(topic, messages.slice(i, i + 500).map((m, j) => ({ key: `k${(i + j) % 7}`, value: m.bytes })));
     }
     const validIds = messages.flatMap((m) => (m.outcome.ok ? [m.outcome.event.event_id] : []));
     const invalid = messages.flatMap((m, offset) => (m.outcome.ok ? [] : [{ offset, ...m, reason: m.outcome.reason }]));
@@ -40,7 +40,7 @@ describe('consumer runner under hostile records', () => {
     // Delivery is at least once (a redelivered batch is possible), so compare distinct ids.
     expect([...new Set(sink.events.map((e) => e.event_id))].sort()).toEqual([...new Set(validIds)].sort());
 
-    const dead = await readTopic(broker.kafka, dlq, invalid.length, 300_000);
+    const dead = await readTopic(broker.port, dlq, invalid.length, 300_000);
     const byOffset = new Map(dead.map((m) => [Number(m.headers?.[DLQ_HEADERS.offset]?.toString()), m]));
     const wrong: string[] = [];
     for (const m of invalid) {

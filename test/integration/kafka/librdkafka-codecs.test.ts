@@ -5,7 +5,7 @@ import { encodeEvent, type ActionEvent } from '../../../src/events/index.ts';
 import { silentLogger } from '../../../src/platform/logger.ts';
 import { generateWorkload } from '../../../src/workload/workload-generator.ts';
 import { CollectingSink } from '../../helpers/collecting-sink.ts';
-import { freshTopics, testBrokers, testKafka, testPort, uniqueName, waitFor } from '../../helpers/kafka.ts';
+import { freshTopics, testBrokers, testPort, uniqueName, waitFor } from '../../helpers/kafka.ts';
 
 /**
  * Batches compressed by librdkafka (Debian's kcat, installed by `npm test`'s set-up), read by our consumer
@@ -33,12 +33,11 @@ async function kcatProduce(topic: string, codec: string, lines: string): Promise
 describe('batches produced by librdkafka (kcat -z) and read by our consumer', () => {
   for (const codec of ['gzip', 'snappy', 'lz4', 'zstd']) {
     it(`${codec} (read by ${readers[codec]}): every event reaches the sink equal, none dead-lettered`, { timeout: 120_000 }, async () => {
-      const kafka = await testKafka();
-      const topics = await freshTopics(kafka, 1);
+      const port = await testPort();
+      const topics = await freshTopics(port, 1);
       // JSON has no raw tab or newline, so one line per event with the key before a tab.
       await kcatProduce(topics.events, codec, events.map((e) => `${e.organization_id}\t${encodeEvent(e).value.toString()}\n`).join(''));
       const sink = new CollectingSink();
-      const port = await testPort();
       const runner = new ConsumerRunner({ kafka: port, sink, groupId: uniqueName('kcat'), topic: topics.events, deadLetterTopic: topics.dlq, logger: silentLogger, fromBeginning: true });
       await runner.start();
       try {

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { CompressionTypes } from 'kafkajs';
 import { decodeEvent, encodeEvent, DLQ_HEADERS, type ActionEvent } from '../../../src/events/index.ts';
 import { ConsumerRunner } from '../../../src/consumers/consumer-runner.ts';
 import { silentLogger } from '../../../src/platform/logger.ts';
@@ -11,17 +10,17 @@ const broker = sharedProducer();
 
 describe('Kafka wire format on the real broker', () => {
   it('round-trips each of the five events: produced, consumed, validated, equal', async () => {
-    const { events: topic } = await freshTopics(broker.kafka);
+    const { events: topic } = await freshTopics(broker.port);
     const sent = oneOfEach('org-rt');
-    await broker.producer.send({ topic, acks: -1, messages: sent.map(encodeEvent) });
-    const received = await readTopic(broker.kafka, topic, sent.length);
+    await broker.send(topic, sent.map(encodeEvent));
+    const received = await readTopic(broker.port, topic, sent.length);
     expect(received).toHaveLength(5);
     const decoded = received.map((m) => {
       const r = decodeEvent(m.value);
       if (!r.ok) throw new Error(`invalid: ${JSON.stringify(r.errors)}`);
       expect(m.key?.toString()).toBe('org-rt');
       expect(m.headers?.schema_version?.toString()).toBe('1');
-      expect(m.timestamp).toBe(String(r.event.timestamp));
+      expect(m.timestampMs).toBe(r.event.timestamp);
       return r.event;
     });
     expect(decoded).toEqual(sent);
@@ -31,7 +30,7 @@ describe('Kafka wire format on the real broker', () => {
   });
 
   it('consumer runner hands valid events to the sink and dead-letters invalid ones without stopping', async () => {
-    const { events: topic, dlq } = await freshTopics(broker.kafka, 1);
+    const { events: topic, dlq } = await freshTopics(broker.port, 1);
     const valid = oneOfEach('org-dlq');
     const oversized = JSON.stringify({ ...valid[0], agent_id: 'x'.repeat(20_000) });
     const bad: { value: string; reason: string }[] = [
@@ -46,7 +45,7 @@ describe('Kafka wire format on the real broker', () => {
       ...bad.map((b) => ({ key: 'org-dlq', value: b.value })),
       ...valid.slice(1).map(encodeEvent),
     ];
-    await broker.producer.send({ topic, acks: -1, compression: CompressionTypes.GZIP, messages });
+    await broker.send(topic, messages, 'gzip');
 
     const sink = new CollectingSink();
     sink.script.push({ status: 'retry', error: new Error('transient') });
@@ -62,7 +61,7 @@ describe('Kafka wire format on the real broker', () => {
     await runner.start();
     try {
       await waitFor(() => sink.events.length >= 5, { what: 'five valid events in the sink' });
-      const dead = await readTopic(broker.kafka, dlq, bad.length);
+      const dead = await readTopic(broker.port, dlq, bad.length);
       expect(dead.map((m) => m.headers?.[DLQ_HEADERS.reason]?.toString())).toEqual(bad.map((b) => b.reason));
       expect(dead.map((m) => m.value?.toString())).toEqual(bad.map((b) => b.value));
       const unknownNode = dead[1];
@@ -80,10 +79,10 @@ describe('Kafka wire format on the real broker', () => {
   });
 
   it('a sink that stores values gets each valid message\'s bytes, and the same events when it reads them', async () => {
-    const { events: topic, dlq } = await freshTopics(broker.kafka, 1);
+    const { events: topic, dlq } = await freshTopics(broker.port, 1);
     const valid = oneOfEach('org-values');
     const messages = [encodeEvent(valid[0]), { key: 'org-values', value: '{not json' }, ...valid.slice(1).map(encodeEvent)];
-    await broker.producer.send({ topic, acks: -1, compression: CompressionTypes.GZIP, messages });
+    await broker.send(topic, messages, 'gzip');
     const sink = new CollectingSink(true);
     sink.script.push({ status: 'reject', error: new Error('partial'), events: [{ index: 2, reason: 'sink_rejected', detail: 'refused' }] });
     const runner = new ConsumerRunner({ kafka: broker.port, sink, groupId: uniqueName('g'), topic, deadLetterTopic: dlq, logger: silentLogger });
@@ -94,7 +93,7 @@ describe('Kafka wire format on the real broker', () => {
       expect(batch.values?.map((v) => v.toString())).toEqual(valid.map((e) => JSON.stringify(e)));
       expect(batch.events).toEqual(valid);
       expect(sink.events.map((e) => e.event_id)).toEqual(valid.filter((_, i) => i !== 2).map((e) => e.event_id));
-      const dead = await readTopic(broker.kafka, dlq, 2);
+      const dead = await readTopic(broker.port, dlq, 2);
       expect(dead.map((m) => m.value?.toString()).sort()).toEqual(['{not json', JSON.stringify(valid[2])].sort());
       await waitFor(() => runner.stats.partitions.get(0)?.committedOffset === String(messages.length), { what: 'offsets committed' });
       expect(runner.stats.written).toBe(valid.length - 1);
@@ -105,16 +104,16 @@ describe('Kafka wire format on the real broker', () => {
   });
 
   it('dead-letters events a sink rejects, and counts the rest as written', async () => {
-    const { events: topic, dlq } = await freshTopics(broker.kafka, 1);
+    const { events: topic, dlq } = await freshTopics(broker.port, 1);
     const valid = oneOfEach('org-rej');
-    await broker.producer.send({ topic, acks: -1, messages: valid.map(encodeEvent) });
+    await broker.send(topic, valid.map(encodeEvent));
     const sink = new CollectingSink();
     sink.script.push({ status: 'reject', error: new Error('partial'), events: [{ index: 1, reason: 'mixpanel_rejected', detail: 'time out of range' }] });
     const runner = new ConsumerRunner({ kafka: broker.port, sink, groupId: uniqueName('g'), topic, deadLetterTopic: dlq, logger: silentLogger });
     await runner.start();
     try {
       await waitFor(() => sink.events.length >= 4, { what: 'accepted events' });
-      const dead = await readTopic(broker.kafka, dlq, 1);
+      const dead = await readTopic(broker.port, dlq, 1);
       expect(dead[0].value?.toString()).toBe(JSON.stringify(valid[1]));
       expect(dead[0].headers?.[DLQ_HEADERS.reason]?.toString()).toBe('mixpanel_rejected');
       expect(dead[0].headers?.[DLQ_HEADERS.detail]?.toString()).toContain('time out of range');

@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SpanKind, SpanStatusCode, trace, TraceFlags } from '@opentelemetry/api';
 import { InMemorySpanExporter, ParentBasedSampler, SamplingDecision, SimpleSpanProcessor, type ReadableSpan, type Sampler } from '@opentelemetry/sdk-trace-base';
-import type { KafkaMessage } from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadRulesFile } from '../../../src/consumers/alerts/alert-rules.ts';
 import type { AlertNotification } from '../../../src/consumers/alerts/alert-notification.ts';
@@ -15,13 +14,14 @@ import type { Sink, SinkBatch, SinkResult } from '../../../src/consumers/sink.ts
 import type { ActionEvent } from '../../../src/events/index.ts';
 import { createExecutor, fileBackend, type Executor } from '../../../src/executors/index.ts';
 import { loadConfig } from '../../../src/platform/config.ts';
+import type { IncomingRecord } from '../../../src/platform/kafka/kafka-port.ts';
 import { MAX_LINKS_PER_SPAN } from '../../../src/platform/kafka/messaging-spans.ts';
 import { silentLogger } from '../../../src/platform/logger.ts';
 import { openRegistryDb, type SqlDb } from '../../../src/platform/registry-db.ts';
 import { startTelemetry } from '../../../src/platform/telemetry.ts';
 import { createEmitter, type Emitter } from '../../../src/producers/emitter.ts';
 import { FakeSlack } from '../../fakes/fake-slack.ts';
-import { freshTopics, readTopic, testKafka, testPort, uniqueName, waitFor } from '../../helpers/kafka.ts';
+import { freshTopics, readTopic, testPort, uniqueName, waitFor } from '../../helpers/kafka.ts';
 import { evaluator, freshRegistryDb } from '../alerts/alerts-harness.ts';
 
 /**
@@ -69,7 +69,7 @@ interface Producing {
 async function producing(topic: string): Promise<Producing> {
   const dir = await mkdtemp(join(tmpdir(), 'ap-trace-'));
   const config = loadConfig({}, { 'kafka.eventsTopic': topic, 'spool.dir': join(dir, 'spool') });
-  // The emitter produces through the Kafka port, as in production; the consumers read with kafkajs.
+  // The emitter produces through the Kafka port, as in production.
   const port = await testPort();
   const emitter = await createEmitter(config, { kafka: port, logger: silentLogger });
   const db = await openRegistryDb({ memory: true });
@@ -110,11 +110,12 @@ async function consume(topic: string, dlq: string, expected: number): Promise<{ 
 const named = (name: string, extra: (s: ReadableSpan) => boolean = () => true) => exporter.getFinishedSpans().filter((s) => s.name === name && extra(s));
 const sum = (spans: ReadableSpan[], attribute: string) => spans.reduce((n, s) => n + Number(s.attributes[attribute]), 0);
 const linkKeys = (spans: ReadableSpan[]) => spans.flatMap((s) => s.links.map((l) => `${l.context.traceId}/${l.context.spanId}/${l.context.traceFlags}`));
-const header = (m: KafkaMessage) => m.headers?.traceparent?.toString();
+const header = (m: IncomingRecord) => m.headers.traceparent;
 
 describe('OpenTelemetry across Kafka (messaging semantic conventions)', () => {
   it('executor → create span (PRODUCER, in the action trace, its context in traceparent) → send span → per-batch CONSUMER spans that link to it and wrap the sink write', { timeout: 180_000 }, async () => {
-    const kafka = await testKafka();
+    const kafka = await testPort();
+    cleanups.push(() => kafka.close());
     const { events: topic, dlq } = await freshTopics(kafka, 1);
     const { executor, emitter } = await producing(topic);
     for (const org of ['org-traced', UNSAMPLED_ORG]) {
@@ -131,9 +132,7 @@ describe('OpenTelemetry across Kafka (messaging semantic conventions)', () => {
     // The alert evaluator reads the same topic under its own groups.
     const registry = await freshRegistryDb();
     cleanups.push(registry.drop);
-    const port = await testPort();
-    cleanups.push(() => port.close());
-    const ev = evaluator({ kafka: port, db: registry.db, rules: loadRulesFile(), eventsTopic: topic, notifiers: {}, routes: {} });
+    const ev = evaluator({ kafka, db: registry.db, rules: loadRulesFile(), eventsTopic: topic, notifiers: {}, routes: {} });
     await ev.start();
     cleanups.push(() => ev.stop());
     const { sink, group } = await consume(topic, dlq, 6);
@@ -217,7 +216,8 @@ describe('OpenTelemetry across Kafka (messaging semantic conventions)', () => {
   });
 
   it(`a batch span links at most ${MAX_LINKS_PER_SPAN} messages and counts the rest`, { timeout: 180_000 }, async () => {
-    const kafka = await testKafka();
+    const kafka = await testPort();
+    cleanups.push(() => kafka.close());
     const { events: topic, dlq } = await freshTopics(kafka, 1);
     const { executor, emitter } = await producing(topic);
     const traced = 300;

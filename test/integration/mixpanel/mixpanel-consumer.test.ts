@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { CompressionTypes } from 'kafkajs';
 import { buildEvent, DLQ_HEADERS, encodeEvent, NODE_TYPE_NAMES, type ActionEvent } from '../../../src/events/index.ts';
 import { createMixpanelConsumer } from '../../../src/consumers/mixpanel/mixpanel-consumer.ts';
 import { MIXPANEL_PROPERTY_ALLOW_LIST } from '../../../src/consumers/mixpanel/event-mapping.ts';
@@ -33,9 +32,7 @@ function makeEvent(i: number): ActionEvent {
 }
 
 async function produce(topic: string, events: readonly ActionEvent[]): Promise<void> {
-  for (let i = 0; i < events.length; i += 5000) {
-    await broker.producer.send({ topic, acks: -1, compression: CompressionTypes.GZIP, messages: events.slice(i, i + 5000).map(encodeEvent) });
-  }
+  await broker.send(topic, events.map(encodeEvent), 'gzip');
 }
 
 function settings(f: FakeMixpanel) {
@@ -63,7 +60,7 @@ function storm(n: number): Fault | undefined {
 
 describe('Mixpanel consumer on the real broker', () => {
   it('delivers 100,000 events through 429s, 5xx and dropped connections: every $insert_id, only invalid ones dead-lettered', async () => {
-    const { events: topic, dlq } = await freshTopics(broker.kafka, 3);
+    const { events: topic, dlq } = await freshTopics(broker.port, 3);
     const f = await new FakeMixpanel({
       tls: true,
       projectId: '77',
@@ -99,7 +96,7 @@ describe('Mixpanel consumer on the real broker', () => {
       expect(runner.stats.retries).toBeGreaterThan(10);
       expect(f.acceptedTotal).toBeGreaterThanOrEqual(expected.size); // at least once; drops after ingest duplicate
 
-      const dead = await readTopic(broker.kafka, dlq, invalid.length, 60_000);
+      const dead = await readTopic(broker.port, dlq, invalid.length, 60_000);
       expect(dead).toHaveLength(invalid.length);
       expect(new Set(dead.map((m) => (JSON.parse(m.value!.toString()) as ActionEvent).event_id))).toEqual(new Set(invalid.map((e) => e.event_id)));
       for (const m of dead) {
@@ -114,16 +111,12 @@ describe('Mixpanel consumer on the real broker', () => {
   }, 360_000);
 
   it('no PII reaches Mixpanel, whatever the producer put on the topic', async () => {
-    const { events: topic, dlq } = await freshTopics(broker.kafka, 1);
+    const { events: topic, dlq } = await freshTopics(broker.port, 1);
     const f = await new FakeMixpanel({ projectId: '77', projectToken: 'tok-77', serviceAccount: { username: 'svc.pipeline', secret: 'svc-secret' } }).start();
     const clean = Array.from({ length: 20 }, (_, i) => makeEvent(i));
     // A producer that ignores the contract: extra customer fields on otherwise valid events.
     const dirty = Array.from({ length: 20 }, (_, i) => ({ ...makeEvent(100 + i), ...PII_EXTRAS }));
-    await broker.producer.send({
-      topic,
-      acks: -1,
-      messages: [...clean.map(encodeEvent), ...dirty.map((e) => ({ key: e.organization_id, value: JSON.stringify(e) }))],
-    });
+    await broker.send(topic, [...clean.map(encodeEvent), ...dirty.map((e) => ({ key: e.organization_id, value: JSON.stringify(e) }))]);
     const runner = createMixpanelConsumer(settings(f), { kafka: broker.port, logger: silentLogger, topic, deadLetterTopic: dlq, retry: { initialMs: 20, maxMs: 100, multiplier: 2 } });
     await runner.start();
     try {
@@ -135,7 +128,7 @@ describe('Mixpanel consumer on the real broker', () => {
       const everything = JSON.stringify([f.records(), f.profileUpdates]);
       for (const v of PII_VALUES) expect(everything).not.toContain(v);
       // The contract refused the dirty events: they wait in the dead-letter topic, not lost.
-      expect((await readTopic(broker.kafka, dlq, dirty.length)).length).toBe(dirty.length);
+      expect((await readTopic(broker.port, dlq, dirty.length)).length).toBe(dirty.length);
     } finally {
       await runner.stop();
       await f.stop();

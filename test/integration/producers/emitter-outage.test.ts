@@ -4,13 +4,11 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildEvent } from '../../../src/events/index.ts';
 import { loadConfig } from '../../../src/platform/config.ts';
-import { createKafkaClient } from '../../../src/platform/kafka/kafka-client.ts';
 import type { KafkaPort } from '../../../src/platform/kafka/kafka-port.ts';
 import { startLocalBroker, stopLocalBroker, wipeLocalBroker } from '../../../src/platform/kafka/local-broker.ts';
-import { ensureTopics } from '../../../src/platform/kafka/topics.ts';
 import { silentLogger } from '../../../src/platform/logger.ts';
 import { createEmitter, type Emitter } from '../../../src/producers/emitter.ts';
-import { freePort, readTopic, testPort, uniqueName } from '../../helpers/kafka.ts';
+import { freePort, readTopic, recordsIn, testPort, uniqueName } from '../../helpers/kafka.ts';
 
 /**
  * The promise of the producer: a 30 s broker outage in the middle of 100k events loses nothing, duplicates
@@ -45,17 +43,17 @@ describe('emitter through a broker outage', () => {
     dataDir = await mkdtemp(join(tmpdir(), 'outage-broker-'));
     broker = { port: await freePort(), controllerPort: await freePort(), heapMb: 384 };
     const { brokers } = await startLocalBroker({ dataDir, ...broker });
-    const kafka = await createKafkaClient({ brokers, clientId: uniqueName('outage') });
+    port = await testPort({ brokers, clientId: uniqueName('outage') });
+    const kafka = port;
     const topic = uniqueName('t-outage');
-    await ensureTopics(kafka, [{ topic, numPartitions: 3, replicationFactor: 1 }]);
+    const admin = port.admin();
+    await admin.ensureTopics([{ topic, partitions: 3, replicationFactor: 1 }]).finally(() => admin.close());
     const config = loadConfig({}, {
       'kafka.eventsTopic': topic,
       'spool.dir': join(dataDir, 'spool'),
       'spool.memoryQueueEvents': '10000',
       'producer.spillAfterMs': '500',
     });
-    // The emitter produces through the Kafka port; kafkajs creates the topic and reads it back.
-    port = await testPort({ brokers, clientId: uniqueName('outage') });
     emitter = await createEmitter(config, { kafka: port, logger: silentLogger });
 
     // ~2,500 events/s for ~40 s; the broker goes down after the first 15k and stays down 30 s.
@@ -89,9 +87,7 @@ describe('emitter through a broker outage', () => {
     const ids = new Set(messages.map((m) => (JSON.parse(m.value!.toString()) as { event_id: string }).event_id));
     // readTopic stops at TOTAL. The topic is fresh, so its high watermarks count every record in it: a duplicate
     // beyond TOTAL shows without waiting for a read to time out.
-    const admin = kafka.admin();
-    await admin.connect();
-    const inTopic = (await admin.fetchTopicOffsets(topic).finally(() => admin.disconnect())).reduce((n, p) => n + Number(p.high), 0);
+    const inTopic = await recordsIn(kafka, topic);
     console.info(`outage test: emitted ${emitted}, spooled during outage ${spooledDuringOutage}, spooled total ${stats.spooled}, sent ${stats.sent}, dropped ${stats.dropped}, in topic ${inTopic}, distinct event_ids ${ids.size}`);
     expect(stats.dropped).toBe(0);
     expect(spooledDuringOutage).toBeGreaterThan(0);

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validateEvent, type ActionEvent } from '../../../src/events/index.ts';
 import { type RunningServer } from '../../../src/platform/http-server.ts';
-import type { KafkaPort } from '../../../src/platform/kafka/kafka-client.ts';
+import type { KafkaPort } from '../../../src/platform/kafka/kafka-port.ts';
 import { readTopic, uniqueName } from '../../helpers/kafka.ts';
 import { startIngestService, type IngestService } from '../../helpers/ingest-service.ts';
 

@@ -2,11 +2,11 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ActionEvent } from '../../../src/events/index.ts';
 import { type RunningServer } from '../../../src/platform/http-server.ts';
-import type { KafkaPort } from '../../../src/platform/kafka/kafka-client.ts';
+import type { KafkaPort } from '../../../src/platform/kafka/kafka-port.ts';
 import { type Emitter } from '../../../src/producers/emitter.ts';
 import { signBody } from '../../../src/producers/ingest-auth.ts';
 import { HostileGenerator, type HostileRequest } from '../../helpers/hostile-payloads.ts';
-import { readTopic } from '../../helpers/kafka.ts';
+import { readTopic, recordsIn } from '../../helpers/kafka.ts';
 import { startIngestService, type IngestService } from '../../helpers/ingest-service.ts';
 
 /**
@@ -134,10 +134,7 @@ describe('POST /v1/events under hostile input', () => {
     // Counted once: the topic is fresh, so its high watermarks are how many records it holds — a duplicate
     // or an extra (a refused event that leaked through) would make the total differ, whatever the timing.
     expect(await emitter.drained(120_000)).toBe(true);
-    const admin = kafka.admin();
-    await admin.connect();
-    const offsets = await admin.fetchTopicOffsets(topic).finally(() => admin.disconnect());
-    const total = offsets.reduce((n, p) => n + Number(p.high), 0);
+    const total = await recordsIn(kafka, topic);
     expect(total).toBe(accepted.length);
     const messages = await readTopic(kafka, topic, total, 120_000);
     const landed = messages.map((m) => (JSON.parse(m.value!.toString()) as ActionEvent).event_id);

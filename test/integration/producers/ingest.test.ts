@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { futureAllowanceMs, type ActionEvent } from '../../../src/events/index.ts';
 import { loadConfig } from '../../../src/platform/config.ts';
 import { createHttpApp, listen, type RunningServer } from '../../../src/platform/http-server.ts';
-import type { KafkaPort } from '../../../src/platform/kafka/kafka-client.ts';
+import type { KafkaPort } from '../../../src/platform/kafka/kafka-port.ts';
 import { silentLogger } from '../../../src/platform/logger.ts';
 import { type Emitter } from '../../../src/producers/emitter.ts';
 import { signBody } from '../../../src/producers/ingest-auth.ts';

@@ -6,12 +6,12 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validateEvent } from '../../../src/events/index.ts';
 import { setRegistryEnabled } from '../../../src/executors/index.ts';
-import type { KafkaPort } from '../../../src/platform/kafka/kafka-client.ts';
+import type { KafkaPort } from '../../../src/platform/kafka/kafka-port.ts';
 import { silentLogger } from '../../../src/platform/logger.ts';
 import { openRegistryDb, type SqlDb } from '../../../src/platform/registry-db.ts';
 import { createRuntime, type Runtime } from '../../../src/runtime/index.ts';
 import { QontakCrmSimulator } from '../../../src/simulators/qontak-crm-simulator.ts';
-import { freePort, freshTopics, readTopic, testBrokers, testKafka, waitFor } from '../../helpers/kafka.ts';
+import { freePort, freshTopics, readTopic, testBrokers, testPort, waitFor } from '../../helpers/kafka.ts';
 
 /**
  * The runtime entry point as the README's integration guide describes it: it starts and answers calls while
@@ -33,7 +33,7 @@ beforeAll(async () => {
   await admin.connect();
   await admin.query(`CREATE SCHEMA ${schema}`);
   await admin.end();
-  kafka = await testKafka();
+  kafka = await testPort();
   topic = (await freshTopics(kafka)).events;
   dir = await mkdtemp(join(tmpdir(), 'runtime-'));
   await crm.start();
@@ -42,6 +42,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const runtime of open) await runtime.close().catch(() => undefined);
+  await kafka?.close();
   await crm.close();
   await rm(dir, { recursive: true, force: true });
   const admin = new pg.Client({ connectionString: DATABASE_URL });
