@@ -17,6 +17,23 @@ export default tseslint.config(
     },
   },
   {
+    // One Kafka client behind one file (test/unit/platform/kafka-client-boundary.test.ts checks dynamic imports too).
+    files: ['**/*.ts'],
+    ignores: ['src/platform/kafka/platformatic-adapter.ts', 'test/integration/kafka/kafka-port.test.ts', 'test/integration/kafka/leader-move.test.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [
+          { group: ['kafkajs', 'kafkajs/*'], message: 'kafkajs is gone: use the Kafka port (src/platform/kafka/kafka-port.ts).' },
+          { group: ['@platformatic/kafka', '@platformatic/kafka/*'], message: 'Only src/platform/kafka/platformatic-adapter.ts imports the Kafka client: use the Kafka port (kafka-port.ts).' },
+        ],
+      }],
+    },
+  },
+  {
+    files: ['src/platform/kafka/platformatic-adapter.ts', 'test/integration/kafka/kafka-port.test.ts', 'test/integration/kafka/leader-move.test.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['kafkajs', 'kafkajs/*'], message: 'kafkajs is gone: use the Kafka port.' }] }] },
+  },
+  {
     files: ['src/cli/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts', 'test/**/*.ts', 'examples/**/*.ts'],
     rules: { 'no-console': 'off' },
   },

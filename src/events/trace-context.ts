@@ -12,7 +12,7 @@ import type { ActionEvent } from './schema.ts';
  */
 const propagator = new W3CTraceContextPropagator();
 
-/** Kafka header values as kafkajs hands them to a consumer. */
+/** Kafka header values as a consumer may hold them (the port's strings, or raw bytes). */
 export type KafkaHeaderValue = Buffer | string | (Buffer | string)[] | undefined;
 export type KafkaHeaders = Record<string, KafkaHeaderValue>;
 

@@ -8,7 +8,7 @@ export const EXAMPLES: Record<string, string> = {
   EVENT_FUTURE_ALLOWANCE_SECONDS: '300',
   KAFKA_BROKERS: 'kafka-1:9092,kafka-2:9092',
   KAFKA_CLIENT_ID: 'agent-runtime',
-  KAFKA_CLIENT: 'kafkajs',
+  KAFKA_CLIENT: 'platformatic',
   KAFKA_EVENTS_TOPIC: 'actionpulse.events.v1',
   KAFKA_DLQ_TOPIC: 'actionpulse.events.dlq.v1',
   KAFKA_PARTITIONS: '12',

@@ -51,7 +51,7 @@ export const configSchema = z.strictObject({
     .strictObject({
       brokers: csv.optional().describe('Broker list; unset = start the local broker'),
       clientId: z.string().min(1).default('actionpulse'),
-      client: z.enum(['kafkajs']).default('kafkajs').describe('The Kafka client of the consumers and admin calls: kafkajs, the only one; the emitter produces through the Kafka port (README, "One Kafka client")'),
+      client: z.enum(['platformatic']).default('platformatic').describe('The Kafka client behind the Kafka port: @platformatic/kafka, the only one (README, "One Kafka client")'),
       eventsTopic: topic.default(DEFAULT_EVENTS_TOPIC),
       deadLetterTopic: topic.default(DEFAULT_DLQ_TOPIC),
       partitions: int(1, 1024).default(6),
