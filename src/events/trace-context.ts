@@ -1,11 +1,11 @@
 import { defaultTextMapSetter, isSpanContextValid, ROOT_CONTEXT, trace, TraceFlags, type Context, type SpanContext, type TextMapGetter } from '@opentelemetry/api';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import type { ActionEvent } from './schema.ts';
+import { W3CTraceContextPropagator } from './w3c-propagator.ts';
 
 /**
  * How trace context rides on a Kafka message: the W3C `traceparent` (and `tracestate`) headers, written
- * and read by OpenTelemetry's W3C propagator — never formatted by hand — so the sampled flag is the one
- * the context carries.
+ * and read by the W3C propagator (w3c-propagator.ts, on @opentelemetry/api alone) — never formatted here — so
+ * the sampled flag is the one the context carries.
  *
  * The propagator is used directly rather than the global one: the header is part of the wire contract
  * and is written whether or not this process exports traces (consumers elsewhere may).
