@@ -3,8 +3,8 @@
  * organization, records the builder's configuration and the agent's activity, runs each of the seven
  * actions once, prints what happened as one JSON line and shuts down, flushing its events to Kafka.
  *
- * Settings come from the environment (see the README's integration guide): KAFKA_BROKERS,
- * QONTAK_CRM_BASE_URL, CRM_TOKEN_ENCRYPTION_KEY, and DATABASE_URL / REDIS_URL in production.
+ * Settings come from the environment (see the README's embedding section): KAFKA_BROKERS, DATABASE_URL,
+ * QONTAK_CRM_BASE_URL, CRM_TOKEN_ENCRYPTION_KEY, and REDIS_URL in production.
  * EXAMPLE_CRM_COMPANY_TOKEN / EXAMPLE_CRM_REFRESH_TOKEN are the organization's CRM credentials.
  */
 import { createRuntime, isNodeType, type ExecutionContext, type NodeType, type ParamsOf } from 'actionpulse';

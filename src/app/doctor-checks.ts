@@ -77,7 +77,7 @@ async function kafkaCheck(config: Config): Promise<CheckResult> {
   const brokers = [`127.0.0.1:${config.kafka.localPort}`];
   const running = await brokerServesMetadata(brokers);
   if (!java) return { name: 'kafka', status: 'fail', detail: 'local broker needs Java 17, not found', fix: 'apt-get install -y openjdk-17-jre-headless, or set KAFKA_BROKERS' };
-  if (!jars) return { name: 'kafka', status: 'fail', detail: `Kafka jars missing in ${KAFKA_LIBS_DIR}`, fix: 'run `npm run setup` (needs Maven), or set KAFKA_BROKERS' };
+  if (!jars) return { name: 'kafka', status: 'fail', detail: `Kafka jars missing in ${KAFKA_LIBS_DIR}`, fix: 'run `npx actionpulse kafka start` (fetches them with Maven on first use), or set KAFKA_BROKERS' };
   return running
     ? { name: 'kafka', status: 'ok', detail: `local broker serving at ${brokers[0]}` }
     : { name: 'kafka', status: 'warn', detail: `local broker not running on ${brokers[0]}`, fix: '`actionpulse kafka start` (or `npm start` starts it)' };

@@ -1,4 +1,5 @@
 import { ConfigError, missingPackage, missingPackageProblem } from '../platform/config.ts';
+import { PrerequisiteError } from '../platform/prerequisite-error.ts';
 import { EX_CONFIG, EX_UNAVAILABLE, OperatorError, UsageError } from './args.ts';
 
 /**
@@ -20,10 +21,12 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandMod
   dlq: { summary: 'inspect or replay dead-lettered events', load: () => import('./commands/dlq.ts') },
   replay: { summary: 're-feed a sink from Kafka from a point in time', load: () => import('./commands/replay.ts') },
   kafka: { summary: 'start or stop the local Kafka broker', load: () => import('./commands/kafka.ts') },
+  topics: { summary: "create the pipeline's Kafka topics (once per cluster, before the first runtime)", load: () => import('./commands/topics.ts') },
+  'crm-simulator': { summary: 'run the simulated Qontak CRM locally (to try the agent runtime)', load: () => import('./commands/crm-simulator.ts') },
 };
 
 function usage(): string {
-  const rows = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);
+  const rows = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(13)} ${c.summary}`);
   return `Usage: actionpulse <command> [options]\n\nCommands:\n${rows.join('\n')}\n\nRun 'actionpulse <command> --help' for a command's options.`;
 }
 
@@ -77,6 +80,10 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof OperatorError) {
       console.error(`actionpulse ${name}: ${err.message}`);
       return err.exitCode;
+    }
+    if (err instanceof PrerequisiteError) {
+      console.error(`actionpulse ${name}: ${err.message}`);
+      return EX_UNAVAILABLE;
     }
     if (await fromKafkaClient(err)) {
       // An unreachable or refusing cluster is the operator's to fix; the client's stack says nothing more.

@@ -31,7 +31,11 @@ export class CrmClient {
     const token = await this.store.get(organizationId);
     if (!token) {
       if (this.apiKey) return this.finish(request.method, await send(this.apiKeyHeader()), 'crm_unauthorized');
-      return { ok: false, reason: 'crm_unauthorized', message: 'no CRM company token stored for this organization' };
+      return {
+        ok: false,
+        reason: 'crm_unauthorized',
+        message: 'no CRM company token stored for this organization and no QONTAK_CRM_API_KEY: store its tokens with provisioning.putCrmToken(organizationId, { companyToken, refreshToken })',
+      };
     }
     const first = await send(bearer(token.companyToken));
     if (!is401(first)) return this.finish(request.method, first, 'crm_unauthorized');

@@ -68,10 +68,14 @@ export class QontakCrmSimulator {
 
   constructor(private readonly options: FakeCrmOptions = {}) {}
 
-  async start(): Promise<string> {
+  /** Listens on 127.0.0.1, on `port` (default: any free one); resolves with its base URL. */
+  async start(port = 0): Promise<string> {
     this.server = createServer((req, res) => void this.handle(req, res));
     this.server.keepAliveTimeout = 1000;
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('error', reject);
+      this.server!.listen(port, '127.0.0.1', resolve);
+    });
     this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
     return this.url;
   }

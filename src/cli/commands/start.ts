@@ -7,7 +7,7 @@ import { loadConfig, pipelinePackages, type Config } from '../../platform/config
 import { localCluster } from '../../app/local-infra.ts';
 import { stopLocalBroker } from '../../platform/kafka/local-broker.ts';
 import { createLogger } from '../../platform/logger.ts';
-import { parse, UsageError } from '../args.ts';
+import { OperatorError, parse, UsageError } from '../args.ts';
 import { announcePipeline } from '../pipeline-discovery.ts';
 
 export const help = `actionpulse start [--only clickhouse,mixpanel,alerts,http,demo] [--duration SECONDS] [--quiet]
@@ -40,7 +40,7 @@ export async function run(args: string[]): Promise<number> {
   const planned = components ?? defaultComponents(config);
   if (planned.has('http') && !planned.has('clickhouse') && !config.clickhouse.url) {
     // The embedded engine's folder belongs to one process; the dashboard must live where the data is.
-    throw new UsageError('--only http needs clickhouse in the same process with embedded ClickHouse (or set CLICKHOUSE_URL)');
+    throw new OperatorError('--only http needs clickhouse in the same process with embedded ClickHouse (or set CLICKHOUSE_URL)', 2);
   }
   // The terminal shows the progress block; the structured logs go to a file beside the data (all of them
   // to stdout with --quiet, for log collectors).

@@ -4,6 +4,9 @@ import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync, rmSync } 
 import { join, resolve } from 'node:path';
 import { createConnection, createServer, type AddressInfo } from 'node:net';
 import type { Logger } from '../logger.ts';
+import { ensureKafkaJars, KAFKA_LIBS_DIR } from './kafka-jars.ts';
+
+export { KAFKA_LIBS_DIR };
 
 /**
  * Runs a single-node Apache Kafka 3.9 broker (KRaft, combined broker+controller) from the jars that
@@ -29,7 +32,6 @@ export interface LocalBroker {
   startMs: number;
 }
 
-export const KAFKA_LIBS_DIR = resolve(import.meta.dirname, '../../../.vendor/kafka/libs');
 
 function brokerDir(o: Pick<LocalBrokerOptions, 'dataDir' | 'port'>): string {
   return resolve(o.dataDir, `kafka-${o.port}`);
@@ -176,6 +178,7 @@ export interface LaunchedNode {
 
 /** Kafka's StorageTool's own base64 uuid (an arbitrary string is refused as a cluster id). */
 export async function newClusterId(): Promise<string> {
+  await ensureKafkaJars();
   const { stdout } = await promisify(execFile)('java', ['-cp', `${KAFKA_LIBS_DIR}/*`, 'kafka.tools.StorageTool', 'random-uuid'], { encoding: 'utf8' });
   return stdout.trim();
 }
@@ -185,9 +188,7 @@ export async function newClusterId(): Promise<string> {
  * later command can reuse or stop it); the pid goes to `<dir>/broker.pid`.
  */
 export async function launchKafkaNode(o: KafkaNodeLaunch): Promise<LaunchedNode> {
-  if (!existsSync(join(KAFKA_LIBS_DIR, 'kafka_2.13-3.9.1.jar'))) {
-    throw new Error(`Kafka jars missing in ${KAFKA_LIBS_DIR}: run \`npm run setup\` (needs mvn and Java 17)`);
-  }
+  await ensureKafkaJars();
   const logDir = join(o.dir, 'data');
   const appLogDir = join(o.dir, 'logs');
   mkdirSync(logDir, { recursive: true });
