@@ -2,7 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { createClickhouse } from '../../src/platform/clickhouse-client.ts';
 import type { KafkaPort } from '../../src/platform/kafka/kafka-port.ts';
 import { METRIC_NAMES } from '../../src/consumers/clickhouse/metric-queries.ts';
-import { durationBounds, durationsOf, GROUND_TRUTH, type TruthFilters } from '../../src/workload/ground-truth.ts';
+import { durationBounds, durationsByBucket, durationsOf, GROUND_TRUTH, type TruthFilters } from '../../src/workload/ground-truth.ts';
 import type { RateThresholds } from '../../src/consumers/alerts/rate-thresholds.ts';
 import type { Workload } from '../../src/workload/workload-generator.ts';
 import type { MixpanelRecorder } from '../../src/simulators/mixpanel-recorder.ts';
@@ -66,6 +66,22 @@ export async function checkMetricsViaDashboard(baseUrl: string, workload: Worklo
         if (!isDeepStrictEqual(counts(rows), counts(truth as Record<string, unknown>[])) || outside.length > 0) {
           wrong.push(`${name}: counts ${JSON.stringify(counts(rows)).slice(0, 300)} want ${JSON.stringify(counts(truth as Record<string, unknown>[])).slice(0, 300)}; ${outside.join('; ')}`);
         }
+        continue;
+      }
+      if (res.ok && name === 'durations-timeseries' && Array.isArray(body.rows)) {
+        // Percentiles per bucket: the buckets exact, p50/p95 within the documented bounds.
+        const rows = body.rows as Record<string, unknown>[];
+        const buckets = durationsByBucket(workload.events, f);
+        const outside = rows.flatMap((row) =>
+          (['p50_ms', 'p95_ms'] as const).flatMap((key) => {
+            const values = buckets.get(Number(row.t));
+            if (!values) return [`bucket ${row.t} has no call`];
+            const [low, high] = durationBounds(values, key === 'p50_ms' ? 0.5 : 0.95, workload.options.duplicateRate + 0.01);
+            const v = Number(row[key]);
+            return v >= low && v <= high ? [] : [`${row.t} ${key} ${v} outside [${low}, ${high}]`];
+          }),
+        );
+        if (!isDeepStrictEqual(rows.map((r) => r.t), (truth as Record<string, unknown>[]).map((r) => r.t)) || outside.length > 0) wrong.push(`${name}: ${outside.join('; ').slice(0, 300)}`);
         continue;
       }
       if (!res.ok || !isDeepStrictEqual(body.rows, truth)) {

@@ -133,6 +133,15 @@ async function refresh() {
     ], [rows.map((r) => r.t), rows.map((r) => r.executed), rows.map((r) => r.failed), rows.map((r) => r.blocked)], [Date.parse(range.from) / 1000, Date.parse(range.to) / 1000], notes);
     return setReady(p);
   });
+  const durations = load('durations', async (p) => {
+    const [{ range, rows }, notes] = await Promise.all([get('/api/metrics/durations-timeseries'), annotations.catch(() => [])]);
+    if (rows.length === 0) return setEmpty(p, 'No executed or failed call in this range.');
+    lineChart('chart-durations', [
+      { label: 'p50', stroke: '#1554c0', width: 2 },
+      { label: 'p95', stroke: '#b54708', width: 2 },
+    ], [rows.map((r) => r.t), rows.map((r) => r.p50_ms), rows.map((r) => r.p95_ms)], [Date.parse(range.from) / 1000, Date.parse(range.to) / 1000], notes);
+    return setReady(p);
+  });
   const tables = Object.entries(TABLES).map(([name, t]) => load(name, async (p) => {
     const { rows } = await get(`/api/metrics/${t.metric}`);
     if (rows.length === 0) return setEmpty(p, t.empty);
@@ -154,7 +163,7 @@ async function refresh() {
   });
   // The rolling hour before `to`, as the alert rule judged it (the action page only).
   const hour = load('failure-rate', async () => showFailureRate((await get('/api/metrics/failure-rate-1h')).rows, thresholds, false));
-  const results = await Promise.allSettled([series, ...tables, episodes, changes, hour]);
+  const results = await Promise.allSettled([series, durations, ...tables, episodes, changes, hour]);
   const failed = results.filter((r) => r.status === 'rejected');
   document.getElementById('status').textContent = failed.length ? `${failed.length} panel(s) could not load: ${failed[0].reason.message}` : `Updated ${utc(Date.now())}.`;
   document.body.dataset.loaded = failed.length ? 'error' : 'true';

@@ -233,6 +233,27 @@ export function actionsTimeseries(events: readonly ActionEvent[], q: TruthFilter
   return [...buckets].sort(([a], [b]) => a - b).map(([t, b]) => ({ t, ...b }));
 }
 
+/** The durations of each bucket of durations-timeseries.sql (executed and failed calls, blocked ones left out), by bucket start (s). */
+export function durationsByBucket(events: readonly ActionEvent[], q: TruthFilters): Map<number, number[]> {
+  const size = (q.bucketMinutes ?? bucketMinutesFor(q.fromMs, q.toMs)) * MINUTE;
+  const out = new Map<number, number[]>();
+  for (const e of select(events, q, ['qontak_action_executed', 'qontak_action_failed'])) {
+    if (isBlocked(e)) continue;
+    const t = (Math.floor(e.timestamp / size) * size) / 1000;
+    out.set(t, [...(out.get(t) ?? []), Number(f(e, 'duration_ms'))]);
+  }
+  return out;
+}
+
+/**
+ * durations-timeseries.sql with the exact quantile (the element at floor(level * n), durations above 30 s as 30 s):
+ * the SQL's sketch answers within `durationBounds` of it, which the truth test checks instead of equality.
+ */
+export function durationsTimeseries(events: readonly ActionEvent[], q: TruthFilters): Row[] {
+  const exact = (values: number[], level: number) => Math.min(30_000, [...values].sort((a, b) => a - b)[Math.floor(level * values.length)]);
+  return [...durationsByBucket(events, q)].sort(([a], [b]) => a - b).map(([t, values]) => ({ t, p50_ms: exact(values, 0.5), p95_ms: exact(values, 0.95) }));
+}
+
 export function adoptionFunnel(events: readonly ActionEvent[], q: TruthFilters): Row[] {
   const atFrom = configurationState(events, q, q.fromMs);
   const key = (e: ActionEvent) => `${agentOf(e)}|${f(e, 'node_type')}`;
@@ -295,6 +316,7 @@ export const GROUND_TRUTH = {
   organizations,
   'failure-rate-1h': failureRate1h,
   'actions-timeseries': actionsTimeseries,
+  'durations-timeseries': durationsTimeseries,
   'adoption-funnel': adoptionFunnel,
   'agent-retention-weekly': agentRetentionWeekly,
 } as const;

@@ -48,8 +48,8 @@ interface PanelSpec {
   green?: number;
   /** Tables: the colour steps of one percentage column (Grafana colours a step from its value up). */
   column?: { field: string; steps: { color: string; value: number }[] };
-  /** For time series: SQL returns `t` in Unix seconds; Grafana wants a time column. */
-  time?: boolean;
+  /** For time series: the value columns; the SQL returns `t` in Unix seconds and Grafana wants a time column. */
+  time?: string[];
 }
 
 function panelSpecs(t: RateThresholds): PanelSpec[] {
@@ -71,7 +71,8 @@ function panelSpecs(t: RateThresholds): PanelSpec[] {
       type: 'stat', w: 6, h: 5, unit: 'percent', green: target === null ? undefined : 100 * target,
     },
     { metric: 'token-refresh-success', title: 'CRM token-refresh success (target ≥ 99%)', type: 'stat', w: 6, h: 5, unit: 'percent', green: 99 },
-    { metric: 'actions-timeseries', title: 'Executions and failures per hour', type: 'timeseries', w: 24, h: 8, time: true },
+    { metric: 'actions-timeseries', title: 'Executions and failures per hour', type: 'timeseries', w: 24, h: 8, time: ['executed', 'failed', 'blocked'] },
+    { metric: 'durations-timeseries', title: 'Duration p50 / p95 per hour (ms)', type: 'timeseries', w: 24, h: 8, unit: 'ms', time: ['p50_ms', 'p95_ms'] },
     {
       metric: 'failure-rate-1h',
       title: `On-call: failed / completed calls per action, last hour${alertAt.length ? ` (${alertAt.join(', ')})` : ''}`,
@@ -86,6 +87,31 @@ function panelSpecs(t: RateThresholds): PanelSpec[] {
   ];
 }
 
+/**
+ * The web dashboard's annotations in Grafana: alert episodes (a region from firing to resolved) and the registry audit
+ * trail, read from the registry database through Grafana's PostgreSQL data source (`$registry`), filtered like the
+ * panels by the two textbox variables (an episode or change without an organization shows under every one).
+ */
+function grafanaAnnotations(): Record<string, unknown>[] {
+  const datasource = { type: 'grafana-postgresql-datasource', uid: '${registry}' };
+  const episodes = `SELECT fired_at AS time, COALESCE(resolved_at, $__unixEpochTo()::bigint * 1000) AS timeend,
+  title || ' — ' || scope::text || COALESCE(' (' || resolution || ')', ' (still firing)') AS text, rule_id AS tags
+FROM alert_episodes
+WHERE fired_at <= $__unixEpochTo()::bigint * 1000 AND (resolved_at IS NULL OR resolved_at >= $__unixEpochFrom()::bigint * 1000)
+  AND ('\${node_type}' = '' OR COALESCE(scope->>'node_type', '') IN ('', '\${node_type}'))
+  AND ('\${organization_id}' = '' OR COALESCE(scope->>'organization_id', '') IN ('', '\${organization_id}'))`;
+  const changes = `SELECT COALESCE((details->>'event_time')::bigint, (extract(epoch FROM created_at) * 1000)::bigint) AS time,
+  action || ' ' || node_type || COALESCE(' for ' || (to_jsonb(a)->>'organization_id'), '') || ' by ' || actor || COALESCE(': ' || reason, '') AS text, action AS tags
+FROM node_registry_audit a
+WHERE created_at >= to_timestamp($__unixEpochFrom()) - interval '1 day' AND created_at < to_timestamp($__unixEpochTo()) + interval '1 day'
+  AND ('\${node_type}' = '' OR node_type = '\${node_type}')
+  AND ('\${organization_id}' = '' OR COALESCE(to_jsonb(a)->>'organization_id', details->>'organization_id', '') IN ('', '\${organization_id}'))`;
+  return [
+    { name: 'Alert episodes', datasource, enable: true, iconColor: 'red', target: { refId: 'Anno', datasource, editorMode: 'code', format: 'table', rawQuery: true, rawSql: episodes } },
+    { name: 'Kill switch and registry changes', datasource, enable: true, iconColor: 'orange', target: { refId: 'Anno', datasource, editorMode: 'code', format: 'table', rawQuery: true, rawSql: changes } },
+  ];
+}
+
 export function buildGrafanaDashboard(thresholds: RateThresholds, database = 'actionpulse'): Record<string, unknown> {
   const sql = loadMetricSql();
   const datasource = { type: 'grafana-clickhouse-datasource', uid: '${datasource}' };
@@ -97,7 +123,7 @@ export function buildGrafanaDashboard(thresholds: RateThresholds, database = 'ac
       y += 8;
     }
     let rawSql = grafanaSql(sql.get(p.metric)!, thresholds, database, p.metric);
-    if (p.time) rawSql = `SELECT toDateTime(t) AS time, executed, failed, blocked FROM (\n${rawSql}\n)`;
+    if (p.time) rawSql = `SELECT toDateTime(t) AS time, ${p.time.join(', ')} FROM (\n${rawSql}\n)`;
     const panel = {
       id: i + 1,
       type: p.type,
@@ -137,10 +163,12 @@ export function buildGrafanaDashboard(thresholds: RateThresholds, database = 'ac
     templating: {
       list: [
         { name: 'datasource', type: 'datasource', query: 'grafana-clickhouse-datasource', label: 'ClickHouse' },
+        { name: 'registry', type: 'datasource', query: 'grafana-postgresql-datasource', label: 'Registry (PostgreSQL)' },
         { name: 'organization_id', type: 'textbox', label: 'Organization (empty = all)', query: '', current: { value: '' } },
         { name: 'node_type', type: 'textbox', label: 'Action node_type (empty = all)', query: '', current: { value: '' } },
       ],
     },
+    annotations: { list: grafanaAnnotations() },
     panels,
   };
 }

@@ -26,6 +26,7 @@ export const METRIC_NAMES = [
   'organizations',
   'failure-rate-1h',
   'actions-timeseries',
+  'durations-timeseries',
   'adoption-funnel',
   'agent-retention-weekly',
 ] as const;
@@ -38,7 +39,7 @@ export interface MetricFilters {
   toMs: number;
   organizationId?: string;
   nodeType?: string;
-  /** Only for `actions-timeseries`; default `bucketMinutesFor(fromMs, toMs)`. */
+  /** Only for the time series; default `bucketMinutesFor(fromMs, toMs)`. */
   bucketMinutes?: number;
 }
 
@@ -130,8 +131,8 @@ export function metricParams(database: string, filters: MetricFilters, threshold
   // The rolling hour is always the 60 minutes before `to`, whatever `from` says.
   const f = name === 'failure-rate-1h' ? { ...filters, fromMs: filters.toMs - HOUR } : filters;
   const bucketMinutes = f.bucketMinutes ?? bucketMinutesFor(f.fromMs, f.toMs);
-  // Only the time series has buckets shorter than the rollup's hour.
-  const { hfromMs, htoMs } = rollupHours(f.fromMs, f.toMs, name === 'actions-timeseries' && bucketMinutes < 60);
+  // Only the time series have buckets shorter than the rollup's hour.
+  const { hfromMs, htoMs } = rollupHours(f.fromMs, f.toMs, (name === 'actions-timeseries' || name === 'durations-timeseries') && bucketMinutes < 60);
   const { mfromMs, mtoMs } = rollupMinutes(f.fromMs, f.toMs);
   return {
     db: database,

@@ -11,7 +11,7 @@ import { METRIC_NAMES, runMetric, type MetricFilters } from '../../../src/consum
 import { sealClosedHours } from '../../../src/consumers/clickhouse/seal-hours.ts';
 import { loadRateThresholds } from '../../../src/consumers/alerts/rate-thresholds.ts';
 import { generateWorkload, type Workload } from '../../../src/workload/workload-generator.ts';
-import { durationBounds, durationsOf, GROUND_TRUTH } from '../../../src/workload/ground-truth.ts';
+import { durationBounds, durationsByBucket, durationsOf, GROUND_TRUTH } from '../../../src/workload/ground-truth.ts';
 import { createExecutor, fileBackend, migrateRegistry, setRegistryEnabled } from '../../../src/executors/index.ts';
 import { openRegistryDb } from '../../../src/platform/registry-db.ts';
 import { RecordingEmitter } from '../../../src/producers/emitter-port.ts';
@@ -147,6 +147,19 @@ describe('every dashboard metric equals the ground truth, through the real broke
               const [low, high] = durationBounds(durations, level, workload.options.duplicateRate + 0.01);
               expect(Number(row[key]), `${key} ${row.node_type} ${JSON.stringify(filters)}`).toBeGreaterThanOrEqual(low);
               expect(Number(row[key]), `${key} ${row.node_type} ${JSON.stringify(filters)}`).toBeLessThanOrEqual(high);
+            }
+          }
+          continue;
+        }
+        if (name === 'durations-timeseries') {
+          // The same quantile states per bucket: the buckets with calls exact, p50/p95 within the documented bounds.
+          expect({ name, filters, t: actual.map((r) => r.t) }).toEqual({ name, filters, t: truth.map((r) => r.t) });
+          const buckets = durationsByBucket(workload.events, filters);
+          for (const row of actual) {
+            for (const [key, level] of [['p50_ms', 0.5], ['p95_ms', 0.95]] as const) {
+              const [low, high] = durationBounds(buckets.get(Number(row.t))!, level, workload.options.duplicateRate + 0.01);
+              expect(Number(row[key]), `${key} at ${row.t} ${JSON.stringify(filters)}`).toBeGreaterThanOrEqual(low);
+              expect(Number(row[key]), `${key} at ${row.t} ${JSON.stringify(filters)}`).toBeLessThanOrEqual(high);
             }
           }
           continue;

@@ -8,6 +8,9 @@ import { toCsv } from '../../../src/consumers/clickhouse/metric-csv.ts';
 import { buildGrafanaDashboard } from '../../../src/consumers/clickhouse/grafana-dashboard.ts';
 import { loadRateThresholds, type RateThresholds } from '../../../src/consumers/alerts/rate-thresholds.ts';
 import { MIGRATIONS } from '../../../src/consumers/clickhouse/migrations.ts';
+import { openRegistryDb } from '../../../src/platform/registry-db.ts';
+import { migrateRegistry, setRegistryEnabled } from '../../../src/executors/registry-schema.ts';
+import { migrateAlerts } from '../../../src/consumers/alerts/alert-store-schema.ts';
 import { loadMetricSql, METRIC_NAMES, toChDateTime } from '../../../src/consumers/clickhouse/metric-queries.ts';
 import { quantileExact } from '../../../src/workload/ground-truth.ts';
 import { generateWorkload } from '../../../src/workload/workload-generator.ts';
@@ -125,6 +128,37 @@ describe('metric SQL files', () => {
       expect(p.targets[0].rawSql).toContain('actionpulse.');
     }
   });
+});
+
+describe('Grafana annotations', () => {
+  it('draw the alert episodes and the registry changes, with queries that run on the registry database', async () => {
+    const list = (buildGrafanaDashboard(loadRateThresholds({ sloBurnRate: true })).annotations as { list: { name: string; target: { rawSql: string } }[] }).list;
+    expect(list.map((a) => a.name)).toEqual(['Alert episodes', 'Kill switch and registry changes']);
+    const db = await openRegistryDb({ memory: true });
+    try {
+      await migrateRegistry(db);
+      await migrateAlerts(db);
+      const at = Date.now() - 3600_000;
+      await db.query(
+        `INSERT INTO alert_episodes (rule_id, scope_key, episode, scope, title, severity, rule_kind, threshold, window_minutes, fired_at, fired_value, resolved_at, resolution)
+         VALUES ('r', 'node_type=qontak_crm_deal_update', 1, '{"node_type":"qontak_crm_deal_update"}', 'Failure rate', 'error', 'ratio', 0.1, 60, $1, 0.4, $2, 'healthy')`,
+        [at, at + 600_000],
+      );
+      await setRegistryEnabled(db, 'qontak_crm_deal_update', false, { actor: 'admin:dina', reason: 'maintenance' });
+      // Grafana's macros and variables as Grafana expands them: the last two hours, one action, every organization.
+      const expand = (sql: string, nodeType: string) =>
+        sql.replaceAll('$__unixEpochFrom()', String(Math.floor((Date.now() - 2 * 3600_000) / 1000))).replaceAll('$__unixEpochTo()', String(Math.ceil(Date.now() / 1000) + 60))
+          .replaceAll('${node_type}', nodeType).replaceAll('${organization_id}', '');
+      const [episodes, changes] = list.map((a) => a.target.rawSql);
+      const rows = await db.query<{ time: unknown; timeend: unknown }>(expand(episodes, 'qontak_crm_deal_update'));
+      expect(rows.map((r) => ({ ...r, time: Number(r.time), timeend: Number(r.timeend) }))).toEqual([{ time: at, timeend: at + 600_000, text: 'Failure rate — {"node_type": "qontak_crm_deal_update"} (healthy)', tags: 'r' }]);
+      expect((await db.query<{ text: string }>(expand(changes, 'qontak_crm_deal_update'))).map((r) => r.text)).toEqual(['disable qontak_crm_deal_update by admin:dina: maintenance']);
+      expect(await db.query(expand(episodes, 'qontak_chat_room_tag'))).toEqual([]);
+      expect(await db.query(expand(changes, 'qontak_chat_room_tag'))).toEqual([]);
+    } finally {
+      await db.close();
+    }
+  }, 240_000);
 });
 
 describe('Grafana thresholds', () => {
