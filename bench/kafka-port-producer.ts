@@ -8,7 +8,7 @@
  * which it does once every message is acknowledged). Codecs: BENCH_PORT_CODECS (default all five), each run
  * BENCH_PORT_ROUNDS times (default 1), kcat and the port alternating. Prints per codec kcat's events/s, the
  * port's, and port ÷ kcat, with the load average. BENCH_PORT_KCAT=0 runs the port alone (for profiling).
- * Target (issue 23): port ≥ 0.5× kcat for every codec. KAFKA_BROKERS or the project's local broker.
+ * Target: port ≥ 0.5× kcat for every codec. KAFKA_BROKERS or the project's local broker.
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';

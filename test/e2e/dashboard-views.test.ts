@@ -16,6 +16,7 @@ import { runMigrations } from '../../src/consumers/clickhouse/migrations.ts';
 import { loadRateThresholds } from '../../src/consumers/alerts/rate-thresholds.ts';
 import { buildEvent, type ActionEvent } from '../../src/events/index.ts';
 import { parseCsv } from '../helpers/csv.ts';
+import { overflowingElements, unreachableColumns } from '../helpers/page-layout.ts';
 
 /**
  * The page around the numbers: quick ranges and the URL, widths from a phone to a desktop, CSV export, empty and
@@ -274,40 +275,10 @@ describe('dashboard views in Chromium: ranges, widths, export, states, live', ()
       try {
         mkdirSync('test-results', { recursive: true });
         await page.screenshot({ path: join('test-results', `dashboard-${width}.png`), fullPage: true });
-        const overflow = await page.locator('html').evaluate((html) => {
-          const vw = html.clientWidth;
-          const out: string[] = [];
-          for (const el of html.querySelectorAll('body *')) {
-            // A table scrolls inside its own box, which clips it; the box itself must fit.
-            if (el.parentElement?.closest('.table-scroll')) continue;
-            const r = el.getBoundingClientRect();
-            if (r.width === 0 && r.height === 0) continue;
-            if (r.left < -0.5 || r.right > vw + 0.5) out.push(`${el.tagName}.${el.className} ${r.left}…${r.right}`);
-          }
-          return { vw, scrollWidth: html.scrollWidth, out };
-        });
+        const overflow = await overflowingElements(page);
         expect(overflow.out).toEqual([]);
         expect(overflow.scrollWidth).toBe(overflow.vw);
-
-        const hidden = await page.locator('.table-scroll').evaluateAll((boxes) => {
-          const out: string[] = [];
-          for (const box of boxes) {
-            if (box.getBoundingClientRect().width === 0) continue;
-            const ths = [...box.querySelectorAll('thead th')];
-            const first = ths[0].getBoundingClientRect().width;
-            for (const th of ths.slice(1)) {
-              // Scroll the column to just right of the sticky first column: it must show whole, beside it.
-              box.scrollLeft = th.offsetLeft - first;
-              const b = box.getBoundingClientRect();
-              const r = th.getBoundingClientRect();
-              const stuck = ths[0].getBoundingClientRect();
-              if (r.left < b.left + first - 1 || r.right > b.right + 1 || Math.abs(stuck.left - b.left) > 1) out.push(`${box.getAttribute('aria-label')}: ${th.textContent}`);
-            }
-            box.scrollLeft = 0;
-          }
-          return out;
-        });
-        expect(hidden).toEqual([]);
+        expect(await unreachableColumns(page)).toEqual([]);
 
         const reached = new Set<string>();
         for (let i = 0; i < 60; i++) {
