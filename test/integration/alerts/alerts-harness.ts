@@ -13,7 +13,9 @@ import { SlackNotifier } from '../../../src/consumers/alerts/notifiers/slack-not
 import { PagerDutyNotifier } from '../../../src/consumers/alerts/notifiers/pagerduty-notifier.ts';
 import { FakeSlack } from '../../fakes/fake-slack.ts';
 import { FakePagerDuty } from '../../fakes/fake-pagerduty.ts';
-import { testPort, uniqueName, waitFor } from '../../helpers/kafka.ts';
+import type { RulesFile } from '../../../src/consumers/alerts/alert-rules.ts';
+import { freshTopics, testPort, uniqueName, waitFor } from '../../helpers/kafka.ts';
+import { MIN } from '../../unit/alerts/engine-driver.ts';
 
 export const PG_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -139,6 +141,48 @@ export function evaluator(o: Partial<AlertEvaluatorOptions> & Pick<AlertEvaluato
     sessionTimeoutMs: 10_000,
     ...o,
   });
+}
+
+/**
+ * One evaluator identity (group, control topic) on a fresh events topic that can be stopped and started again, with
+ * a movable clock starting 8 h back on a whole minute. Every evaluator it starts is pushed to `running` for teardown.
+ */
+export async function restartableService(suite: AlertsSuite, rules: RulesFile, { partitions, running }: { partitions: number; running: AlertEvaluator[] }) {
+  const { kafka, db } = suite;
+  const { events: topic } = await freshTopics(kafka, partitions);
+  const start = Math.floor((Date.now() - 8 * 3600_000) / MIN) * MIN;
+  const clock = { now: start };
+  const shared = { kafka, db, rules, eventsTopic: topic, clock: () => clock.now, ...CLOCK_BEHIND_EVENTS, groupId: uniqueName('alerts'), controlTopic: uniqueName('t-ctl'), ...channels(suite) };
+  let current: AlertEvaluator | undefined;
+  const api = {
+    start,
+    clock,
+    topic,
+    async up() {
+      current = evaluator(shared);
+      running.push(current);
+      await current.start();
+      await waitFor(() => current!.isLeader, { timeoutMs: 60_000, what: 'leadership' });
+      await current.rebuiltAndLeading();
+    },
+    async restart() {
+      await current!.stop();
+      await api.up();
+    },
+    /** Produces and waits until the evaluator has read them (a restart rebuilds earlier ones too). */
+    async feed(events: ActionEvent[], nowAfter: number) {
+      // counted before producing: the evaluator may read some of them before produce() returns
+      const target = current!.stats.events + events.length;
+      await produce(kafka, topic, events);
+      await waitFor(() => current!.stats.events >= target, { timeoutMs: 90_000, what: 'events consumed' });
+      clock.now = nowAfter;
+      await current!.settled();
+    },
+    get ev() {
+      return current!;
+    },
+  };
+  return api;
 }
 
 export function slackTexts(slack: FakeSlack, name: string): string[] {

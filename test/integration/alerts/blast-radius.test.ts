@@ -1,13 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { AlertEvaluator } from '../../../src/consumers/alerts/alert-evaluator.ts';
 import { loadRulesFile, parseRules, type RulesFile } from '../../../src/consumers/alerts/alert-rules.ts';
-import type { ActionEvent } from '../../../src/events/index.ts';
 import { RegistryGate } from '../../../src/executors/registry-gate.ts';
 import { readRegistry } from '../../../src/executors/registry-schema.ts';
 import { silentLogger } from '../../../src/platform/logger.ts';
-import { freshTopics, uniqueName, waitFor } from '../../helpers/kafka.ts';
+import { waitFor } from '../../helpers/kafka.ts';
 import { blockedCall, MIN, perMinute, traffic } from '../../unit/alerts/engine-driver.ts';
-import { CLOCK_BEHIND_EVENTS, alertsSuite, channels, evaluator, outboxDrained, produce, slackTexts } from './alerts-harness.ts';
+import { alertsSuite, outboxDrained, restartableService, slackTexts } from './alerts-harness.ts';
 
 /**
  * The kill switch's blast radius through the real broker, PostgreSQL and the local Slack: failures concentrated in
@@ -24,7 +23,7 @@ describe('kill switch scoped by blast radius', () => {
       for (const g of gates) await g.close().catch(() => undefined);
     },
   });
-  const { slack, pd } = suite;
+  const { slack } = suite;
   const DEAL = 'qontak_crm_deal_create';
   const ORGS = ['org-a', 'org-b', 'org-c', 'org-d', 'org-e', 'org-f', 'org-g'];
 
@@ -36,42 +35,13 @@ describe('kill switch scoped by blast radius', () => {
   }
 
   async function service() {
-    const { kafka, db } = suite;
+    const { db } = suite;
     await db.query('DELETE FROM alert_state');
     await db.query('DELETE FROM alert_kill_switch_log');
     await db.query('DELETE FROM node_registry_organizations');
     await db.query('DELETE FROM node_registry_audit');
     await db.query(`UPDATE node_registries SET enabled = true`);
-    const { events: topic } = await freshTopics(kafka, 2);
-    const start = Math.floor((Date.now() - 8 * 3600_000) / MIN) * MIN;
-    const clock = { now: start };
-    const shared = { kafka, db, rules: rules(), eventsTopic: topic, clock: () => clock.now, ...CLOCK_BEHIND_EVENTS, groupId: uniqueName('alerts'), controlTopic: uniqueName('t-ctl'), ...channels({ slack, pd }) };
-    let current: AlertEvaluator | undefined;
-    const api = {
-      start,
-      async up() {
-        current = evaluator(shared);
-        running.push(current);
-        await current.start();
-        await waitFor(() => current!.isLeader, { timeoutMs: 60_000, what: 'leadership' });
-        await current.rebuiltAndLeading();
-      },
-      async restart() {
-        await current!.stop();
-        await api.up();
-      },
-      async feed(events: ActionEvent[], nowAfter: number) {
-        const target = current!.stats.events + events.length;
-        await produce(kafka, topic, events);
-        await waitFor(() => current!.stats.events >= target, { timeoutMs: 90_000, what: 'events consumed' });
-        clock.now = nowAfter;
-        await current!.settled();
-      },
-      get ev() {
-        return current!;
-      },
-    };
-    return api;
+    return restartableService(suite, rules(), { partitions: 2, running });
   }
 
   const killSwitch = (channel: string) => slackTexts(slack, channel).filter((t) => t.startsWith('[KILL SWITCH]') && t.includes(DEAL));

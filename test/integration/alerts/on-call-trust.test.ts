@@ -7,10 +7,9 @@ import { silentLogger } from '../../../src/platform/logger.ts';
 import type { AlertEvaluator } from '../../../src/consumers/alerts/alert-evaluator.ts';
 import { loadRulesFile, parseRules, SLO_RULES_PATH, type RulesFile } from '../../../src/consumers/alerts/alert-rules.ts';
 import { readRegistry, setRegistryEnabled } from '../../../src/executors/registry-schema.ts';
-import type { ActionEvent } from '../../../src/events/index.ts';
-import { freshTopics, uniqueName, waitFor } from '../../helpers/kafka.ts';
+import { waitFor } from '../../helpers/kafka.ts';
 import { blockedCall, invoked, MIN, perMinute, refreshFailed, traffic } from '../../unit/alerts/engine-driver.ts';
-import { CLOCK_BEHIND_EVENTS, alertsSuite, channels, evaluator, produce, slackTexts, outboxDrained } from './alerts-harness.ts';
+import { alertsSuite, produce, restartableService, slackTexts, outboxDrained } from './alerts-harness.ts';
 
 /**
  * Through the real broker and PostgreSQL, paging the local Slack: the cases an on-call engineer must be able to
@@ -27,47 +26,14 @@ describe('alerts on-call can trust', () => {
   const { slack, pd } = suite;
   const S = 1000;
 
-  /** One evaluator identity (group, control topic) that can be stopped and started again, with a movable clock. */
+  /** A restartable evaluator of its own (alerts-harness' restartableService) on a timeline of its own. */
   async function service(rules: RulesFile, partitions = 3) {
-    const { kafka, db } = suite;
+    const { db } = suite;
     // Alert states are global to the alerts service (one per rule and scope). Each test is a service of its own on
     // its own timeline: a state an earlier test left, evaluated up to a later instant, would stand for decisions
     // already taken at this test's instants.
     await db.query('DELETE FROM alert_state');
-    const { events: topic } = await freshTopics(kafka, partitions);
-    const start = Math.floor((Date.now() - 8 * 3600_000) / MIN) * MIN;
-    const clock = { now: start };
-    const shared = { kafka, db, rules, eventsTopic: topic, clock: () => clock.now, ...CLOCK_BEHIND_EVENTS, groupId: uniqueName('alerts'), controlTopic: uniqueName('t-ctl'), ...channels({ slack, pd }) };
-    let current: AlertEvaluator | undefined;
-    const api = {
-      start,
-      clock,
-      topic,
-      async up() {
-        current = evaluator(shared);
-        running.push(current);
-        await current.start();
-        await waitFor(() => current!.isLeader, { timeoutMs: 60_000, what: 'leadership' });
-        await current.rebuiltAndLeading();
-      },
-      async restart() {
-        await current!.stop();
-        await api.up();
-      },
-      /** Produces and waits until the evaluator has read them (a restart rebuilds earlier ones too). */
-      async feed(events: ActionEvent[], nowAfter: number) {
-        // counted before producing: the evaluator may read some of them before produce() returns
-        const target = current!.stats.events + events.length;
-        await produce(kafka, topic, events);
-        await waitFor(() => current!.stats.events >= target, { timeoutMs: 90_000, what: 'events consumed' });
-        clock.now = nowAfter;
-        await current!.settled();
-      },
-      get ev() {
-        return current!;
-      },
-    };
-    return api;
+    return restartableService(suite, rules, { partitions, running });
   }
 
   const pages = (scope: string, head = '[FIRING]') => slackTexts(slack, 'bot').filter((t) => t.startsWith(head) && t.includes(scope));
