@@ -6,6 +6,8 @@ import type { KafkaPort } from '../platform/kafka/kafka-port.ts';
 import { topicReplication } from '../platform/kafka/topics.ts';
 import { AlertEvaluator } from '../consumers/alerts/alert-evaluator.ts';
 import { loadAlertRules } from '../consumers/alerts/rate-thresholds.ts';
+import { checkReceivers, type RulesFile } from '../consumers/alerts/alert-rules.ts';
+import { EXAMPLES } from '../platform/config-examples.ts';
 import { createAlertsAdminRouter } from '../consumers/alerts/admin-router.ts';
 import { summaryOf, type AlertNotification } from '../consumers/alerts/alert-notification.ts';
 import type { DeliveryResult, Notifier } from '../consumers/alerts/notifiers/notifier.ts';
@@ -51,19 +53,20 @@ export interface AlertsHandle {
   stop(): Promise<void>;
 }
 
-export async function startAlerts(
+/** The demo's organizations each page a channel of their own (the rules file's routes win). */
+export type DemoRouting = false | { organizationRoutes: Record<string, string[]> };
+
+/**
+ * The rules, the notifiers and which channels serve each receiver: bot-oncall, crm-oncall, bot-oncall-slack and
+ * every receiver of SLACK_RECEIVER_WEBHOOKS. Fails when the rules name a receiver none of these serves.
+ * `slack(name, url)` makes a Slack channel (the terminal when there is no URL).
+ */
+export function alertRouting(
   config: Config,
-  deps: { kafka: KafkaPort; db: SqlDb; logger: Logger; adminToken: string; demo: boolean; print: (line: string) => void },
-): Promise<AlertsHandle> {
-  const logger = deps.logger.child({ component: 'alerts' });
+  demo: DemoRouting,
+  slack: (name: string, url: string | undefined) => Notifier,
+): { notifiers: Record<string, Notifier>; routes: Record<string, string[]>; rules: RulesFile } {
   const a = config.alerts;
-  const terminal: TerminalNotifier[] = [];
-  const slack = (name: string, url: string | undefined): Notifier => {
-    if (url) return new SlackNotifier({ name, webhookUrl: url });
-    const t = new TerminalNotifier(name, logger, deps.print);
-    terminal.push(t);
-    return t;
-  };
   const notifiers: Record<string, Notifier> = {
     'slack-bot-oncall': slack('slack-bot-oncall', a.slackWebhookUrl),
     'slack-crm-oncall': slack('slack-crm-oncall', a.slackCrmWebhookUrl ?? a.slackWebhookUrl),
@@ -79,11 +82,50 @@ export async function startAlerts(
     extra.push('webhook');
   }
   // bot-oncall-slack: the 1x-over-3-days SLO burn notifies Slack only, never pages.
-  const routes = { 'bot-oncall': ['slack-bot-oncall', ...extra], 'crm-oncall': ['slack-crm-oncall', ...extra], 'bot-oncall-slack': ['slack-bot-oncall'] };
-  const rules = loadAlertRules(a);
+  const routes: Record<string, string[]> = { 'bot-oncall': ['slack-bot-oncall', ...extra], 'crm-oncall': ['slack-crm-oncall', ...extra], 'bot-oncall-slack': ['slack-bot-oncall'] };
+  const builtIn = Object.keys(routes).filter((name) => name in a.slackReceiverWebhooks);
+  if (builtIn.length > 0) {
+    throw new ConfigError(
+      builtIn.map((name) => ({ setting: `SLACK_RECEIVER_WEBHOOKS (alerts.slackReceiverWebhooks.${name})`, message: `${name} is a built-in receiver (its Slack webhook is SLACK_WEBHOOK_URL or SLACK_CRM_WEBHOOK_URL)`, example: `SLACK_RECEIVER_WEBHOOKS=${EXAMPLES.SLACK_RECEIVER_WEBHOOKS}` })),
+    );
+  }
+  let rules = loadAlertRules(a);
+  if (demo) rules = { ...rules, blastRadius: { ...rules.blastRadius, organizationRoutes: { ...demo.organizationRoutes, ...rules.blastRadius.organizationRoutes } } };
+  // A receiver of SLACK_RECEIVER_WEBHOOKS is that Slack channel alone (an organization's customer-success channel):
+  // PagerDuty's routing key is global on-call's. The demo's channels without a URL go where crm-oncall goes.
+  const declared = new Set([...Object.keys(a.slackReceiverWebhooks), ...(demo ? Object.values(demo.organizationRoutes).flat() : [])]);
+  for (const name of declared) {
+    notifiers[`slack-${name}`] = slack(`slack-${name}`, a.slackReceiverWebhooks[name] ?? a.slackCrmWebhookUrl ?? a.slackWebhookUrl);
+    routes[name] = [`slack-${name}`];
+  }
+  checkReceivers(rules, Object.keys(routes), `ALERT_RULES_FILE (${a.rulesFile ?? 'the shipped default-rules.json'})`);
+  return { notifiers, routes, rules };
+}
+
+export async function startAlerts(
+  config: Config,
+  deps: {
+    kafka: KafkaPort;
+    db: SqlDb;
+    logger: Logger;
+    adminToken: string;
+    demo: DemoRouting;
+    print: (line: string) => void;
+  },
+): Promise<AlertsHandle> {
+  const logger = deps.logger.child({ component: 'alerts' });
+  const a = config.alerts;
+  const terminal: TerminalNotifier[] = [];
+  const slack = (name: string, url: string | undefined): Notifier => {
+    if (url) return new SlackNotifier({ name, webhookUrl: url });
+    const t = new TerminalNotifier(name, logger, deps.print);
+    terminal.push(t);
+    return t;
+  };
+  const { notifiers, routes, rules } = alertRouting(config, deps.demo, slack);
   // Notification links: the dashboard at this service's own address (or PUBLIC_DASHBOARD_URL), a trace UI when set.
   setTraceUrlTemplate(config.telemetry.traceUrlTemplate);
-  const timeScale = effectiveTimeScale(config, deps.demo);
+  const timeScale = effectiveTimeScale(config, deps.demo !== false);
   const evaluator = new AlertEvaluator({
     kafka: deps.kafka,
     db: deps.db,

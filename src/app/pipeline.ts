@@ -151,7 +151,8 @@ export async function startPipeline(config: Config, logger: Logger, options: Pip
   const adminToken = config.http.adminToken ?? localSecret(config.dataDir, 'admin-token', 24);
   if (run.has('alerts') && db) {
     const { startAlerts } = await import('./alerts-wiring.ts');
-    alerts = await startAlerts(config, { kafka: port, db, logger, adminToken, demo: run.has('demo'), print: options.print ?? (() => undefined) });
+    const demo = run.has('demo') ? { organizationRoutes: (await import('../demo/demo-scenario.ts')).demoOrganizationRoutes(config.demo.organizations) } : false;
+    alerts = await startAlerts(config, { kafka: port, db, logger, adminToken, demo, print: options.print ?? (() => undefined) });
     onStop.push(() => alerts!.stop());
     alerts.evaluator.register(metrics.meter);
   }

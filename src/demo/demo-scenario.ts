@@ -26,9 +26,19 @@ export interface DemoScenario {
   failingShare: number;
 }
 
+/** The demo's organization ids: org-001, org-002, … */
+export function demoOrganizationIds(count = 6): string[] {
+  return Array.from({ length: count }, (_, i) => `org-${String(i + 1).padStart(3, '0')}`);
+}
+
+/** Each demo organization's own customer-success channel (`cs-org-001`, …), as a rules file's organizationRoutes. */
+export function demoOrganizationRoutes(count = 6): Record<string, string[]> {
+  return Object.fromEntries(demoOrganizationIds(count).map((org) => [org, [`cs-${org}`]]));
+}
+
 export function buildScenario(o: { seed?: number; organizations?: number; agentsPerOrg?: number; failingAfterMs?: number } = {}): DemoScenario {
   const rng = new SeededRandom(o.seed ?? 7);
-  const organizations = Array.from({ length: o.organizations ?? 6 }, (_, i) => `org-${String(i + 1).padStart(3, '0')}`);
+  const organizations = demoOrganizationIds(o.organizations);
   const agents: DemoAgent[] = [];
   for (const org of organizations) {
     for (let a = 1; a <= (o.agentsPerOrg ?? 5); a++) {

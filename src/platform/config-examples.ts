@@ -58,6 +58,7 @@ export const EXAMPLES: Record<string, string> = {
   ALERT_RULES_FILE: '/etc/actionpulse/alert-rules.json',
   SLACK_WEBHOOK_URL: 'https://hooks.slack.com/services/T000/B000/XXXX',
   SLACK_CRM_WEBHOOK_URL: 'https://hooks.slack.com/services/T000/B001/YYYY',
+  SLACK_RECEIVER_WEBHOOKS: 'cs-acme=https://hooks.slack.com/services/T000/B002/ZZZZ',
   PAGERDUTY_URL: 'https://events.pagerduty.com',
   PAGERDUTY_ROUTING_KEY: '<the integration key>',
   ALERT_WEBHOOK_URL: 'https://oncall.example.com/hooks/actionpulse',

@@ -35,6 +35,16 @@ const pairs = z
   .string()
   .regex(/^\s*[^=,\s]+=[^,\s]+\s*(,\s*[^=,\s]+=[^,\s]+\s*)*$/, 'comma-separated name=value pairs');
 
+// `name=url,name=url` from the environment, or an object in the config file: one Slack webhook per receiver name.
+const receiverWebhooks = z.preprocess(
+  (v) => {
+    if (typeof v !== 'string') return v;
+    const pairs = v.split(',').filter((p) => p.trim() !== '').map((p) => (p.includes('=') ? p.split(/=(.*)/s, 2) : [p, '']));
+    return Object.fromEntries(pairs.map(([name, value]) => [name.trim(), value.trim()]));
+  },
+  z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'a receiver name: lowercase letters, digits, - and _'), url),
+);
+
 const CLUSTER_NAME = /^([A-Za-z_][A-Za-z0-9_.-]*|\{[A-Za-z_]+\})$/;
 
 export const configSchema = z.strictObject({
@@ -128,6 +138,9 @@ export const configSchema = z.strictObject({
       rulesFile: z.string().optional(),
       slackWebhookUrl: url.optional(),
       slackCrmWebhookUrl: url.optional(),
+      slackReceiverWebhooks: receiverWebhooks
+        .default({})
+        .describe('More Slack receivers the rules file may name (an organization\'s channel in blastRadius.organizationRoutes): name=webhook URL pairs, comma separated'),
       pagerdutyUrl: url.default('https://events.pagerduty.com'),
       pagerdutyRoutingKey: z.string().optional(),
       webhookUrl: url.optional(),
@@ -377,6 +390,7 @@ export const ENV_SETTINGS: Record<string, string> = {
   ALERT_RULES_FILE: 'alerts.rulesFile',
   SLACK_WEBHOOK_URL: 'alerts.slackWebhookUrl',
   SLACK_CRM_WEBHOOK_URL: 'alerts.slackCrmWebhookUrl',
+  SLACK_RECEIVER_WEBHOOKS: 'alerts.slackReceiverWebhooks',
   PAGERDUTY_URL: 'alerts.pagerdutyUrl',
   PAGERDUTY_ROUTING_KEY: 'alerts.pagerdutyRoutingKey',
   ALERT_WEBHOOK_URL: 'alerts.webhookUrl',

@@ -693,14 +693,14 @@ export class AlertEngine {
       this.push(rt, from, obs, at, rt.windowSteps * this.stepMs, out, () => {
         let lastFailure: RecentFailure | undefined;
         for (const p of used) if (p.lastFailure && (!lastFailure || p.lastFailure.timestamp > lastFailure.timestamp)) lastFailure = p.lastFailure;
-        const organizations = rt.rule.action !== 'none' && nodeType !== undefined ? this.organizationsOf(rt, nodeType) : undefined;
+        const organizations = rt.rule.action !== 'none' && nodeType !== undefined ? this.organizationsOf(rt, nodeType, k) : undefined;
         return { topReasons: topReasonsOf(used, k, rt.windowSteps), lastFailure, graceUntil, organizations };
       });
     }
   }
 
-  /** Failed and completed calls per organization of `nodeType` in the rule's window at the step just advanced to. */
-  private organizationsOf(rt: RatioRuntime, nodeType: string): OrganizationCounts[] {
+  /** Failed and completed calls (and the top failure reasons) per organization of `nodeType` in the rule's window at step k. */
+  private organizationsOf(rt: RatioRuntime, nodeType: string, k: number): OrganizationCounts[] {
     const out: OrganizationCounts[] = [];
     const byOrg = rt.orgParts.get(nodeType);
     if (!byOrg) return out;
@@ -711,7 +711,7 @@ export class AlertEngine {
         continue;
       }
       const r = part.rolls[0];
-      if (r.den > 0) out.push({ organization_id, failed: r.num, completed: r.den });
+      if (r.den > 0) out.push({ organization_id, failed: r.num, completed: r.den, ...(r.num > 0 ? { topReasons: part.topReasons(k, rt.windowSteps) } : {}) });
     }
     return out.sort((a, b) => (a.organization_id < b.organization_id ? -1 : a.organization_id > b.organization_id ? 1 : 0));
   }

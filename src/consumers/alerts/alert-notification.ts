@@ -41,7 +41,7 @@ export interface AlertNotification {
     scope?: 'global' | 'organization';
     organizations?: string[];
     /** Failed and completed calls per organization in the window, most failing first. */
-    breakdown?: { organization_id: string; failed: number; completed: number }[];
+    breakdown?: { organization_id: string; failed: number; completed: number; topReasons?: { reason: string; count: number }[] }[];
   };
   /** A resolve: why it closed. Only `healthy` reads RESOLVED. */
   resolution?: Resolution;

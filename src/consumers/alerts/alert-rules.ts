@@ -104,11 +104,23 @@ export const ruleSchema = z
 export const blastRadiusSchema = z.strictObject({
   /** The largest number of organizations disabled one by one; a breach that needs more is global (1–100, default 2). */
   maxOrganizations: z.number().int().min(1, 'at least 1: one organization alone must never disable an action for everyone').max(100).default(2),
-  /** Receivers paged for an organization-scoped disable (the CRM on-call / customer-success channel). */
+  /** Receivers paged for an organization-scoped disable of an organization without a route of its own. */
   organizationReceivers: z.array(z.string().min(1)).min(1).default(['crm-oncall']),
+  /**
+   * An organization's own receivers (its customer-success / CRM channel), by organization_id: paged instead of
+   * `organizationReceivers` when the decision switches that organization off or its own scope alerts.
+   */
+  organizationRoutes: z.record(z.string().min(1), z.array(z.string().min(1)).min(1)).default({}),
 });
 
 export type BlastRadiusConfig = z.infer<typeof blastRadiusSchema>;
+
+/** Who is paged about these organizations: each one's own route, or `organizationReceivers` when it has none. */
+export function organizationReceiversOf(b: BlastRadiusConfig, organizations: readonly string[]): string[] {
+  const out = new Set<string>();
+  for (const org of organizations) for (const r of b.organizationRoutes[org] ?? b.organizationReceivers) out.add(r);
+  return [...out];
+}
 
 export const rulesFileSchema = z.strictObject({
   /**
@@ -121,7 +133,7 @@ export const rulesFileSchema = z.strictObject({
   /** Minutes after a human re-enable before a kill-switch rule may disable the same action again. */
   reenableGraceMinutes: z.number().int().min(0).max(10_080).default(240),
   /** Kill-switch rules: organization-scoped or global disables (see blastRadiusSchema). */
-  blastRadius: blastRadiusSchema.default({ maxOrganizations: 2, organizationReceivers: ['crm-oncall'] }),
+  blastRadius: blastRadiusSchema.default({ maxOrganizations: 2, organizationReceivers: ['crm-oncall'], organizationRoutes: {} }),
   rules: z.array(ruleSchema).min(1),
 });
 
@@ -144,6 +156,35 @@ export function withSloRules(rules: RulesFile, path: string = SLO_RULES_PATH): R
 
 export class RulesFileError extends Error {
   override name = 'RulesFileError';
+  /** `invalid_rules`: the file does not parse or breaks a rule; `unknown_receiver`: it names a receiver no route serves. */
+  constructor(
+    message: string,
+    readonly reason: 'invalid_rules' | 'unknown_receiver' = 'invalid_rules',
+  ) {
+    super(message);
+  }
+}
+
+/** Every receiver the rules name, with its path in the rules file. */
+export function receiverReferences(rules: RulesFile): { path: string; receiver: string }[] {
+  const refs: { path: string; receiver: string }[] = [];
+  rules.rules.forEach((r, i) => r.receivers.forEach((receiver, j) => refs.push({ path: `rules.${i}.receivers.${j} (${r.id})`, receiver })));
+  rules.blastRadius.organizationReceivers.forEach((receiver, j) => refs.push({ path: `blastRadius.organizationReceivers.${j}`, receiver }));
+  for (const [org, receivers] of Object.entries(rules.blastRadius.organizationRoutes)) {
+    receivers.forEach((receiver, j) => refs.push({ path: `blastRadius.organizationRoutes.${org}.${j}`, receiver }));
+  }
+  return refs;
+}
+
+/**
+ * Checked when the alerts process starts: a receiver that no route serves would drop its pages without a word, so
+ * the start fails naming each place in the rules file that names one.
+ */
+export function checkReceivers(rules: RulesFile, known: readonly string[], source = 'rules'): void {
+  const unknown = receiverReferences(rules).filter((ref) => !known.includes(ref.receiver));
+  if (unknown.length === 0) return;
+  const lines = unknown.map((u) => `  - ${u.path}: unknown receiver "${u.receiver}" (known: ${[...known].sort().join(', ')}; SLACK_RECEIVER_WEBHOOKS declares more)`);
+  throw new RulesFileError(`Invalid alert rules in ${source}:\n${lines.join('\n')}`, 'unknown_receiver');
 }
 
 export function parseRules(raw: unknown, source = 'rules'): RulesFile {

@@ -2,6 +2,7 @@ import type { SqlDb, SqlTx } from '../../platform/registry-db.ts';
 import type { Transition } from './alert-engine.ts';
 import { recordEpisode } from './alert-episodes.ts';
 import { buildNotification, type AlertNotification, type NotificationKind } from './alert-notification.ts';
+import { organizationReceiversOf } from './alert-rules.ts';
 import { decideKillSwitch, type KillSwitchOptions, type KillSwitchOutcome } from './kill-switch.ts';
 import type { ActionStatus, AlertState, AlertStatus } from './rule-state-machine.ts';
 import { activeSilenceFor } from './silence-store.ts';
@@ -163,13 +164,13 @@ export class AlertStore {
             const n = buildNotification(t, 'kill_switch', { dashboardBaseUrl: this.o.dashboardBaseUrl }, ks);
             // Keyed by the decision's instant too: after a re-enable the same episode may disable a second time. An
             // organization-scoped decision pages the organizations' receivers, a global one the rule's.
-            const receivers = ks.scope === 'organization' ? this.o.killSwitch.blastRadius.organizationReceivers : t.rule.receivers;
+            const receivers = ks.scope === 'organization' ? organizationReceiversOf(this.o.killSwitch.blastRadius, ks.organizations) : t.rule.receivers;
             notifications += await this.enqueue(tx, t, n, `ks:${ks.decision}:${t.at}`, receivers);
           }
           continue;
         }
         const n = buildNotification(t, effect, { dashboardBaseUrl: this.o.dashboardBaseUrl });
-        notifications += await this.enqueue(tx, t, n, effect === 'repeat' ? `repeat:${t.next.repeats}` : effect, this.receiversOf(t, effect, decided));
+        notifications += await this.enqueue(tx, t, n, effect === 'repeat' ? `repeat:${t.next.repeats}` : effect, await this.receiversOf(tx, t, effect, decided));
       }
       return { state: { ...next, version: next.version }, won: true, notifications };
     });
@@ -222,19 +223,26 @@ export class AlertStore {
   }
 
   /**
-   * Who hears a kill-switch rule's alert: an organization's scope, or a decision scoped to organizations, pages the
-   * organizations' receivers; a global one the rule's; an organization's breach that stood aside for the
-   * action-wide decision pages no one. A resolve goes to both, and each channel only if it heard the
-   * trigger (the rest are `suppressed`). Other rules: their own receivers.
+   * Who hears a kill-switch rule's alert: an organization's scope, or a decision scoped to organizations, pages those
+   * organizations' receivers (each one's route, or `organizationReceivers`); a global one the rule's; an
+   * organization's breach that stood aside for the action-wide decision pages no one. A resolve goes to those and to
+   * every receiver this episode paged, each channel only if it heard the trigger (the rest are `suppressed`). Other
+   * rules: their own receivers.
    */
-  private receiversOf(t: Transition, effect: string, decided: KillSwitchOutcome | undefined): readonly string[] {
+  private async receiversOf(tx: SqlTx, t: Transition, effect: string, decided: KillSwitchOutcome | undefined): Promise<readonly string[]> {
     if (t.rule.action === 'none') return t.rule.receivers;
     // An organization's breach inside a failure across organizations: the action-wide alert is the page.
     if (decided?.decision === 'deferred_global') return [];
-    const orgReceivers = this.o.killSwitch.blastRadius.organizationReceivers;
-    if (t.next.scope.organization_id !== undefined || decided?.scope === 'organization') return orgReceivers;
-    if (effect === 'resolve') return [...new Set([...t.rule.receivers, ...orgReceivers])];
-    return t.rule.receivers;
+    const b = this.o.killSwitch.blastRadius;
+    const own = t.next.scope.organization_id;
+    const receivers = own !== undefined ? organizationReceiversOf(b, [own]) : decided?.scope === 'organization' ? organizationReceiversOf(b, decided.organizations) : t.rule.receivers;
+    if (effect !== 'resolve') return receivers;
+    const told = await tx.query<{ receiver: string }>(`SELECT DISTINCT receiver FROM alert_outbox WHERE rule_id = $1 AND scope_key = $2 AND episode = $3`, [
+      t.next.ruleId,
+      t.next.scopeKey,
+      t.next.episode,
+    ]);
+    return [...new Set([...receivers, ...told.map((r) => r.receiver)])];
   }
 
   /** One outbox row per channel; returns how many will be delivered (not silenced/inhibited). */

@@ -18,6 +18,8 @@ export interface OrganizationCounts {
   failed: number;
   /** Completed calls (executed + failed, blocked ones left out) in the window. */
   completed: number;
+  /** Its most frequent failure reasons in the window (at most three), when it has failures: the message shows them. */
+  topReasons?: { reason: string; count: number }[];
 }
 
 export interface BlastRadiusSettings {

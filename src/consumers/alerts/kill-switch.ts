@@ -51,7 +51,8 @@ function breakdownOf(orgs: readonly OrganizationCounts[]): OrganizationCounts[] 
 
 function breakdownText(b: readonly OrganizationCounts[], total: number): string {
   if (b.length === 0) return '';
-  const parts = b.map((o) => `${o.organization_id} ${o.failed}/${o.completed} (${pctOf(o.completed > 0 ? o.failed / o.completed : 0)})`);
+  const reasons = (o: OrganizationCounts) => (o.topReasons && o.topReasons.length > 0 ? `: ${o.topReasons.map((r) => `${r.reason} ${r.count}`).join(', ')}` : '');
+  const parts = b.map((o) => `${o.organization_id} ${o.failed}/${o.completed} (${pctOf(o.completed > 0 ? o.failed / o.completed : 0)}${reasons(o)})`);
   return ` By organization (failed/completed): ${parts.join(', ')}${total > b.length ? `, and ${total - b.length} more` : ''}.`;
 }
 

@@ -111,15 +111,20 @@ export function alertsSuite({ beforeTeardown }: { beforeTeardown?: () => Promise
  * a busy machine the local fake's answer can be held up past 10 s, and the outbox then sends the page again (it
  * delivers at least once), which these tests would count as a second page of the same transition.
  */
-export function channels(h: Harness): Pick<AlertEvaluatorOptions, 'notifiers' | 'routes'> {
-  return {
-    notifiers: {
-      'slack-bot': new SlackNotifier({ name: 'slack-bot', webhookUrl: h.slack.webhook('bot'), timeoutMs: 60_000 }),
-      'slack-crm': new SlackNotifier({ name: 'slack-crm', webhookUrl: h.slack.webhook('crm'), timeoutMs: 60_000 }),
-      pagerduty: new PagerDutyNotifier({ name: 'pagerduty', baseUrl: h.pd.url, routingKey: h.pd.routingKey }),
-    },
-    routes: { 'bot-oncall': ['slack-bot', 'pagerduty'], 'crm-oncall': ['slack-crm'] },
+export function channels(h: Harness, slackReceivers: readonly string[] = []): Pick<AlertEvaluatorOptions, 'notifiers' | 'routes'> {
+  const slack = (name: string) => new SlackNotifier({ name: `slack-${name}`, webhookUrl: h.slack.webhook(name), timeoutMs: 60_000 });
+  const notifiers: AlertEvaluatorOptions['notifiers'] = {
+    'slack-bot': slack('bot'),
+    'slack-crm': slack('crm'),
+    pagerduty: new PagerDutyNotifier({ name: 'pagerduty', baseUrl: h.pd.url, routingKey: h.pd.routingKey }),
   };
+  const routes: AlertEvaluatorOptions['routes'] = { 'bot-oncall': ['slack-bot', 'pagerduty'], 'crm-oncall': ['slack-crm'] };
+  // More receivers, each a Slack channel of its own name (an organization's channel, as SLACK_RECEIVER_WEBHOOKS declares them).
+  for (const name of slackReceivers) {
+    notifiers[`slack-${name}`] = slack(name);
+    routes[name] = [`slack-${name}`];
+  }
+  return { notifiers, routes };
 }
 
 /**
@@ -147,12 +152,16 @@ export function evaluator(o: Partial<AlertEvaluatorOptions> & Pick<AlertEvaluato
  * One evaluator identity (group, control topic) on a fresh events topic that can be stopped and started again, with
  * a movable clock starting 8 h back on a whole minute. Every evaluator it starts is pushed to `running` for teardown.
  */
-export async function restartableService(suite: AlertsSuite, rules: RulesFile, { partitions, running }: { partitions: number; running: AlertEvaluator[] }) {
+export async function restartableService(
+  suite: AlertsSuite,
+  rules: RulesFile,
+  { partitions, running, slackReceivers = [] }: { partitions: number; running: AlertEvaluator[]; slackReceivers?: readonly string[] },
+) {
   const { kafka, db } = suite;
   const { events: topic } = await freshTopics(kafka, partitions);
   const start = Math.floor((Date.now() - 8 * 3600_000) / MIN) * MIN;
   const clock = { now: start };
-  const shared = { kafka, db, rules, eventsTopic: topic, clock: () => clock.now, ...CLOCK_BEHIND_EVENTS, groupId: uniqueName('alerts'), controlTopic: uniqueName('t-ctl'), ...channels(suite) };
+  const shared = { kafka, db, rules, eventsTopic: topic, clock: () => clock.now, ...CLOCK_BEHIND_EVENTS, groupId: uniqueName('alerts'), controlTopic: uniqueName('t-ctl'), ...channels(suite, slackReceivers) };
   let current: AlertEvaluator | undefined;
   const api = {
     start,

@@ -28,20 +28,21 @@ describe('kill switch scoped by blast radius', () => {
   const ORGS = ['org-a', 'org-b', 'org-c', 'org-d', 'org-e', 'org-f', 'org-g'];
 
   /** The kill-switch rule alone, shortened: a 10-minute window, 10 minutes sustained, 10 calls. */
-  function rules(): RulesFile {
+  function rules(organizationRoutes: Record<string, string[]> = {}): RulesFile {
     const base = loadRulesFile();
     const ks = base.rules.find((r) => r.id === 'sustained-failure-kill-switch')!;
-    return parseRules({ ...base, rules: [{ ...ks, windowMinutes: 10, pendingMinutes: 10, minVolume: 10 }] });
+    return parseRules({ ...base, blastRadius: { ...base.blastRadius, organizationRoutes }, rules: [{ ...ks, windowMinutes: 10, pendingMinutes: 10, minVolume: 10 }] });
   }
 
-  async function service() {
+  async function service(organizationRoutes: Record<string, string[]> = {}) {
     const { db } = suite;
     await db.query('DELETE FROM alert_state');
     await db.query('DELETE FROM alert_kill_switch_log');
+    await db.query('DELETE FROM alert_outbox');
     await db.query('DELETE FROM node_registry_organizations');
     await db.query('DELETE FROM node_registry_audit');
     await db.query(`UPDATE node_registries SET enabled = true`);
-    return restartableService(suite, rules(), { partitions: 2, running });
+    return restartableService(suite, rules(organizationRoutes), { partitions: 2, running, slackReceivers: [...new Set(Object.values(organizationRoutes).flat())] });
   }
 
   const killSwitch = (channel: string) => slackTexts(slack, channel).filter((t) => t.startsWith('[KILL SWITCH]') && t.includes(DEAL));
@@ -124,5 +125,40 @@ describe('kill switch scoped by blast radius', () => {
     // the action-wide decision, then each failing organization's own breach standing aside once
     expect(log[0]).toEqual({ decision: 'done', scope: 'global' });
     expect(log.slice(1).every((l) => l.decision === 'deferred_global')).toBe(true);
+  });
+
+  it('two organizations failing: each one\'s own route pages its channel, an organization without a route pages organizationReceivers, a healthy routed one hears nothing', { timeout: 300_000 }, async () => {
+    slack.messages.length = 0;
+    const { db } = suite;
+    // org-a has a channel of its own, org-b none (crm-oncall, the fallback), org-c has one but stays healthy
+    const svc = await service({ 'org-a': ['cs-a'], 'org-c': ['cs-c'] });
+    await svc.up();
+    const s = svc.start;
+    // org-a and org-b 10 calls a minute, all failing; the five others 10 a minute, all fine (the action: 29 % failing)
+    const failing = new Set(['org-a', 'org-b']);
+    const minute = (m: number) => ORGS.flatMap((org, k) => traffic(m + k * 1000, 10, failing.has(org) ? 10 : 0, DEAL, org));
+    await svc.feed(perMinute(s, 15, minute), s + 17 * MIN);
+    const off = () => db.query<{ organization_id: string }>(`SELECT organization_id FROM node_registry_organizations WHERE node_type = $1 AND enabled = false ORDER BY organization_id`, [DEAL]);
+    await waitFor(async () => (await off()).length === 2, { timeoutMs: 60_000, what: 'both organization-scoped disables' });
+    await outboxDrained(db);
+
+    expect((await off()).map((r) => r.organization_id)).toEqual(['org-a', 'org-b']);
+    expect((await readRegistry(db)).find((r) => r.node_type === DEAL)?.enabled).toBe(true);
+    const csA = killSwitch('cs-a');
+    expect(csA).toHaveLength(1);
+    expect(csA[0]).toContain(`Disabled ${DEAL} for organization org-a (`);
+    const crm = killSwitch('crm');
+    expect(crm).toHaveLength(1);
+    expect(crm[0]).toContain(`Disabled ${DEAL} for organization org-b (`);
+    // the reason breakdown: per organization, its calls and its failure reasons
+    for (const text of [...csA, ...crm]) expect(text).toMatch(/By organization \(failed\/completed\): org-a 100\/100 \(100\.0%: crm_\w+ 100\), org-b 100\/100 \(100\.0%: crm_\w+ 100\)/);
+    const csABlocks = JSON.stringify(slack.for('cs-a').map((m) => m.body.blocks));
+    expect(csABlocks).toContain('Failures by organization');
+    expect(firing('cs-a').every((t) => !t.includes('organization_id=org-b'))).toBe(true);
+    expect(firing('crm').every((t) => !t.includes('organization_id=org-a'))).toBe(true);
+    expect(slackTexts(slack, 'cs-c')).toEqual([]);
+    expect(killSwitch('bot')).toEqual([]);
+    const outbox = await db.query<{ receiver: string }>(`SELECT DISTINCT receiver FROM alert_outbox WHERE kind = 'kill_switch' ORDER BY receiver`);
+    expect(outbox.map((r) => r.receiver)).toEqual(['crm-oncall', 'cs-a']);
   });
 });

@@ -65,6 +65,7 @@ const WRONG: Record<string, string[]> = {
   MIXPANEL_RETRY_MAX_MS: ['soon'],
   SLACK_WEBHOOK_URL: ['hooks.slack.com/services/x'],
   SLACK_CRM_WEBHOOK_URL: ['notaurl'],
+  SLACK_RECEIVER_WEBHOOKS: ['cs-acme=notaurl', 'Bad Name=https://hooks.slack.com/services/T/B/x', 'cs-acme'],
   PAGERDUTY_URL: ['notaurl'],
   ALERT_WEBHOOK_URL: ['mailto:oncall@example.com'],
   PUBLIC_DASHBOARD_URL: ['notaurl', 'dash.example.com'],

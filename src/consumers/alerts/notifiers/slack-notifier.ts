@@ -40,7 +40,8 @@ export function slackBlocks(n: AlertNotification): { text: string; blocks: unkno
     const scope = n.killSwitch.scope === 'organization' ? `organization: ${(n.killSwitch.organizations ?? []).join(', ')}` : 'global';
     blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `*Kill switch (${n.killSwitch.decision}, scope ${scope})*\n${n.killSwitch.message}` } });
     if (n.killSwitch.breakdown && n.killSwitch.breakdown.length > 0) {
-      const rows = n.killSwitch.breakdown.map((b) => `• \`${b.organization_id}\` ${b.failed} failed / ${b.completed} completed`);
+      const reasons = (b: NonNullable<typeof n.killSwitch.breakdown>[number]) => (b.topReasons?.length ? ` (${b.topReasons.map((r) => `\`${r.reason}\` × ${r.count}`).join(', ')})` : '');
+      const rows = n.killSwitch.breakdown.map((b) => `• \`${b.organization_id}\` ${b.failed} failed / ${b.completed} completed${reasons(b)}`);
       blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `*Failures by organization*\n${rows.join('\n')}` } });
     }
   }
