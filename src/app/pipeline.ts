@@ -271,7 +271,7 @@ async function startHttp(config: Config, logger: Logger, d: HttpDeps): Promise<R
       { path: '/', router: createIngestRouter(config.http, { emitter, meter: d.metrics.meter }) },
       { path: '/', router: d.health.router() },
       { path: '/', router: createAlertsAdminRouter({ db, adminToken, logger: logger.child({ component: 'admin' }) }) },
-      { path: '/', router: createReportRouter({ clickhouse, database: config.clickhouse.database, adminToken, thresholds }) },
+      { path: '/', router: createReportRouter({ clickhouse, database: config.clickhouse.database, adminToken, thresholds, db }) },
       ...d.routers,
       { path: '/', router: createDashboardRouter({ clickhouse, database: config.clickhouse.database, logger: logger.child({ component: 'dashboard' }), thresholds, db }) },
     ],

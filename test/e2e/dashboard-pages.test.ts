@@ -172,6 +172,8 @@ describe('per-action and per-organization pages, annotations and the Slack link,
       ['disable', NODE, 'alert:sustained-failure-kill-switch'],
       ['enable', NODE, 'admin:dina'],
     ]);
+    // A global change says it was for everyone.
+    expect(changes.map((a) => a.detail.split(' by ')[0])).toEqual([`disable: ${NODE} for everyone`, `enable: ${NODE} for everyone`]);
     // The disable is drawn at the event time the kill switch decided on; the re-enable when it was written.
     expect(changes[0].start_ms).toBe(disable.at);
     expect(changes[1].start_ms).toBeGreaterThan(reenabledAt - 60_000);

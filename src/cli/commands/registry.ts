@@ -38,7 +38,7 @@ export async function run(args: string[]): Promise<number> {
     const { registries, organizations = [] } = await admin().request<{ registries: RegistryRow[]; organizations?: RegistryRow[] }>('GET', '/v1/registries');
     if (values.json) return (console.log(JSON.stringify({ registries, organizations }, null, 2)), 0);
     const line = (r: RegistryRow, scope: string) =>
-      `${r.enabled ? 'enabled ' : 'DISABLED'}  ${r.node_type.padEnd(28)} ${scope.padEnd(24)} ${r.updated_by ?? ''}${r.reason ? ` — ${r.reason}` : ''}`;
+      `${r.enabled ? 'enabled ' : 'DISABLED'}  ${r.node_type.padEnd(28)} ${scope.padEnd(24)} ${r.updated_by ?? ''}${r.reason ? ` — ${r.reason}` : ''}${r.enabled ? '' : ` (since ${r.updated_at})`}`;
     for (const r of registries) console.log(line(r, 'global'));
     for (const r of organizations) console.log(line(r, `org ${r.organization_id ?? ''}`));
     return 0;

@@ -6,7 +6,8 @@ import { parse, UsageError } from '../args.ts';
 export const help = `actionpulse report --week [--week-of YYYY-MM-DD] [--slack] [--json]
 
   The weekly review of spec §11.1 (success rate, failure-reason mix, per-node_type volume; flags for a failed
-  rate up > 10% week over week and rising token-refresh failures), as Markdown. --slack posts the digest to
+  rate up > 10% week over week and rising token-refresh failures) and the week's disables and re-enables, global
+  or for one organization, automatic or by hand, as Markdown. --slack posts the digest to
   SLACK_WEBHOOK_URL (or prints its Block Kit JSON when none is configured). The week runs Monday–Sunday UTC.`;
 
 export async function run(args: string[]): Promise<number> {

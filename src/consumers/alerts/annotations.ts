@@ -83,7 +83,7 @@ export async function readAnnotations(db: SqlDb, f: AnnotationFilters, nowMs: nu
       node_type: a.nodeType,
       organization_id: a.organizationId,
       title: a.change,
-      detail: `${a.change}: ${a.nodeType ?? 'every action'}${a.organizationId ? ` for ${a.organizationId}` : ''} by ${a.actor}${a.reason ? ` — ${a.reason}` : ''} (${new Date(a.at).toISOString()})`,
+      detail: `${a.change}: ${a.nodeType ?? 'every action'}${a.organizationId ? ` for ${a.organizationId}` : a.scope === 'global' ? ' for everyone' : ''} by ${a.actor}${a.reason ? ` — ${a.reason}` : ''} (${new Date(a.at).toISOString()})`,
       actor: a.actor,
       url: dashboardLink('', { scope, fromMs: a.at - 60 * MIN, toMs: Math.min(Math.max(nowMs, a.at + MIN), a.at + 60 * MIN) }),
     });
@@ -96,6 +96,8 @@ interface AuditChange {
   at: number;
   nodeType: string | null;
   organizationId: string | null;
+  /** `global` when the row says the change was for everyone (the `scope` column); null when it does not say. */
+  scope: string | null;
   /** "disable", "enable", or whatever the trail records, with its kind when the row names one. */
   change: string;
   actor: string;
@@ -126,6 +128,7 @@ async function auditRows(db: SqlDb, f: AnnotationFilters): Promise<AuditChange[]
       at: Number.isFinite(eventTime) && eventTime > 0 ? eventTime : created,
       nodeType: nodeType === '*' ? null : nodeType,
       organizationId: text(extra.organization_id) ?? text(details.organization_id),
+      scope: text(extra.scope),
       change: kind && kind !== action ? `${action} (${kind})` : action,
       actor: text(r.actor) ?? 'unknown',
       reason: text(r.reason),

@@ -1,10 +1,11 @@
 import { FAILURE_REASONS, failureClass, NODE_TYPES, type ActionEvent } from '../../events/index.ts';
 import type { RateThresholds } from './rate-thresholds.ts';
+import { countDecisions, type DecisionCounts, type RegistryDecision, type RegistryDecisionsProvider } from './registry-decisions.ts';
 
 /**
  * Spec §11.1 weekly review: success rate, failure-reason mix, per-node_type volume, and the two flags —
  * failed rate up > 10% week over week (investigate within 48 h) and token-refresh failures trending up
- * (page CRM). Works on counts from any provider (ClickHouse owns the SQL; `countsFromEvents` serves
+ * (page CRM); and the week's registry decisions (disables and re-enables, global or for one organization). Works on counts from any provider (ClickHouse owns the SQL; `countsFromEvents` serves
  * tests and small deployments), and renders Markdown and a Slack Block Kit digest.
  *
  * Rates are of completed calls: failed rate = failed / (executed + failed), success rate = executed / (executed +
@@ -71,6 +72,8 @@ export interface WeeklyReview {
   /** The alert rules' thresholds the review states (fractions). */
   thresholds: RateThresholds;
   flags: { code: 'failed_rate_up' | 'token_refresh_failures_up'; message: string }[];
+  /** The week's disables and re-enables from the audit trail: counted by scope, and listed. */
+  decisions: { counts: DecisionCounts; list: RegistryDecision[] };
   markdown: string;
   slack: { text: string; blocks: unknown[] };
 }
@@ -118,7 +121,18 @@ const failedRateOf = (c: { executed: number; failed: number }) => (completedOf(c
  */
 const WEEK_OVER_WEEK_RISE = 1.1;
 
-export function buildWeeklyReview(current: WeekCounts, previous: WeekCounts, thresholds: RateThresholds): WeeklyReview {
+const utcMinute = (ms: number) => `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')}`;
+const scopeText = (d: RegistryDecision) => (d.scope === 'organization' ? `organization ${d.organization_id ?? ''}` : 'global (everyone)');
+/** Markdown table cells: a reason is free text. */
+const cell = (v: string) => v.replace(/\|/g, '\\|').replace(/\s+/g, ' ');
+
+function decisionLines(c: DecisionCounts): string[] {
+  const line = (what: string, x: DecisionCounts['disables']) => `- ${what}: ${x.global} global, ${x.organization} for one organization (${x.automatic} automatic, ${x.global + x.organization - x.automatic} by hand)`;
+  return [line('Disables', c.disables), line('Re-enables', c.enables)];
+}
+
+export function buildWeeklyReview(current: WeekCounts, previous: WeekCounts, thresholds: RateThresholds, decisionList: readonly RegistryDecision[] = []): WeeklyReview {
+  const decisions = { counts: countDecisions(decisionList), list: [...decisionList] };
   const successRate = successOf(current);
   const failedRate = failedRateOf(current);
   const previousFailedRate = failedRateOf(previous);
@@ -156,6 +170,17 @@ export function buildWeeklyReview(current: WeekCounts, previous: WeekCounts, thr
     '|---|---:|---:|---:|---:|---:|---:|',
     ...nodeTypes.map(([nt, c]) => `| ${nt} | ${c.invoked} | ${completedOf(c)} | ${c.executed} | ${c.failed} | ${pct(failedRateOf(c))} | ${c.blocked} |`),
     '',
+    '## Kill switch and registry decisions',
+    ...decisionLines(decisions.counts),
+    ...(decisions.list.length
+      ? [
+          '',
+          '| when (UTC) | change | node_type | scope | by | reason |',
+          '|---|---|---|---|---|---|',
+          ...decisions.list.map((d) => `| ${utcMinute(d.at)} | ${d.action} | ${d.node_type} | ${scopeText(d)} | ${cell(d.actor)} | ${cell(d.reason ?? '')} |`),
+        ]
+      : []),
+    '',
   ].join('\n');
   const text = `Weekly review: success ${pct(successRate)}, failed rate ${pct(failedRate)}${flags.length ? ` — ${flags.length} flag(s)` : ''}`;
   const blocks: unknown[] = [
@@ -173,12 +198,27 @@ export function buildWeeklyReview(current: WeekCounts, previous: WeekCounts, thr
     },
     { type: 'section', text: { type: 'mrkdwn', text: `*Top failure reasons*\n${reasons.slice(0, 5).map(([r, n]) => `• \`${r}\` × ${n}`).join('\n') || '—'}` } },
     { type: 'section', text: { type: 'mrkdwn', text: `*Flags*\n${flags.map((f) => `:warning: ${f.message}`).join('\n') || 'none'}` } },
+    {
+      type: 'section',
+      text: {
+        type: 'mrkdwn',
+        text: `*Kill switch and registry decisions*\n${decisionLines(decisions.counts).map((l) => l.replace(/^- /, '• ')).join('\n')}${decisions.list
+          .filter((d) => d.action === 'disable')
+          .slice(0, 10)
+          .map((d) => `\n:no_entry: \`${d.node_type}\` ${scopeText(d)} by ${d.actor} (${utcMinute(d.at)})`)
+          .join('')}`,
+      },
+    },
   ];
-  return { current, previous, successRate, failedRate, previousFailedRate, thresholds, flags, markdown: md, slack: { text, blocks } };
+  return { current, previous, successRate, failedRate, previousFailedRate, thresholds, flags, decisions, markdown: md, slack: { text, blocks } };
 }
 
-export async function weeklyReview(provider: WeekCountsProvider, weekStartMs: number, thresholds: RateThresholds): Promise<WeeklyReview> {
+export async function weeklyReview(provider: WeekCountsProvider, weekStartMs: number, thresholds: RateThresholds, registry?: RegistryDecisionsProvider): Promise<WeeklyReview> {
   const week = 7 * 24 * 3600_000;
-  const [current, previous] = await Promise.all([provider.weekCounts(weekStartMs, weekStartMs + week), provider.weekCounts(weekStartMs - week, weekStartMs)]);
-  return buildWeeklyReview(current, previous, thresholds);
+  const [current, previous, decisions] = await Promise.all([
+    provider.weekCounts(weekStartMs, weekStartMs + week),
+    provider.weekCounts(weekStartMs - week, weekStartMs),
+    registry ? registry.decisions(weekStartMs, weekStartMs + week) : Promise.resolve([]),
+  ]);
+  return buildWeeklyReview(current, previous, thresholds, decisions);
 }

@@ -77,7 +77,7 @@ describe('operator commands through the admin API', () => {
     expect(global.enabled).toBe(true);
     const list = await cli(['registry', 'list']);
     expect(list.stdout).toMatch(/enabled\s+qontak_crm_deal_update\s+global/);
-    expect(list.stdout).toMatch(/DISABLED\s+qontak_crm_deal_update\s+org org-acme\s+admin:cs — token not refreshing/);
+    expect(list.stdout).toMatch(/DISABLED\s+qontak_crm_deal_update\s+org org-acme\s+admin:cs — token not refreshing \(since \d{4}-\d{2}-\d{2}T/);
     const on = await cli(['registry', 'enable', 'qontak_crm_deal_update', '--organization', 'org-acme', '--reason', 'token fixed', '--actor', 'cs']);
     expect(on.code).toBe(0);
     expect((await cli(['registry', 'list'])).stdout).not.toMatch(/org-acme/);
@@ -126,5 +126,11 @@ describe('operator commands through the admin API', () => {
     expect(r.stdout).toContain('weekly review');
     expect(r.stdout).toContain('Success rate: **75.0%** of 4 completed calls (3 executed, 1 failed, of which 0 with an unknown outcome that may have succeeded;');
     expect(r.stdout).toMatch(/\| crm_server_error \| 1 \|/);
+    // The registry decisions of the week, from the audit trail: the ones the tests above made by hand.
+    const day = '\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}';
+    expect(r.stdout).toContain('- Disables: 1 global, 1 for one organization (0 automatic, 2 by hand)');
+    expect(r.stdout).toContain('- Re-enables: 1 global, 1 for one organization (0 automatic, 2 by hand)');
+    expect(r.stdout).toMatch(new RegExp(`\\| ${day} \\| disable \\| qontak_crm_deal_update \\| organization org-acme \\| admin:cs \\| token not refreshing \\|`));
+    expect(r.stdout).toMatch(new RegExp(`\\| ${day} \\| disable \\| qontak_chat_room_tag \\| global \\(everyone\\) \\| admin:dina \\| tag worker backlog \\|`));
   });
 });

@@ -8,6 +8,9 @@ import { loadRateThresholds } from '../../../src/consumers/alerts/rate-threshold
 import type { ActionEvent } from '../../../src/events/index.ts';
 import { failed, invoked, refreshFailed, T0 } from './engine-driver.ts';
 import { buildEvent } from '../../../src/events/index.ts';
+import { AuditTrailDecisions } from '../../../src/consumers/alerts/registry-decisions.ts';
+import { migrateRegistry, setOrganizationEnabled, setRegistryEnabled } from '../../../src/executors/registry-schema.ts';
+import { openRegistryDb } from '../../../src/platform/registry-db.ts';
 
 const SHIPPED = loadRateThresholds({ sloBurnRate: true });
 
@@ -92,5 +95,49 @@ describe('weekly review', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('counts and lists the week\'s disables and re-enables from the audit trail: global or for one organization, automatic or by hand', async () => {
+    const db = await openRegistryDb({ memory: true });
+    try {
+      await migrateRegistry(db);
+      const DEAL = 'qontak_crm_deal_update';
+      const auto = { actor: 'alert:sustained-failure-kill-switch', reason: 'failure rate 100.0% > 20% sustained for 1440 min (concentrated)' };
+      await setOrganizationEnabled(db, DEAL, 'org-a', false, auto);
+      await setRegistryEnabled(db, 'qontak_chat_room_tag', false, { ...auto, reason: 'failure rate 60.0% > 20% sustained for 1440 min (spread across organizations)' });
+      await setOrganizationEnabled(db, DEAL, 'org-a', true, { actor: 'admin:cs', reason: 'token | fixed' });
+      await setRegistryEnabled(db, DEAL, false, { actor: 'admin:dina', reason: 'the week before' });
+      // Written in this order: three this week (an hour apart), the fourth the week before.
+      const ids = (await db.query<{ id: string }>(`SELECT id FROM node_registry_audit ORDER BY id`)).map((r) => r.id);
+      const at = [T0 + 3_600_000, T0 + 7_200_000, T0 + 10_800_000, T0 - 3_600_000];
+      for (const [i, id] of ids.entries()) await db.query(`UPDATE node_registry_audit SET created_at = $2 WHERE id = $1`, [id, new Date(at[i]).toISOString()]);
+
+      const events = [...week(T0 - WEEK, 100, 5, 0), ...week(T0, 100, 5, 0)];
+      const r = await weeklyReview({ weekCounts: async (from, to) => countsFromEvents(events, from, to) }, T0, SHIPPED, new AuditTrailDecisions(db));
+      expect(r.decisions.list.map((d) => [d.action, d.node_type, d.scope, d.organization_id, d.automatic])).toEqual([
+        ['disable', DEAL, 'organization', 'org-a', true],
+        ['disable', 'qontak_chat_room_tag', 'global', null, true],
+        ['enable', DEAL, 'organization', 'org-a', false],
+      ]);
+      expect(r.decisions.counts).toEqual({ disables: { global: 1, organization: 1, automatic: 2 }, enables: { global: 0, organization: 1, automatic: 0 } });
+      expect(r.markdown).toContain('- Disables: 1 global, 1 for one organization (2 automatic, 0 by hand)');
+      expect(r.markdown).toContain('- Re-enables: 0 global, 1 for one organization (0 automatic, 1 by hand)');
+      const day = new Date(T0).toISOString().slice(0, 10);
+      expect(r.markdown).toContain(`| ${day} 01:00 | disable | ${DEAL} | organization org-a | alert:sustained-failure-kill-switch | ${auto.reason} |`);
+      expect(r.markdown).toContain(`| ${day} 02:00 | disable | qontak_chat_room_tag | global (everyone) |`);
+      expect(r.markdown).toContain('| admin:cs | token \\| fixed |');
+      expect(r.markdown).not.toContain('admin:dina');
+      const digest = JSON.stringify(r.slack.blocks);
+      expect(digest).toContain(`\`${DEAL}\` organization org-a by alert:sustained-failure-kill-switch`);
+      expect(digest).toContain('`qontak_chat_room_tag` global (everyone)');
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('without a registry the review lists no decisions and says so', async () => {
+    const r = await weeklyReview({ weekCounts: async (from, to) => countsFromEvents([], from, to) }, T0, SHIPPED);
+    expect(r.decisions.list).toEqual([]);
+    expect(r.markdown).toContain('- Disables: 0 global, 0 for one organization (0 automatic, 0 by hand)');
   });
 });
