@@ -4,7 +4,8 @@ import { utc } from './format.js';
 import { inputInstant, inputValue, readState, sameState, stateQuery } from './view-state.js';
 import { lineChart, weeklyBars } from './charts.js';
 import { fillTable, panel, setEmpty, setError, setLoading, setReady } from './panels.js';
-import { METRIC_TABLES } from './metric-tables.js';
+import { METRIC_TABLES, weekRange } from './metric-tables.js';
+import { markReasonScope, showChips } from './filter-chips.js';
 import { showFailureRate, showOverview, showThresholds } from './tiles.js';
 import { loadErrorBudget } from './error-budget.js';
 import { loadHealth } from './health.js';
@@ -103,25 +104,31 @@ async function refresh() {
   statusLine.textContent = 'Loading…';
   setDownloads();
   showFocusLinks();
+  showChips(document.getElementById('filter-chips'), state, (key) => `?${stateQuery({ ...state, [key]: '' })}`);
   const empty = (message) => (firstRun ? 'No data yet.' : message);
   // Annotations are an overlay: when they cannot load, the charts still draw, without them.
   const annotations = get('/api/annotations', signal).then((a) => a.annotations, () => []);
   const overview = load(['volume', 'adoption', 'success', 'token', 'blocked'], signal, async () => {
     const o = await get('/api/overview', signal);
     showThresholds(o.thresholds);
-    showOverview(o, firstRun);
+    showOverview(o, firstRun, (weekStart) => `?${stateQuery({ ...state, ...weekRange(weekStart) })}`);
     showRange(o.range);
+    for (const name of ['volume', 'adoption', 'success', 'token', 'blocked']) markReasonScope(panel(name), state.reason, o.range.reason);
     return o;
   });
   const weekly = load('execution-volume-weekly', signal, async (p) => {
-    const weeks = (await overview).execution_volume_weekly;
+    const o = await overview;
+    const weeks = o.execution_volume_weekly;
+    markReasonScope(p, state.reason, o.range.reason);
     if (weeks.length === 0) return setEmpty(p, empty('No execution in this range.'));
-    weeklyBars('chart-weekly', 'Executed', weeks.map((w) => w.week_start), weeks.map((w) => w.executed), '#1570ef', await annotations);
+    // A click on a week's bar opens that week (as the week in the volume tile does).
+    weeklyBars('chart-weekly', 'Executed', weeks.map((w) => w.week_start), weeks.map((w) => w.executed), '#1570ef', await annotations, (week) => navigate({ ...state, ...weekRange(week) }));
     setReady(p);
   });
   const series = load('actions-timeseries', signal, async (p) => {
     const { range, rows } = await get('/api/metrics/actions-timeseries', signal);
-    if (rows.every((r) => r.executed + r.failed + r.blocked === 0)) return setEmpty(p, empty('No completed or blocked call in this range.'));
+    markReasonScope(p, state.reason, range.reason);
+    if (rows.every((r) => r.executed + r.failed + r.blocked === 0)) return setEmpty(p, empty(range.reason ? `No call failed with ${range.reason} in this range.` : 'No completed or blocked call in this range.'));
     lineChart('chart-timeseries', [
       { label: 'Executed', stroke: '#1b7f3b', width: 2 },
       { label: 'Failed', stroke: '#b42318', width: 2 },
@@ -131,12 +138,18 @@ async function refresh() {
   });
   const tables = METRIC_TABLES.map((t) => load(t.metric === 'failure-rate-1h' ? [t.metric, 'failure-rate'] : t.metric, signal, async (p) => {
     const [{ range, rows, previous }, o] = await Promise.all([get(`/api/metrics/${t.metric}`, signal), t.metric === 'failure-rate-1h' ? overview : null]);
-    if (t.metric === 'failure-rate-1h') showFailureRate(rows, o.thresholds, firstRun, previous?.rows);
+    if (t.metric === 'failure-rate-1h') {
+      showFailureRate(rows, o.thresholds, firstRun, previous?.rows);
+      markReasonScope(panel('failure-rate'), state.reason, range.reason);
+    }
+    markReasonScope(p, state.reason, range.reason);
     lastRange = range;
-    if (rows.length === 0) return setEmpty(p, empty(t.empty));
+    if (rows.length === 0) return setEmpty(p, empty(range.reason ? `No call failed with ${range.reason} in this range.` : t.empty));
     fillTable(p, rows, t.columns, previous?.rows, (patch) => `?${stateQuery({ ...state, ...patch })}`);
     setReady(p);
   }));
+  // The error budget is the alert evaluator's, over every call.
+  markReasonScope(panel('error-budget'), state.reason, '');
   const results = await Promise.allSettled([overview, weekly, series, ...tables, loadErrorBudget(signal, firstRun), loadHealth(signal)]);
   if (signal.aborted) return;
   const failed = results.filter((r) => r.status === 'rejected');

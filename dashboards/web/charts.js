@@ -83,8 +83,11 @@ export function lineChart(id, series, data, range, annotations = []) {
   resize.observe(el);
 }
 
-/** One bar per ISO week (its bucket), centred in the week, over the weeks the range touches. */
-export function weeklyBars(id, label, weeks, values, color, annotations = []) {
+/**
+ * One bar per ISO week (its bucket), centred in the week, over the weeks the range touches. `onPick(week)`, when
+ * given, is called with the week ('YYYY-MM-DD') under the pointer when the plot is clicked.
+ */
+export function weeklyBars(id, label, weeks, values, color, annotations = [], onPick) {
   const el = document.getElementById(id);
   const WEEK = 7 * 86400;
   const starts = weeks.map((w) => Date.parse(`${w}T00:00:00Z`) / 1000);
@@ -96,5 +99,15 @@ export function weeklyBars(id, label, weeks, values, color, annotations = []) {
     legend: { live: false },
   }, [starts.map((s) => s + WEEK / 2), values], annotations);
   el.dataset.points = String(starts.length);
+  el.classList.toggle('pick', Boolean(onPick));
+  if (onPick) {
+    const u = charts.get(id);
+    u.over.addEventListener('click', () => {
+      // The week holding the pointer's time (not the nearest bar's centre, which may be the next week's).
+      const at = u.posToVal(u.cursor.left, 'x');
+      const week = weeks.find((_w, i) => at >= starts[i] && at < starts[i] + WEEK);
+      if (u.cursor.left >= 0 && week) onPick(week);
+    });
+  }
   resize.observe(el);
 }

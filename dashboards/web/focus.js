@@ -6,15 +6,21 @@ import { QUICK_RANGES, readState, stateQuery } from './view-state.js';
 import { lineChart } from './charts.js';
 import { fillTable, panel, setEmpty, setError, setLoading, setReady } from './panels.js';
 import { showFailureRate, showThresholds } from './tiles.js';
+import { markReasonScope, showChips } from './filter-chips.js';
 
 const PAGE = document.body.dataset.page;
 let state = readState(window.location.search);
 let thresholds = { failure_rate_alert: null, kill_switch: null, slo_allowed_failure_rate: null };
 const KEY = PAGE === 'action' ? 'node_type' : 'organization_id';
+// Nothing recorded at all yet (`first_event_at` null): every empty panel says "No data yet.", as on the overview.
+let firstRun = false;
+const empty = (p, message) => setEmpty(p, firstRun ? 'No data yet.' : message);
 
 const link = (page, patch) => `${page}?${stateQuery({ ...state, ...patch, compare: '' })}`;
 const toAction = (r) => link('action.html', { node_type: r.node_type });
 const toOrganization = (r) => link('organization.html', { organization_id: r.organization_id, node_type: '' });
+// A failure reason narrows this page to the calls that failed with it (a chip drops it again).
+const toReason = (r) => link(`${PAGE}.html`, { reason: r.reason });
 const when = (ms) => (ms === null ? 'still firing' : utc(ms));
 
 const TABLES = {
@@ -38,7 +44,7 @@ const TABLES = {
     metric: 'failure-reasons',
     empty: 'No failed calls in this range.',
     columns: [
-      { key: 'reason', format: text },
+      { key: 'reason', format: text, drill: toReason },
       { key: 'class', format: text },
       { key: 'failures', format: int },
       { key: 'share_pct', format: (v) => (v === null ? '–' : pct(v)) },
@@ -109,6 +115,7 @@ function header() {
   }));
   const scope = document.getElementById('scope');
   scope.textContent = PAGE === 'action' && state.organization_id ? `Organization ${state.organization_id} only` : '';
+  showChips(document.getElementById('filter-chips'), state, (key) => link(`${PAGE}.html`, { [key]: '' }), ['reason']);
   for (const a of document.querySelectorAll('a[data-download]')) a.href = `/api/${a.dataset.download}?${stateQuery(state)}&format=csv`;
 }
 
@@ -125,7 +132,8 @@ async function refresh() {
   const series = load('calls', async (p) => {
     const [{ range, rows }, notes] = await Promise.all([get('/api/metrics/actions-timeseries'), annotations.catch(() => [])]);
     showRange(range);
-    if (rows.every((r) => r.executed + r.failed + r.blocked === 0)) return setEmpty(p, 'No completed or blocked call in this range.');
+    markReasonScope(p, state.reason, range.reason);
+    if (rows.every((r) => r.executed + r.failed + r.blocked === 0)) return empty(p, range.reason ? `No call failed with ${range.reason} in this range.` : 'No completed or blocked call in this range.');
     lineChart('chart-calls', [
       { label: 'Executed', stroke: '#1b7f3b', width: 2 },
       { label: 'Failed', stroke: '#b42318', width: 2 },
@@ -135,7 +143,8 @@ async function refresh() {
   });
   const durations = load('durations', async (p) => {
     const [{ range, rows }, notes] = await Promise.all([get('/api/metrics/durations-timeseries'), annotations.catch(() => [])]);
-    if (rows.length === 0) return setEmpty(p, 'No executed or failed call in this range.');
+    markReasonScope(p, state.reason, range.reason);
+    if (rows.length === 0) return empty(p, 'No executed or failed call in this range.');
     lineChart('chart-durations', [
       { label: 'p50', stroke: '#1554c0', width: 2 },
       { label: 'p95', stroke: '#b54708', width: 2 },
@@ -143,26 +152,33 @@ async function refresh() {
     return setReady(p);
   });
   const tables = Object.entries(TABLES).map(([name, t]) => load(name, async (p) => {
-    const { rows } = await get(`/api/metrics/${t.metric}`);
-    if (rows.length === 0) return setEmpty(p, t.empty);
+    const { range, rows } = await get(`/api/metrics/${t.metric}`);
+    markReasonScope(p, state.reason, range.reason);
+    if (rows.length === 0) return empty(p, range.reason ? `No call failed with ${range.reason} in this range.` : t.empty);
     fillTable(p, rows, t.columns, undefined, (url) => url);
     return setReady(p);
   }));
   const scoped = (a) => ({ ...a, scope: [a.node_type, a.organization_id].filter(Boolean).join(' · ') || 'all actions' });
   const episodes = load('episodes', async (p) => {
+    markReasonScope(p, state.reason, '');
     const list = (await annotations).filter((a) => a.kind === 'alert_episode').map(scoped);
-    if (list.length === 0) return setEmpty(p, 'No alert fired in this range.');
+    if (list.length === 0) return empty(p, 'No alert fired in this range.');
     fillTable(p, list, EPISODE_COLUMNS, undefined, (url) => url);
     return setReady(p);
   });
   const changes = load('changes', async (p) => {
+    markReasonScope(p, state.reason, '');
     const list = (await annotations).filter((a) => a.kind === 'registry_change').map(scoped);
-    if (list.length === 0) return setEmpty(p, 'No disable or re-enable in this range.');
+    if (list.length === 0) return empty(p, 'No disable or re-enable in this range.');
     fillTable(p, list, CHANGE_COLUMNS, undefined, (url) => url);
     return setReady(p);
   });
   // The rolling hour before `to`, as the alert rule judged it (the action page only).
-  const hour = load('failure-rate', async () => showFailureRate((await get('/api/metrics/failure-rate-1h')).rows, thresholds, false));
+  const hour = load('failure-rate', async (p) => {
+    const { range, rows } = await get('/api/metrics/failure-rate-1h');
+    markReasonScope(p, state.reason, range.reason);
+    return showFailureRate(rows, thresholds, firstRun);
+  });
   const results = await Promise.allSettled([series, durations, ...tables, episodes, changes, hour]);
   const failed = results.filter((r) => r.status === 'rejected');
   document.getElementById('status').textContent = failed.length ? `${failed.length} panel(s) could not load: ${failed[0].reason.message}` : `Updated ${utc(Date.now())}.`;
@@ -179,6 +195,7 @@ async function init() {
   if (PAGE === 'organization') state = { ...state, node_type: '' };
   const filters = await get('/api/filters').catch(() => ({ default_range: '24h' }));
   if (filters.thresholds) thresholds = filters.thresholds;
+  firstRun = filters.first_event_at === null;
   showThresholds(thresholds);
   if (!state.range) {
     state = { ...state, range: filters.default_range };

@@ -4,11 +4,14 @@
 // Weekly retention has none: its rows are weeks, which the previous period does not share.
 import { int, pct, text } from './format.js';
 
-// A click on an action, an organization or a week filters the page to it.
+// A click on an action, an organization, a failure reason or a week filters the page to it.
 const byAction = (r) => ({ node_type: r.node_type });
 const byOrganization = (r) => ({ organization_id: r.organization_id });
+const byReason = (r) => ({ reason: r.reason });
 const WEEK_MS = 7 * 86_400_000;
-const byWeek = (r) => ({ range: 'custom', from: `${r.week_start}T00:00:00.000Z`, to: new Date(Date.parse(`${r.week_start}T00:00:00Z`) + WEEK_MS).toISOString() });
+/** The ISO week starting on `weekStart` ('YYYY-MM-DD', a Monday) as a custom range: the patch of the state. */
+export const weekRange = (weekStart) => ({ range: 'custom', from: `${weekStart}T00:00:00.000Z`, to: new Date(Date.parse(`${weekStart}T00:00:00Z`) + WEEK_MS).toISOString() });
+const byWeek = (r) => weekRange(r.week_start);
 
 export const METRIC_TABLES = [
   {
@@ -26,7 +29,7 @@ export const METRIC_TABLES = [
     metric: 'failure-reasons',
     empty: 'No failed calls in this range.',
     columns: [
-      { key: 'reason', format: text },
+      { key: 'reason', format: text, drill: byReason },
       { key: 'class', format: text },
       { key: 'failures', format: int, better: 'down' },
       { key: 'share_pct', format: (v) => (v === null ? '–' : pct(v)) },

@@ -35,8 +35,20 @@ export function showThresholds(t) {
   for (const el of document.querySelectorAll('[data-threshold="success-target"]')) el.textContent = target === null ? 'no SLO rule' : `target ≥ ${pct(target)}`;
 }
 
-/** `firstRun`: nothing recorded at all, every empty tile says "No data yet". */
-export function showOverview(o, firstRun) {
+/** The week in the volume tile's detail as a link opening that week (`href(weekStart)`), like a week row. */
+function linkWeek(name, weekStart, href) {
+  const detail = panel(name).querySelector('.detail');
+  const [before, after] = detail.textContent.split(weekStart);
+  const a = document.createElement('a');
+  a.href = href(weekStart);
+  a.dataset.drill = 'true';
+  a.dataset.week = weekStart;
+  a.textContent = weekStart;
+  detail.replaceChildren(before, a, after);
+}
+
+/** `firstRun`: nothing recorded at all, every empty tile says "No data yet". `weekHref(weekStart)`: a week's view. */
+export function showOverview(o, firstRun, weekHref) {
   const empty = (message) => (firstRun ? 'No data yet.' : message);
   const p = o.previous;
   const cmp = (now, before, kind, better) => (p ? [now, before, kind, better] : undefined);
@@ -46,7 +58,10 @@ export function showOverview(o, firstRun) {
   const weeks = o.execution_volume_weekly;
   const last = weeks[weeks.length - 1];
   if (!last) none('volume', empty('No execution in this range.'));
-  else tile('volume', int(last.executed), `week of ${last.week_start}, ${last.growth_pct === null ? 'no growth figure' : `${last.growth_pct >= 0 ? '+' : ''}${pct(last.growth_pct)} w/w`}`, last.growth_pct === null ? undefined : last.growth_pct > 0, cmp(last.executed, p?.execution_volume_weekly.at(-1)?.executed ?? 0, 'count', 'up'));
+  else {
+    tile('volume', int(last.executed), `week of ${last.week_start}, ${last.growth_pct === null ? 'no growth figure' : `${last.growth_pct >= 0 ? '+' : ''}${pct(last.growth_pct)} w/w`}`, last.growth_pct === null ? undefined : last.growth_pct > 0, cmp(last.executed, p?.execution_volume_weekly.at(-1)?.executed ?? 0, 'count', 'up'));
+    if (weekHref) linkWeek('volume', last.week_start, weekHref);
+  }
   const s = o.success_rate;
   if (Number(s.completed) === 0) none('success', empty('No completed call in this range.'));
   else tile('success', pct(s.success_rate_pct), `${int(s.executed)} executed of ${int(s.completed)} completed calls, ${int(s.failed)} failed (${int(s.unknown_outcome)} with unknown outcome)`, s.meets_target === null ? undefined : s.meets_target === 1, cmp(s.success_rate_pct, p?.success_rate.success_rate_pct, 'pct', 'up'));

@@ -1,8 +1,10 @@
-// The whole view (range, filters, comparison) lives in the page's URL, so a link reproduces what its sender saw. A quick range
+// The whole view (range, filters: organization, action, failure reason; comparison) lives in the page's URL, so a link reproduces what its sender saw. A quick range
 // (`range=24h`) ends now and moves with the clock; a custom one (`from`/`to`, the form notification links carry)
 // is fixed. The API takes the same keys, so the URL's query is the API's query.
 export const QUICK_RANGES = ['1h', '24h', '7d', '28d'];
-const KEYS = ['range', 'from', 'to', 'organization_id', 'node_type', 'compare'];
+const KEYS = ['range', 'from', 'to', 'organization_id', 'node_type', 'reason', 'compare'];
+/** The filters a reader can drop one by one (a chip each). */
+export const FILTERS = [['organization_id', 'Organization'], ['node_type', 'Action'], ['reason', 'Failure reason']];
 
 /** The state a URL names; `range` is null when it names none (the page then asks the API for the default). */
 export function readState(search) {
@@ -11,7 +13,7 @@ export function readState(search) {
   const to = p.get('to');
   const custom = Boolean(from || to);
   const range = custom ? 'custom' : QUICK_RANGES.includes(p.get('range')) ? p.get('range') : null;
-  return { range, from: custom ? from : null, to: custom ? to : null, organization_id: p.get('organization_id') ?? '', node_type: p.get('node_type') ?? '', compare: p.get('compare') === 'previous' ? 'previous' : '' };
+  return { range, from: custom ? from : null, to: custom ? to : null, organization_id: p.get('organization_id') ?? '', node_type: p.get('node_type') ?? '', reason: p.get('reason') ?? '', compare: p.get('compare') === 'previous' ? 'previous' : '' };
 }
 
 /** The query naming a state: the page's URL and every API call. */
@@ -21,7 +23,7 @@ export function stateQuery(state) {
     if (state.from) p.set('from', state.from);
     if (state.to) p.set('to', state.to);
   } else if (state.range) p.set('range', state.range);
-  for (const key of ['organization_id', 'node_type', 'compare']) if (state[key]) p.set(key, state[key]);
+  for (const key of ['organization_id', 'node_type', 'reason', 'compare']) if (state[key]) p.set(key, state[key]);
   return p;
 }
 

@@ -6,7 +6,8 @@ import type { RateThresholds } from '../consumers/alerts/rate-thresholds.ts';
  * The metric definitions of dashboards/sql/*.sql written again, independently, in plain TypeScript over
  * the generator's distinct events. The truth test asserts the SQL over ClickHouse returns exactly these
  * rows. Same filters: [fromMs, toMs) on event time to the millisecond, organization and node_type ('' = all);
- * the metrics that show a threshold take the alert rules' thresholds as the SQL does.
+ * the metrics that show a threshold take the alert rules' thresholds as the SQL does; the four that take a failure
+ * reason keep only the calls that failed with it.
  * Percentiles are the one approximate figure: `durationBounds` gives the interval the SQL's must fall in.
  */
 export interface TruthFilters {
@@ -14,6 +15,8 @@ export interface TruthFilters {
   toMs: number;
   organizationId?: string;
   nodeType?: string;
+  /** A failure reason ('' = all): failure-reasons, node-types, organizations and actions-timeseries only. */
+  reason?: string;
   bucketMinutes?: number;
 }
 
@@ -28,6 +31,10 @@ const isBlocked = (e: ActionEvent) => e.event === 'qontak_action_failed' && fail
 const isUnknown = (e: ActionEvent) => e.event === 'qontak_action_failed' && failureClass(e.reason) === 'unknown';
 /** A failure that counts in rates: every failed event except blocked calls. */
 const isFailure = (e: ActionEvent) => e.event === 'qontak_action_failed' && !isBlocked(e);
+/** The events a reason filter keeps: with one, only the calls that failed with that reason. */
+const ofReason = (q: TruthFilters) => (e: ActionEvent) => !q.reason || (e.event === 'qontak_action_failed' && e.reason === q.reason);
+/** A column that is not about a failure reason: NULL under a reason filter. */
+const unlessReason = <T>(q: TruthFilters, v: T): T | null => (q.reason ? null : v);
 const agentOf = (e: ActionEvent) => `${e.organization_id}|${f(e, 'agent_id')}`;
 
 function select(events: readonly ActionEvent[], q: TruthFilters, names: string[], range: [number, number] = [q.fromMs, q.toMs]) {
@@ -129,6 +136,7 @@ export function failureReasons(events: readonly ActionEvent[], q: TruthFilters):
       const cls = failureClass(reason);
       return { reason, class: cls, failures: n, share_pct: cls === 'blocked' ? null : (100 * n) / counted };
     })
+    .filter((r) => !q.reason || r.reason === q.reason)
     .sort((a, b) => b.failures - a.failures || a.reason.localeCompare(b.reason));
 }
 
@@ -144,7 +152,7 @@ export function durationsOf(events: readonly ActionEvent[], q: TruthFilters, nod
  * answers within `durationBounds` of it, which the truth test checks instead of equality.
  */
 export function nodeTypes(events: readonly ActionEvent[], q: TruthFilters): Row[] {
-  const rows = select(events, q, ['qontak_action_invoked', 'qontak_action_executed', 'qontak_action_failed']);
+  const rows = select(events, q, ['qontak_action_invoked', 'qontak_action_executed', 'qontak_action_failed']).filter(ofReason(q));
   const types = [...new Set(rows.map((e) => String(f(e, 'node_type'))))].sort();
   return types.map((nodeType) => {
     const of = rows.filter((e) => f(e, 'node_type') === nodeType);
@@ -154,14 +162,14 @@ export function nodeTypes(events: readonly ActionEvent[], q: TruthFilters): Row[
     const durations = durationsOf(events, q, nodeType);
     return {
       node_type: nodeType,
-      invoked: count(of, (e) => e.event === 'qontak_action_invoked') - blocked,
-      executed,
+      invoked: unlessReason(q, count(of, (e) => e.event === 'qontak_action_invoked') - blocked),
+      executed: unlessReason(q, executed),
       failed,
       blocked,
       unknown_outcome: count(of, isUnknown),
-      success_rate_pct: pct(executed, executed + failed),
-      p50_ms: executed + failed === 0 ? null : quantileExact(durations, 0.5),
-      p95_ms: executed + failed === 0 ? null : quantileExact(durations, 0.95),
+      success_rate_pct: unlessReason(q, pct(executed, executed + failed)),
+      p50_ms: q.reason || executed + failed === 0 ? null : quantileExact(durations, 0.5),
+      p95_ms: q.reason || executed + failed === 0 ? null : quantileExact(durations, 0.95),
     };
   });
 }
@@ -181,7 +189,7 @@ export function durationBounds(values: number[], level: number, rankSlack: numbe
 }
 
 export function organizations(events: readonly ActionEvent[], q: TruthFilters): Row[] {
-  const rows = select(events, q, ['qontak_action_executed', 'qontak_action_failed', 'qontak_action_token_refreshed']);
+  const rows = select(events, q, ['qontak_action_executed', 'qontak_action_failed', 'qontak_action_token_refreshed']).filter(ofReason(q));
   const orgs = [...new Set(rows.map((e) => e.organization_id))];
   return orgs
     .map((org) => {
@@ -190,10 +198,18 @@ export function organizations(events: readonly ActionEvent[], q: TruthFilters): 
       const failed = count(of, isFailure);
       const blocked = count(of, isBlocked);
       const tokenFailed = count(of, (e) => e.event === 'qontak_action_token_refreshed' && f(e, 'outcome') === 'failed');
-      return { organization_id: org, executed, failed, blocked, success_rate_pct: pct(executed, executed + failed), token_refresh_failed: tokenFailed };
+      return { organization_id: org, calls: executed + failed + blocked, executed, failed, blocked, success_rate_pct: pct(executed, executed + failed), token_refresh_failed: tokenFailed };
     })
-    .sort((a, b) => b.executed + b.failed + b.blocked - (a.executed + a.failed + a.blocked) || a.organization_id.localeCompare(b.organization_id))
-    .slice(0, 200);
+    .sort((a, b) => b.calls - a.calls || a.organization_id.localeCompare(b.organization_id))
+    .slice(0, 200)
+    .map(({ organization_id, executed, failed, blocked, success_rate_pct, token_refresh_failed }) => ({
+      organization_id,
+      executed: unlessReason(q, executed),
+      failed,
+      blocked,
+      success_rate_pct: unlessReason(q, success_rate_pct),
+      token_refresh_failed: unlessReason(q, token_refresh_failed),
+    }));
 }
 
 export function failureRate1h(events: readonly ActionEvent[], q: TruthFilters, t: RateThresholds): Row[] {
@@ -224,13 +240,13 @@ export function actionsTimeseries(events: readonly ActionEvent[], q: TruthFilter
   const buckets = new Map<number, { executed: number; failed: number; blocked: number }>();
   // Every bucket from the one holding `from` to the last one starting before `to`, zero when empty.
   for (let t = Math.floor(q.fromMs / size) * size; t < q.toMs; t += size) buckets.set(t / 1000, { executed: 0, failed: 0, blocked: 0 });
-  for (const e of select(events, q, ['qontak_action_executed', 'qontak_action_failed'])) {
+  for (const e of select(events, q, ['qontak_action_executed', 'qontak_action_failed']).filter(ofReason(q))) {
     const b = buckets.get((Math.floor(e.timestamp / size) * size) / 1000)!;
     if (e.event === 'qontak_action_executed') b.executed++;
     else if (isBlocked(e)) b.blocked++;
     else b.failed++;
   }
-  return [...buckets].sort(([a], [b]) => a - b).map(([t, b]) => ({ t, ...b }));
+  return [...buckets].sort(([a], [b]) => a - b).map(([t, b]) => ({ t, ...b, executed: unlessReason(q, b.executed) }));
 }
 
 /** The durations of each bucket of durations-timeseries.sql (executed and failed calls, blocked ones left out), by bucket start (s). */

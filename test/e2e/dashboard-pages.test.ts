@@ -284,4 +284,77 @@ describe('per-action and per-organization pages, annotations and the Slack link,
       await page.close();
     }
   }, 240_000);
+
+  it('a click on a failure reason narrows the organization page to the calls that failed with it (exact counts), its chip drops it', async () => {
+    const page = await open(`${base}/organization.html?organization_id=org-b&range=24h`, 390);
+    try {
+      const to = Date.parse((await page.locator('#as-of').getAttribute('data-to'))!);
+      await page.locator('[data-testid="table-failure-reasons"] a[data-drill]', { hasText: 'crm_server_error' }).click();
+      await page.waitForURL((u) => u.pathname === '/organization.html' && u.searchParams.get('reason') === 'crm_server_error');
+      await page.waitForSelector('body[data-loaded="true"]');
+      expect(await page.locator('[data-testid="filter-chips"] .chip b').allInnerTexts()).toEqual(['crm_server_error']);
+      const asked = new URL(page.url()).searchParams;
+      expect([asked.get('organization_id'), asked.get('range')]).toEqual(['org-b', '24h']);
+      // Ground truth: the inserted failures of org-b with that reason in the 24 h before the page's "to".
+      const failed = events.filter((e) => e.event === 'qontak_action_failed' && e.reason === 'crm_server_error' && e.organization_id === 'org-b' && e.timestamp >= to - 24 * HOUR && e.timestamp < to).length;
+      expect(failed).toBeGreaterThan(0);
+      expect(await cells(page, 'table-summary')).toEqual([[NODE, 'n/a', 'n/a', failed.toLocaleString('en-US'), '0', '0', 'n/a', 'n/a', 'n/a']]);
+      // The episodes and registry changes are not narrowed by a reason, and say so.
+      expect(await page.locator('[data-panel="episodes"] .scope-note').innerText()).toBe('(every reason)');
+      const overflow = await overflowingElements(page);
+      expect(overflow.out).toEqual([]);
+      await page.locator('[data-filter="reason"] a').click();
+      await page.waitForURL((u) => u.pathname === '/organization.html' && !u.searchParams.has('reason'));
+      await page.waitForSelector('body[data-loaded="true"]');
+      expect(await page.getByTestId('filter-chips').isHidden()).toBe(true);
+      expect((await cells(page, 'table-summary'))[0][2]).not.toBe('n/a');
+    } finally {
+      await page.close();
+    }
+  }, 240_000);
+
+  it('every panel of the action and organization pages has its help: what it counts, the target, what to do', async () => {
+    for (const url of [`${base}/action.html?node_type=${NODE}&range=24h`, `${base}/organization.html?organization_id=org-a&range=24h`]) {
+      const page = await open(url, 1440);
+      try {
+        const panels = await page.locator('[data-panel]').all();
+        expect(panels.length).toBeGreaterThan(3);
+        for (const p of panels) {
+          const help = p.locator('details.help');
+          expect(await help.count(), `${url} ${await p.getAttribute('data-panel')}`).toBe(1);
+          await help.locator('summary').click();
+          const text = await help.innerText();
+          expect(text).toMatch(/Counts/);
+          expect(text).toMatch(/Target/);
+          expect(text).toMatch(/When /);
+        }
+      } finally {
+        await page.close();
+      }
+    }
+  }, 240_000);
+
+  it('on a first run the action and organization pages say "No data yet" in every panel, not zeros', async () => {
+    await runMigrations(clickhouse, { database: 'pages_empty', ttlDays: 400 });
+    const app = express();
+    app.use(createDashboardRouter({ clickhouse, database: 'pages_empty', logger: silentLogger, thresholds: THRESHOLDS }));
+    const empty = await new Promise<Server>((done) => {
+      const s = app.listen(0, '127.0.0.1', () => done(s));
+    });
+    const emptyBase = `http://127.0.0.1:${(empty.address() as AddressInfo).port}`;
+    try {
+      for (const path of [`/action.html?node_type=${NODE}`, '/organization.html?organization_id=org-a']) {
+        const page = await open(`${emptyBase}${path}`, 390);
+        try {
+          const states = await page.locator('[data-panel]').evaluateAll((els) => els.map((el) => [el.getAttribute('data-panel'), el.getAttribute('data-state'), el.querySelector('.panel-state')?.textContent ?? '']));
+          expect(states.length).toBeGreaterThan(3);
+          for (const [name, state, text] of states) expect([path, name, state, text]).toEqual([path, name, 'empty', 'No data yet.']);
+        } finally {
+          await page.close();
+        }
+      }
+    } finally {
+      await new Promise<void>((done) => empty.close(() => done()));
+    }
+  }, 240_000);
 });

@@ -32,11 +32,11 @@ const DAY = 24 * HOUR;
 const NOW = Math.floor(Date.now() / HOUR) * HOUR - 3 * HOUR + 30 * MIN + 20_500;
 const THRESHOLDS = loadRateThresholds({ sloBurnRate: true });
 
-interface Block { age: number; org: string; node: 'qontak_crm_deal_create' | 'qontak_crm_deal_update' | 'qontak_chat_room_tag'; executed: number; failed: number }
+interface Block { age: number; org: string; node: 'qontak_crm_deal_create' | 'qontak_crm_deal_update' | 'qontak_chat_room_tag'; executed: number; failed: number; reason?: 'crm_timeout' }
 const BLOCKS: Block[] = [
   { age: 10 * DAY, org: 'org-a', node: 'qontak_crm_deal_create', executed: 5, failed: 0 },
   { age: 3 * DAY, org: 'org-b', node: 'qontak_crm_deal_update', executed: 7, failed: 2 },
-  { age: 5 * HOUR, org: 'org-a', node: 'qontak_crm_deal_update', executed: 11, failed: 3 },
+  { age: 5 * HOUR, org: 'org-a', node: 'qontak_crm_deal_update', executed: 11, failed: 3, reason: 'crm_timeout' },
   { age: 30 * MIN, org: 'org-c', node: 'qontak_chat_room_tag', executed: 13, failed: 4 },
   // In the minute that holds NOW: read 0 until the minute closed, before ranges ended at the request's instant.
   { age: 15 * SEC, org: 'org-c', node: 'qontak_chat_room_tag', executed: 6, failed: 1 },
@@ -50,7 +50,7 @@ function events(blocks: Block[], now: number): ActionEvent[] {
   for (const b of blocks) {
     for (let i = 0; i < b.executed + b.failed; i++) {
       const base = { source: 'test', organization_id: b.org, node_type: b.node, agent_id: 'agent-1', conversation_id: `c-${++n}`, timestamp: now - b.age + i * 50, duration_ms: 200 };
-      out.push(i < b.executed ? buildEvent({ event: 'qontak_action_executed', ...base }) : buildEvent({ event: 'qontak_action_failed', ...base, reason: 'crm_server_error' }));
+      out.push(i < b.executed ? buildEvent({ event: 'qontak_action_executed', ...base }) : buildEvent({ event: 'qontak_action_failed', ...base, reason: b.reason ?? 'crm_server_error' }));
     }
   }
   return out;
@@ -68,6 +68,16 @@ function failureRateDetail(all: ActionEvent[], to: number): string {
   const inRange = all.filter((e) => e.timestamp >= to - HOUR && e.timestamp < to);
   const failed = inRange.filter((e) => e.event === 'qontak_action_failed').length;
   return `${failed} failed / ${inRange.length} completed calls`;
+}
+
+/** The failed calls with `reason` in [from, to), counted by `key` (node_type or organization_id), sorted by key. */
+function failuresBy(all: ActionEvent[], from: number, to: number, reason: string, key: 'node_type' | 'organization_id'): [string, number][] {
+  const counts = new Map<string, number>();
+  for (const e of all) {
+    if (e.event !== 'qontak_action_failed' || e.reason !== reason || e.timestamp < from || e.timestamp >= to) continue;
+    counts.set(e[key], (counts.get(e[key]) ?? 0) + 1);
+  }
+  return [...counts].sort(([a], [b]) => a.localeCompare(b));
 }
 
 describe('dashboard views in Chromium: ranges, widths, export, states, live', () => {
@@ -264,6 +274,94 @@ describe('dashboard views in Chromium: ranges, widths, export, states, live', ()
       await page.waitForURL((u) => !u.searchParams.has('node_type'));
       await page.waitForSelector('body[data-loaded="true"]');
       expect(await detail(page, 'tile-success')).toBe(successDetail(main, NOW - 28 * DAY, NOW, 'org-a'));
+    } finally {
+      await page.close();
+    }
+  }, 240_000);
+
+  it('a click on a failure reason narrows the page to the calls that failed with it (URL, chip, exact rows, CSV = JSON), the chip drops it; nothing overflows at 390 px', async () => {
+    const [from, to] = [NOW - 28 * DAY, NOW];
+    const page = await open(`${bases.main}/?range=28d`, 390);
+    const rowsOf = (testid: string) => page.locator(`[data-testid="${testid}"] tbody tr`).evaluateAll((trs) => trs.map((tr) => Array.from(tr.querySelectorAll('td'), (td) => (td as { textContent: string | null }).textContent)));
+    try {
+      expect(await page.getByTestId('filter-chips').isHidden()).toBe(true);
+      await page.locator('[data-testid="table-failure-reasons"] a[data-drill]', { hasText: 'crm_timeout' }).click();
+      await page.waitForURL((u) => u.searchParams.get('reason') === 'crm_timeout');
+      await page.waitForSelector('body[data-loaded="true"]');
+      expect(query(page).get('range')).toBe('28d');
+      expect(await page.locator('[data-testid="filter-chips"] .chip').evaluateAll((els) => els.map((el) => [el.getAttribute('data-filter'), el.querySelector('b')?.textContent]))).toEqual([['reason', 'crm_timeout']]);
+
+      // Ground truth: the inserted failed calls with that reason, by action and by organization.
+      const byNode = failuresBy(main, from, to, 'crm_timeout', 'node_type');
+      const byOrg = failuresBy(main, from, to, 'crm_timeout', 'organization_id').sort(([a, x], [b, y]) => y - x || a.localeCompare(b));
+      const total = byNode.reduce((n, [, c]) => n + c, 0);
+      const failedAll = main.filter((e) => e.event === 'qontak_action_failed' && e.timestamp >= from && e.timestamp < to).length;
+      expect(total).toBeGreaterThan(0);
+      expect(total).toBeLessThan(failedAll);
+      expect(await rowsOf('table-failure-reasons')).toEqual([['crm_timeout', 'failure', String(total), `${((100 * total) / failedAll).toFixed(1)}%`]]);
+      expect(await rowsOf('table-node-types')).toEqual(byNode.map(([node, n]) => [node, 'n/a', 'n/a', String(n), '0', '0', 'n/a', 'n/a', 'n/a']));
+      expect(await rowsOf('table-organizations')).toEqual(byOrg.map(([org, n]) => [org, 'n/a', String(n), '0', 'n/a', 'n/a']));
+      const series = (await (await fetch(`${bases.main}/api/metrics/actions-timeseries?${query(page)}`)).json()) as { range: { reason: string }; rows: { executed: number | null; failed: number; blocked: number }[] };
+      expect(series.range.reason).toBe('crm_timeout');
+      expect(series.rows.reduce((n, r) => n + r.failed, 0)).toBe(total);
+      expect(series.rows.filter((r) => r.executed !== null || r.blocked !== 0)).toEqual([]);
+      // The tiles count every call, and say so.
+      expect(await detail(page, 'tile-success')).toBe(successDetail(main, from, to));
+      expect(await page.locator('[data-testid="tile-success"] .scope-note').innerText()).toBe('(every reason)');
+      expect(await page.locator('[data-panel="node-types"] .scope-note').count()).toBe(0);
+      for (const name of ['failure-reasons', 'node-types', 'organizations', 'actions-timeseries']) {
+        const q = `${query(page)}`;
+        const json = (await (await fetch(`${bases.main}/api/metrics/${name}?${q}`)).json()) as { rows: Record<string, string | number | null>[] };
+        const [header, ...rows] = parseCsv(await (await fetch(`${bases.main}/api/metrics/${name}?${q}&format=csv`)).text()) as [string[], ...(string | null)[][]];
+        expect(json.rows.length).toBeGreaterThan(0);
+        expect(header).toEqual(Object.keys(json.rows[0]));
+        expect(rows).toEqual(json.rows.map((r) => header.map((k) => (r[k] === null ? null : String(r[k])))));
+      }
+      const overflow = await overflowingElements(page);
+      expect(overflow.out).toEqual([]);
+      expect(overflow.scrollWidth).toBe(overflow.vw);
+      mkdirSync('test-results', { recursive: true });
+      await page.screenshot({ path: join('test-results', 'dashboard-reason-390.png'), fullPage: true });
+
+      await page.locator('[data-filter="reason"] a').click();
+      await page.waitForURL((u) => !u.searchParams.has('reason'));
+      await page.waitForSelector('body[data-loaded="true"]');
+      expect(await page.getByTestId('filter-chips').isHidden()).toBe(true);
+      expect((await rowsOf('table-failure-reasons')).map((r) => r[0])).toEqual(['crm_server_error', 'crm_timeout']);
+      expect(await page.locator('.scope-note').count()).toBe(0);
+    } finally {
+      await page.close();
+    }
+  }, 240_000);
+
+  it('a click on a week (the volume tile, a bar of the weekly chart) opens that ISO week as a custom range, with its exact numbers', async () => {
+    const page = await open(`${bases.main}/?range=28d`);
+    const expectWeek = async (monday: string) => {
+      const start = Date.parse(`${monday}T00:00:00Z`);
+      await page.waitForURL((u) => u.searchParams.get('from') === new Date(start).toISOString());
+      await page.waitForSelector('body[data-loaded="true"]');
+      expect(query(page).get('to')).toBe(new Date(start + 7 * DAY).toISOString());
+      expect(query(page).get('range')).toBeNull();
+      const executed = main.filter((e) => e.event === 'qontak_action_executed' && e.timestamp >= start && e.timestamp < start + 7 * DAY).length;
+      expect(await page.locator('[data-testid="tile-volume"] .value').innerText()).toBe(executed.toLocaleString('en-US'));
+      expect(await detail(page, 'tile-success')).toBe(successDetail(main, start, start + 7 * DAY));
+    };
+    try {
+      const week = page.locator('[data-testid="tile-volume"] a[data-week]');
+      const monday = await week.innerText();
+      await week.click();
+      await expectWeek(monday);
+
+      await page.goBack();
+      await page.waitForURL((u) => u.searchParams.get('range') === '28d');
+      await page.waitForSelector('body[data-loaded="true"]');
+      const weeks = ((await (await fetch(`${bases.main}/api/overview?${query(page)}`)).json()) as { execution_volume_weekly: { week_start: string }[] }).execution_volume_weekly;
+      expect(weeks.length).toBeGreaterThan(1);
+      // The first bar sits in the middle of the first of the weeks' equal slots.
+      const over = page.locator('#chart-weekly .u-over');
+      const box = (await over.boundingBox())!;
+      await over.click({ position: { x: box.width / weeks.length / 2, y: box.height / 2 } });
+      await expectWeek(weeks[0].week_start);
     } finally {
       await page.close();
     }

@@ -12,7 +12,7 @@ import { thresholdsJson, type RateThresholds } from '../alerts/rate-thresholds.t
 import { dataSpan } from './default-range.ts';
 import { namesRange, parseFilters, previousPeriod, QUICK_RANGE_NAMES, type DashboardFilters } from './dashboard-filters.ts';
 import { toCsv } from './metric-csv.ts';
-import { isMetricName, METRIC_NAMES, runMetric, runMetricTable } from './metric-queries.ts';
+import { isMetricName, METRIC_NAMES, runMetric, runMetricTable, takesReason } from './metric-queries.ts';
 
 export const WEB_DIR = resolve(join(dirname(fileURLToPath(import.meta.url)), '../../../dashboards/web'));
 
@@ -65,7 +65,8 @@ export function createDashboardRouter(o: DashboardRouterOptions): Router {
       res.status(503).json({ error: 'clickhouse_unavailable', detail: 'the analytics store did not answer; try again' });
     }
   };
-  const range = (f: DashboardFilters) => ({
+  // `reason`: the failure reason the answer is narrowed to; '' when its metric counts every call (no reason filter).
+  const range = (f: DashboardFilters, byReason = false) => ({
     name: f.rangeName,
     compare: f.compare ? 'previous' : null,
     from: new Date(f.fromMs).toISOString(),
@@ -73,6 +74,7 @@ export function createDashboardRouter(o: DashboardRouterOptions): Router {
     live: f.live,
     organization_id: f.organizationId,
     node_type: f.nodeType,
+    reason: byReason ? (f.reason ?? '') : '',
     bucket_minutes: f.bucketMinutes,
   });
 
@@ -128,7 +130,8 @@ export function createDashboardRouter(o: DashboardRouterOptions): Router {
         previous ? runMetric(o.clickhouse, o.database, name, previous, o.thresholds) : undefined,
       ]);
       if (f.format === 'json') {
-        r.json({ range: range(f), rows, ...(previous && before ? { previous: { range: range(previous), rows: before } } : {}) });
+        const byReason = takesReason(name);
+        r.json({ range: range(f, byReason), rows, ...(previous && before ? { previous: { range: range(previous, byReason), rows: before } } : {}) });
         return;
       }
       const stamp = (ms: number) => new Date(ms).toISOString().replace(/[:.]/g, '-');

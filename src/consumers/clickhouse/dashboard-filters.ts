@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { NODE_TYPE_NAMES } from '../../events/index.ts';
+import { FAILURE_REASON_CODES, NODE_TYPE_NAMES } from '../../events/index.ts';
 import { bucketMinutesFor, type MetricFilters } from './metric-queries.ts';
 
 const HOUR = 3600_000;
@@ -34,6 +34,7 @@ const filtersSchema = z
     to: instant.optional(),
     organization_id: z.union([z.literal(''), z.string().max(128).regex(identifier)]).optional(),
     node_type: z.union([z.literal(''), z.enum(NODE_TYPE_NAMES)]).optional(),
+    reason: z.union([z.literal(''), z.enum(FAILURE_REASON_CODES)]).optional(),
     format: z.enum(['json', 'csv']).optional(),
     compare: z.enum(['previous']).optional(),
   })
@@ -69,6 +70,7 @@ export function parseFilters(query: unknown, now: number, defaultRange: QuickRan
       toMs: to,
       organizationId: q.organization_id ?? '',
       nodeType: q.node_type ?? '',
+      reason: q.reason ?? '',
       bucketMinutes: bucketMinutesFor(from, to),
       rangeName,
       live: to === now,

@@ -4,7 +4,7 @@ import { loadMetricSql, type MetricName } from './metric-queries.ts';
 /**
  * Builds dashboards/grafana/actionpulse.json from the same SQL files as the web dashboard, so on-call's
  * Grafana panels can never drift from the PM numbers. Data source: the official ClickHouse plugin
- * (grafana-clickhouse-datasource); query parameters become its macros and two textbox variables, and the alert
+ * (grafana-clickhouse-datasource); query parameters become its macros and three textbox variables (organization, action, failure reason), and the alert
  * rules' thresholds become literals (Grafana cannot read the rules file), in the SQL and in the panels' colours.
  * Regenerate: `npx tsx src/consumers/clickhouse/grafana-dashboard.ts > dashboards/grafana/actionpulse.json`
  * (the rules of `ALERT_RULES_FILE` / `ALERT_SLO_BURN_RATE`, the shipped ones when unset).
@@ -30,6 +30,7 @@ export function grafanaSql(sql: string, thresholds: RateThresholds, database = '
     .replaceAll("{to:DateTime64(3, 'UTC')}", '$__toTime')
     .replaceAll('{organization_id:String}', "'${organization_id}'")
     .replaceAll('{node_type:String}', "'${node_type}'")
+    .replaceAll('{reason:String}', "'${reason}'")
     .replaceAll('{bucket_seconds:UInt32}', '3600')
     .replaceAll('{failure_rate_threshold:Nullable(Float64)}', sqlNumber(thresholds.failureRateAlert))
     .replaceAll('{kill_switch_threshold:Nullable(Float64)}', sqlNumber(thresholds.killSwitch))
@@ -166,6 +167,7 @@ export function buildGrafanaDashboard(thresholds: RateThresholds, database = 'ac
         { name: 'registry', type: 'datasource', query: 'grafana-postgresql-datasource', label: 'Registry (PostgreSQL)' },
         { name: 'organization_id', type: 'textbox', label: 'Organization (empty = all)', query: '', current: { value: '' } },
         { name: 'node_type', type: 'textbox', label: 'Action node_type (empty = all)', query: '', current: { value: '' } },
+        { name: 'reason', type: 'textbox', label: 'Failure reason (empty = all; per-action, per-organization, failure reasons, time series)', query: '', current: { value: '' } },
       ],
     },
     annotations: { list: grafanaAnnotations() },

@@ -9,7 +9,7 @@ import type { RateThresholds } from '../alerts/rate-thresholds.ts';
  * The dashboard metrics are SQL files under `dashboards/sql/`, one per metric, so PMs, the web dashboard,
  * Grafana and the truth test all read the same definition. Each takes {db:Identifier}, {from}/{to}
  * (DateTime64(3, 'UTC'), [from, to) to the millisecond), {organization_id:String} and {node_type:String}
- * ('' = all); files that show a threshold take it from the alert rules as a Nullable(Float64) parameter
+ * ('' = all); files where a failure reason means something also take {reason:String} ('' = all); files that show a threshold take it from the alert rules as a Nullable(Float64) parameter
  * (`{failure_rate_threshold}`, `{kill_switch_threshold}`, `{slo_allowed_failure_rate}`). Shared pieces are written once, in `dashboards/sql/include/`, and spliced in where a file says
  * `{{name}}` (see `expandIncludes`).
  */
@@ -39,6 +39,11 @@ export interface MetricFilters {
   toMs: number;
   organizationId?: string;
   nodeType?: string;
+  /**
+   * A failure reason code ('' = all): only the calls that failed with it, in the files that take `{reason:String}`
+   * (`takesReason`); the others answer for every call.
+   */
+  reason?: string;
   /** Only for the time series; default `bucketMinutesFor(fromMs, toMs)`. */
   bucketMinutes?: number;
 }
@@ -122,6 +127,11 @@ export function toChDateTime(ms: number): string {
   return new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
 }
 
+/** Whether a metric file narrows to a failure reason (`{reason:String}`); the others count every call. */
+export function takesReason(name: MetricName): boolean {
+  return loadMetricSql().get(name)!.includes('{reason:String}');
+}
+
 export function isMetricName(name: string): name is MetricName {
   return (METRIC_NAMES as readonly string[]).includes(name);
 }
@@ -144,6 +154,7 @@ export function metricParams(database: string, filters: MetricFilters, threshold
     mto: toChDateTime(mtoMs),
     organization_id: f.organizationId ?? '',
     node_type: f.nodeType ?? '',
+    reason: f.reason ?? '',
     bucket_seconds: bucketMinutes * 60,
     failure_rate_threshold: thresholds.failureRateAlert,
     kill_switch_threshold: thresholds.killSwitch,

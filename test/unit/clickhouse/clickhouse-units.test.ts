@@ -11,7 +11,7 @@ import { MIGRATIONS } from '../../../src/consumers/clickhouse/migrations.ts';
 import { openRegistryDb } from '../../../src/platform/registry-db.ts';
 import { migrateRegistry, setRegistryEnabled } from '../../../src/executors/registry-schema.ts';
 import { migrateAlerts } from '../../../src/consumers/alerts/alert-store-schema.ts';
-import { loadMetricSql, METRIC_NAMES, toChDateTime } from '../../../src/consumers/clickhouse/metric-queries.ts';
+import { loadMetricSql, METRIC_NAMES, takesReason, toChDateTime } from '../../../src/consumers/clickhouse/metric-queries.ts';
 import { quantileExact } from '../../../src/workload/ground-truth.ts';
 import { generateWorkload } from '../../../src/workload/workload-generator.ts';
 
@@ -59,12 +59,12 @@ describe('dashboard filters', () => {
   it('honours from/to to the second, as ISO or epoch milliseconds; a quick range or none ends now, to the millisecond', () => {
     const at = Date.UTC(2026, 10, 25, 10, 37, 42, 500);
     const r = parseFilters({}, at, '7d');
-    expect(r).toEqual({ ok: true, filters: { fromMs: at - 7 * 24 * 3600_000, toMs: at, organizationId: '', nodeType: '', bucketMinutes: 60, rangeName: '7d', live: true, format: 'json', compare: false } });
+    expect(r).toEqual({ ok: true, filters: { fromMs: at - 7 * 24 * 3600_000, toMs: at, organizationId: '', nodeType: '', reason: '', bucketMinutes: 60, rangeName: '7d', live: true, format: 'json', compare: false } });
     expect(parseFilters({ range: '1h' }, at, '7d')).toMatchObject({ ok: true, filters: { fromMs: at - 3600_000, toMs: at, bucketMinutes: 1, rangeName: '1h', live: true } });
     expect(parseFilters({ range: '24h' }, at, '7d')).toMatchObject({ ok: true, filters: { fromMs: at - 24 * 3600_000, bucketMinutes: 15 } });
     expect(parseFilters({ range: '28d' }, at, '7d')).toMatchObject({ ok: true, filters: { fromMs: at - 28 * 24 * 3600_000, bucketMinutes: 360 } });
-    const q = parseFilters({ from: '2026-11-20T10:15:30Z', to: '2026-11-20T11:05:00.000+00:00', node_type: 'qontak_chat_room_tag', organization_id: 'org-7' }, now, '7d');
-    expect(q).toEqual({ ok: true, filters: { fromMs: Date.UTC(2026, 10, 20, 10, 15, 30), toMs: Date.UTC(2026, 10, 20, 11, 5), organizationId: 'org-7', nodeType: 'qontak_chat_room_tag', bucketMinutes: 1, rangeName: 'custom', live: false, format: 'json', compare: false } });
+    const q = parseFilters({ from: '2026-11-20T10:15:30Z', to: '2026-11-20T11:05:00.000+00:00', node_type: 'qontak_chat_room_tag', organization_id: 'org-7', reason: 'crm_timeout' }, now, '7d');
+    expect(q).toEqual({ ok: true, filters: { fromMs: Date.UTC(2026, 10, 20, 10, 15, 30), toMs: Date.UTC(2026, 10, 20, 11, 5), organizationId: 'org-7', nodeType: 'qontak_chat_room_tag', reason: 'crm_timeout', bucketMinutes: 1, rangeName: 'custom', live: false, format: 'json', compare: false } });
     // The form notification links carry: epoch milliseconds.
     const e = parseFilters({ from: String(Date.UTC(2026, 10, 25, 9, 36, 59, 999)), to: String(Date.UTC(2026, 10, 25, 10, 36)) }, now, '7d');
     expect(e).toMatchObject({ ok: true, filters: { fromMs: Date.UTC(2026, 10, 25, 9, 36, 59), toMs: Date.UTC(2026, 10, 25, 10, 36), bucketMinutes: 1 } });
@@ -83,8 +83,9 @@ describe('dashboard filters', () => {
     expect(parseFilters({ compare: 'last-year' }, at, '7d')).toMatchObject({ ok: false, error: expect.stringContaining('compare') });
   });
 
-  it('rejects unknown node types, bad organization ids, inverted ranges and unknown parameters', () => {
+  it('rejects unknown node types and failure reasons, bad organization ids, inverted ranges and unknown parameters', () => {
     expect(parseFilters({ node_type: 'qontak_fax_send' }, now, '7d')).toMatchObject({ ok: false, error: expect.stringContaining('node_type') });
+    expect(parseFilters({ reason: "crm_timeout' OR 1=1" }, now, '7d')).toMatchObject({ ok: false, error: expect.stringContaining('reason') });
     expect(parseFilters({ organization_id: "x' OR 1=1" }, now, '7d')).toMatchObject({ ok: false, error: expect.stringContaining('organization_id') });
     expect(parseFilters({ from: '2026-11-22T00:00:00Z', to: '2026-11-21T00:00:00Z' }, now, '7d')).toEqual({ ok: false, error: 'from must be before to' });
     expect(parseFilters({ from: 'yesterday' }, now, '7d')).toMatchObject({ ok: false, error: expect.stringContaining('epoch milliseconds') });
@@ -109,13 +110,14 @@ describe('dashboard filters', () => {
 });
 
 describe('metric SQL files', () => {
-  it('exist for every metric and take the four shared parameters', () => {
+  it('exist for every metric and take the four shared parameters; the four where a failure reason narrows the calls take it', () => {
     const sql = loadMetricSql();
     for (const name of METRIC_NAMES) {
       const q = sql.get(name)!;
       expect(q, name).toMatch(/^-- /);
       for (const p of ["{to:DateTime64(3, 'UTC')}", '{organization_id:String}', '{node_type:String}', '{db:Identifier}']) expect(q, `${name} ${p}`).toContain(p);
     }
+    expect(METRIC_NAMES.filter(takesReason)).toEqual(['failure-reasons', 'node-types', 'organizations', 'actions-timeseries']);
   });
 
   it('the committed Grafana dashboard is generated from them and the shipped rules, with every parameter replaced by a macro or a literal', () => {
