@@ -11,7 +11,6 @@ import {
   MessagesStreamModes,
   ProduceAcks,
   Producer,
-  stringDeserializer,
   type BaseOptions,
   type ConsumerGroupJoinPayload,
   type Message,
@@ -174,8 +173,19 @@ function describe(err: unknown): string {
   return inner ? `${e.message} (last: ${inner.message})` : e.message;
 }
 
+/**
+ * Library producers per port producer, partitions spread over them (partition % this). An idempotent library
+ * producer keeps one request in flight per broker connection (it sets `maxInflights` to 1), so one producer sends
+ * a batch's partitions one after another, each waiting for the broker's answer to the previous one; with a producer
+ * per partition they are on the wire at the same time, each on its own connection under its own producer id. A
+ * partition is always sent by the same library producer, one send at a time, so its order and the broker's
+ * de-duplication of retries are as with one producer.
+ */
+const PRODUCERS_PER_PORT_PRODUCER = 8;
+
 class PlatformaticProducer implements RecordProducer {
-  private readonly client: Producer;
+  /** Library producers by slot (partition % PRODUCERS_PER_PORT_PRODUCER), made on first use. */
+  private readonly clients: Producer[] = [];
   private readonly acks: number;
   private chain: Promise<unknown> = Promise.resolve();
   private closing = false;
@@ -184,38 +194,45 @@ class PlatformaticProducer implements RecordProducer {
   private readonly convert = new RecordConverter();
   /** The send in progress, or the last one (settled). */
   private sending: Promise<unknown> | undefined;
-  /** Set when an attempt of the send in progress failed and waits to be retried (its broker did not answer). */
-  private retrying = false;
+  /** Library producers of the send in progress whose last attempt failed and waits to be retried (their broker did not answer). */
+  private readonly retrying = new Set<Producer>();
   private onRetry: (() => void) | undefined;
 
   constructor(private readonly connection: KafkaConnection, private readonly settings: ProducerSettings) {
     this.acks = settings.acks === 'all' ? ProduceAcks.ALL : ProduceAcks.LEADER;
+  }
+
+  private client(slot: number): Producer {
+    const existing = this.clients[slot];
+    if (existing) return existing;
     // The retry delay is the library's one public word that an attempt failed: close() uses it to tell a send
     // waiting for a broker that is gone from one whose request is being answered.
-    const delay = (client: unknown, operation: string, attempt: number): number => {
-      this.retrying = true;
+    const delay = (c: unknown, operation: string, attempt: number): number => {
+      this.retrying.add(client);
       this.onRetry?.();
-      return retryDelay(client, operation, attempt);
+      return retryDelay(c, operation, attempt);
     };
-    this.client = new Producer({
-      ...baseOptions(connection, 'producer', delay),
-      idempotent: settings.idempotent,
+    const client = new Producer({
+      ...baseOptions(this.connection, 'producer', delay),
+      idempotent: this.settings.idempotent,
       acks: this.acks,
-      compression: settings.codec,
+      compression: this.settings.codec,
       autocreateTopics: false,
       // The library raises an idempotent producer's retries to "forever" when unset.
-      retries: settings.retryForever ? Number.MAX_SAFE_INTEGER : BOUNDED_RETRIES,
+      retries: this.settings.retryForever ? Number.MAX_SAFE_INTEGER : BOUNDED_RETRIES,
     });
     // A broker connection made again: the next attempt is on the wire, no longer waiting.
-    this.client.on('client:broker:connect', () => {
-      this.retrying = false;
+    client.on('client:broker:connect', () => {
+      this.retrying.delete(client);
     });
+    this.clients[slot] = client;
+    return client;
   }
 
   send(topic: string, records: readonly OutgoingRecord[]): Promise<SendResult> {
     // One send at a time: sequence numbers are taken in call order, and a partition never has two sends retrying.
     const result = this.chain.then(() => {
-      this.retrying = false;
+      this.retrying.clear();
       return (this.sending = this.sendNow(topic, records));
     });
     this.chain = result.catch(() => undefined);
@@ -223,7 +240,7 @@ class PlatformaticProducer implements RecordProducer {
   }
 
   private async partitionCount(topic: string): Promise<number> {
-    const metadata = await this.client.metadata({ topics: [topic] });
+    const metadata = await this.client(0).metadata({ topics: [topic] });
     const t = metadata.topics.get(topic);
     if (!t) throw new Error(`topic ${topic} has no metadata`);
     return t.partitionsCount;
@@ -269,7 +286,7 @@ class PlatformaticProducer implements RecordProducer {
             timestamp: r.timestampMs === undefined ? undefined : BigInt(r.timestampMs),
           };
         }
-        const result = await this.client.send({
+        const result = await this.client(partition % PRODUCERS_PER_PORT_PRODUCER).send({
           messages,
           acks: this.acks,
           compression: this.settings.codec,
@@ -317,7 +334,7 @@ class PlatformaticProducer implements RecordProducer {
     // them: a send whose requests are being answered is let finish first (as the previous client's disconnect waited for
     // pending requests), so its records are reported written and not re-sent as duplicates. One that waits to
     // retry (its broker unreachable) is ended at once, as is one whose broker does not answer in time.
-    if (sending && !this.retrying) {
+    if (sending && this.retrying.size === 0) {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([
         sending.catch(() => undefined),
@@ -329,31 +346,64 @@ class PlatformaticProducer implements RecordProducer {
       clearTimeout(timer);
       this.onRetry = undefined;
     }
-    await this.client.close(true);
+    await Promise.all(this.clients.map((c) => c.close(true)));
   }
 }
 
-type BufferConsumer = Consumer<Buffer, Buffer, string, Buffer>;
-type BufferStream = MessagesStream<Buffer, Buffer, string, Buffer>;
-type BufferMessage = Message<Buffer, Buffer, string, Buffer>;
+type BufferConsumer = Consumer<Buffer, Buffer, Buffer, Buffer>;
+type BufferStream = MessagesStream<Buffer, Buffer, Buffer, Buffer>;
+type BufferMessage = Message<Buffer, Buffer, Buffer, Buffer>;
 
-function toIncoming(m: BufferMessage): IncomingRecord {
-  const headers: Record<string, string> = {};
-  const headerList: [string, Buffer][] = [];
-  for (const [k, v] of m.headerEntries ?? m.headers) {
-    headerList.push([k, v]);
-    if (v !== undefined && v !== null) headers[k] = v.toString('utf8');
+/**
+ * A fetched record in the port's shape. Consumers read every value but the headers only for dead letters and trace
+ * links, so `headers` and `headerList` are made from the library's header entries when first read (and kept,
+ * assignable like plain fields): made for every record, five names and five values decoded to strings and two
+ * containers per record were work and garbage on the consumers' hot path (bench/consumer-decode.ts). Header names
+ * stay Buffers in the library (no deserializer) until then.
+ */
+class FetchedRecord implements IncomingRecord {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: bigint;
+  readonly timestampMs: number;
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  private readonly entries: [Buffer | null | undefined, Buffer | null | undefined][];
+  private list: [string, Buffer][] | undefined;
+  private byName: Record<string, string> | undefined;
+
+  constructor(m: BufferMessage) {
+    this.topic = m.topic;
+    this.partition = m.partition;
+    this.offset = m.offset;
+    this.timestampMs = Number(m.timestamp);
+    this.key = m.key ?? null;
+    this.value = m.value ?? null;
+    this.entries = m.headerEntries ?? [...m.headers];
   }
-  return {
-    topic: m.topic,
-    partition: m.partition,
-    offset: m.offset,
-    timestampMs: Number(m.timestamp),
-    key: m.key ?? null,
-    value: m.value ?? null,
-    headers,
-    headerList,
-  };
+
+  get headerList(): [string, Buffer][] {
+    // A header name the broker holds as null reads as undefined, as the library's string deserializer gives it.
+    this.list ??= this.entries.map(([k, v]) => [(Buffer.isBuffer(k) ? k.toString('utf8') : undefined) as string, v as Buffer]);
+    return this.list;
+  }
+
+  set headerList(list: [string, Buffer][]) {
+    this.list = list;
+  }
+
+  get headers(): Record<string, string> {
+    if (!this.byName) {
+      const out: Record<string, string> = {};
+      for (const [k, v] of this.headerList) if (v !== undefined && v !== null) out[k] = v.toString('utf8');
+      this.byName = out;
+    }
+    return this.byName;
+  }
+
+  set headers(h: Record<string, string>) {
+    this.byName = h;
+  }
 }
 
 const key = (topic: string, partition: number) => `${topic}:${partition}`;
@@ -383,7 +433,6 @@ class PlatformaticGroupConsumer implements GroupConsumer {
       // Reconnects without limit: a broker outage pauses consumption, it does not end it.
       retries: Number.MAX_SAFE_INTEGER,
       highWaterMark: s.maxBatchRecords ?? 5000,
-      deserializers: { headerKey: stringDeserializer as (b?: Buffer) => string },
     });
     this.client.on('consumer:group:join', (e: ConsumerGroupJoinPayload) => this.onJoin(e));
     this.stopping.signal.addEventListener('abort', () => this.wake(), { once: true });
@@ -477,10 +526,14 @@ class PlatformaticGroupConsumer implements GroupConsumer {
         continue;
       }
       const byPartition = new Map<string, BufferMessage[]>();
+      // A fetch's records come partition after partition: the map is looked up only where the partition changes.
+      let list: BufferMessage[] | undefined;
       for (const r of records) {
-        const k = key(r.topic, r.partition);
-        let list = byPartition.get(k);
-        if (!list) byPartition.set(k, (list = []));
+        if (list === undefined || list[0].partition !== r.partition || list[0].topic !== r.topic) {
+          const k = key(r.topic, r.partition);
+          list = byPartition.get(k);
+          if (!list) byPartition.set(k, (list = []));
+        }
         list.push(r);
       }
       let rewind = false;
@@ -496,7 +549,7 @@ class PlatformaticGroupConsumer implements GroupConsumer {
           if (!this.owns(topic, partition)) continue;
           const controller = this.signalFor(topic, partition);
           try {
-            await handler({ topic, partition, records: list.map(toIncoming) }, AbortSignal.any([controller.signal, this.stopping.signal]));
+            await handler({ topic, partition, records: list.map((m) => new FetchedRecord(m)) }, AbortSignal.any([controller.signal, this.stopping.signal]));
           } catch {
             rewind = true;
             return;
