@@ -28,6 +28,11 @@ export interface Migration {
 export interface MigrationContext {
   db: string;
   ttlDays: number;
+  /**
+   * The server knows `deduplicate_merge_projection_mode` (24.8 and later), which must say how merges treat the
+   * projection of an AggregatingMergeTree before one can be added; 23.8 adds it without. Default true.
+   */
+  projectionMergeSetting?: boolean;
 }
 
 export const MIGRATIONS: Migration[] = [
@@ -273,6 +278,22 @@ export const MIGRATIONS: Migration[] = [
       `ALTER TABLE ${db}.action_events ADD COLUMN IF NOT EXISTS probe Bool DEFAULT false AFTER registry_scope`,
     ],
   },
+  {
+    version: 6,
+    name: 'per-hour row counts of the hourly rollup as a projection, for the seal check',
+    statements: ({ db, projectionMergeSetting = true }) => [
+      // Every count query checks that each sealed hour is still valid: the hour's sum of `rows` in the hourly rollup
+      // equals the seal's `hour_rows` (include/sealed_hours.sql). Summed over the rollup's groups that read millions
+      // of rows at every check (~70 ms of CPU at 10M events, three checks per count query). An aggregate projection
+      // keeps that sum per hour inside each part of the rollup, so the check reads a few rows per part, from the
+      // same parts as before (same snapshot): a seal means what it meant. `rebuild`: a merge recomputes the
+      // projection from the merged rows, whose `rows` the AggregatingMergeTree merge summed.
+      ...(projectionMergeSetting ? [`ALTER TABLE ${db}.action_counts_hourly MODIFY SETTING deduplicate_merge_projection_mode = 'rebuild'`] : []),
+      `ALTER TABLE ${db}.action_counts_hourly ADD PROJECTION IF NOT EXISTS hour_rows (SELECT hour, sum(rows) GROUP BY hour)`,
+      // Parts written before this version get it in the background (a mutation); until then they are read as before.
+      `ALTER TABLE ${db}.action_counts_hourly MATERIALIZE PROJECTION hour_rows`,
+    ],
+  },
 ];
 
 export interface MigrationOptions {
@@ -326,7 +347,8 @@ export async function runMigrations(client: ClickHouseClient, o: MigrationOption
   await ddl.run(schemaMigrationsTable(db));
   const done = await client.query({ query: `SELECT DISTINCT version FROM ${db}.schema_migrations`, format: 'JSONEachRow' });
   const applied = new Set((await done.json<{ version: number }>()).map((r) => Number(r.version)));
-  const ctx: MigrationContext = { db, ttlDays: o.ttlDays };
+  const setting = await client.query({ query: `SELECT count() AS n FROM system.merge_tree_settings WHERE name = 'deduplicate_merge_projection_mode'`, format: 'JSONEachRow' });
+  const ctx: MigrationContext = { db, ttlDays: o.ttlDays, projectionMergeSetting: Number((await setting.json<{ n: number }>())[0].n) > 0 };
   const ran: number[] = [];
   for (const m of MIGRATIONS) {
     if (applied.has(m.version)) continue;
