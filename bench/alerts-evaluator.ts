@@ -14,6 +14,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { AlertEngine } from '../src/consumers/alerts/alert-engine.ts';
+import { isRecoveryStep } from '../src/consumers/alerts/recovery.ts';
 import { AlertEvaluator } from '../src/consumers/alerts/alert-evaluator.ts';
 import { loadRulesFile, longestWindowMinutes, withSloRules } from '../src/consumers/alerts/alert-rules.ts';
 import { migrateAlerts } from '../src/consumers/alerts/alert-store-schema.ts';
@@ -114,7 +115,8 @@ function mb(bytes: number): string {
     for (let p = 0; p < 6; p++) engine.watermark.setCaughtUp(p, last);
     for (const t of engine.decide()) {
       transitions++;
-      engine.commit({ ...t.next, version: t.prev.version + 1 });
+      if (isRecoveryStep(t)) engine.commitRecovery({ ...t.next, version: t.prev.version + 1 });
+      else engine.commit({ ...t.next, version: t.prev.version + 1 });
     }
     ns += process.hrtime.bigint() - t0;
   }

@@ -31,6 +31,7 @@ import { setImmediate, setTimeout } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import v8 from 'node:v8';
 import { AlertEngine } from '../src/consumers/alerts/alert-engine.ts';
+import { isRecoveryStep } from '../src/consumers/alerts/recovery.ts';
 import { loadRulesFile, withSloRules } from '../src/consumers/alerts/alert-rules.ts';
 import type { ActionEvent } from '../src/events/index.ts';
 import { census, entryBytes } from './lib/alert-engine-census.ts';
@@ -193,7 +194,8 @@ async function child(rate: number): Promise<void> {
     for (let p = 0; p < PARTITIONS; p++) engine.watermark.setCaughtUp(p, true);
     for (const tr of engine.decide()) {
       transitions++;
-      engine.commit({ ...tr.next, version: tr.prev.version + 1 });
+      if (isRecoveryStep(tr)) engine.commitRecovery({ ...tr.next, version: tr.prev.version + 1 });
+      else engine.commit({ ...tr.next, version: tr.prev.version + 1 });
     }
     const ms = performance.now() - t;
     const full = start >= traffic.fillEvents;

@@ -112,10 +112,20 @@ ALTER TABLE node_registries ADD COLUMN IF NOT EXISTS probe_every integer CHECK (
 ALTER TABLE node_registry_organizations ADD COLUMN IF NOT EXISTS probe_every integer CHECK (probe_every IS NULL OR probe_every >= 1);
 `;
 
+/**
+ * Version 4: the automatic recovery's own kinds of change in the audit trail: `probe` (a disabled switch starts
+ * letting probes through) and `probe_end` (a probe round ended without a re-enable).
+ */
+const RECOVERY_AUDIT_DDL = `
+ALTER TABLE node_registry_audit DROP CONSTRAINT IF EXISTS node_registry_audit_action_check;
+ALTER TABLE node_registry_audit ADD CONSTRAINT node_registry_audit_action_check CHECK (action IN ('disable', 'enable', 'probe', 'probe_end'));
+`;
+
 export const REGISTRY_MIGRATIONS: SqlMigration[] = [
   { version: 1, name: 'registry, audit, CRM tokens, chat rooms', statements: splitStatements(INITIAL_DDL) },
   { version: 2, name: 'organization-scoped registry switches', statements: splitStatements(ORGANIZATION_SCOPE_DDL) },
   { version: 3, name: 'half-open probes of disabled switches', statements: splitStatements(PROBE_DDL) },
+  { version: 4, name: 'probe rounds in the audit trail', statements: splitStatements(RECOVERY_AUDIT_DDL) },
 ];
 
 export async function migrateRegistry(db: SqlDb): Promise<void> {
@@ -158,12 +168,13 @@ export interface RegistryChange {
 
 /**
  * Switches an action on or off and writes the audit row in the same transaction, so the trail can never
- * disagree with the flag. Returns false when the action has no registry row.
+ * disagree with the flag. Any change ends a probe round (`probe_every` cleared). Returns false when the action has
+ * no registry row.
  */
 export async function setRegistryEnabled(db: SqlDb, nodeType: string, enabled: boolean, change: RegistryChange): Promise<boolean> {
   return db.transaction(async (tx) => {
     const rows = await tx.query(
-      `UPDATE node_registries SET enabled = $2, updated_at = now(), updated_by = $3, reason = $4
+      `UPDATE node_registries SET enabled = $2, probe_every = NULL, updated_at = now(), updated_by = $3, reason = $4
        WHERE node_type = $1 RETURNING node_type`,
       [nodeType, enabled, change.actor, change.reason ?? null],
     );
@@ -182,8 +193,8 @@ export const REGISTRY_SCOPES = ['global', 'organization'] as const satisfies rea
 
 /**
  * Switches an action on or off for one organization, with its audit row (scope `organization`) in the same
- * transaction. The action's global flag is untouched: a globally disabled action stays off for everyone. Returns
- * false when the action has no registry row.
+ * transaction. The action's global flag is untouched: a globally disabled action stays off for everyone. Any change
+ * ends a probe round of that switch. Returns false when the action has no registry row.
  */
 export async function setOrganizationEnabled(db: SqlDb, nodeType: string, organizationId: string, enabled: boolean, change: RegistryChange): Promise<boolean> {
   return db.transaction(async (tx) => {
@@ -191,7 +202,7 @@ export async function setOrganizationEnabled(db: SqlDb, nodeType: string, organi
     if (known.length === 0) return false;
     await tx.query(
       `INSERT INTO node_registry_organizations (node_type, organization_id, enabled, updated_by, reason) VALUES ($1, $2, $3, $4, $5)
-       ON CONFLICT (node_type, organization_id) DO UPDATE SET enabled = EXCLUDED.enabled, updated_at = now(),
+       ON CONFLICT (node_type, organization_id) DO UPDATE SET enabled = EXCLUDED.enabled, probe_every = NULL, updated_at = now(),
          updated_by = EXCLUDED.updated_by, reason = EXCLUDED.reason`,
       [nodeType, organizationId, enabled, change.actor, change.reason ?? null],
     );
@@ -199,6 +210,28 @@ export async function setOrganizationEnabled(db: SqlDb, nodeType: string, organi
       `INSERT INTO node_registry_audit (node_type, action, actor, reason, details, scope, organization_id)
        VALUES ($1, $2, $3, $4, $5::jsonb, 'organization', $6)`,
       [nodeType, enabled ? 'enable' : 'disable', change.actor, change.reason ?? null, JSON.stringify(change.details ?? {}), organizationId],
+    );
+    return true;
+  });
+}
+
+/**
+ * Starts (`probeEvery` a number) or ends (null) a probe round of a disabled switch — the action's for everyone, or
+ * its switch for one organization — with its audit row (`probe` or `probe_end`) in the same transaction. Returns
+ * false, changing nothing, when that switch is not off (a person turned it back on).
+ */
+export async function setProbing(db: SqlDb, nodeType: string, organizationId: string | null, probeEvery: number | null, change: RegistryChange): Promise<boolean> {
+  return db.transaction(async (tx) => {
+    const rows = organizationId === null
+      ? await tx.query(`UPDATE node_registries SET probe_every = $2 WHERE node_type = $1 AND enabled = false RETURNING node_type`, [nodeType, probeEvery])
+      : await tx.query(
+          `UPDATE node_registry_organizations SET probe_every = $3 WHERE node_type = $1 AND organization_id = $2 AND enabled = false RETURNING node_type`,
+          [nodeType, organizationId, probeEvery],
+        );
+    if (rows.length === 0) return false;
+    await tx.query(
+      `INSERT INTO node_registry_audit (node_type, action, actor, reason, details, scope, organization_id) VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7)`,
+      [nodeType, probeEvery === null ? 'probe_end' : 'probe', change.actor, change.reason ?? null, JSON.stringify(change.details ?? {}), organizationId === null ? 'global' : 'organization', organizationId],
     );
     return true;
   });

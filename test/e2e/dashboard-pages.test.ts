@@ -116,7 +116,7 @@ describe('per-action and per-organization pages, annotations and the Slack link,
       const s = app.listen(0, '127.0.0.1', () => done(s));
     });
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const store = new AlertStore(db, { routes: { 'bot-oncall': ['slack'], 'crm-oncall': ['slack'] }, dashboardBaseUrl: base, killSwitch: { dryRun: false, maxPer24h: 3, capWindowMs: 24 * HOUR, blastRadius: RULES.blastRadius } });
+    const store = new AlertStore(db, { routes: { 'bot-oncall': ['slack'], 'crm-oncall': ['slack'] }, dashboardBaseUrl: base, killSwitch: { dryRun: false, maxPer24h: 3, capWindowMs: 24 * HOUR, blastRadius: RULES.blastRadius, recovery: RULES.recovery, minuteMs: 60_000 } });
     for (const t of transitions) expect((await store.apply(t)).won).toBe(true);
     // An operator switches the action back on, as the admin API does.
     await setRegistryEnabled(db, NODE, true, { actor: 'admin:dina', reason: 'CRM fixed', details: { via: 'admin-api' } });

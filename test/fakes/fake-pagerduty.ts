@@ -15,8 +15,16 @@ export interface PdEvent {
   [k: string]: unknown;
 }
 
+/** A change event (`POST /v2/change/enqueue`): informational, never an incident. */
+export interface PdChangeEvent {
+  routing_key: string;
+  payload: { summary: string; source?: string; timestamp?: string; custom_details?: unknown };
+  links?: { href: string; text?: string }[];
+}
+
 export class FakePagerDuty {
   readonly events: PdEvent[] = [];
+  readonly changes: PdChangeEvent[] = [];
   readonly incidents = new Map<string, { status: 'triggered' | 'resolved'; triggers: number }>();
   readonly script: number[] = [];
   private server: Server | undefined;
@@ -35,6 +43,7 @@ export class FakePagerDuty {
   private async handle(req: IncomingMessage): Promise<{ status: number; body: unknown; headers?: Record<string, string> }> {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
+    if (req.method === 'POST' && req.url === '/v2/change/enqueue') return this.change(Buffer.concat(chunks).toString('utf8'));
     if (req.method !== 'POST' || req.url !== '/v2/enqueue') return { status: 404, body: { status: 'not found' } };
     const scripted = this.script.shift();
     if (scripted === 429) return { status: 429, body: { status: 'throttled' }, headers: { 'retry-after': '1' } };
@@ -58,6 +67,21 @@ export class FakePagerDuty {
     if (e.event_action === 'trigger') this.incidents.set(key, { status: 'triggered', triggers: (inc?.status === 'triggered' ? inc.triggers : 0) + 1 });
     if (e.event_action === 'resolve' && inc) inc.status = 'resolved';
     return { status: 202, body: { status: 'success', message: 'Event processed', dedup_key: key } };
+  }
+
+  private change(body: string): { status: number; body: unknown } {
+    let e: PdChangeEvent;
+    try {
+      e = JSON.parse(body) as PdChangeEvent;
+    } catch {
+      return { status: 400, body: { status: 'invalid event', message: 'Event object is invalid', errors: ['malformed JSON'] } };
+    }
+    const errors: string[] = [];
+    if (e.routing_key !== this.routingKey) errors.push('routing_key is invalid');
+    if (!e.payload?.summary || e.payload.summary.length > 1024) errors.push("'payload.summary' is required (at most 1024 characters)");
+    if (errors.length > 0) return { status: 400, body: { status: 'invalid event', message: 'Event object is invalid', errors } };
+    this.changes.push(e);
+    return { status: 202, body: { status: 'success', message: 'Change event processed' } };
   }
 
   async stop(): Promise<void> {

@@ -6,6 +6,8 @@ import { setOrganizationEnabled, setRegistryEnabled } from '../../executors/regi
 import type { Logger } from '../../platform/logger.ts';
 import type { SqlDb } from '../../platform/registry-db.ts';
 import { requeueOutbox } from './outbox-dispatcher.ts';
+import { endRecoveryByPerson, loadRecoveryStates, txAsDb } from './recovery-store.ts';
+import type { RecoveryState } from './recovery.ts';
 import { createSilence, expireSilence, listSilences, silenceInputSchema } from './silence-store.ts';
 
 /**
@@ -38,6 +40,29 @@ export function tokenMatches(expected: string, header: string | undefined): bool
 
 function badRequest(res: Response, error: z.ZodError): void {
   res.status(400).json({ error: 'invalid_request', details: error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message })) });
+}
+
+const isoOrNull = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+/** A recovery state as the API shows it: instants in ISO 8601 (event time). */
+function recoveryView(s: RecoveryState) {
+  return {
+    node_type: s.nodeType,
+    scope: s.organizationId === null ? 'global' : 'organization',
+    organization_id: s.organizationId,
+    phase: s.phase,
+    cycle: s.cycle,
+    disabled_at: isoOrNull(s.disabledAt),
+    cool_down_minutes: s.coolDownMinutes,
+    cool_until: s.phase === 'cooling' ? isoOrNull(s.coolUntil) : null,
+    probing_since: isoOrNull(s.probingSince),
+    failed_rounds: s.rounds,
+    probes: s.probes.map((p) => ({ at: isoOrNull(p.at), ok: p.ok, organization_id: p.organizationId, ...(p.reason ? { reason: p.reason } : {}) })),
+    ended_at: isoOrNull(s.endedAt),
+    ended_by: s.endedBy,
+    rule_id: s.ruleId,
+    episode: s.episode,
+  };
 }
 
 export function createAlertsAdminRouter(o: AdminRouterOptions): Router {
@@ -90,7 +115,12 @@ export function createAlertsAdminRouter(o: AdminRouterOptions): Router {
       const parsed = changeSchema.safeParse(req.body ?? {});
       if (!parsed.success) return badRequest(res, parsed.error);
       const actor = `admin:${parsed.data.actor ?? 'api'}`;
-      const ok = await setRegistryEnabled(o.db, nodeType, action === 'enable', { actor, reason: parsed.data.reason, details: { via: 'admin-api' } });
+      // A person's change ends the switch's automatic recovery, in the same transaction.
+      const ok = await o.db.transaction(async (tx) => {
+        const changed = await setRegistryEnabled(txAsDb(o.db.kind, tx), nodeType, action === 'enable', { actor, reason: parsed.data.reason, details: { via: 'admin-api' } });
+        if (changed) await endRecoveryByPerson(tx, nodeType, null, actor);
+        return changed;
+      });
       if (!ok) return void res.status(404).json({ error: 'no_registry_row', node_type: nodeType });
       o.logger.info({ node_type: nodeType, action, actor }, 'node registry changed by admin');
       res.json({ node_type: nodeType, enabled: action === 'enable', actor, reason: parsed.data.reason });
@@ -107,7 +137,11 @@ export function createAlertsAdminRouter(o: AdminRouterOptions): Router {
       const parsed = changeSchema.safeParse(req.body ?? {});
       if (!parsed.success) return badRequest(res, parsed.error);
       const actor = `admin:${parsed.data.actor ?? 'api'}`;
-      const ok = await setOrganizationEnabled(o.db, nodeType, organizationId, action === 'enable', { actor, reason: parsed.data.reason, details: { via: 'admin-api' } });
+      const ok = await o.db.transaction(async (tx) => {
+        const changed = await setOrganizationEnabled(txAsDb(o.db.kind, tx), nodeType, organizationId, action === 'enable', { actor, reason: parsed.data.reason, details: { via: 'admin-api' } });
+        if (changed) await endRecoveryByPerson(tx, nodeType, organizationId, actor);
+        return changed;
+      });
       if (!ok) return void res.status(404).json({ error: 'no_registry_row', node_type: nodeType });
       o.logger.info({ node_type: nodeType, organization_id: organizationId, action, actor, scope: 'organization' }, 'node registry changed by admin');
       res.json({ node_type: nodeType, scope: 'organization', organization_id: organizationId, enabled: action === 'enable', actor, reason: parsed.data.reason });
@@ -115,14 +149,15 @@ export function createAlertsAdminRouter(o: AdminRouterOptions): Router {
   }
 
   // `registries`: the global flag per action (scope `global`); `organizations`: every organization-scoped switch
-  // currently off (scope `organization`).
+  // currently off (scope `organization`); `probe_every` is set on a switch letting probes through. `recovery`: each
+  // switch's last automatic recovery cycle (cooling, probing, re-enabled, or ended by a person).
   router.get('/v1/registries', async (_req, res) => {
-    const registries = await o.db.query(`SELECT node_type, 'global' AS scope, enabled, updated_at, updated_by, reason FROM node_registries ORDER BY node_type`);
+    const registries = await o.db.query(`SELECT node_type, 'global' AS scope, enabled, probe_every, updated_at, updated_by, reason FROM node_registries ORDER BY node_type`);
     const organizations = await o.db.query(
-      `SELECT node_type, 'organization' AS scope, organization_id, enabled, updated_at, updated_by, reason
+      `SELECT node_type, 'organization' AS scope, organization_id, enabled, probe_every, updated_at, updated_by, reason
        FROM node_registry_organizations WHERE enabled = false ORDER BY node_type, organization_id`,
     );
-    res.json({ registries, organizations });
+    res.json({ registries, organizations, recovery: (await loadRecoveryStates(o.db)).map(recoveryView) });
   });
 
   router.get('/v1/registries/:node_type/audit', async (req, res) => {

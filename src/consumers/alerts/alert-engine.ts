@@ -5,6 +5,7 @@ import { DEFAULT_SUSTAINED_GAP_MINUTES, type AlertRule, type Matcher, type Rules
 import { CountWindow } from './count-window.ts';
 import { EventDeduper } from './event-deduper.ts';
 import { EventTimeWatermark } from './event-time-watermark.ts';
+import { RecoveryTracker, type RecoveryState, type RecoveryStep } from './recovery.ts';
 import { ScopeKeys, type ScopeKeyTable } from './scope-keys.ts';
 import { changed, initialState, isBreaching, step, type AlertState, type Effect, type Observation, type Resolution, type RuleTimings } from './rule-state-machine.ts';
 import { WindowSeries, type RecentFailure } from './window-series.ts';
@@ -205,6 +206,8 @@ export class AlertEngine {
   private readonly runtimes: RuleRuntime[];
   private readonly states = new Map<string, AlertState>();
   private readonly gate: ActionGateView;
+  /** Half-open recovery of the switches the kill switch turned off (cool-down, probes, automatic re-enable). */
+  readonly recovery: RecoveryTracker;
   /**
    * event_ids per event-time minute, for the lateness allowance: a duplicate carries its original timestamp, so one
    * minute is enough to look in. Ids our producers make are kept as sequence intervals per producer instance, in
@@ -234,6 +237,7 @@ export class AlertEngine {
     this.graceMs = rules.reenableGraceMinutes * m;
     this.watermark = new EventTimeWatermark(this.delayMs);
     this.gate = new ActionGateView(this.stepMs);
+    this.recovery = new RecoveryTracker(rules.recovery, m);
     this.seen = new EventDeduper({ bucketMs: m });
     const stepsPerMinute = 60 / rules.resolutionSeconds;
     const scopeKeys = new ScopeKeys();
@@ -329,6 +333,15 @@ export class AlertEngine {
     // A probe's outcome reached the action through a switch that is still off: it counts in every rate like any call,
     // but does not show the action on again (only the registry's re-enable does).
     const outcome = nodeType !== undefined && !blocked && rec.probe !== true && (e.event === 'qontak_action_executed' || e.event === 'qontak_action_failed');
+    if (nodeType !== undefined && rec.probe === true && !blocked && (e.event === 'qontak_action_executed' || e.event === 'qontak_action_failed')) {
+      this.recovery.probe(nodeType, {
+        at: ts,
+        eventId: e.event_id,
+        organizationId: rec.organization_id as string,
+        ok: e.event === 'qontak_action_executed',
+        ...(typeof rec.reason === 'string' ? { reason: rec.reason } : {}),
+      });
+    }
     if (nodeType !== undefined) {
       // A call refused by one organization's switch says nothing about the action's global flag: it leaves the
       // rates like any blocked call, but does not make the action look disabled for everyone.
@@ -555,10 +568,12 @@ export class AlertEngine {
    * to its end and the step itself, then the count breaches up to the watermark. Lazy: the caller persists each
    * transition and `commit`s what the store accepted before asking for the next, so each decision sees the last.
    */
-  *decide(): Generator<Transition, void, undefined> {
+  *decide(): Generator<Transition | RecoveryStep, void, undefined> {
     yield* this.evaluateEarly();
     yield* this.evaluateLate();
     for (const k of this.pendingSteps()) {
+      // Recovery steps up to the step's end come first: a re-enable at an instant is in force when the rules look at it.
+      yield* this.recovery.decide(this.instantOf(k));
       yield* this.evaluateEarly(this.instantOf(k));
       yield* this.evaluate(k);
     }
@@ -687,7 +702,10 @@ export class AlertEngine {
         // An organization's scope follows its own switch; the action's scope the global one.
         const gateKey = org === undefined ? nodeType : organizationGateKey(nodeType, org);
         obs.reenabledAt = this.reenabledAfterAction(gateKey, from, at);
-        const evidence = Math.max(this.gate.reenabledAt(gateKey, at) ?? -Infinity, obs.reenabledAt ?? -Infinity);
+        // An automatic re-enable starts the grace period at its own instant, before any call shows it in the stream.
+        const auto = this.recovery.state(nodeType, org ?? null);
+        const autoAt = auto?.phase === 'reenabled' && auto.endedAt !== null && auto.endedAt <= at ? auto.endedAt : -Infinity;
+        const evidence = Math.max(this.gate.reenabledAt(gateKey, at) ?? -Infinity, obs.reenabledAt ?? -Infinity, autoAt);
         graceUntil = evidence === -Infinity ? null : evidence + this.graceMs;
       }
       this.push(rt, from, obs, at, rt.windowSteps * this.stepMs, out, () => {
@@ -756,6 +774,11 @@ export class AlertEngine {
       graceUntil: d.graceUntil,
       organizations: d.organizations,
     });
+  }
+
+  /** Records a recovery state the store persisted (a step, a cycle a disable started, or what it found instead). */
+  commitRecovery(state: RecoveryState): void {
+    this.recovery.commit(state);
   }
 
   /** Records what the store persisted (or what it found instead, when another instance won). */

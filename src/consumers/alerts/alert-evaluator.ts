@@ -13,6 +13,7 @@ import { migrateAlerts } from './alert-store-schema.ts';
 import { AlertStore } from './alert-store.ts';
 import type { Notifier } from './notifiers/notifier.ts';
 import { OutboxDispatcher } from './outbox-dispatcher.ts';
+import { isRecoveryStep, type RecoveryStep } from './recovery.ts';
 import { inSpan } from '../../platform/span-scope.ts';
 
 /**
@@ -73,6 +74,8 @@ export interface EvaluatorStats {
   /** Events dated further ahead of the clock than the future allowance: not counted. */
   future: number;
   transitions: number;
+  /** Recovery steps (probe rounds started and ended, probes counted, automatic re-enables) this instance persisted. */
+  recoverySteps: number;
   lostRaces: number;
   notificationsQueued: number;
   rebuildMs: number;
@@ -85,7 +88,7 @@ export const ERROR_BUDGET_RULE = 'slo-budget-burn-3d';
 const GROUP_ID = 'actionpulse-alerts';
 
 export class AlertEvaluator {
-  readonly stats: EvaluatorStats = { leaderTerms: 0, events: 0, invalid: 0, future: 0, transitions: 0, lostRaces: 0, notificationsQueued: 0, rebuildMs: 0, rebuildEvents: 0 };
+  readonly stats: EvaluatorStats = { leaderTerms: 0, events: 0, invalid: 0, future: 0, transitions: 0, recoverySteps: 0, lostRaces: 0, notificationsQueued: 0, rebuildMs: 0, rebuildEvents: 0 };
   readonly store: AlertStore;
   readonly dispatcher: OutboxDispatcher;
   readonly instanceId: string;
@@ -130,7 +133,10 @@ export class AlertEvaluator {
         maxPer24h: o.killSwitch.maxPer24h,
         capWindowMs: 24 * 60 * this.minuteMs,
         blastRadius: o.rules.blastRadius,
+        recovery: o.rules.recovery,
+        minuteMs: this.minuteMs,
       },
+      rules: o.rules.rules,
     });
     this.dispatcher = new OutboxDispatcher({ db: o.db, notifiers: o.notifiers, logger: o.logger });
   }
@@ -210,6 +216,7 @@ export class AlertEvaluator {
       checkpoint = now;
     }
     engine.restore(await this.store.loadStates(), checkpoint);
+    engine.recovery.restore(await this.store.loadRecovery());
     this.engine = engine;
     this.decidedUntil = new Map(Object.entries(progress?.offsets ?? {}).map(([p, o]) => [Number(p), BigInt(o)]));
     // The same horizon as the live engine: the longest window plus the lateness allowance (and the evaluation delay).
@@ -362,12 +369,31 @@ export class AlertEvaluator {
     await this.saveErrorBudget(engine);
   }
 
-  private async persist(engine: AlertEngine, t: Transition): Promise<void> {
+  private async persist(engine: AlertEngine, t: Transition | RecoveryStep): Promise<void> {
+    if (isRecoveryStep(t)) return this.persistRecovery(engine, t);
     const r = await this.store.apply(t);
     engine.commit(r.state);
+    for (const cycle of r.recovery) engine.commitRecovery(cycle);
     this.o.logger.debug({ rule: t.rule.id, scope: t.next.scopeKey, status: r.state.status, effects: t.effects, won: r.won, at: t.at }, 'alert transition');
     if (r.won) {
       this.stats.transitions++;
+      this.stats.notificationsQueued += r.notifications;
+      if (r.notifications > 0) this.dispatcher.poke();
+    } else {
+      this.stats.lostRaces++;
+    }
+  }
+
+  private async persistRecovery(engine: AlertEngine, step: RecoveryStep): Promise<void> {
+    const r = await this.store.applyRecovery(step);
+    engine.commitRecovery(r.state);
+    const s = r.state;
+    this.o.logger.info(
+      { node_type: s.nodeType, organization_id: s.organizationId, step: step.step, phase: s.phase, won: r.won, at: step.at, cycle: s.cycle, probes: s.probes.length },
+      'kill-switch recovery step',
+    );
+    if (r.won) {
+      this.stats.recoverySteps++;
       this.stats.notificationsQueued += r.notifications;
       if (r.notifications > 0) this.dispatcher.poke();
     } else {
@@ -439,6 +465,8 @@ export class AlertEvaluator {
       actionpulse_alerts_future_events_total: 'Events dated further ahead of the evaluator clock than EVENT_FUTURE_ALLOWANCE_SECONDS: not counted (the ingest consumers dead-letter them)',
       actionpulse_alerts_duplicate_events_total: 'Redelivered events counted once by event_id',
       actionpulse_alerts_transitions_total: 'Alert state transitions this instance persisted',
+      actionpulse_alerts_recovery_steps_total: 'Kill-switch recovery steps this instance persisted (probe rounds started and ended, probes counted, automatic re-enables)',
+      actionpulse_alerts_late_probes_total: 'Probe outcomes read after their instant was decided: not counted by the recovery',
       actionpulse_alerts_notifications_sent_total: 'Notifications delivered to a receiver',
       actionpulse_alerts_notifications_dead_total: 'Notifications given up after their retries, left for a human in alert_outbox',
       actionpulse_alerts_is_leader: '1 on the instance that evaluates (the control topic partition owner)',
@@ -476,6 +504,8 @@ export class AlertEvaluator {
       actionpulse_alerts_early_firings_total: e?.earlyFirings ?? 0,
       actionpulse_alerts_duplicate_events_total: e?.duplicates ?? 0,
       actionpulse_alerts_transitions_total: this.stats.transitions,
+      actionpulse_alerts_recovery_steps_total: this.stats.recoverySteps,
+      actionpulse_alerts_late_probes_total: this.engine?.recovery.stats.lateProbes ?? 0,
       actionpulse_alerts_notifications_sent_total: this.dispatcher.stats.sent,
       actionpulse_alerts_notifications_dead_total: this.dispatcher.stats.dead,
       actionpulse_alerts_is_leader: this.leader ? 1 : 0,

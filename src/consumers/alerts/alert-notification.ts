@@ -7,7 +7,8 @@ import { notificationLinks, type LinkSettings } from '../clickhouse/dashboard-li
  * What a receiver is told, built once when the transition is persisted and stored in the outbox as
  * JSON: delivery (maybe much later, maybe by another instance) never needs the engine's memory.
  */
-export type NotificationKind = 'trigger' | 'repeat' | 'resolve' | 'kill_switch';
+/** `recovery`: the kill switch's automatic re-enable of a switch it had turned off, with the probe results. */
+export type NotificationKind = 'trigger' | 'repeat' | 'resolve' | 'kill_switch' | 'recovery';
 /** `deferred_global`: an organization's own breach while the action fails across organizations (the action's scope decides). */
 export type KillSwitchDecision = 'done' | 'dry_run' | 'capped' | 'waiting_grace' | 'already_disabled' | 'deferred_global';
 
@@ -42,6 +43,17 @@ export interface AlertNotification {
     organizations?: string[];
     /** Failed and completed calls per organization in the window, most failing first. */
     breakdown?: { organization_id: string; failed: number; completed: number; topReasons?: { reason: string; count: number }[] }[];
+  };
+  /** An automatic re-enable: which switch, and the probes that showed the action works again. */
+  recovery?: {
+    nodeType: string;
+    scope: 'global' | 'organization';
+    organizationId: string | null;
+    message: string;
+    probes: { at: number; ok: boolean; organizationId: string; reason?: string }[];
+    cycle: number;
+    failedRounds: number;
+    disabledAt: number;
   };
   /** A resolve: why it closed. Only `healthy` reads RESOLVED. */
   resolution?: Resolution;
@@ -120,6 +132,7 @@ export function scopeLabel(scope: Record<string, string>): string {
 /** Header word: RESOLVED only for an alert that closed healthy; a close for another reason says which. */
 export function headOf(n: Pick<AlertNotification, 'kind' | 'resolution'>): string {
   if (n.kind === 'resolve') return n.resolution === 'disabled' ? 'CLOSED: DISABLED' : n.resolution === 'no_traffic' ? 'CLOSED: NO TRAFFIC' : 'RESOLVED';
+  if (n.kind === 'recovery') return 'RE-ENABLED';
   return n.kind === 'kill_switch' ? 'KILL SWITCH' : n.kind === 'repeat' ? 'STILL FIRING' : 'FIRING';
 }
 
@@ -129,6 +142,7 @@ function minutes(ms: number): string {
 }
 
 export function summaryOf(n: AlertNotification): string {
+  if (n.kind === 'recovery' && n.recovery) return `[${headOf(n)}] ${n.title} — ${scopeLabel(n.scope)}: ${n.recovery.message}`;
   const threshold = n.ruleKind === 'ratio' ? `${(n.threshold * 100).toFixed(1)}%` : String(n.threshold);
   const counts = n.ruleKind === 'ratio' ? ` (${ratioCounts(n)})` : '';
   let text = `[${headOf(n)}] ${n.title} — ${scopeLabel(n.scope)}: ${formatValue(n)}${counts} vs > ${threshold} over ${n.windowMinutes} min`;

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { EVENT_NAMES, parseBoundedJson } from '../../events/index.ts';
+import { EVENT_NAMES, isNodeType, parseBoundedJson } from '../../events/index.ts';
 
 /**
  * Alert rules are data, declared in a validated JSON file (`alerts.rulesFile`, shipped defaults in
@@ -122,6 +122,34 @@ export function organizationReceiversOf(b: BlastRadiusConfig, organizations: rea
   return [...out];
 }
 
+/**
+ * Half-open recovery after an automatic disable (recovery.ts). Durations are minutes of event time. After the
+ * disable the switch cools down for `coolDownMinutes`; then the gate lets one call in `probeEvery` of that switch
+ * through as a probe; `successesToReEnable` successful probes in a row switch it back on, a failed probe ends the
+ * round and the next cool-down is twice the last, at most `maxCoolDownMinutes`. `actions` names the actions
+ * (node_types) that stay off until a person turns them back on (`manual`).
+ */
+export const recoverySchema = z
+  .strictObject({
+    coolDownMinutes: z.number().int().min(1).max(10_080).default(30),
+    maxCoolDownMinutes: z.number().int().min(1).max(10_080).default(480),
+    /** One call in this many of a disabled switch (each executor process counts its own) goes through as a probe. */
+    probeEvery: z.number().int().min(1).max(1_000_000).default(10),
+    successesToReEnable: z.number().int().min(1).max(1000).default(5),
+    /** Per action: `manual` keeps an automatic disable until a person re-enables it; `automatic` (the default) recovers. */
+    actions: z.record(z.string(), z.enum(['automatic', 'manual'])).default({}),
+  })
+  .superRefine((r, ctx) => {
+    if (r.maxCoolDownMinutes < r.coolDownMinutes) ctx.addIssue({ code: 'custom', path: ['maxCoolDownMinutes'], message: 'must be at least coolDownMinutes' });
+    for (const nodeType of Object.keys(r.actions)) {
+      if (!isNodeType(nodeType)) ctx.addIssue({ code: 'custom', path: ['actions', nodeType], message: 'not a known action (node_type)' });
+    }
+  });
+
+export type RecoveryConfig = z.infer<typeof recoverySchema>;
+
+export const DEFAULT_RECOVERY: RecoveryConfig = { coolDownMinutes: 30, maxCoolDownMinutes: 480, probeEvery: 10, successesToReEnable: 5, actions: {} };
+
 export const rulesFileSchema = z.strictObject({
   /**
    * Ratio rules are evaluated once the watermark (newest event time − this delay) passes an instant, so events a
@@ -134,6 +162,8 @@ export const rulesFileSchema = z.strictObject({
   reenableGraceMinutes: z.number().int().min(0).max(10_080).default(240),
   /** Kill-switch rules: organization-scoped or global disables (see blastRadiusSchema). */
   blastRadius: blastRadiusSchema.default({ maxOrganizations: 2, organizationReceivers: ['crm-oncall'], organizationRoutes: {} }),
+  /** Kill-switch rules: the cool-down, probes and automatic re-enable after a disable (see recoverySchema). */
+  recovery: recoverySchema.default(DEFAULT_RECOVERY),
   rules: z.array(ruleSchema).min(1),
 });
 

@@ -16,6 +16,9 @@ import { runSqlMigrations, type SqlMigration } from '../../platform/sql-migratio
  * - alert_checkpoint       the event time evaluated through, so a restart replays without re-deciding.
  * - alert_episodes         (version 3) one row per episode, firing → resolved in event time: the dashboard's
  *                          annotations. Written with the transition, whatever the routes (no channel needed).
+ * - alert_recovery         (version 4) the half-open recovery of each switch the kill switch turned off (recovery.ts):
+ *                          one row per switch (node_type, scope, organization), its last cycle; written in the
+ *                          transaction of the decision that changes it.
  */
 /** Version 1: the schema as it was before versioning (IF NOT EXISTS, so an existing database keeps its rows). */
 const INITIAL_DDL = [
@@ -143,6 +146,34 @@ const EPISODES_DDL = [
    FROM alert_outbox o WHERE o.kind = 'resolve' AND o.rule_id = e.rule_id AND o.scope_key = e.scope_key AND o.episode = e.episode`,
 ];
 
+/** Version 4: half-open recovery, one row per switch (organization_id '' for the action's switch for everyone). */
+const RECOVERY_DDL = [
+  `CREATE TABLE IF NOT EXISTS alert_recovery (
+    node_type text NOT NULL,
+    scope text NOT NULL CHECK (scope IN ('global', 'organization')),
+    organization_id text NOT NULL DEFAULT '',
+    rule_id text NOT NULL,
+    scope_key text NOT NULL,
+    episode integer NOT NULL,
+    cycle integer NOT NULL,
+    phase text NOT NULL CHECK (phase IN ('cooling', 'probing', 'reenabled', 'ended')),
+    disabled_at bigint NOT NULL,
+    rounds integer NOT NULL,
+    cool_down_minutes integer NOT NULL,
+    cool_until bigint NOT NULL,
+    probing_since bigint,
+    probes jsonb NOT NULL DEFAULT '[]'::jsonb,
+    through bigint NOT NULL,
+    through_id text NOT NULL DEFAULT '',
+    ended_at bigint,
+    ended_by text,
+    version integer NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (node_type, scope, organization_id),
+    CHECK ((scope = 'global') = (organization_id = ''))
+  )`,
+];
+
 export const ALERT_MIGRATIONS: SqlMigration[] = [
   { version: 1, name: 'alert state, outbox, silences, kill-switch log, checkpoint, error budget', statements: INITIAL_DDL },
   {
@@ -155,6 +186,7 @@ export const ALERT_MIGRATIONS: SqlMigration[] = [
     ],
   },
   { version: 3, name: 'alert episodes (firing → resolved) for the dashboard annotations', statements: EPISODES_DDL },
+  { version: 4, name: 'half-open recovery of automatic disables', statements: RECOVERY_DDL },
 ];
 
 export async function migrateAlerts(db: SqlDb): Promise<void> {

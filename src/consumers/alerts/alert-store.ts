@@ -1,9 +1,12 @@
 import type { SqlDb, SqlTx } from '../../platform/registry-db.ts';
 import type { Transition } from './alert-engine.ts';
 import { recordEpisode } from './alert-episodes.ts';
-import { buildNotification, type AlertNotification, type NotificationKind } from './alert-notification.ts';
-import { organizationReceiversOf } from './alert-rules.ts';
+import { buildNotification, dedupKeyOf, type AlertNotification, type NotificationKind } from './alert-notification.ts';
+import { organizationReceiversOf, type AlertRule } from './alert-rules.ts';
 import { decideKillSwitch, type KillSwitchOptions, type KillSwitchOutcome } from './kill-switch.ts';
+import { notificationLinks } from '../clickhouse/dashboard-links.ts';
+import type { RecoveryState, RecoveryStep } from './recovery.ts';
+import { applyRecoveryToRegistry, loadRecoveryState, loadRecoveryStates, probesText, switchLabel, writeRecovery } from './recovery-store.ts';
 import type { ActionStatus, AlertState, AlertStatus } from './rule-state-machine.ts';
 import { activeSilenceFor } from './silence-store.ts';
 
@@ -18,6 +21,8 @@ export interface StoreOptions {
   routes: Record<string, string[]>;
   dashboardBaseUrl: string;
   killSwitch: KillSwitchOptions;
+  /** The kill-switch rules by id: an automatic re-enable is told in the words of the rule that disabled. */
+  rules?: readonly AlertRule[];
 }
 
 type StateRow = {
@@ -65,6 +70,15 @@ function fromRow(r: StateRow): AlertState {
 export interface ApplyResult {
   /** The state now in the database (ours, or the winner's). */
   state: AlertState;
+  won: boolean;
+  notifications: number;
+  /** Recovery cycles a disable in this transition started (the engine follows them from there). */
+  recovery: RecoveryState[];
+}
+
+export interface RecoveryApplyResult {
+  /** The recovery state now in the database (the step's, or what another instance or a person left there). */
+  state: RecoveryState;
   won: boolean;
   notifications: number;
 }
@@ -165,18 +179,92 @@ export class AlertStore {
             // Keyed by the decision's instant too: after a re-enable the same episode may disable a second time. An
             // organization-scoped decision pages the organizations' receivers, a global one the rule's.
             const receivers = ks.scope === 'organization' ? organizationReceiversOf(this.o.killSwitch.blastRadius, ks.organizations) : t.rule.receivers;
-            notifications += await this.enqueue(tx, t, n, `ks:${ks.decision}:${t.at}`, receivers);
+            notifications += await this.enqueue(tx, n, `ks:${ks.decision}:${t.at}`, receivers, t.rule.inhibitWhenDisabled);
           }
           continue;
         }
         const n = buildNotification(t, effect, { dashboardBaseUrl: this.o.dashboardBaseUrl });
-        notifications += await this.enqueue(tx, t, n, effect === 'repeat' ? `repeat:${t.next.repeats}` : effect, await this.receiversOf(tx, t, effect, decided));
+        notifications += await this.enqueue(tx, n, effect === 'repeat' ? `repeat:${t.next.repeats}` : effect, await this.receiversOf(tx, t, effect, decided), t.rule.inhibitWhenDisabled);
       }
-      return { state: { ...next, version: next.version }, won: true, notifications };
+      return { state: { ...next, version: next.version }, won: true, notifications, recovery: decided?.recovery ?? [] };
     });
     if (result) return result;
     const current = await this.loadState(t.next.ruleId, t.next.scopeKey);
-    return { state: current ?? t.prev, won: false, notifications: 0 };
+    return { state: current ?? t.prev, won: false, notifications: 0, recovery: [] };
+  }
+
+  async loadRecovery(): Promise<RecoveryState[]> {
+    return loadRecoveryStates(this.db);
+  }
+
+  /**
+   * Persists one recovery step with its registry change, audit row and (for a re-enable) the notification, in one
+   * transaction and only if the row is still the one the engine read; otherwise returns what is there now.
+   */
+  async applyRecovery(step: RecoveryStep): Promise<RecoveryApplyResult> {
+    const result = await this.db.transaction(async (tx) => {
+      const current = await loadRecoveryState(tx, step.prev.nodeType, step.prev.organizationId, true);
+      if (current?.version !== step.prev.version) return undefined;
+      const next = await applyRecoveryToRegistry(this.db.kind, tx, step, { config: this.o.killSwitch.recovery, dryRun: this.o.killSwitch.dryRun });
+      const written = await writeRecovery(tx, step.prev.version, next);
+      if (!written) return undefined;
+      let notifications = 0;
+      if (step.step === 'reenable' && written.phase === 'reenabled') {
+        const n = this.recoveryNotification(written, step.at);
+        // The disable's receivers: the rule's for the action's switch, the organization's route for its own.
+        const receivers = written.organizationId === null ? this.ruleOf(written.ruleId)?.receivers ?? [] : organizationReceiversOf(this.o.killSwitch.blastRadius, [written.organizationId]);
+        notifications += await this.enqueue(tx, n, `recovery:${written.organizationId ?? '*'}:${written.cycle}`, receivers, false);
+      }
+      return { state: written, won: true, notifications };
+    });
+    if (result) return result;
+    const now = await loadRecoveryState(this.db, step.prev.nodeType, step.prev.organizationId);
+    return { state: now ?? step.prev, won: false, notifications: 0 };
+  }
+
+  private ruleOf(ruleId: string): AlertRule | undefined {
+    return this.o.rules?.find((r) => r.id === ruleId);
+  }
+
+  private recoveryNotification(s: RecoveryState, at: number): AlertNotification {
+    const rule = this.ruleOf(s.ruleId);
+    const scope: Record<string, string> = s.organizationId === null ? { node_type: s.nodeType } : { node_type: s.nodeType, organization_id: s.organizationId };
+    const windowMs = (rule?.windowMinutes ?? 60) * 60_000;
+    const { dashboardUrl } = notificationLinks({ dashboardBaseUrl: this.o.dashboardBaseUrl }, { scope, atMs: at, windowMs, sinceMs: s.disabledAt });
+    const dry = this.o.killSwitch.dryRun ? 'DRY RUN: would re-enable' : 'Re-enabled';
+    const message =
+      `${dry} ${switchLabel(s)} automatically: ${s.probes.length} probes in a row succeeded (${probesText(s.probes)}). ` +
+      `Disabled ${new Date(s.disabledAt).toISOString()}, cycle ${s.cycle}, ${s.rounds} failed probe round${s.rounds === 1 ? '' : 's'} before. ` +
+      `The grace period before another automatic disable starts now.`;
+    return {
+      kind: 'recovery',
+      ruleId: s.ruleId,
+      title: rule?.title ?? s.ruleId,
+      severity: rule?.severity ?? 'critical',
+      scope,
+      scopeKey: s.scopeKey,
+      dedupKey: dedupKeyOf(s.ruleId, s.scopeKey),
+      episode: s.episode,
+      ruleKind: 'ratio',
+      value: 0,
+      threshold: rule?.threshold ?? 0,
+      numerator: 0,
+      denominator: s.probes.length,
+      windowMinutes: rule?.windowMinutes ?? 0,
+      at,
+      topReasons: [],
+      dashboardUrl,
+      recovery: {
+        nodeType: s.nodeType,
+        scope: s.organizationId === null ? 'global' : 'organization',
+        organizationId: s.organizationId,
+        message,
+        probes: s.probes.map((p) => ({ at: p.at, ok: p.ok, organizationId: p.organizationId, ...(p.reason ? { reason: p.reason } : {}) })),
+        cycle: s.cycle,
+        failedRounds: s.rounds,
+        disabledAt: s.disabledAt,
+      },
+    };
   }
 
   /** Writes `next` only if the row still has the version this instance read; bumps the version. */
@@ -246,9 +334,9 @@ export class AlertStore {
   }
 
   /** One outbox row per channel; returns how many will be delivered (not silenced/inhibited). */
-  private async enqueue(tx: SqlTx, t: Transition, n: AlertNotification, kindKey: string, receivers: readonly string[] = t.rule.receivers): Promise<number> {
+  private async enqueue(tx: SqlTx, n: AlertNotification, kindKey: string, receivers: readonly string[], inhibitWhenDisabled: boolean): Promise<number> {
     let deliverable = 0;
-    const inhibited = n.kind !== 'resolve' && n.kind !== 'kill_switch' && t.rule.inhibitWhenDisabled && (await this.isDisabled(tx, n.scope.node_type));
+    const inhibited = n.kind !== 'resolve' && n.kind !== 'kill_switch' && n.kind !== 'recovery' && inhibitWhenDisabled && (await this.isDisabled(tx, n.scope.node_type));
     for (const receiver of receivers) {
       const channels = this.o.routes[receiver] ?? [];
       for (const channel of channels) {
@@ -268,7 +356,7 @@ export class AlertStore {
             status = 'suppressed';
             note = 'the trigger was silenced or inhibited';
           }
-        } else if (n.kind !== 'kill_switch') {
+        } else if (n.kind !== 'kill_switch' && n.kind !== 'recovery') {
           const silence = await activeSilenceFor(tx, { rule_id: n.ruleId, receiver, scope_key: n.scopeKey, scope: n.scope });
           if (silence) {
             status = 'silenced';

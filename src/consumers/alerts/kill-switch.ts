@@ -1,9 +1,11 @@
 import { setOrganizationEnabled, setRegistryEnabled, type RegistryScope } from '../../executors/registry-schema.ts';
 import type { SqlDb, SqlTx } from '../../platform/registry-db.ts';
 import type { Transition } from './alert-engine.ts';
-import type { BlastRadiusConfig } from './alert-rules.ts';
+import type { BlastRadiusConfig, RecoveryConfig } from './alert-rules.ts';
 import { ratioCounts, type KillSwitchDecision } from './alert-notification.ts';
 import { classifyBlastRadius, type OrganizationCounts } from './blast-radius.ts';
+import type { RecoveryState } from './recovery.ts';
+import { startRecovery, txAsDb } from './recovery-store.ts';
 
 /**
  * The automatic disable, with the guards on-call needs to trust it: dry-run (decide and tell, change
@@ -18,6 +20,9 @@ export interface KillSwitchOptions {
   /** Scaled by timeScale: 24 h in real milliseconds (the cap counts recent automatic disables in the log). */
   capWindowMs: number;
   blastRadius: BlastRadiusConfig;
+  /** The half-open recovery each automatic disable starts (recovery.ts), and the length of an event-time minute. */
+  recovery: RecoveryConfig;
+  minuteMs: number;
 }
 
 export interface KillSwitchOutcome {
@@ -29,17 +34,8 @@ export interface KillSwitchOutcome {
   /** The window's failures per organization, most failing first (at most 10), for the message and the audit. */
   breakdown: OrganizationCounts[];
   message: string;
-}
-
-/** A transaction dressed as a SqlDb, so setRegistryEnabled joins ours instead of opening its own. */
-function txAsDb(kind: SqlDb['kind'], tx: SqlTx): SqlDb {
-  return {
-    kind,
-    query: (sql, params) => tx.query(sql, params),
-    transaction: (fn) => fn(tx),
-    listen: () => Promise.reject(new Error('LISTEN inside a transaction')),
-    close: async () => undefined,
-  };
+  /** The recovery cycles the disable started (one per switch turned off; none when the action's recovery is manual). */
+  recovery: RecoveryState[];
 }
 
 const pctOf = (v: number): string => `${(v * 100).toFixed(1)}%`;
@@ -79,7 +75,7 @@ export async function decideKillSwitch(kind: SqlDb['kind'], tx: SqlTx, t: Transi
     scope = 'global';
   }
   const what = scope === 'global' ? nodeType : `${nodeType} for organization${targets.length > 1 ? 's' : ''} ${targets.join(', ')}`;
-  const base = { nodeType, scope, organizations: targets, breakdown };
+  const base = { nodeType, scope, organizations: targets, breakdown, recovery: [] as RecoveryState[] };
   let outcome: KillSwitchOutcome;
   const registry = await tx.query<{ enabled: boolean }>(`SELECT enabled FROM node_registries WHERE node_type = $1 FOR UPDATE`, [nodeType]);
   const off = scope === 'organization' && targets.length > 0
@@ -138,7 +134,16 @@ export async function decideKillSwitch(kind: SqlDb['kind'], tx: SqlTx, t: Transi
       const db = txAsDb(kind, tx);
       if (scope === 'global') await setRegistryEnabled(db, nodeType, false, change);
       else for (const org of pending) await setOrganizationEnabled(db, nodeType, org, false, change);
-      outcome = { ...base, decision: 'done', message: `Disabled ${what} (${counts}, ${pct}).${byOrg} Re-enable: ${recovery}.` };
+      // Each switch turned off starts its own recovery, in the same transaction: cooling until the cool-down ends.
+      const cycles: RecoveryState[] = [];
+      for (const organizationId of scope === 'global' ? [null] : pending) {
+        const started = await startRecovery(tx, o.recovery, o.minuteMs, { nodeType, organizationId, ruleId: t.rule.id, scopeKey: t.next.scopeKey, episode: t.next.episode, at: t.at });
+        if (started) cycles.push(started);
+      }
+      const auto = cycles.length > 0
+        ? ` Automatic recovery: probes from ${new Date(cycles[0].coolUntil).toISOString()} (cool-down ${o.recovery.coolDownMinutes} min), re-enabled after ${o.recovery.successesToReEnable} successful probes in a row; or re-enable by hand: ${recovery}.`
+        : ` Recovery is manual for this action. Re-enable: ${recovery}.`;
+      outcome = { ...base, recovery: cycles, decision: 'done', message: `Disabled ${what} (${counts}, ${pct}).${byOrg}${auto}` };
     }
   }
   // Standing aside again, step after step, is one decision: logged once.

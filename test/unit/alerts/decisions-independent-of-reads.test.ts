@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AlertEngine, type Transition } from '../../../src/consumers/alerts/alert-engine.ts';
+import { isRecoveryStep } from '../../../src/consumers/alerts/recovery.ts';
 import { loadRulesFile, parseRules, type RulesFile } from '../../../src/consumers/alerts/alert-rules.ts';
 import type { AlertState } from '../../../src/consumers/alerts/rule-state-machine.ts';
 import { buildEvent, type ActionEvent, type NodeType } from '../../../src/events/index.ts';
@@ -141,7 +142,10 @@ export function run(batches: ActionEvent[][], until: number, restartAfter?: numb
     out.push(t);
   };
   const evaluate = () => {
-    for (const t of engine.decide()) accept(t);
+    for (const t of engine.decide()) {
+      if (isRecoveryStep(t)) engine.commitRecovery({ ...t.next, version: t.prev.version + 1 });
+      else accept(t);
+    }
     checkpoint = engine.closedThroughMs === -Infinity ? checkpoint : engine.closedThroughMs;
     if (checkpoint !== null && checkpoint !== reached[reached.length - 1]) reached.push(checkpoint);
   };

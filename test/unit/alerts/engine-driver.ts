@@ -1,5 +1,6 @@
 import { buildEvent, type ActionEvent, type NodeType } from '../../../src/events/index.ts';
 import type { AlertEngine, Transition } from '../../../src/consumers/alerts/alert-engine.ts';
+import { isRecoveryStep } from '../../../src/consumers/alerts/recovery.ts';
 
 /** Minute-aligned start of the synthetic timelines. */
 export const T0 = Date.UTC(2025, 0, 6, 0, 0, 0);
@@ -71,7 +72,10 @@ export function drive(engine: AlertEngine, events: readonly ActionEvent[], until
     engine.commit({ ...t.next, version: t.prev.version + 1 });
   };
   const evaluate = () => {
-    for (const t of engine.decide()) accept(t);
+    for (const t of engine.decide()) {
+      if (isRecoveryStep(t)) engine.commitRecovery({ ...t.next, version: t.prev.version + 1 });
+      else accept(t);
+    }
   };
   for (const e of events) {
     engine.ingest(e, 0);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AlertEngine, type Transition } from '../../../src/consumers/alerts/alert-engine.ts';
+import { isRecoveryStep } from '../../../src/consumers/alerts/recovery.ts';
 import { buildNotification, summaryOf } from '../../../src/consumers/alerts/alert-notification.ts';
 import { loadRulesFile, parseRules } from '../../../src/consumers/alerts/alert-rules.ts';
 import type { ActionEvent } from '../../../src/events/index.ts';
@@ -28,7 +29,10 @@ function driveKillSwitch(engine: AlertEngine, events: readonly ActionEvent[], un
     engine.commit(next);
   };
   const evaluate = () => {
-    for (const t of engine.decide()) accept(t);
+    for (const t of engine.decide()) {
+      if (isRecoveryStep(t)) engine.commitRecovery({ ...t.next, version: t.prev.version + 1 });
+      else accept(t);
+    }
   };
   for (const e of events) {
     engine.ingest(e, 0);

@@ -47,6 +47,23 @@ export function pagerDutyEvent(n: AlertNotification, routingKey: string): Record
   return event;
 }
 
+/**
+ * An automatic re-enable is not an incident: it goes to PagerDuty as a change event (`POST /v2/change/enqueue`), shown
+ * on the service's timeline beside the incident of the disable, which its alert's own resolve closes.
+ */
+export function pagerDutyChangeEvent(n: AlertNotification, routingKey: string): Record<string, unknown> {
+  return {
+    routing_key: routingKey,
+    payload: {
+      summary: summaryOf(n).slice(0, 1024),
+      source: 'actionpulse-alerts',
+      timestamp: new Date(n.at).toISOString(),
+      custom_details: { dedup_key: n.dedupKey, episode: n.episode, recovery: n.recovery },
+    },
+    links: [{ href: n.dashboardUrl, text: pageLabel(n.scope) }],
+  };
+}
+
 export class PagerDutyNotifier implements Notifier {
   readonly name: string;
   readonly minIntervalMs = 0;
@@ -56,7 +73,8 @@ export class PagerDutyNotifier implements Notifier {
   }
 
   async send(n: AlertNotification, signal: AbortSignal): Promise<DeliveryResult> {
-    const url = `${this.o.baseUrl.replace(/\/$/, '')}/v2/enqueue`;
-    return deliveryOf(await postJson(url, pagerDutyEvent(n, this.o.routingKey), {}, signal, this.o.timeoutMs ?? 10_000));
+    const base = this.o.baseUrl.replace(/\/$/, '');
+    if (n.kind === 'recovery') return deliveryOf(await postJson(`${base}/v2/change/enqueue`, pagerDutyChangeEvent(n, this.o.routingKey), {}, signal, this.o.timeoutMs ?? 10_000));
+    return deliveryOf(await postJson(`${base}/v2/enqueue`, pagerDutyEvent(n, this.o.routingKey), {}, signal, this.o.timeoutMs ?? 10_000));
   }
 }

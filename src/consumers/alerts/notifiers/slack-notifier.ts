@@ -12,7 +12,33 @@ export interface SlackNotifierOptions {
   minIntervalMs?: number;
 }
 
+/** An automatic re-enable: the switch, the probes that showed the action works, when it was disabled. */
+function recoveryBlocks(n: AlertNotification, r: NonNullable<AlertNotification['recovery']>): { text: string; blocks: unknown[] } {
+  const probes = r.probes.map((p) => `• ${p.ok ? 'ok' : `failed (\`${p.reason ?? 'failed'}\`)`} ${new Date(p.at).toISOString()} \`${p.organizationId}\``);
+  return {
+    text: summaryOf(n),
+    blocks: [
+      { type: 'header', text: { type: 'plain_text', text: `Re-enabled: ${n.title}`.slice(0, 150) } },
+      {
+        type: 'section',
+        text: { type: 'mrkdwn', text: `:white_check_mark: ${summaryOf(n)}` },
+        fields: [
+          { type: 'mrkdwn', text: `*Rule*\n${n.ruleId}` },
+          { type: 'mrkdwn', text: `*Switch*\n${r.scope === 'global' ? `${r.nodeType} (global)` : `${r.nodeType} for ${r.organizationId}`}` },
+          { type: 'mrkdwn', text: `*Disabled*\n${new Date(r.disabledAt).toISOString()}` },
+          { type: 'mrkdwn', text: `*Re-enabled*\n${new Date(n.at).toISOString()}` },
+          { type: 'mrkdwn', text: `*Cycle*\n${r.cycle} (${r.failedRounds} failed probe rounds)` },
+        ],
+      },
+      { type: 'section', text: { type: 'mrkdwn', text: `*Probes*\n${probes.join('\n')}` } },
+      { type: 'actions', elements: [{ type: 'button', text: { type: 'plain_text', text: pageLabel(n.scope) }, url: n.dashboardUrl }] },
+      { type: 'context', elements: [{ type: 'mrkdwn', text: `dedup \`${n.dedupKey}\` · episode ${n.episode}` }] },
+    ],
+  };
+}
+
 export function slackBlocks(n: AlertNotification): { text: string; blocks: unknown[] } {
+  if (n.recovery) return recoveryBlocks(n, n.recovery);
   const emoji = n.kind === 'resolve' ? ':white_check_mark:' : n.kind === 'kill_switch' ? ':no_entry:' : ':rotating_light:';
   const threshold = n.ruleKind === 'ratio' ? `${(n.threshold * 100).toFixed(1)}%` : String(n.threshold);
   const fields = [

@@ -1,0 +1,224 @@
+import type { RecoveryConfig } from './alert-rules.ts';
+
+/**
+ * Half-open recovery of the kill switch's automatic disables, like a circuit breaker, free of I/O and in event time
+ * (so a rebuild or a replay decides the same as the first pass):
+ *
+ *   disable ─▶ cooling ──(cool-down over)──▶ probing ──(n successful probes in a row)──▶ re-enabled
+ *                 ▲                             │
+ *                 └──(a probe failed: cool-down doubled, at most the cap)──┘
+ *
+ * One state per switch: the action's for everyone (`organizationId` null) or the action's for one organization.
+ * Probes are the outcomes the gate let through while the switch was off (`probe: true`); a probe belongs to the
+ * action's switch while that one is off, otherwise to its organization's. Inputs are decided in event-time order
+ * once the watermark has passed them: the cool-down ends at its instant, each probe at its own. The caller persists
+ * each step and `commit`s what the store accepted before asking for the next, as for the alert transitions.
+ */
+export type RecoveryPhase = 'cooling' | 'probing' | 'reenabled' | 'ended';
+
+export interface ProbeResult {
+  at: number;
+  eventId: string;
+  organizationId: string;
+  ok: boolean;
+  /** The failure reason of a failed probe. */
+  reason?: string;
+}
+
+export interface RecoveryState {
+  nodeType: string;
+  /** null: the action's switch for everyone; otherwise the action's switch for this organization. */
+  organizationId: string | null;
+  /** The alert whose disable started the cycle: the re-enable is told to its receivers, in its episode. */
+  ruleId: string;
+  scopeKey: string;
+  episode: number;
+  /** Automatic disables of this switch followed so far (1 for the first). */
+  cycle: number;
+  phase: RecoveryPhase;
+  /** Event time of the disable. */
+  disabledAt: number;
+  /** Failed probe rounds in this cycle. */
+  rounds: number;
+  /** The cool-down running or last run, in event-time minutes. */
+  coolDownMinutes: number;
+  coolUntil: number;
+  probingSince: number | null;
+  /** This round's probes in order (after a back-off: the failed round's, the failing probe last). */
+  probes: ProbeResult[];
+  /** The event time and event id through which this switch's inputs are decided. */
+  through: number;
+  throughId: string;
+  /** Event time at which the cycle ended (re-enabled, or a person's change), and by whom. */
+  endedAt: number | null;
+  endedBy: string | null;
+  /** Optimistic-concurrency version of the persisted row (0 = none yet). */
+  version: number;
+}
+
+/** `probing`: the cool-down ended; `probe`: a successful probe, not yet enough; `reenable`; `back_off`: a probe failed. */
+export type RecoveryStepKind = 'probing' | 'probe' | 'reenable' | 'back_off';
+
+export interface RecoveryStep {
+  kind: 'recovery';
+  step: RecoveryStepKind;
+  /** Event time of the decision: the end of the cool-down, or the deciding probe's. */
+  at: number;
+  prev: RecoveryState;
+  next: RecoveryState;
+}
+
+export function isRecoveryStep(d: object): d is RecoveryStep {
+  return (d as { kind?: unknown }).kind === 'recovery';
+}
+
+export const isActive = (s: RecoveryState | undefined): s is RecoveryState => s !== undefined && (s.phase === 'cooling' || s.phase === 'probing');
+
+export function recoveryKey(nodeType: string, organizationId: string | null): string {
+  return `${nodeType}\u0000${organizationId ?? ''}`;
+}
+
+export function isManual(config: RecoveryConfig, nodeType: string): boolean {
+  return config.actions[nodeType] === 'manual';
+}
+
+/** The state an automatic disable of one switch starts, at event time `at` (`previous`: the switch's last cycle). */
+export function startCycle(
+  config: RecoveryConfig,
+  minuteMs: number,
+  d: { nodeType: string; organizationId: string | null; ruleId: string; scopeKey: string; episode: number; at: number },
+  previous: RecoveryState | undefined,
+): RecoveryState {
+  return {
+    ...d,
+    cycle: (previous?.cycle ?? 0) + 1,
+    phase: 'cooling',
+    disabledAt: d.at,
+    rounds: 0,
+    coolDownMinutes: config.coolDownMinutes,
+    coolUntil: d.at + config.coolDownMinutes * minuteMs,
+    probingSince: null,
+    probes: [],
+    through: d.at,
+    throughId: '',
+    endedAt: null,
+    endedBy: null,
+    version: previous?.version ?? 0,
+  };
+}
+
+/** (at, id) order: probes at one instant are taken in event id order, whatever order they were read in. */
+const after = (at: number, id: string, t: number, tid: string): boolean => at > t || (at === t && id > tid);
+
+export class RecoveryTracker {
+  private readonly states = new Map<string, RecoveryState>();
+  /** Probes not yet decided on, per node_type, in (at, event id) order. */
+  private readonly pending = new Map<string, ProbeResult[]>();
+  /** Instants up to this are decided: a probe read later is late and not counted (as beyond the evaluation delay). */
+  private decidedThrough = -Infinity;
+  readonly stats = { probes: 0, lateProbes: 0 };
+
+  constructor(
+    private readonly config: RecoveryConfig,
+    private readonly minuteMs: number,
+  ) {}
+
+  /** Loads the persisted states before a rebuild. */
+  restore(states: Iterable<RecoveryState>): void {
+    for (const s of states) this.commit(s);
+  }
+
+  /** Records what the store persisted (or what it found instead: another instance's step, a person's change). */
+  commit(state: RecoveryState): void {
+    this.states.set(recoveryKey(state.nodeType, state.organizationId), state);
+  }
+
+  state(nodeType: string, organizationId: string | null): RecoveryState | undefined {
+    return this.states.get(recoveryKey(nodeType, organizationId));
+  }
+
+  all(): RecoveryState[] {
+    return [...this.states.values()];
+  }
+
+  /** A probe's outcome (an executed or failed event marked `probe: true`). Returns false when it came too late. */
+  probe(nodeType: string, p: ProbeResult): boolean {
+    if (p.at <= this.decidedThrough) {
+      this.stats.lateProbes++;
+      return false;
+    }
+    this.stats.probes++;
+    let list = this.pending.get(nodeType);
+    if (!list) this.pending.set(nodeType, (list = []));
+    let i = list.length;
+    while (i > 0 && after(list[i - 1].at, list[i - 1].eventId, p.at, p.eventId)) i--;
+    if (i > 0 && list[i - 1].eventId === p.eventId) return true;
+    list.splice(i, 0, p);
+    return true;
+  }
+
+  /** Whose probe this is at its instant: the action's switch while that one's cycle covers it, else its organization's. */
+  private ownerOf(nodeType: string, p: ProbeResult): RecoveryState | undefined {
+    const global = this.states.get(recoveryKey(nodeType, null));
+    if (global && global.disabledAt < p.at && (global.endedAt === null || p.at <= global.endedAt)) return global;
+    return this.states.get(recoveryKey(nodeType, p.organizationId));
+  }
+
+  /** The next step of `s` at or before `through`, if any. */
+  private nextStep(s: RecoveryState, through: number): RecoveryStep | undefined {
+    if (isManual(this.config, s.nodeType)) return undefined;
+    if (s.phase === 'cooling') {
+      if (s.coolUntil > through) return undefined;
+      const at = s.coolUntil;
+      return { kind: 'recovery', step: 'probing', at, prev: s, next: { ...s, phase: 'probing', probingSince: at, probes: [], through: at, throughId: '' } };
+    }
+    if (s.phase !== 'probing') return undefined;
+    for (const p of this.pending.get(s.nodeType) ?? []) {
+      if (p.at > through) break;
+      if (!after(p.at, p.eventId, s.through, s.throughId) || this.ownerOf(s.nodeType, p) !== s) continue;
+      const probes = [...s.probes, p];
+      const moved = { ...s, probes, through: p.at, throughId: p.eventId };
+      if (!p.ok) {
+        const coolDownMinutes = Math.min(s.coolDownMinutes * 2, this.config.maxCoolDownMinutes);
+        const next: RecoveryState = { ...moved, phase: 'cooling', rounds: s.rounds + 1, coolDownMinutes, coolUntil: p.at + coolDownMinutes * this.minuteMs, probingSince: null };
+        return { kind: 'recovery', step: 'back_off', at: p.at, prev: s, next };
+      }
+      if (probes.length >= this.config.successesToReEnable) {
+        return { kind: 'recovery', step: 'reenable', at: p.at, prev: s, next: { ...moved, phase: 'reenabled', endedAt: p.at, endedBy: 'recovery' } };
+      }
+      return { kind: 'recovery', step: 'probe', at: p.at, prev: s, next: moved };
+    }
+    return undefined;
+  }
+
+  /**
+   * Every step decidable through `through` (event time), oldest first. Lazy: each is persisted and committed before
+   * the next is looked for; a step the caller did not commit stops the round (it is looked for again next time).
+   */
+  *decide(through: number): Generator<RecoveryStep, void, undefined> {
+    for (;;) {
+      let best: RecoveryStep | undefined;
+      let bestKey = '';
+      for (const [key, s] of this.states) {
+        const st = this.nextStep(s, through);
+        if (st && (!best || st.at < best.at || (st.at === best.at && key < bestKey))) {
+          best = st;
+          bestKey = key;
+        }
+      }
+      if (!best) break;
+      yield best;
+      const now = this.states.get(recoveryKey(best.prev.nodeType, best.prev.organizationId));
+      if (now === best.prev) return; // not committed: decided again next time, nothing dropped
+    }
+    if (through > this.decidedThrough) this.decidedThrough = through;
+    // Every probe up to `through` has been looked at: a probe no cycle took belongs to none.
+    for (const [nodeType, list] of this.pending) {
+      let n = 0;
+      while (n < list.length && list[n].at <= through) n++;
+      if (n === 0) continue;
+      list.splice(0, n);
+      if (list.length === 0) this.pending.delete(nodeType);
+    }
+  }
+}
