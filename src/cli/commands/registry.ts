@@ -13,15 +13,43 @@ actionpulse registry audit <node_type>
   organization; a globally disabled action stays off). Changes go through the service's admin API with the admin
   token (ADMIN_TOKEN, or the local one under the data folder) and are written to the audit trail; running
   executors pick them up within a second. Re-enabling starts the grace period before the kill switch may
-  disable the action again. Node types: ${NODE_TYPE_NAMES.join(', ')}`;
+  disable the action again. A person's change ends the switch's automatic recovery. \`list\` shows each switch
+  the kill switch turned off with its recovery: cooling until when, probing (one call in how many), re-enabled
+  automatically, or ended by a person. Node types: ${NODE_TYPE_NAMES.join(', ')}`;
 
 interface RegistryRow {
   node_type: string;
   organization_id?: string;
   enabled: boolean;
+  probe_every?: number | null;
   updated_at: string;
   updated_by: string | null;
   reason: string | null;
+}
+
+interface RecoveryRow {
+  node_type: string;
+  scope: string;
+  organization_id: string | null;
+  phase: string;
+  cycle: number;
+  cool_until: string | null;
+  probing_since: string | null;
+  failed_rounds: number;
+  probes: { ok: boolean }[];
+  ended_at: string | null;
+  ended_by: string | null;
+}
+
+function recoveryLine(r: RecoveryRow): string {
+  const scope = r.scope === 'organization' ? `org ${r.organization_id ?? ''}` : 'global';
+  const ok = r.probes.filter((p) => p.ok).length;
+  const what =
+    r.phase === 'cooling' ? `cooling until ${r.cool_until}` :
+    r.phase === 'probing' ? `probing since ${r.probing_since}: ${ok} successful probe${ok === 1 ? '' : 's'} so far` :
+    r.phase === 'reenabled' ? `re-enabled automatically at ${r.ended_at} after ${ok} successful probes` :
+    `ended by ${r.ended_by ?? 'a person'}`;
+  return `${r.node_type.padEnd(28)} ${scope.padEnd(24)} cycle ${r.cycle}, ${r.failed_rounds} failed round${r.failed_rounds === 1 ? '' : 's'}: ${what}`;
 }
 
 export async function run(args: string[]): Promise<number> {
@@ -35,12 +63,17 @@ export async function run(args: string[]): Promise<number> {
   // Arguments are checked first: a usage error needs no configuration, token or running service.
   const admin = () => AdminClient.fromConfig(loadConfig());
   if (sub === 'list') {
-    const { registries, organizations = [] } = await admin().request<{ registries: RegistryRow[]; organizations?: RegistryRow[] }>('GET', '/v1/registries');
-    if (values.json) return (console.log(JSON.stringify({ registries, organizations }, null, 2)), 0);
+    const { registries, organizations = [], recovery = [] } = await admin().request<{ registries: RegistryRow[]; organizations?: RegistryRow[]; recovery?: RecoveryRow[] }>('GET', '/v1/registries');
+    if (values.json) return (console.log(JSON.stringify({ registries, organizations, recovery }, null, 2)), 0);
+    const state = (r: RegistryRow) => (r.enabled ? 'enabled ' : r.probe_every ? 'PROBING ' : 'DISABLED');
     const line = (r: RegistryRow, scope: string) =>
-      `${r.enabled ? 'enabled ' : 'DISABLED'}  ${r.node_type.padEnd(28)} ${scope.padEnd(24)} ${r.updated_by ?? ''}${r.reason ? ` — ${r.reason}` : ''}${r.enabled ? '' : ` (since ${r.updated_at})`}`;
+      `${state(r)}  ${r.node_type.padEnd(28)} ${scope.padEnd(24)} ${r.updated_by ?? ''}${r.reason ? ` — ${r.reason}` : ''}${r.enabled ? '' : ` (since ${r.updated_at})`}${!r.enabled && r.probe_every ? ` (one call in ${r.probe_every} goes through as a probe)` : ''}`;
     for (const r of registries) console.log(line(r, 'global'));
     for (const r of organizations) console.log(line(r, `org ${r.organization_id ?? ''}`));
+    if (recovery.length > 0) {
+      console.log('\nAutomatic recovery (the last cycle of each switch the kill switch turned off):');
+      for (const r of recovery) console.log(`  ${recoveryLine(r)}`);
+    }
     return 0;
   }
   if (sub !== 'enable' && sub !== 'disable' && sub !== 'audit') throw new UsageError(help);

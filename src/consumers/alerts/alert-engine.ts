@@ -702,9 +702,11 @@ export class AlertEngine {
         // An organization's scope follows its own switch; the action's scope the global one.
         const gateKey = org === undefined ? nodeType : organizationGateKey(nodeType, org);
         obs.reenabledAt = this.reenabledAfterAction(gateKey, from, at);
-        // An automatic re-enable starts the grace period at its own instant, before any call shows it in the stream.
+        // An automatic re-enable is known at its own instant, even when no refused call lets the stream show it: it
+        // starts the grace period there, and a failure that goes on may disable again once the grace is over.
         const auto = this.recovery.state(nodeType, org ?? null);
         const autoAt = auto?.phase === 'reenabled' && auto.endedAt !== null && auto.endedAt <= at ? auto.endedAt : -Infinity;
+        if (from.status === 'firing' && from.actionAt !== null && autoAt > from.actionAt) obs.reenabledAt = Math.max(obs.reenabledAt ?? -Infinity, autoAt);
         const evidence = Math.max(this.gate.reenabledAt(gateKey, at) ?? -Infinity, obs.reenabledAt ?? -Infinity, autoAt);
         graceUntil = evidence === -Infinity ? null : evidence + this.graceMs;
       }

@@ -167,6 +167,7 @@ const RECOVERY_DDL = [
     through_id text NOT NULL DEFAULT '',
     ended_at bigint,
     ended_by text,
+    past_cycles jsonb NOT NULL DEFAULT '[]'::jsonb,
     version integer NOT NULL,
     updated_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (node_type, scope, organization_id),

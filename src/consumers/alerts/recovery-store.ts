@@ -27,6 +27,7 @@ type RecoveryRow = {
   through_id: string;
   ended_at: string | null;
   ended_by: string | null;
+  past_cycles: { disabledAt: number; endedAt: number }[];
   version: number;
 };
 
@@ -51,6 +52,7 @@ function fromRow(r: RecoveryRow): RecoveryState {
     throughId: r.through_id,
     endedAt: num(r.ended_at),
     endedBy: r.ended_by,
+    pastCycles: r.past_cycles,
     version: r.version,
   };
 }
@@ -89,19 +91,20 @@ export async function writeRecovery(tx: SqlTx, expected: number, next: RecoveryS
     next.endedAt,
     next.endedBy,
     expected + 1,
+    JSON.stringify(next.pastCycles),
   ];
   const rows = expected === 0
     ? await tx.query(
         `INSERT INTO alert_recovery (node_type, scope, organization_id, rule_id, scope_key, episode, cycle, phase, disabled_at, rounds,
-           cool_down_minutes, cool_until, probing_since, probes, through, through_id, ended_at, ended_by, version)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::jsonb, $15, $16, $17, $18, $19)
+           cool_down_minutes, cool_until, probing_since, probes, through, through_id, ended_at, ended_by, version, past_cycles)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::jsonb, $15, $16, $17, $18, $19, $20::jsonb)
          ON CONFLICT DO NOTHING RETURNING version`,
         values,
       )
     : await tx.query(
         `UPDATE alert_recovery SET rule_id = $4, scope_key = $5, episode = $6, cycle = $7, phase = $8, disabled_at = $9, rounds = $10,
            cool_down_minutes = $11, cool_until = $12, probing_since = $13, probes = $14::jsonb, through = $15, through_id = $16,
-           ended_at = $17, ended_by = $18, version = $19, updated_at = now()
+           ended_at = $17, ended_by = $18, version = $19, past_cycles = $20::jsonb, updated_at = now()
          WHERE node_type = $1 AND scope = $2 AND organization_id = $3 AND version = $19 - 1 RETURNING version`,
         values,
       );

@@ -52,6 +52,11 @@ export interface RecoveryState {
   /** Event time at which the cycle ended (re-enabled, or a person's change), and by whom. */
   endedAt: number | null;
   endedBy: string | null;
+  /**
+   * The switch's earlier cycles, newest last (at most PAST_CYCLES_KEPT): a probe read again after a restart belongs to
+   * the switch whose cycle covered its instant then, whatever cycle runs now.
+   */
+  pastCycles: { disabledAt: number; endedAt: number }[];
   /** Optimistic-concurrency version of the persisted row (0 = none yet). */
   version: number;
 }
@@ -82,6 +87,9 @@ export function isManual(config: RecoveryConfig, nodeType: string): boolean {
   return config.actions[nodeType] === 'manual';
 }
 
+/** Earlier cycles kept per switch: a replay reaches back about a day, and the cap allows few disables a day. */
+export const PAST_CYCLES_KEPT = 8;
+
 /** The state an automatic disable of one switch starts, at event time `at` (`previous`: the switch's last cycle). */
 export function startCycle(
   config: RecoveryConfig,
@@ -103,9 +111,12 @@ export function startCycle(
     throughId: '',
     endedAt: null,
     endedBy: null,
+    pastCycles: previous ? [...previous.pastCycles, { disabledAt: previous.disabledAt, endedAt: previous.endedAt ?? d.at }].slice(-PAST_CYCLES_KEPT) : [],
     version: previous?.version ?? 0,
   };
 }
+
+const covers = (from: number, to: number | null, at: number): boolean => from < at && (to === null || at <= to);
 
 /** (at, id) order: probes at one instant are taken in event id order, whatever order they were read in. */
 const after = (at: number, id: string, t: number, tid: string): boolean => at > t || (at === t && id > tid);
@@ -157,10 +168,15 @@ export class RecoveryTracker {
     return true;
   }
 
-  /** Whose probe this is at its instant: the action's switch while that one's cycle covers it, else its organization's. */
+  /**
+   * Whose probe this is: the action's switch when one of its cycles (the current or an earlier one) covered the probe's
+   * instant — the gate lets an organization's probes through only while the action is on for everyone — else its
+   * organization's switch.
+   */
   private ownerOf(nodeType: string, p: ProbeResult): RecoveryState | undefined {
     const global = this.states.get(recoveryKey(nodeType, null));
-    if (global && global.disabledAt < p.at && (global.endedAt === null || p.at <= global.endedAt)) return global;
+    if (global && covers(global.disabledAt, global.endedAt, p.at)) return global;
+    if (global?.pastCycles.some((c) => covers(c.disabledAt, c.endedAt, p.at))) return undefined;
     return this.states.get(recoveryKey(nodeType, p.organizationId));
   }
 

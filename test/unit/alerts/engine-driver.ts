@@ -130,3 +130,17 @@ export function succeeded(ts: number, n: number, nodeType: NodeType = 'qontak_cr
   }
   return out;
 }
+
+/**
+ * A call the gate let through as a probe while its switch was off (half-open recovery): invoked, then its outcome
+ * marked `probe: true` — executed when `ok`, failed with crm_server_error otherwise.
+ */
+export function probeCall(ts: number, ok: boolean, nodeType: NodeType = 'qontak_crm_deal_create', org = 'org-1'): ActionEvent[] {
+  const base = { source: 'test', organization_id: org, node_type: nodeType, agent_id: 'a1', conversation_id: 'c1', probe: true as const };
+  return [
+    invoked(ts, nodeType, org),
+    ok
+      ? buildEvent({ ...base, event: 'qontak_action_executed', event_id: id(ts + 1), timestamp: ts + 1, duration_ms: 5 })
+      : buildEvent({ ...base, event: 'qontak_action_failed', event_id: id(ts + 1), timestamp: ts + 1, reason: 'crm_server_error', duration_ms: 5 }),
+  ];
+}
