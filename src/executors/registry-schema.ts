@@ -10,8 +10,9 @@ import { runSqlMigrations, type SqlMigration } from '../platform/sql-migrations.
  * - node_registries      one row per action; `enabled=false` stops the action everywhere within ~1 s.
  * - node_registry_organizations  per (action, organization) overrides: `enabled=false` stops the action for that
  *   organization only (the kill switch's organization-scoped disable); same NOTIFY path as node_registries.
- * - node_registry_audit  who switched what, when and why (the alert kill switch writes here too), with the scope
- *   (`global` or `organization`) and the organization of an organization-scoped change.
+ * - node_registry_audit  who switched what, when and why (the alert kill switch and its automatic recovery write here
+ *   too: `disable`, `enable`, `probe`, `probe_end`), with the scope (`global` or `organization`) and the organization
+ *   of an organization-scoped change.
  * - crm_company_tokens   per-organization Qontak CRM company token + refresh token, AES-256-GCM encrypted.
  * - chat_channel_integrations / chat_rooms  the room directory the chat actions resolve rooms through.
  */

@@ -1,4 +1,8 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
 import { describe, expect, it } from 'vitest';
+import { createAlertsAdminRouter } from '../../../src/consumers/alerts/admin-router.ts';
 import type { AlertEvaluator } from '../../../src/consumers/alerts/alert-evaluator.ts';
 import { loadRulesFile, parseRules, type RulesFile } from '../../../src/consumers/alerts/alert-rules.ts';
 import { RegistryGate } from '../../../src/executors/registry-gate.ts';
@@ -162,5 +166,46 @@ describe('kill-switch recovery', () => {
     expect(reenabled('crm')).toEqual([]);
     expect(reenabled('bot')).toEqual([]);
     expect(killSwitch('bot')).toEqual([]);
+  });
+
+  it("a person's re-enable during the cool-down ends the automatic cycle: no probe round follows; the admin API shows the cycle and who ended it", { timeout: 600_000 }, async () => {
+    const { db, gate, svc } = await setUp();
+    const s = svc.start;
+    const token = 'admin-token-0123456789abcdef';
+    const app = express();
+    app.use(createAlertsAdminRouter({ db, adminToken: token, logger: silentLogger }));
+    const server = createServer(app);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const api = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const registries = async () =>
+      (await (await fetch(`${api}/v1/registries`, { headers: { authorization: `Bearer ${token}` } })).json()) as {
+        registries: { node_type: string; enabled: boolean; probe_every: number | null }[];
+        recovery: { node_type: string; scope: string; phase: string; cool_until: string | null; ended_by: string | null }[];
+      };
+    try {
+      await svc.feed(perMinute(s, 15, (m) => ORGS.flatMap((org, k) => traffic(m + k * 1000, 2, 2, DEAL, org))), s + 17 * MIN);
+      await waitFor(() => !gate.verdict(DEAL, 'org-a').allowed, { timeoutMs: 60_000, what: 'the global disable at the gate' });
+      const disabledAt = (await audit(db))[0].details.event_time!;
+      const cooling = await registries();
+      expect(cooling.recovery).toEqual([expect.objectContaining({ node_type: DEAL, scope: 'global', phase: 'cooling', cool_until: new Date(disabledAt + 30 * MIN).toISOString(), ended_by: null })]);
+      const res = await fetch(`${api}/v1/registries/${DEAL}/enable`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ reason: 'CRM fixed', actor: 'dina' }),
+      });
+      expect(res.status).toBe(200);
+      // past the end of the cool-down: the cycle is over, nothing starts probing
+      const coolEnd = disabledAt + 30 * MIN;
+      await svc.feed(perMinute(s + 15 * MIN, Math.ceil((coolEnd - s) / MIN) - 10, (m) => through(gate, m, 'org-a', 5, true)), coolEnd + 6 * MIN);
+      await svc.ev.settled();
+      const after = await registries();
+      expect(after.recovery).toEqual([expect.objectContaining({ node_type: DEAL, phase: 'ended', ended_by: 'admin:dina' })]);
+      expect(after.registries.find((r) => r.node_type === DEAL)).toMatchObject({ enabled: true, probe_every: null });
+      expect((await audit(db)).map((a) => `${a.action} ${a.actor}`)).toEqual(['disable alert:sustained-failure-kill-switch', 'enable admin:dina']);
+      await outboxDrained(db);
+      expect(reenabled('bot')).toEqual([]);
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
   });
 });

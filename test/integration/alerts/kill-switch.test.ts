@@ -45,7 +45,10 @@ describe('kill switch end to end', () => {
     const { events: topic } = await freshTopics(kafka, 2);
     const start = Math.floor((Date.now() - 31 * 3600_000) / MIN) * MIN;
     let now = start;
-    const ev = evaluator({ kafka, db, rules: loadRulesFile(), eventsTopic: topic, clock: () => now, ...CLOCK_BEHIND_EVENTS, ...channels({ slack, pd }) });
+    // The action's recovery is manual: an automatic disable stays until a person re-enables it (kill-switch-recovery.test.ts tests the automatic one).
+    const shipped = loadRulesFile();
+    const rules = parseRules({ ...shipped, recovery: { ...shipped.recovery, actions: { [DEAL]: 'manual' } } });
+    const ev = evaluator({ kafka, db, rules, eventsTopic: topic, clock: () => now, ...CLOCK_BEHIND_EVENTS, ...channels({ slack, pd }) });
     cleanups.push(() => ev.stop());
     await ev.start();
     await ev.rebuiltAndLeading();

@@ -133,8 +133,9 @@ describe('alerts on-call can trust', () => {
   it('kill switch: the overall alert goes quiet (blocked calls leave the rate); re-enable → grace → second disable; a restart in the middle pages nothing twice', { timeout: 300_000 }, async () => {
     const base = loadRulesFile();
     const ks = base.rules.find((r) => r.id === 'sustained-failure-kill-switch')!;
-    // The action's scope only (one organization's calls): the lifecycle of a global disable is what is tested.
-    const rules = parseRules({ ...base, reenableGraceMinutes: 30, rules: [base.rules[0], { ...ks, groupBy: [['node_type']], windowMinutes: 10, pendingMinutes: 20, minVolume: 10 }] });
+    // The action's scope only (one organization's calls): the lifecycle of a global disable with a person's re-enable is
+    // what is tested, so the action's recovery is manual (kill-switch-recovery.test.ts tests the automatic one).
+    const rules = parseRules({ ...base, reenableGraceMinutes: 30, recovery: { ...base.recovery, actions: { qontak_crm_deal_create: 'manual' } }, rules: [base.rules[0], { ...ks, groupBy: [['node_type']], windowMinutes: 10, pendingMinutes: 20, minVolume: 10 }] });
     const svc = await service(rules, 2);
     await svc.up();
     const { db } = suite;
