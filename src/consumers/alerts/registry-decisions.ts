@@ -50,12 +50,16 @@ export class AuditTrailDecisions implements RegistryDecisionsProvider {
 export interface DecisionCounts {
   disables: { global: number; organization: number; automatic: number };
   enables: { global: number; organization: number; automatic: number };
+  /** The automatic recovery's probe rounds: started (`probe`), and ended by a failed probe (`probe_end`). */
+  probeRounds: { started: number; failed: number };
 }
 
 export function countDecisions(list: readonly RegistryDecision[]): DecisionCounts {
   const zero = () => ({ global: 0, organization: 0, automatic: 0 });
-  const out: DecisionCounts = { disables: zero(), enables: zero() };
+  const out: DecisionCounts = { disables: zero(), enables: zero(), probeRounds: { started: 0, failed: 0 } };
   for (const d of list) {
+    if (d.action === 'probe') out.probeRounds.started++;
+    if (d.action === 'probe_end') out.probeRounds.failed++;
     const side = d.action === 'disable' ? out.disables : d.action === 'enable' ? out.enables : undefined;
     if (!side) continue;
     side[d.scope]++;

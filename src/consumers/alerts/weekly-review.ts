@@ -128,7 +128,8 @@ const cell = (v: string) => v.replace(/\|/g, '\\|').replace(/\s+/g, ' ');
 
 function decisionLines(c: DecisionCounts): string[] {
   const line = (what: string, x: DecisionCounts['disables']) => `- ${what}: ${x.global} global, ${x.organization} for one organization (${x.automatic} automatic, ${x.global + x.organization - x.automatic} by hand)`;
-  return [line('Disables', c.disables), line('Re-enables', c.enables)];
+  const probes = `- Probe rounds of the automatic recovery: ${c.probeRounds.started} started, ${c.probeRounds.failed} ended by a failed probe (the switch stayed off)`;
+  return [line('Disables', c.disables), line('Re-enables', c.enables), probes];
 }
 
 export function buildWeeklyReview(current: WeekCounts, previous: WeekCounts, thresholds: RateThresholds, decisionList: readonly RegistryDecision[] = []): WeeklyReview {
