@@ -251,12 +251,16 @@ export class AlertEvaluator {
     // The reader group is this term's own and has offsets for every partition before it joins: it is a way to
     // start at chosen offsets, not to share work (its one member is handed every partition). What it commits is
     // never read back; the checkpoint in the database is what a restart trusts.
+    // Under a steady stream the broker waits (at most 200 ms) for 256 KiB before answering: without it every fetch
+    // came back with the few records produced since the last one, and each batch pays the partition ends and a
+    // checkpoint write.
     const reader = this.o.kafka.groupConsumer({
       groupId: this.readerGroup,
       topics: [this.o.eventsTopic],
       startWhenNew: 'earliest',
       maxBytesPerPartition: 1024 * 1024,
       maxBytes: 3 * 1024 * 1024,
+      minBytes: 256 * 1024,
       maxWaitMs: 200,
       sessionTimeoutMs: this.o.sessionTimeoutMs ?? 30_000,
     });
