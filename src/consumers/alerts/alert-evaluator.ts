@@ -470,7 +470,7 @@ export class AlertEvaluator {
       actionpulse_alerts_duplicate_events_total: 'Redelivered events counted once by event_id',
       actionpulse_alerts_transitions_total: 'Alert state transitions this instance persisted',
       actionpulse_alerts_recovery_steps_total: 'Kill-switch recovery steps this instance persisted (probe rounds started and ended, probes counted, automatic re-enables)',
-      actionpulse_alerts_late_probes_total: 'Probe outcomes read after their instant was decided: not counted by the recovery',
+      actionpulse_alerts_late_probes_total: 'Probe outcomes read after the watermark passed their instant: taken there, counted only if their switch had decided nothing later',
       actionpulse_alerts_notifications_sent_total: 'Notifications delivered to a receiver',
       actionpulse_alerts_notifications_dead_total: 'Notifications given up after their retries, left for a human in alert_outbox',
       actionpulse_alerts_is_leader: '1 on the instance that evaluates (the control topic partition owner)',

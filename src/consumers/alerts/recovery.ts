@@ -11,8 +11,11 @@ import type { RecoveryConfig } from './alert-rules.ts';
  * One state per switch: the action's for everyone (`organizationId` null) or the action's for one organization.
  * Probes are the outcomes the gate let through while the switch was off (`probe: true`); a probe belongs to the
  * action's switch while that one is off, otherwise to its organization's. Inputs are decided in event-time order
- * once the watermark has passed them: the cool-down ends at its instant, each probe at its own. The caller persists
- * each step and `commit`s what the store accepted before asking for the next, as for the alert transitions.
+ * once the watermark has passed them: the cool-down ends at its instant, each probe at its own. A probe read after
+ * the watermark passed its instant (more than the evaluation delay late) is taken where it was read, at that
+ * watermark, and counts, like a late call in the rates, unless its switch has already decided a later instant: the
+ * verdict reads only the switch's persisted `through`, so a rebuild after a restart reaches the same one. The caller
+ * persists each step and `commit`s what the store accepted before asking for the next, as for the alert transitions.
  */
 export type RecoveryPhase = 'cooling' | 'probing' | 'reenabled' | 'ended';
 
@@ -121,12 +124,28 @@ const covers = (from: number, to: number | null, at: number): boolean => from < 
 /** (at, id) order: probes at one instant are taken in event id order, whatever order they were read in. */
 const after = (at: number, id: string, t: number, tid: string): boolean => at > t || (at === t && id > tid);
 
+/** A probe not yet decided on, and the instant it is taken at: its own, or (read late) the watermark's when read. */
+interface PendingProbe {
+  p: ProbeResult;
+  takenAt: number;
+  late: boolean;
+  /** Reading order, for late probes taken at one instant. */
+  seq: number;
+}
+
+/** Order of taking: by instant; at one instant the on-time probes (by event time and id), then the late ones as read. */
+const before = (a: PendingProbe, b: PendingProbe): boolean => {
+  if (a.takenAt !== b.takenAt) return a.takenAt < b.takenAt;
+  if (a.late !== b.late) return !a.late;
+  return a.late ? a.seq < b.seq : after(b.p.at, b.p.eventId, a.p.at, a.p.eventId);
+};
+
 export class RecoveryTracker {
   private readonly states = new Map<string, RecoveryState>();
-  /** Probes not yet decided on, per node_type, in (at, event id) order. */
-  private readonly pending = new Map<string, ProbeResult[]>();
-  /** Instants up to this are decided: a probe read later is late and not counted (as beyond the evaluation delay). */
-  private decidedThrough = -Infinity;
+  /** Probes not yet decided on, per node_type, in the order they are taken. */
+  private readonly pending = new Map<string, PendingProbe[]>();
+  private reads = 0;
+  /** `lateProbes`: probes read after the watermark passed their instant (counted or not, as above). */
   readonly stats = { probes: 0, lateProbes: 0 };
 
   constructor(
@@ -152,20 +171,21 @@ export class RecoveryTracker {
     return [...this.states.values()];
   }
 
-  /** A probe's outcome (an executed or failed event marked `probe: true`). Returns false when it came too late. */
-  probe(nodeType: string, p: ProbeResult): boolean {
-    if (p.at <= this.decidedThrough) {
-      this.stats.lateProbes++;
-      return false;
-    }
+  /**
+   * A probe's outcome (an executed or failed event marked `probe: true`), read when the watermark was `watermark`:
+   * at or past its instant, it is late and taken at the watermark's instant instead of its own.
+   */
+  probe(nodeType: string, p: ProbeResult, watermark = -Infinity): void {
+    const late = p.at <= watermark;
+    if (late) this.stats.lateProbes++;
     this.stats.probes++;
     let list = this.pending.get(nodeType);
     if (!list) this.pending.set(nodeType, (list = []));
+    if (list.some((x) => x.p.eventId === p.eventId)) return;
+    const entry: PendingProbe = { p, takenAt: late ? watermark : p.at, late, seq: this.reads++ };
     let i = list.length;
-    while (i > 0 && after(list[i - 1].at, list[i - 1].eventId, p.at, p.eventId)) i--;
-    if (i > 0 && list[i - 1].eventId === p.eventId) return true;
-    list.splice(i, 0, p);
-    return true;
+    while (i > 0 && before(entry, list[i - 1])) i--;
+    list.splice(i, 0, entry);
   }
 
   /**
@@ -189,8 +209,8 @@ export class RecoveryTracker {
       return { kind: 'recovery', step: 'probing', at, prev: s, next: { ...s, phase: 'probing', probingSince: at, probes: [], through: at, throughId: '' } };
     }
     if (s.phase !== 'probing') return undefined;
-    for (const p of this.pending.get(s.nodeType) ?? []) {
-      if (p.at > through) break;
+    for (const { p, takenAt } of this.pending.get(s.nodeType) ?? []) {
+      if (takenAt > through) break;
       if (!after(p.at, p.eventId, s.through, s.throughId) || this.ownerOf(s.nodeType, p) !== s) continue;
       const probes = [...s.probes, p];
       const moved = { ...s, probes, through: p.at, throughId: p.eventId };
@@ -227,11 +247,10 @@ export class RecoveryTracker {
       const now = this.states.get(recoveryKey(best.prev.nodeType, best.prev.organizationId));
       if (now === best.prev) return; // not committed: decided again next time, nothing dropped
     }
-    if (through > this.decidedThrough) this.decidedThrough = through;
-    // Every probe up to `through` has been looked at: a probe no cycle took belongs to none.
+    // Every probe taken up to `through` has been looked at: a probe no cycle took belongs to none.
     for (const [nodeType, list] of this.pending) {
       let n = 0;
-      while (n < list.length && list[n].at <= through) n++;
+      while (n < list.length && list[n].takenAt <= through) n++;
       if (n === 0) continue;
       list.splice(0, n);
       if (list.length === 0) this.pending.delete(nodeType);

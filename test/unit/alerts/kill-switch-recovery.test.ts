@@ -127,6 +127,76 @@ describe('kill-switch recovery: the defaults (cool-down 30 min doubling to 480, 
   });
 });
 
+describe('kill-switch recovery: a probe read late', () => {
+  const config = { ...DEFAULT_RECOVERY, successesToReEnable: 2 };
+
+  it('counts where it is read when its switch decided nothing after it, and the same after a restart that reads it again', () => {
+    const db = new Map<string, RecoveryState>();
+    const keep = (t: RecoveryTracker, taken: RecoveryStep[]) => (s: RecoveryStep) => {
+      const next = { ...s.next, version: s.prev.version + 1 };
+      db.set(recoveryKey(next.nodeType, next.organizationId), next);
+      t.commit(next);
+      taken.push(s);
+    };
+    const live = new RecoveryTracker(config, MIN);
+    const started = cycle(live, T0);
+    db.set(recoveryKey(DEAL, null), started);
+    const liveSteps: RecoveryStep[] = [];
+    for (const s of live.decide(T0 + 40 * MIN)) keep(live, liveSteps)(s); // probing from T0 + 30 min
+    const ok1 = probe(T0 + 35 * MIN, true);
+    const ok2 = probe(T0 + 36 * MIN, true);
+    live.probe(DEAL, ok1, T0 + 40 * MIN); // both read after the watermark passed them
+    for (const s of live.decide(T0 + 41 * MIN)) keep(live, liveSteps)(s);
+    expect(liveSteps.map((s) => [s.step, s.at])).toEqual([['probing', T0 + 30 * MIN], ['probe', T0 + 35 * MIN]]);
+    // a restart: the new leader starts from the persisted state and reads both probes again, in one batch
+    const rebuilt = new RecoveryTracker(config, MIN);
+    rebuilt.restore(db.values());
+    const afterRestart: RecoveryStep[] = [];
+    rebuilt.probe(DEAL, ok1, T0 + 33 * MIN);
+    rebuilt.probe(DEAL, ok2, T0 + 34 * MIN);
+    for (const s of rebuilt.decide(T0 + 41 * MIN)) keep(rebuilt, afterRestart)(s);
+    expect(afterRestart.map((s) => [s.step, s.at, s.next.probes.length])).toEqual([['reenable', T0 + 36 * MIN, 2]]);
+    // the live tracker, reading the second probe late, decides the same
+    live.probe(DEAL, ok2, T0 + 42 * MIN);
+    const liveMore: RecoveryStep[] = [];
+    for (const s of live.decide(T0 + 42 * MIN)) liveMore.push(s);
+    expect(liveMore.map((s) => [s.step, s.at, s.next.probes.length])).toEqual([['reenable', T0 + 36 * MIN, 2]]);
+  });
+
+  it('does not count once its switch has decided a later instant (a later probe), live or after a restart', () => {
+    const run = (restart: boolean) => {
+      let tracker = new RecoveryTracker(config, MIN);
+      const db = new Map<string, RecoveryState>();
+      const s0 = cycle(tracker, T0);
+      db.set(recoveryKey(DEAL, null), s0);
+      const taken: [string, number][] = [];
+      const decide = (through: number) => {
+        for (const s of tracker.decide(through)) {
+          const next = { ...s.next, version: s.prev.version + 1 };
+          db.set(recoveryKey(DEAL, null), next);
+          tracker.commit(next);
+          taken.push([s.step, s.at]);
+        }
+      };
+      const failed = probe(T0 + 35 * MIN, false);
+      const ok = probe(T0 + 37 * MIN, true);
+      tracker.probe(DEAL, ok, T0 + 36 * MIN);
+      decide(T0 + 40 * MIN);
+      tracker.probe(DEAL, failed, T0 + 40 * MIN);
+      if (restart) {
+        tracker = new RecoveryTracker(config, MIN);
+        tracker.restore(db.values());
+        tracker.probe(DEAL, ok, T0 + 36 * MIN);
+        tracker.probe(DEAL, failed, T0 + 40 * MIN);
+      }
+      decide(T0 + 45 * MIN);
+      return taken;
+    };
+    expect(run(false)).toEqual([['probing', T0 + 30 * MIN], ['probe', T0 + 37 * MIN]]);
+    expect(run(true)).toEqual(run(false));
+  });
+});
+
 describe('kill-switch recovery in the engine', () => {
   /** The kill-switch rule alone, shortened (10-min window, 10 min sustained, 10 calls); a 20-min grace. */
   const rules = (() => {

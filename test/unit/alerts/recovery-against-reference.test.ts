@@ -8,8 +8,9 @@ import { referenceRecovery, switchKeyOf, type RefDecision, type RefDisable, type
 /**
  * The recovery's decisions (probe rounds started, probes counted, back-offs with their cool-down, re-enables: which
  * switch, at which instant) equal a plain one-pass reference over the sorted inputs, for any probes read at most the
- * evaluation delay out of order, in any batches, with duplicates, and with a restart anywhere (the new tracker starts
- * from the persisted states and reads everything again, as a rebuild from Kafka does). Every step the tracker yields
+ * evaluation delay out of order or read late (up to an hour after the watermark passed them: each is taken where it was
+ * read, and counts only if its switch decided nothing later), in any batches, with duplicates, and with a restart
+ * anywhere (the new tracker starts from the persisted states and reads everything again, as a rebuild from Kafka does). Every step the tracker yields
  * is accepted by the compare-and-set, so none is yielded twice. `ALERT_PROPERTY_RUNS` raises the run count.
  */
 const RUNS = Number(process.env.ALERT_PROPERTY_RUNS ?? 50);
@@ -43,6 +44,7 @@ const scenario = fc.record({
   disables: fc.array(fc.record({ sw: fc.integer({ min: 0, max: SWITCHES.length - 1 }), minute: fc.integer({ min: 0, max: 200 }) }), { minLength: 1, maxLength: 6 }),
   probes: fc.integer({ min: 0, max: 80 }),
   okPercent: fc.constantFrom(50, 80, 95, 100),
+  latePercent: fc.constantFrom(0, 0, 10, 30),
   batches: fc.array(fc.integer({ min: 1, max: 30 }), { minLength: 1, maxLength: 12 }),
   duplicates: fc.integer({ min: 0, max: 10 }),
   restartAt: fc.option(fc.integer({ min: 0, max: 20 }), { nil: undefined }),
@@ -62,17 +64,26 @@ function inputsOf(s: Scenario) {
     const nodeType = SWITCHES[Math.floor(r() * SWITCHES.length)][0];
     probes.push({ nodeType, organizationId: ORGS[Math.floor(r() * ORGS.length)], at: T0 + Math.floor(r() * SPAN), eventId: `e${String(i).padStart(4, '0')}`, ok: r() * 100 < s.okPercent });
   }
-  // Read order: each probe at most the delay behind the newest read before it; some read twice, later.
-  const order = probes.map((p) => ({ p, key: p.at + r() * DELAY * 0.9 })).sort((a, b) => a.key - b.key).map((x) => x.p);
+  // Read order: most probes at most the delay behind the newest read before it, some later than that (read after the
+  // watermark passed them); some read twice, later.
+  const lateness = () => (r() * 100 < s.latePercent ? DELAY + r() * 60 * MIN : r() * DELAY * 0.9);
+  const order = probes.map((p) => ({ p, key: p.at + lateness() })).sort((a, b) => a.key - b.key).map((x) => x.p);
   for (let i = 0; i < s.duplicates && order.length > 0; i++) {
     const at = Math.floor(r() * order.length);
     order.splice(Math.min(order.length, at + 1 + Math.floor(r() * 5)), 0, order[at]);
   }
-  return { config, disables, probes, order, until: T0 + SPAN + 60 * MIN };
+  // The watermark when each is read: the newest event time read before it − the delay (the same on a rebuild).
+  let newest = -Infinity;
+  const read = order.map((p) => {
+    const readAt = newest - DELAY;
+    newest = Math.max(newest, p.at);
+    return { ...p, readAt };
+  });
+  return { config, disables, read, until: T0 + SPAN + 60 * MIN };
 }
 
 function run(s: Scenario): { decisions: RefDecision[]; rejected: number } {
-  const { config, disables, order, until } = inputsOf(s);
+  const { config, disables, read, until } = inputsOf(s);
   const db = new Map<string, RecoveryState>();
   const decisions: RefDecision[] = [];
   let rejected = 0;
@@ -117,7 +128,7 @@ function run(s: Scenario): { decisions: RefDecision[]; rejected: number } {
         let replayNewest = -Infinity;
         for (let i = 0; i < at; i += 7) {
           for (const p of events.slice(i, Math.min(at, i + 7))) {
-            tracker.probe(p.nodeType, p);
+            tracker.probe(p.nodeType, p, p.readAt);
             replayNewest = Math.max(replayNewest, p.at);
           }
           advance(replayNewest - DELAY);
@@ -126,14 +137,14 @@ function run(s: Scenario): { decisions: RefDecision[]; rejected: number } {
       const batch = bi === s.batches.length - 1 ? events.slice(at) : events.slice(at, at + size);
       at += batch.length;
       for (const p of batch) {
-        tracker.probe(p.nodeType, p);
+        tracker.probe(p.nodeType, p, p.readAt);
         newest = Math.max(newest, p.at);
       }
       advance(newest - DELAY);
     });
     advance(until);
   };
-  feed(order);
+  feed(read);
   return { decisions, rejected };
 }
 
@@ -141,8 +152,8 @@ describe('kill-switch recovery against a one-pass reference', () => {
   it('decides the same steps at the same instants however the probes are read, with duplicates and a restart, and yields no step twice', () => {
     fc.assert(
       fc.property(scenario, (s) => {
-        const { config, disables, probes, until } = inputsOf(s);
-        const expected = referenceRecovery(config, MIN, disables, probes, until);
+        const { config, disables, read, until } = inputsOf(s);
+        const expected = referenceRecovery(config, MIN, disables, read, until);
         const { decisions, rejected } = run(s);
         expect(rejected).toBe(0);
         // Steps of different switches at one instant are independent: compared in (instant, switch) order, each
