@@ -22,6 +22,13 @@ export interface AlertNotification {
   /** Stable per rule and scope (PagerDuty dedup_key): every episode's trigger and resolve share it. */
   dedupKey: string;
   episode: number;
+  /**
+   * Names the decision told (the webhook's Idempotency-Key): `<dedup key>#<episode>#<decision>`, the decision being
+   * `trigger`, `resolve`, `repeat:<n>`, `ks:<decision>:<event time>` or `recovery:<organization or *>:<cycle>`. Set
+   * when the outbox row is written, from persisted state only, so a retry or a restart repeats it and no two decisions
+   * share it. Absent from rows written before it existed.
+   */
+  decisionKey?: string;
   ruleKind: AlertRule['kind'];
   value: number;
   threshold: number;

@@ -334,7 +334,8 @@ export class AlertStore {
   }
 
   /** One outbox row per channel; returns how many will be delivered (not silenced/inhibited). */
-  private async enqueue(tx: SqlTx, n: AlertNotification, kindKey: string, receivers: readonly string[], inhibitWhenDisabled: boolean): Promise<number> {
+  private async enqueue(tx: SqlTx, told: AlertNotification, kindKey: string, receivers: readonly string[], inhibitWhenDisabled: boolean): Promise<number> {
+    const n: AlertNotification = { ...told, decisionKey: `${told.dedupKey}#${told.episode}#${kindKey}` };
     let deliverable = 0;
     const inhibited = n.kind !== 'resolve' && n.kind !== 'kill_switch' && n.kind !== 'recovery' && inhibitWhenDisabled && (await this.isDisabled(tx, n.scope.node_type));
     for (const receiver of receivers) {

@@ -5,7 +5,8 @@ import { deliveryOf, postJson, type DeliveryResult, type Notifier } from './noti
 /**
  * A generic webhook for anything else (an incident bot, a ticketing system). The body is signed so the
  * receiver can trust it: `X-Actionpulse-Signature: sha256=<hex HMAC of "<timestamp>.<body>">` with the
- * timestamp in `X-Actionpulse-Timestamp` (seconds), which lets receivers refuse replays.
+ * timestamp in `X-Actionpulse-Timestamp` (seconds), which lets receivers refuse replays. `Idempotency-Key` names the
+ * decision told (`decisionKey`): a re-delivery repeats it, another decision of the same episode has its own.
  */
 export interface WebhookNotifierOptions {
   name: string;
@@ -32,7 +33,7 @@ export class WebhookNotifier implements Notifier {
     const r = await postJson(
       this.o.url,
       body,
-      { 'x-actionpulse-timestamp': String(ts), 'x-actionpulse-signature': signWebhook(this.o.secret, ts, body), 'idempotency-key': `${n.dedupKey}#${n.episode}#${n.kind}` },
+      { 'x-actionpulse-timestamp': String(ts), 'x-actionpulse-signature': signWebhook(this.o.secret, ts, body), 'idempotency-key': n.decisionKey ?? `${n.dedupKey}#${n.episode}#${n.kind}` },
       signal,
       this.o.timeoutMs ?? 10_000,
     );
