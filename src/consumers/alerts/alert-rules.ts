@@ -126,8 +126,10 @@ export function organizationReceiversOf(b: BlastRadiusConfig, organizations: rea
  * Half-open recovery after an automatic disable (recovery.ts). Durations are minutes of event time. After the
  * disable the switch cools down for `coolDownMinutes`; then the gate lets one call in `probeEvery` of that switch
  * through as a probe; `successesToReEnable` successful probes in a row switch it back on, a failed probe ends the
- * round and the next cool-down is twice the last, at most `maxCoolDownMinutes`. `actions` names the actions
- * (node_types) that stay off until a person turns them back on (`manual`).
+ * round and the next cool-down is twice the last, at most `maxCoolDownMinutes`. A switch disabled again less than
+ * `resetAfterMinutes` after its automatic re-enable (it flaps) starts from twice its last cool-down, at most the cap,
+ * instead of `coolDownMinutes`. `actions` names the actions (node_types) that stay off until a person turns them back
+ * on (`manual`).
  */
 export const recoverySchema = z
   .strictObject({
@@ -136,6 +138,8 @@ export const recoverySchema = z
     /** One call in this many of a disabled switch (each executor process counts its own) goes through as a probe. */
     probeEvery: z.number().int().min(1).max(1_000_000).default(10),
     successesToReEnable: z.number().int().min(1).max(1000).default(5),
+    /** A disable this long (event time) after an automatic re-enable starts fresh; sooner, the back-off goes on (0: always fresh). */
+    resetAfterMinutes: z.number().int().min(0).max(43_200).default(1440),
     /** Per action: `manual` keeps an automatic disable until a person re-enables it; `automatic` (the default) recovers. */
     actions: z.record(z.string(), z.enum(['automatic', 'manual'])).default({}),
   })
@@ -148,7 +152,7 @@ export const recoverySchema = z
 
 export type RecoveryConfig = z.infer<typeof recoverySchema>;
 
-export const DEFAULT_RECOVERY: RecoveryConfig = { coolDownMinutes: 30, maxCoolDownMinutes: 480, probeEvery: 10, successesToReEnable: 5, actions: {} };
+export const DEFAULT_RECOVERY: RecoveryConfig = { coolDownMinutes: 30, maxCoolDownMinutes: 480, probeEvery: 10, successesToReEnable: 5, resetAfterMinutes: 1440, actions: {} };
 
 export const rulesFileSchema = z.strictObject({
   /**

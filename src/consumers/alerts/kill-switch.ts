@@ -141,7 +141,7 @@ export async function decideKillSwitch(kind: SqlDb['kind'], tx: SqlTx, t: Transi
         if (started) cycles.push(started);
       }
       const auto = cycles.length > 0
-        ? ` Automatic recovery: probes from ${new Date(cycles[0].coolUntil).toISOString()} (cool-down ${o.recovery.coolDownMinutes} min), re-enabled after ${o.recovery.successesToReEnable} successful probes in a row; or re-enable by hand: ${recovery}.`
+        ? ` Automatic recovery: probes from ${new Date(cycles[0].coolUntil).toISOString()} (cool-down ${cycles[0].coolDownMinutes} min${cycles[0].coolDownMinutes !== o.recovery.coolDownMinutes ? `, twice the last cycle's: disabled again within ${o.recovery.resetAfterMinutes} min of its automatic re-enable` : ''}), re-enabled after ${o.recovery.successesToReEnable} successful probes in a row; or re-enable by hand: ${recovery}.`
         : ` Recovery is manual for this action. Re-enable: ${recovery}.`;
       outcome = { ...base, recovery: cycles, decision: 'done', message: `Disabled ${what} (${counts}, ${pct}).${byOrg}${auto}` };
     }

@@ -93,6 +93,15 @@ export function isManual(config: RecoveryConfig, nodeType: string): boolean {
 /** Earlier cycles kept per switch: a replay reaches back about a day, and the cap allows few disables a day. */
 export const PAST_CYCLES_KEPT = 8;
 
+/**
+ * The first cool-down of a cycle starting at `at`: the configured one, or, when the switch flaps (disabled again less
+ * than `resetAfterMinutes` after its automatic re-enable), twice the cool-down its last cycle ended with, at most the cap.
+ */
+export function firstCoolDownMinutes(config: RecoveryConfig, minuteMs: number, at: number, previous: RecoveryState | undefined): number {
+  const flapping = previous?.phase === 'reenabled' && previous.endedBy === 'recovery' && previous.endedAt !== null && at - previous.endedAt < config.resetAfterMinutes * minuteMs;
+  return flapping ? Math.min(previous.coolDownMinutes * 2, config.maxCoolDownMinutes) : config.coolDownMinutes;
+}
+
 /** The state an automatic disable of one switch starts, at event time `at` (`previous`: the switch's last cycle). */
 export function startCycle(
   config: RecoveryConfig,
@@ -100,14 +109,15 @@ export function startCycle(
   d: { nodeType: string; organizationId: string | null; ruleId: string; scopeKey: string; episode: number; at: number },
   previous: RecoveryState | undefined,
 ): RecoveryState {
+  const coolDownMinutes = firstCoolDownMinutes(config, minuteMs, d.at, previous);
   return {
     ...d,
     cycle: (previous?.cycle ?? 0) + 1,
     phase: 'cooling',
     disabledAt: d.at,
     rounds: 0,
-    coolDownMinutes: config.coolDownMinutes,
-    coolUntil: d.at + config.coolDownMinutes * minuteMs,
+    coolDownMinutes,
+    coolUntil: d.at + coolDownMinutes * minuteMs,
     probingSince: null,
     probes: [],
     through: d.at,

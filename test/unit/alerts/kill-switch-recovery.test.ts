@@ -127,6 +127,51 @@ describe('kill-switch recovery: the defaults (cool-down 30 min doubling to 480, 
   });
 });
 
+describe('kill-switch recovery: a switch that flaps backs off', () => {
+  /** Cycle 1 at T0: a failed round (60 min), then re-enabled by five probes; returns the re-enable's state. */
+  function reenabledAfterOneFailedRound(tracker: RecoveryTracker): RecoveryState {
+    cycle(tracker, T0);
+    steps(tracker, T0 + 30 * MIN);
+    tracker.probe(DEAL, probe(T0 + 31 * MIN, false));
+    steps(tracker, T0 + 31 * MIN);
+    for (let i = 1; i <= 5; i++) tracker.probe(DEAL, probe(T0 + 91 * MIN + i * MIN, true));
+    const taken = steps(tracker, T0 + 100 * MIN);
+    expect(taken.at(-1)).toMatchObject({ step: 'reenable', at: T0 + 96 * MIN, next: { coolDownMinutes: 60 } });
+    return tracker.state(DEAL, null)!;
+  }
+
+  it('disabled again 5 h after its automatic re-enable (within 24 h): the cool-down goes on doubling, 120 min, then 240 after a failed probe', () => {
+    const tracker = new RecoveryTracker(DEFAULT_RECOVERY, MIN);
+    const reenabled = reenabledAfterOneFailedRound(tracker);
+    const again = T0 + 96 * MIN + 5 * HOUR;
+    const second = cycle(tracker, again, null, reenabled);
+    expect(second).toMatchObject({ cycle: 2, phase: 'cooling', coolDownMinutes: 120, coolUntil: again + 120 * MIN, rounds: 0 });
+    expect(steps(tracker, again + 119 * MIN)).toEqual([]);
+    tracker.probe(DEAL, probe(again + 121 * MIN, false));
+    const [probing, backOff] = steps(tracker, again + 121 * MIN);
+    expect([probing.step, probing.at]).toEqual(['probing', again + 120 * MIN]);
+    expect(backOff.next).toMatchObject({ phase: 'cooling', coolDownMinutes: 240 });
+  });
+
+  it('the doubled cool-down stops at the cap', () => {
+    const config = { ...DEFAULT_RECOVERY, maxCoolDownMinutes: 90 };
+    const tracker = new RecoveryTracker(config, MIN);
+    const reenabled = reenabledAfterOneFailedRound(tracker);
+    const s = { ...startCycle(config, MIN, { nodeType: DEAL, organizationId: null, ruleId: 'ks', scopeKey: `node_type=${DEAL}`, episode: 1, at: T0 + 5 * HOUR }, reenabled) };
+    expect(s.coolDownMinutes).toBe(90);
+  });
+
+  it('disabled again 24 h or more after its automatic re-enable, or after a re-enable by a person: starts fresh at 30 min', () => {
+    const tracker = new RecoveryTracker(DEFAULT_RECOVERY, MIN);
+    const reenabled = reenabledAfterOneFailedRound(tracker);
+    const start = (at: number, previous: RecoveryState) => startCycle(DEFAULT_RECOVERY, MIN, { nodeType: DEAL, organizationId: null, ruleId: 'ks', scopeKey: `node_type=${DEAL}`, episode: 1, at }, previous);
+    expect(start(reenabled.endedAt! + 24 * HOUR - 1, reenabled).coolDownMinutes).toBe(120);
+    expect(start(reenabled.endedAt! + 24 * HOUR, reenabled).coolDownMinutes).toBe(30);
+    expect(start(reenabled.endedAt! + HOUR, { ...reenabled, phase: 'ended', endedBy: 'admin:jane' }).coolDownMinutes).toBe(30);
+    expect(startCycle({ ...DEFAULT_RECOVERY, resetAfterMinutes: 0 }, MIN, { nodeType: DEAL, organizationId: null, ruleId: 'ks', scopeKey: 'k', episode: 1, at: reenabled.endedAt! + MIN }, reenabled).coolDownMinutes).toBe(30);
+  });
+});
+
 describe('kill-switch recovery: a probe read late', () => {
   const config = { ...DEFAULT_RECOVERY, successesToReEnable: 2 };
 
@@ -303,8 +348,8 @@ describe('kill-switch recovery in the engine', () => {
 describe('recovery settings in the rules file', () => {
   const minimal = { rules: [{ id: 'x', title: 'x', kind: 'count', numerator: { event: 'qontak_action_invoked' }, groupBy: [[]], windowMinutes: 1, threshold: 1, receivers: ['x'] }] };
 
-  it('defaults to a 30-min cool-down doubling up to 480 min, one call in 10, 5 successes, every action automatic', () => {
-    expect(parseRules(minimal).recovery).toEqual({ coolDownMinutes: 30, maxCoolDownMinutes: 480, probeEvery: 10, successesToReEnable: 5, actions: {} });
+  it('defaults to a 30-min cool-down doubling up to 480 min, one call in 10, 5 successes, a fresh start 24 h after a re-enable, every action automatic', () => {
+    expect(parseRules(minimal).recovery).toEqual({ coolDownMinutes: 30, maxCoolDownMinutes: 480, probeEvery: 10, successesToReEnable: 5, resetAfterMinutes: 1440, actions: {} });
     expect(loadRulesFile().recovery).toEqual(parseRules(minimal).recovery);
   });
 
@@ -312,5 +357,6 @@ describe('recovery settings in the rules file', () => {
     expect(() => parseRules({ ...minimal, recovery: { coolDownMinutes: 60, maxCoolDownMinutes: 30 } })).toThrow(/recovery\.maxCoolDownMinutes: must be at least coolDownMinutes/);
     expect(() => parseRules({ ...minimal, recovery: { actions: { qontak_crm_nothing: 'manual' } } })).toThrow(RulesFileError);
     expect(() => parseRules({ ...minimal, recovery: { actions: { qontak_crm_nothing: 'manual' } } })).toThrow(/recovery\.actions\.qontak_crm_nothing: not a known action/);
+    expect(() => parseRules({ ...minimal, recovery: { resetAfterMinutes: -1 } })).toThrow(/recovery\.resetAfterMinutes/);
   });
 });

@@ -7,7 +7,7 @@ import { referenceRecovery, switchKeyOf, type RefDecision, type RefDisable, type
 
 /**
  * The recovery's decisions (probe rounds started, probes counted, back-offs with their cool-down, re-enables: which
- * switch, at which instant) equal a plain one-pass reference over the sorted inputs, for any probes read at most the
+ * switch, at which instant; a switch disabled again soon after its re-enable going on from its doubled cool-down) equal a plain one-pass reference over the sorted inputs, for any probes read at most the
  * evaluation delay out of order or read late (up to an hour after the watermark passed them: each is taken where it was
  * read, and counts only if its switch decided nothing later), in any batches, with duplicates, and with a restart
  * anywhere (the new tracker starts from the persisted states and reads everything again, as a rebuild from Kafka does). Every step the tracker yields
@@ -40,6 +40,7 @@ const scenario = fc.record({
   coolDown: fc.integer({ min: 1, max: 20 }),
   capFactor: fc.integer({ min: 1, max: 8 }),
   successes: fc.integer({ min: 1, max: 4 }),
+  resetAfter: fc.constantFrom(0, 20, 90, 1440),
   manualTag: fc.boolean(),
   disables: fc.array(fc.record({ sw: fc.integer({ min: 0, max: SWITCHES.length - 1 }), minute: fc.integer({ min: 0, max: 200 }) }), { minLength: 1, maxLength: 6 }),
   probes: fc.integer({ min: 0, max: 80 }),
@@ -55,7 +56,7 @@ type Scenario = typeof scenario extends fc.Arbitrary<infer T> ? T : never;
 function inputsOf(s: Scenario) {
   const r = rng(s.seed);
   const config: RecoveryConfig = parseRules({
-    recovery: { coolDownMinutes: s.coolDown, maxCoolDownMinutes: s.coolDown * s.capFactor, probeEvery: 5, successesToReEnable: s.successes, actions: s.manualTag ? { qontak_chat_room_tag: 'manual' } : {} },
+    recovery: { coolDownMinutes: s.coolDown, maxCoolDownMinutes: s.coolDown * s.capFactor, probeEvery: 5, successesToReEnable: s.successes, resetAfterMinutes: s.resetAfter, actions: s.manualTag ? { qontak_chat_room_tag: 'manual' } : {} },
     rules: [{ id: 'x', title: 'x', kind: 'count', numerator: { event: 'qontak_action_invoked' }, groupBy: [[]], windowMinutes: 1, threshold: 1, receivers: ['x'] }],
   }).recovery;
   const disables: RefDisable[] = s.disables.map((d) => ({ nodeType: SWITCHES[d.sw][0], organizationId: SWITCHES[d.sw][1], at: T0 + d.minute * MIN }));

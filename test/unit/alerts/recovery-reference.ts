@@ -119,12 +119,15 @@ export function referenceRecovery(config: RecoveryConfig, minuteMs: number, disa
     const key = switchKeyOf(d.nodeType, d.organizationId);
     const prev = switches.get(key);
     if (prev && prev.phase !== 'reenabled') continue; // already off: the kill switch has nothing to do
+    // Disabled again soon after its re-enable: the back-off goes on from its last cool-down.
+    const flapping = prev !== undefined && d.at - prev.cycles[prev.cycles.length - 1][1] < config.resetAfterMinutes * minuteMs;
+    const coolDownMinutes = flapping ? Math.min(prev.coolDownMinutes * 2, config.maxCoolDownMinutes) : config.coolDownMinutes;
     switches.set(key, {
       key,
       phase: 'cooling',
       cycle: (prev?.cycle ?? 0) + 1,
-      coolDownMinutes: config.coolDownMinutes,
-      coolUntil: d.at + config.coolDownMinutes * minuteMs,
+      coolDownMinutes,
+      coolUntil: d.at + coolDownMinutes * minuteMs,
       probes: 0,
       through: d.at,
       throughId: '',
