@@ -1,4 +1,5 @@
-import type { NodeType, ParamsOf, Runtime } from '../runtime/index.ts';
+import type { NodeType, ParamsOf } from '../runtime/index.ts';
+import type { RuntimeCalls } from '../runtime/agent-runtime.ts';
 import type { Logger } from '../platform/logger.ts';
 import { SeededRandom } from '../workload/seeded-random.ts';
 import type { DemoAgent, DemoScenario } from './demo-scenario.ts';
@@ -9,6 +10,7 @@ export interface CrmIncidentControls {
   expireTokens(org: string): void;
   setRefreshFailing(org: string, failing: boolean): void;
   setFailureShare(o: { method: string; pathPrefix: string; share: number; status: number }): void;
+  setOrganizationFailure(org: string, f: { method: string; pathPrefix: string; status: number; message: string } | undefined): void;
   addLead(lead: { id: number; phone: string }): void;
   seedRecord(kind: 'deals' | 'tickets', id: string, fields?: Record<string, unknown>): void;
 }
@@ -21,6 +23,8 @@ export interface SimulatorStats {
   /** Configurations the builders took off an agent (each a `qontak_action_unconfigured`). */
   removed: number;
 }
+
+const TICK_MS = 50;
 
 /**
  * A simulated agent runtime: conversations arrive at a steady rate, the agent function-calls one of its
@@ -35,14 +39,16 @@ export class AgentSimulator {
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private readonly inFlight = new Set<Promise<unknown>>();
   private conversationSeq = 0;
-  private readonly startedAt = Date.now();
+  private readonly now: () => number;
+  private readonly startedAt: number;
+  private carry = 0;
   private incidentStarted = false;
   private stopped = false;
 
   constructor(
     private readonly o: {
-      /** The agent runtime's public entry point, as a runtime team embeds it. */
-      runtime: Runtime;
+      /** The agent runtime's public entry point, as a runtime team embeds it (the calls an agent makes on it). */
+      runtime: RuntimeCalls;
       crm: CrmIncidentControls;
       scenario: DemoScenario;
       callsPerSecond: number;
@@ -50,9 +56,13 @@ export class AgentSimulator {
       heartbeatEveryMs: number;
       logger: Logger;
       maxInFlight?: number;
+      /** The clock the incidents are scheduled on (default the wall clock; give the executors the same one). */
+      clock?: () => number;
     },
   ) {
     this.rng = new SeededRandom(o.scenario.seed);
+    this.now = o.clock ?? Date.now;
+    this.startedAt = this.now();
   }
 
   /** Provisions tokens, rooms, leads and records, and records the builders' configured actions. */
@@ -81,25 +91,43 @@ export class AgentSimulator {
   }
 
   start(): void {
-    const tickMs = 50;
-    let carry = 0;
+    // Each tick covers the time since the last one: on a busy machine the timer fires late, and the rate still holds.
+    let last = this.now();
     this.timer = setInterval(() => {
-      this.maybeStartIncident();
-      this.maybeRemoveConfiguration();
-      carry += (this.o.callsPerSecond * tickMs) / 1000;
-      const n = Math.floor(carry);
-      carry -= n;
-      for (let i = 0; i < n; i++) this.launchOne();
-    }, tickMs);
+      const now = this.now();
+      this.tick(Math.min(now - last, 1000));
+      last = now;
+    }, TICK_MS);
     this.heartbeatTimer = setInterval(() => this.heartbeat(), this.o.heartbeatEveryMs);
+  }
+
+  /**
+   * One step of the workload, `ms` long: the incidents start on schedule, and the calls due in it are launched.
+   * `start()` runs it every 50 ms; a test drives it on a clock of its own, waiting for `settled()` in between.
+   */
+  tick(ms: number): void {
+    this.maybeStartIncident();
+    this.maybeRemoveConfiguration();
+    this.carry += (this.o.callsPerSecond * ms) / 1000;
+    const n = Math.floor(this.carry);
+    this.carry -= n;
+    for (let i = 0; i < n; i++) this.launchOne();
+  }
+
+  /** Resolves once every call launched so far has finished. */
+  async settled(): Promise<void> {
+    await Promise.allSettled([...this.inFlight]);
   }
 
   private maybeStartIncident(): void {
     const { scenario, crm } = this.o;
-    if (!this.incidentStarted && Date.now() - this.startedAt >= scenario.failingAfterMs) {
+    if (!this.incidentStarted && this.now() - this.startedAt >= scenario.failingAfterMs) {
       this.incidentStarted = true;
       crm.setFailureShare({ method: 'PUT', pathPrefix: '/api/v3.1/deals', share: scenario.failingShare, status: 503 });
-      this.o.logger.info({ node_type: scenario.failingNodeType }, 'demo incident: the CRM starts failing deal updates');
+      this.o.logger.info({ node_type: scenario.failingNodeType }, 'demo incident: the CRM starts failing deal updates for every organization');
+      const own = scenario.organizationIncident;
+      crm.setOrganizationFailure(own.organizationId, { method: 'POST', pathPrefix: '/api/v3.1/deals', status: own.status, message: own.message });
+      this.o.logger.info({ node_type: own.nodeType, organization_id: own.organizationId }, 'demo incident: one organization\'s CRM refuses its deal creates');
     }
     // The broken organization's tokens keep expiring; each refresh fails.
     if (this.rng.chance(0.05)) crm.expireTokens(scenario.brokenTokenOrg);
@@ -117,11 +145,12 @@ export class AgentSimulator {
    */
   private maybeRemoveConfiguration(): void {
     if (!this.rng.chance(1 / 1200)) return;
-    const failing = this.o.scenario.failingNodeType;
-    const candidates = this.o.scenario.agents.filter((a) => a.actions.filter((n) => n !== failing).length > 1);
+    const { scenario } = this.o;
+    const kept = (n: NodeType) => n !== scenario.failingNodeType && n !== scenario.organizationIncident.nodeType;
+    const candidates = scenario.agents.filter((a) => a.actions.filter(kept).length > 1);
     if (candidates.length === 0) return;
     const agent = this.rng.pick(candidates);
-    const nodeType = this.rng.pick(agent.actions.filter((n) => n !== failing));
+    const nodeType = this.rng.pick(agent.actions.filter(kept));
     agent.actions = agent.actions.filter((n) => n !== nodeType);
     this.o.runtime.recordUnconfigured({ organization_id: agent.organizationId, agent_id: agent.agentId, node_type: nodeType, change: 'removed' });
     this.stats.removed++;
@@ -130,12 +159,35 @@ export class AgentSimulator {
 
   private launchOne(): void {
     if (this.stopped || this.inFlight.size >= (this.o.maxInFlight ?? 200)) return;
-    const agents = this.o.scenario.agents.filter((a) => a.actions.length > 0);
-    // The broken organization is busy with CRM work, so its refresh failures show up fast.
-    const agent = this.rng.chance(0.1) ? agents.find((a) => a.organizationId === this.o.scenario.brokenTokenOrg && a.actions.some(isCrm)) ?? this.rng.pick(agents) : this.rng.pick(agents);
-    const nodeType = this.pickAction(agent);
+    const { agent, nodeType } = this.pickCall();
     const call = this.call(agent, nodeType).finally(() => this.inFlight.delete(call));
     this.inFlight.add(call);
+  }
+
+  /**
+   * Each incident's action takes `incidentShare` of the calls (the spread one from every organization that
+   * configured it, the organization one from that organization), so the kill switch's hour windows hold enough
+   * calls at the demo's time scale; the rest go to any agent and action.
+   */
+  private pickCall(): { agent: DemoAgent; nodeType: NodeType } {
+    const { scenario } = this.o;
+    const agents = scenario.agents.filter((a) => a.actions.length > 0);
+    const roll = this.rng.next();
+    const busy = (nodeType: NodeType, org?: string) => {
+      const callers = agents.filter((a) => a.actions.includes(nodeType) && (org === undefined || a.organizationId === org));
+      return callers.length > 0 ? { agent: this.rng.pick(callers), nodeType } : undefined;
+    };
+    const incident = scenario.organizationIncident;
+    const focused =
+      roll < scenario.incidentShare
+        ? busy(scenario.failingNodeType)
+        : roll < 2 * scenario.incidentShare
+          ? busy(incident.nodeType, incident.organizationId)
+          : undefined;
+    if (focused) return focused;
+    // The broken organization is busy with CRM work, so its refresh failures show up fast.
+    const agent = this.rng.chance(0.1) ? agents.find((a) => a.organizationId === scenario.brokenTokenOrg && a.actions.some(isCrm)) ?? this.rng.pick(agents) : this.rng.pick(agents);
+    return { agent, nodeType: this.pickAction(agent) };
   }
 
   private pickAction(agent: DemoAgent): NodeType {

@@ -66,19 +66,13 @@ export interface RuntimeParts {
   release?: (() => Promise<void>)[];
 }
 
-/** Assembles a Runtime from running parts; `createRuntime` builds them from configuration. */
-export function assembleRuntime(parts: RuntimeParts): Runtime {
-  const { executor, emitter, logger } = parts;
-  const inFlight = new Set<Promise<ExecuteResult>>();
-  let closing: Promise<void> | undefined;
+/** What an agent calls on its runtime, without the runtime's own lifecycle (health, close). */
+export type RuntimeCalls = Pick<Runtime, 'execute' | 'recordConfigured' | 'recordUnconfigured' | 'recordAgentActive' | 'provisioning'>;
 
+/** The calls straight onto an executor; assembleRuntime adds the in-flight tracking close() waits for. */
+export function executorCalls(executor: Executor): RuntimeCalls {
   return {
-    execute(action, params, context) {
-      if (closing) throw new Error('Runtime.execute called after close()');
-      const call = executor.execute(action, params, context).finally(() => inFlight.delete(call));
-      inFlight.add(call);
-      return call;
-    },
+    execute: (action, params, context) => executor.execute(action, params, context),
     recordConfigured: (input) => executor.recordConfigured(input),
     recordUnconfigured: (input) => executor.recordUnconfigured(input),
     recordAgentActive: (input) => executor.recordAgentActive(input),
@@ -86,6 +80,23 @@ export function assembleRuntime(parts: RuntimeParts): Runtime {
       putCrmToken: (organizationId, credentials) => executor.tokens.put(organizationId, credentials),
       upsertChannelIntegration: (integration) => executor.rooms.upsertIntegration(integration),
       upsertRoom: (room) => executor.rooms.upsertRoom(room),
+    },
+  };
+}
+
+/** Assembles a Runtime from running parts; `createRuntime` builds them from configuration. */
+export function assembleRuntime(parts: RuntimeParts): Runtime {
+  const { executor, emitter, logger } = parts;
+  const inFlight = new Set<Promise<ExecuteResult>>();
+  let closing: Promise<void> | undefined;
+
+  return {
+    ...executorCalls(executor),
+    execute(action, params, context) {
+      if (closing) throw new Error('Runtime.execute called after close()');
+      const call = executor.execute(action, params, context).finally(() => inFlight.delete(call));
+      inFlight.add(call);
+      return call;
     },
     async health() {
       const stats = emitter.stats();

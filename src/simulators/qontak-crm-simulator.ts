@@ -56,6 +56,8 @@ export class QontakCrmSimulator {
   /** Organizations whose token refresh always fails (their token service is broken). */
   private readonly failingRefreshOrgs = new Set<string>();
   private readonly failureShares: FailureShare[] = [];
+  /** Per organization (the company token's): requests matching method/path prefix answer `status`. */
+  private readonly organizationFailures = new Map<string, { method: string; pathPrefix: string; status: number; message: string }>();
   refreshDelayMs = 0;
   private server: Server | undefined;
   private readonly tokens = new Map<string, TokenInfo>();
@@ -121,6 +123,16 @@ export class QontakCrmSimulator {
     const i = this.failureShares.findIndex((x) => x.method === f.method && x.pathPrefix === f.pathPrefix);
     if (i >= 0) this.failureShares.splice(i, 1);
     if (f.share > 0) this.failureShares.push({ ...f, seen: 0 });
+  }
+
+  /**
+   * From now on, this organization's requests (by its company token) matching method/path prefix answer `status`
+   * with `message`, as when its CRM account is misconfigured; the other organizations are unaffected. `undefined`
+   * removes it.
+   */
+  setOrganizationFailure(org: string, f: { method: string; pathPrefix: string; status: number; message: string } | undefined): void {
+    if (f) this.organizationFailures.set(org, f);
+    else this.organizationFailures.delete(org);
   }
 
   /** The next `times` requests matching method/path prefix answer `status` (and/or are delayed). */
@@ -195,15 +207,29 @@ export class QontakCrmSimulator {
       send(401, { meta: { status: 401, type: 'Unauthorized', message: 'The access token is invalid or has expired' } });
       return;
     }
+    const own = this.organizationFailures.get(this.organizationOf(req) ?? '');
+    if (own && own.method === method && url.pathname.startsWith(own.pathPrefix)) {
+      send(own.status, { meta: { status: own.status, message: own.message } });
+      return;
+    }
     this.route(method, url, body, send);
   }
 
   private authorized(req: IncomingMessage): boolean {
     const key = req.headers['x-crm-api-key'];
     if (key !== undefined) return !!this.options.apiKey && key === this.options.apiKey;
-    const m = /^Bearer (.+)$/.exec(req.headers.authorization ?? '');
-    const info = m ? this.tokens.get(m[1]) : undefined;
+    const info = this.tokenOf(req);
     return !!info && !info.revoked && info.expiresAt > Date.now();
+  }
+
+  private tokenOf(req: IncomingMessage): TokenInfo | undefined {
+    const m = /^Bearer (.+)$/.exec(req.headers.authorization ?? '');
+    return m ? this.tokens.get(m[1]) : undefined;
+  }
+
+  /** The organization whose company token authorizes the request (none for the API key). */
+  private organizationOf(req: IncomingMessage): string | undefined {
+    return this.tokenOf(req)?.org;
   }
 
   private async refresh(body: unknown, send: (s: number, p: unknown) => void): Promise<void> {

@@ -138,9 +138,13 @@ async function alertSummary(p: Pipeline): Promise<Pick<ProgressSnapshot, 'alerts
     .query<{ n: number | string }>(`SELECT count(DISTINCT rule_id || '|' || scope_key || '|' || episode) AS n FROM alert_outbox WHERE kind IN ('trigger', 'kill_switch')`)
     .catch(() => [{ n: 0 }]);
   const disabled = await p.db.query<{ node_type: string }>(`SELECT node_type FROM node_registries WHERE NOT enabled ORDER BY node_type`).catch(() => []);
+  const forOrganizations = await p.db
+    .query<{ node_type: string; organization_id: string }>(`SELECT node_type, organization_id FROM node_registry_organizations WHERE NOT enabled ORDER BY node_type, organization_id`)
+    .catch(() => []);
   return {
     alertsFiring: firing.map((f) => `${f.rule_id}${Object.keys(f.scope).length ? ` [${Object.values(f.scope).join(',')}]` : ' [all]'}`),
     alertsFired: Number(fired?.n ?? 0),
-    actionsDisabled: disabled.map((d) => d.node_type),
+    // Off for everyone, then off for one organization only.
+    actionsDisabled: [...disabled.map((d) => d.node_type), ...forOrganizations.map((d) => `${d.node_type} for ${d.organization_id}`)],
   };
 }
