@@ -87,7 +87,7 @@ describe('the demo workload', () => {
     const store = new AlertStore(db, {
       routes,
       dashboardBaseUrl: 'http://127.0.0.1:8080',
-      killSwitch: { dryRun: config.alerts.killSwitchDryRun, maxPer24h: config.alerts.killSwitchMaxPer24h, capWindowMs: 24 * 60 * minuteMs, blastRadius: rules.blastRadius },
+      killSwitch: { dryRun: config.alerts.killSwitchDryRun, maxPer24h: config.alerts.killSwitchMaxPer24h, capWindowMs: 24 * 60 * minuteMs, blastRadius: rules.blastRadius, recovery: rules.recovery, minuteMs },
     });
     for (const t of transitions) expect((await store.apply(t)).won).toBe(true);
   }, 900_000);
