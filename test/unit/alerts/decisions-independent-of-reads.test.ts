@@ -5,6 +5,7 @@ import { isRecoveryStep } from '../../../src/consumers/alerts/recovery.ts';
 import { loadRulesFile, parseRules, type RulesFile } from '../../../src/consumers/alerts/alert-rules.ts';
 import type { AlertState } from '../../../src/consumers/alerts/rule-state-machine.ts';
 import { buildEvent, type ActionEvent, type NodeType } from '../../../src/events/index.ts';
+import { SeededRandom } from '../../../src/workload/seeded-random.ts';
 import { MIN, T0 } from './engine-driver.ts';
 import { byDecision, referenceDecisions, type Decision } from './reference-evaluator.ts';
 
@@ -32,16 +33,10 @@ const DELAY = RULES.evaluationDelayMinutes * MIN;
 const NODE_TYPES: NodeType[] = ['qontak_crm_deal_create', 'qontak_chat_room_tag'];
 const ORGS = ['org-a', 'org-b'];
 
-/** mulberry32: the stream's details from one seed, so fast-check shrinks the segments and the seed. */
+/** The workload's mulberry32 as a function: the stream's details from one seed, so fast-check shrinks the segments and the seed. */
 function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const random = new SeededRandom(seed);
+  return () => random.next();
 }
 
 interface Segment {
