@@ -396,6 +396,9 @@ export class AlertEvaluator {
       { node_type: s.nodeType, organization_id: s.organizationId, step: step.step, phase: s.phase, won: r.won, at: step.at, cycle: s.cycle, probes: s.probes.length },
       'kill-switch recovery step',
     );
+    if (r.won && s.endedBy === 'dry_run') {
+      this.o.logger.warn({ node_type: s.nodeType, organization_id: s.organizationId, cycle: s.cycle, at: step.at }, 'dry run: automatic recovery ended; the switch stays off until a person re-enables it');
+    }
     if (r.won) {
       this.stats.recoverySteps++;
       this.stats.notificationsQueued += r.notifications;

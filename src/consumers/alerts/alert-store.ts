@@ -231,9 +231,8 @@ export class AlertStore {
     const scope: Record<string, string> = s.organizationId === null ? { node_type: s.nodeType } : { node_type: s.nodeType, organization_id: s.organizationId };
     const windowMs = (rule?.windowMinutes ?? 60) * 60_000;
     const { dashboardUrl } = notificationLinks({ dashboardBaseUrl: this.o.dashboardBaseUrl }, { scope, atMs: at, windowMs, sinceMs: s.disabledAt });
-    const dry = this.o.killSwitch.dryRun ? 'DRY RUN: would re-enable' : 'Re-enabled';
     const message =
-      `${dry} ${switchLabel(s)} automatically: ${s.probes.length} probes in a row succeeded (${probesText(s.probes)}). ` +
+      `Re-enabled ${switchLabel(s)} automatically: ${s.probes.length} probes in a row succeeded (${probesText(s.probes)}). ` +
       `Disabled ${new Date(s.disabledAt).toISOString()}, cycle ${s.cycle}, ${s.rounds} failed probe round${s.rounds === 1 ? '' : 's'} before. ` +
       `The grace period before another automatic disable starts now.`;
     return {

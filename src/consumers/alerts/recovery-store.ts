@@ -164,11 +164,11 @@ export function switchLabel(s: Pick<RecoveryState, 'nodeType' | 'organizationId'
 /**
  * The registry side of a step: start probes, end a round, or switch the action back on, each with its audit row.
  * Returns the state to persist: the step's, or the cycle ended when the switch was found on (a person, or a change
- * outside the admin API, turned it back on).
+ * outside the admin API, turned it back on). With dry run on, the step is not taken: the cycle ends there (below).
  */
 export async function applyRecoveryToRegistry(kind: SqlDb['kind'], tx: SqlTx, step: RecoveryStep, o: { config: RecoveryConfig; dryRun: boolean }): Promise<RecoveryState> {
   const s = step.next;
-  if (o.dryRun || step.step === 'probe') return s;
+  if (!o.dryRun && step.step === 'probe') return s;
   const db = txAsDb(kind, tx);
   const details = {
     event_time: step.at,
@@ -178,6 +178,17 @@ export async function applyRecoveryToRegistry(kind: SqlDb['kind'], tx: SqlTx, st
     probes: s.probes,
   };
   let ok: boolean;
+  if (o.dryRun) {
+    // Dry run lets the automation switch nothing on, so a cycle started before it was turned on cannot go on: it ends
+    // at its next step, its probes stop (the switch back to what the disable left), and a person re-enables it.
+    const p = step.prev;
+    ok = await setProbing(db, p.nodeType, p.organizationId, null, {
+      actor: RECOVERY_ACTOR,
+      reason: `dry run is on: the automatic recovery stops here (it would have taken its ${step.step} step); the switch stays off until a person re-enables it`,
+      details: { ...details, kind: 'dry_run', would: step.step, probes: p.probes },
+    });
+    return { ...p, phase: 'ended', endedAt: step.at, endedBy: ok ? 'dry_run' : 'registry' };
+  }
   if (step.step === 'probing') {
     ok = await setProbing(db, s.nodeType, s.organizationId, o.config.probeEvery, {
       actor: RECOVERY_ACTOR,

@@ -128,7 +128,8 @@ const cell = (v: string) => v.replace(/\|/g, '\\|').replace(/\s+/g, ' ');
 
 function decisionLines(c: DecisionCounts): string[] {
   const line = (what: string, x: DecisionCounts['disables']) => `- ${what}: ${x.global} global, ${x.organization} for one organization (${x.automatic} automatic, ${x.global + x.organization - x.automatic} by hand)`;
-  const probes = `- Probe rounds of the automatic recovery: ${c.probeRounds.started} started, ${c.probeRounds.failed} ended by a failed probe (the switch stayed off)`;
+  const dryRun = c.probeRounds.endedByDryRun > 0 ? `; ${c.probeRounds.endedByDryRun} cycles ended by dry run (off until re-enabled by hand)` : '';
+  const probes = `- Probe rounds of the automatic recovery: ${c.probeRounds.started} started, ${c.probeRounds.failed} ended by a failed probe (the switch stayed off)${dryRun}`;
   return [line('Disables', c.disables), line('Re-enables', c.enables), probes];
 }
 

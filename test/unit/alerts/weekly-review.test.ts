@@ -97,7 +97,7 @@ describe('weekly review', () => {
     }
   });
 
-  it('counts and lists the automatic recovery: its probe rounds (one ended by a failed probe) and its re-enable', async () => {
+  it('counts and lists the automatic recovery: its probe rounds (one ended by a failed probe), its re-enable, and a cycle ended by dry run', async () => {
     const db = await openRegistryDb({ memory: true });
     try {
       await migrateRegistry(db);
@@ -105,9 +105,11 @@ describe('weekly review', () => {
       const recovery = { actor: 'alert:recovery' };
       await setRegistryEnabled(db, DEAL, false, { actor: 'alert:sustained-failure-kill-switch', reason: 'failure rate 60.0% > 20%' });
       await setProbing(db, DEAL, null, 10, { ...recovery, reason: 'cool-down of 30 min over' });
-      await setProbing(db, DEAL, null, null, { ...recovery, reason: 'probe failed (crm_server_error) after 2 successful' });
+      await setProbing(db, DEAL, null, null, { ...recovery, reason: 'probe failed (crm_server_error) after 2 successful', details: { kind: 'probe_failed' } });
       await setProbing(db, DEAL, null, 10, { ...recovery, reason: 'cool-down of 60 min over' });
       await setRegistryEnabled(db, DEAL, true, { ...recovery, reason: '5 probes in a row succeeded: re-enabled automatically' });
+      await setRegistryEnabled(db, DEAL, false, { actor: 'alert:sustained-failure-kill-switch', reason: 'failure rate 40.0% > 20%' });
+      await setProbing(db, DEAL, null, null, { ...recovery, reason: 'dry run is on: the automatic recovery stops here', details: { kind: 'dry_run' } });
       const ids = (await db.query<{ id: string }>(`SELECT id FROM node_registry_audit ORDER BY id`)).map((r) => r.id);
       for (const [i, id] of ids.entries()) await db.query(`UPDATE node_registry_audit SET created_at = $2 WHERE id = $1`, [id, new Date(T0 + (i + 1) * 3_600_000).toISOString()]);
 
@@ -119,10 +121,16 @@ describe('weekly review', () => {
         ['probe_end', 'alert:recovery'],
         ['probe', 'alert:recovery'],
         ['enable', 'alert:recovery'],
+        ['disable', 'alert:sustained-failure-kill-switch'],
+        ['probe_end', 'alert:recovery'],
       ]);
-      expect(r.decisions.counts).toEqual({ disables: { global: 1, organization: 0, automatic: 1 }, enables: { global: 1, organization: 0, automatic: 1 }, probeRounds: { started: 2, failed: 1 } });
+      expect(r.decisions.counts).toEqual({
+        disables: { global: 2, organization: 0, automatic: 2 },
+        enables: { global: 1, organization: 0, automatic: 1 },
+        probeRounds: { started: 2, failed: 1, endedByDryRun: 1 },
+      });
       expect(r.markdown).toContain('- Re-enables: 1 global, 0 for one organization (1 automatic, 0 by hand)');
-      expect(r.markdown).toContain('- Probe rounds of the automatic recovery: 2 started, 1 ended by a failed probe (the switch stayed off)');
+      expect(r.markdown).toContain('- Probe rounds of the automatic recovery: 2 started, 1 ended by a failed probe (the switch stayed off); 1 cycles ended by dry run (off until re-enabled by hand)');
       expect(r.markdown).toContain(`| probe_end | ${DEAL} | global (everyone) | alert:recovery | probe failed (crm_server_error) after 2 successful |`);
     } finally {
       await db.close();
@@ -151,7 +159,7 @@ describe('weekly review', () => {
         ['disable', 'qontak_chat_room_tag', 'global', null, true],
         ['enable', DEAL, 'organization', 'org-a', false],
       ]);
-      expect(r.decisions.counts).toEqual({ disables: { global: 1, organization: 1, automatic: 2 }, enables: { global: 0, organization: 1, automatic: 0 }, probeRounds: { started: 0, failed: 0 } });
+      expect(r.decisions.counts).toEqual({ disables: { global: 1, organization: 1, automatic: 2 }, enables: { global: 0, organization: 1, automatic: 0 }, probeRounds: { started: 0, failed: 0, endedByDryRun: 0 } });
       expect(r.markdown).toContain('- Disables: 1 global, 1 for one organization (2 automatic, 0 by hand)');
       expect(r.markdown).toContain('- Re-enables: 0 global, 1 for one organization (0 automatic, 1 by hand)');
       const day = new Date(T0).toISOString().slice(0, 10);
