@@ -340,7 +340,7 @@ export class AlertEngine {
         organizationId: rec.organization_id as string,
         ok: e.event === 'qontak_action_executed',
         ...(typeof rec.reason === 'string' ? { reason: rec.reason } : {}),
-      }, this.watermark.update()); // read late when the watermark has passed it (probes are few: no cost per event)
+      }, this.watermark.peek()); // read late when the watermark has passed it (probes are few: no cost per event)
     }
     if (nodeType !== undefined) {
       // A call refused by one organization's switch says nothing about the action's global flag: it leaves the

@@ -43,6 +43,12 @@ export class EventTimeWatermark {
 
   /** Recomputes from the partitions; returns the (monotonic) watermark. */
   update(): number {
+    this.value = this.peek();
+    return this.value;
+  }
+
+  /** What `update` would return now, without moving the watermark (the evaluation steps still move it). */
+  peek(): number {
     let lagging = Infinity;
     let newest = -Infinity;
     for (const p of this.partitions.values()) {
@@ -50,8 +56,7 @@ export class EventTimeWatermark {
       newest = Math.max(newest, p.maxTs);
     }
     const usable = Math.min(lagging === Infinity ? newest : lagging, this.ceiling());
-    if (usable !== -Infinity) this.value = Math.max(this.value, usable - this.latenessMs);
-    return this.value;
+    return usable === -Infinity ? this.value : Math.max(this.value, usable - this.latenessMs);
   }
 
   /** Wall-clock fallback for quiet periods: no partition has anything left to deliver. */

@@ -311,6 +311,23 @@ describe('kill-switch recovery in the engine', () => {
     for (const t of actions) expect(t.graceUntil).toBeGreaterThanOrEqual(reenabledAt + 20 * MIN);
   });
 
+  it('a probe read 10 min after its instant, no later probe counted meanwhile, is counted at its own instant', () => {
+    const failing = perMinute(T0, 15, (m) => traffic(m, 10, 10));
+    const d = run(failing, T0 + 15 * MIN).transitions.find((t) => t.effects.includes('action'))!.at;
+    const refused = (from: number, minutes: number) => perMinute(from, minutes, (m) => blockedCall(m, DEAL, 'org-1'));
+    const first = probeCall(d + 31 * MIN, true);
+    const late = probeCall(d + 32 * MIN, true);
+    // refused calls carry the watermark 10 min past the second probe before it is read
+    const events = [...failing, ...refused(T0 + 15 * MIN, Math.ceil((d + 30 * MIN - T0) / MIN) - 15), ...first, ...refused(d + 31 * MIN + 10_000, 12), ...late];
+    const { engine, recovery } = run(events, d + 50 * MIN);
+    expect(engine.recovery.stats.lateProbes).toBe(1);
+    expect(recovery.map((s) => [s.step, s.at])).toEqual([
+      ['probing', d + 30 * MIN],
+      ['probe', d + 31 * MIN + 1],
+      ['probe', d + 32 * MIN + 1],
+    ]);
+  });
+
   it('with no refused call to show it in the stream, the automatic re-enable still starts the grace at its instant, and a failure that goes on disables again after it', () => {
     const failing = perMinute(T0, 15, (m) => traffic(m, 10, 10));
     const d = run(failing, T0 + 15 * MIN).transitions.find((t) => t.effects.includes('action'))!.at;
