@@ -4,6 +4,7 @@ import { afterAll, beforeAll } from 'vitest';
 import { encodeEvent, type ActionEvent } from '../../../src/events/index.ts';
 import { toRecord } from '../../../src/producers/record-batch.ts';
 import { migrateRegistry } from '../../../src/executors/registry-schema.ts';
+import type { RegistryGate } from '../../../src/executors/registry-gate.ts';
 import type { KafkaPort } from '../../../src/platform/kafka/kafka-port.ts';
 import { createLogger, silentLogger } from '../../../src/platform/logger.ts';
 import { openRegistryDb, type SqlDb } from '../../../src/platform/registry-db.ts';
@@ -104,6 +105,19 @@ export function alertsSuite({ beforeTeardown }: { beforeTeardown?: () => Promise
       return ready(registry).db;
     },
   };
+}
+
+/** An alertsSuite whose teardown also stops the evaluators the tests push to `running` and closes their `gates`. */
+export function gatedAlertsSuite(): AlertsSuite & { running: AlertEvaluator[]; gates: RegistryGate[] } {
+  const running: AlertEvaluator[] = [];
+  const gates: RegistryGate[] = [];
+  const suite = alertsSuite({
+    beforeTeardown: async () => {
+      for (const ev of running) await ev.stop().catch(() => undefined);
+      for (const g of gates) await g.close().catch(() => undefined);
+    },
+  });
+  return Object.assign(suite, { running, gates });
 }
 
 /**

@@ -1,12 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import type { AlertEvaluator } from '../../../src/consumers/alerts/alert-evaluator.ts';
 import { loadRulesFile, parseRules, type RulesFile } from '../../../src/consumers/alerts/alert-rules.ts';
 import { RegistryGate } from '../../../src/executors/registry-gate.ts';
 import { readRegistry } from '../../../src/executors/registry-schema.ts';
 import { silentLogger } from '../../../src/platform/logger.ts';
 import { waitFor } from '../../helpers/kafka.ts';
 import { blockedCall, MIN, perMinute, traffic } from '../../unit/alerts/engine-driver.ts';
-import { alertsSuite, outboxDrained, restartableService, slackTexts } from './alerts-harness.ts';
+import { gatedAlertsSuite, outboxDrained, restartableService, slackTexts } from './alerts-harness.ts';
 
 /**
  * The kill switch's blast radius through the real broker, PostgreSQL and the local Slack: failures concentrated in
@@ -15,14 +14,8 @@ import { alertsSuite, outboxDrained, restartableService, slackTexts } from './al
  * Each with a restart of the evaluator after the decision: the state is kept and nothing is paged twice.
  */
 describe('kill switch scoped by blast radius', () => {
-  const running: AlertEvaluator[] = [];
-  const gates: RegistryGate[] = [];
-  const suite = alertsSuite({
-    beforeTeardown: async () => {
-      for (const ev of running) await ev.stop().catch(() => undefined);
-      for (const g of gates) await g.close().catch(() => undefined);
-    },
-  });
+  const suite = gatedAlertsSuite();
+  const { running, gates } = suite;
   const { slack } = suite;
   const DEAL = 'qontak_crm_deal_create';
   const ORGS = ['org-a', 'org-b', 'org-c', 'org-d', 'org-e', 'org-f', 'org-g'];

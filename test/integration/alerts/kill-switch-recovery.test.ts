@@ -3,14 +3,13 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { describe, expect, it } from 'vitest';
 import { createAlertsAdminRouter } from '../../../src/consumers/alerts/admin-router.ts';
-import type { AlertEvaluator } from '../../../src/consumers/alerts/alert-evaluator.ts';
 import { loadRulesFile, parseRules, type RulesFile } from '../../../src/consumers/alerts/alert-rules.ts';
 import { RegistryGate } from '../../../src/executors/registry-gate.ts';
 import type { ActionEvent } from '../../../src/events/index.ts';
 import { silentLogger } from '../../../src/platform/logger.ts';
 import { waitFor } from '../../helpers/kafka.ts';
 import { blockedCall, MIN, perMinute, probeCall, traffic } from '../../unit/alerts/engine-driver.ts';
-import { alertsSuite, outboxDrained, restartableService, slackTexts } from './alerts-harness.ts';
+import { gatedAlertsSuite, outboxDrained, restartableService, slackTexts } from './alerts-harness.ts';
 
 /**
  * Half-open recovery through the real broker, PostgreSQL, the registry gate and the local Slack and PagerDuty: after
@@ -20,14 +19,8 @@ import { alertsSuite, outboxDrained, restartableService, slackTexts } from './al
  * registry as the executors' does. Each case restarts the evaluator in the middle: the state is kept, nothing twice.
  */
 describe('kill-switch recovery', () => {
-  const running: AlertEvaluator[] = [];
-  const gates: RegistryGate[] = [];
-  const suite = alertsSuite({
-    beforeTeardown: async () => {
-      for (const ev of running) await ev.stop().catch(() => undefined);
-      for (const g of gates) await g.close().catch(() => undefined);
-    },
-  });
+  const suite = gatedAlertsSuite();
+  const { running, gates } = suite;
   const { slack, pd } = suite;
   const DEAL = 'qontak_crm_deal_create';
   const ORGS = ['org-a', 'org-b', 'org-c', 'org-d', 'org-e', 'org-f', 'org-g'];
