@@ -114,8 +114,15 @@ interface RatioRuntime {
   pendingSteps: number;
   /** Steps of counts this rule keeps: its own longest look-back, the lateness allowance and its pending span. */
   keepSteps: number;
-  /** Kill-switch rules grouped by node_type and organization_id: node_type → organization → part key. */
+  /** Kill-switch rules and rules routed by blast radius: node_type → organization → part key. */
   orgParts: Map<string, Map<string, string>>;
+  /** The rule's transitions of a node_type scope carry the window's failures per organization (`organizations`). */
+  byOrganization: boolean;
+  /**
+   * A rule routed by blast radius with no family of per-organization parts: the key table of the parts it keeps per
+   * node_type and organization for the breakdown alone (they make no scope, so no alert of their own).
+   */
+  breakdownKeys?: ScopeKeyTable;
 }
 
 interface CountRuntime {
@@ -261,7 +268,12 @@ export class AlertEngine {
       // A late event re-checks a continuous rule's windows back to the allowance, each window ending up to
       // pendingSteps before it: enough steps for that, and no more than this rule needs.
       const keepSteps = Math.max(windowSteps, spanSteps) + Math.ceil(this.allowanceMs / this.stepMs) + (rule.pendingMode === 'continuous' ? pendingSteps : 0) + 1;
-      return { kind: 'ratio', rule, timings, families, windowSteps, spanSteps, confirmSteps, sizes, scopes: new Map(), parts: new Map(), lateFrom: new Map(), pendingSteps, keepSteps, orgParts: new Map() };
+      const byOrganization = rule.action !== 'none' || rule.routeByBlastRadius;
+      const breakdownKeys = rule.routeByBlastRadius && !families.some((f) => f.partDims.includes('organization_id')) ? scopeKeys.tableFor(['node_type', 'organization_id']) : undefined;
+      return {
+        kind: 'ratio', rule, timings, families, windowSteps, spanSteps, confirmSteps, sizes, scopes: new Map(), parts: new Map(), lateFrom: new Map(), pendingSteps, keepSteps,
+        orgParts: new Map(), byOrganization, breakdownKeys,
+      };
     });
     this.horizonSteps = Math.max(...rules.rules.map((r) => (r.windowMinutes + (r.pendingMode === 'sustained' ? r.pendingMinutes : 0) + r.recoveryHoldMinutes) * stepsPerMinute)) + 1;
     this.keepSteps = Math.max(...rules.rules.map((r) => (r.windowMinutes + (r.pendingMode === 'sustained' ? r.pendingMinutes : 0)) * stepsPerMinute)) + Math.ceil(this.allowanceMs / this.stepMs) + 1;
@@ -398,28 +410,12 @@ export class AlertEngine {
         entry.parts.add(partKey);
         if (partKey === lastPart) continue; // the node_type scope and the overall scope share one part
         lastPart = partKey;
-        let part = rt.parts.get(partKey);
-        if (!part) {
-          part = new WindowSeries(nodeType, rt.sizes);
-          rt.parts.set(partKey, part);
-          if (rt.rule.action !== 'none' && nodeType !== undefined && f.partDims.includes('organization_id')) {
-            let byOrg = rt.orgParts.get(nodeType);
-            if (!byOrg) rt.orgParts.set(nodeType, (byOrg = new Map()));
-            byOrg.set(rec.organization_id as string, partKey);
-          }
-        }
-        // A refused call is counted once, on its own: it is neither a failure nor a completed call.
-        if (blocked) part.add(st, 'blocked');
-        else {
-          if (num) {
-            part.add(st, 'num', typeof rec.reason === 'string' ? rec.reason : undefined);
-            if (e.event === 'qontak_action_failed' && (!part.lastFailure || ts >= part.lastFailure.timestamp)) {
-              part.lastFailure = { event_id: e.event_id, trace_id: e.trace_id, timestamp: ts };
-            }
-          }
-          if (den) part.add(st, 'den');
-        }
+        this.countInPart(rt, partKey, e, st, nodeType, f.partDims.includes('organization_id'), blocked, num, den);
         if (late && decide && rt.rule.pendingMode === 'continuous' && (rt.lateFrom.get(partKey) ?? Infinity) > st) rt.lateFrom.set(partKey, st);
+      }
+      if (rt.breakdownKeys && nodeType !== undefined) {
+        const partKey = rt.breakdownKeys.keyOf(rec);
+        if (partKey !== undefined) this.countInPart(rt, partKey, e, st, nodeType, true, blocked, num, den);
       }
       if (num || den) used = true;
     }
@@ -427,6 +423,31 @@ export class AlertEngine {
     if (used) this.stats.counted++;
     else this.stats.ignored++;
     return !used ? 'ignored' : late ? 'late' : 'counted';
+  }
+
+  /** Counts one event in one part of a ratio rule, creating the part (and its place in `orgParts`) on first use. */
+  private countInPart(rt: RatioRuntime, partKey: string, e: ActionEvent, st: number, nodeType: string | undefined, perOrganization: boolean, blocked: boolean, num: boolean, den: boolean): void {
+    let part = rt.parts.get(partKey);
+    if (!part) {
+      part = new WindowSeries(nodeType, rt.sizes);
+      rt.parts.set(partKey, part);
+      if (rt.byOrganization && nodeType !== undefined && perOrganization) {
+        let byOrg = rt.orgParts.get(nodeType);
+        if (!byOrg) rt.orgParts.set(nodeType, (byOrg = new Map()));
+        byOrg.set((e as unknown as Record<string, unknown>).organization_id as string, partKey);
+      }
+    }
+    // A refused call is counted once, on its own: it is neither a failure nor a completed call.
+    if (blocked) part.add(st, 'blocked');
+    else {
+      if (num) {
+        part.add(st, 'num', typeof (e as { reason?: unknown }).reason === 'string' ? (e as { reason?: string }).reason : undefined);
+        if (e.event === 'qontak_action_failed' && (!part.lastFailure || e.timestamp >= part.lastFailure.timestamp)) {
+          part.lastFailure = { event_id: e.event_id, trace_id: e.trace_id, timestamp: e.timestamp };
+        }
+      }
+      if (den) part.add(st, 'den');
+    }
   }
 
   /**
@@ -558,6 +579,7 @@ export class AlertEngine {
         at,
         windowMs: rt.windowSteps * this.stepMs,
         late: { breachBeganAt: at, detectedAt: this.newestTs, lateByMs: this.newestTs - at },
+        organizations: rt.byOrganization && entry.scope.node_type !== undefined ? this.organizationsOf(rt, entry.scope.node_type, i) : undefined,
       };
     }
     return undefined;
@@ -713,7 +735,7 @@ export class AlertEngine {
       this.push(rt, from, obs, at, rt.windowSteps * this.stepMs, out, () => {
         let lastFailure: RecentFailure | undefined;
         for (const p of used) if (p.lastFailure && (!lastFailure || p.lastFailure.timestamp > lastFailure.timestamp)) lastFailure = p.lastFailure;
-        const organizations = rt.rule.action !== 'none' && nodeType !== undefined ? this.organizationsOf(rt, nodeType, k) : undefined;
+        const organizations = rt.byOrganization && nodeType !== undefined ? this.organizationsOf(rt, nodeType, k) : undefined;
         return { topReasons: topReasonsOf(used, k, rt.windowSteps), lastFailure, graceUntil, organizations };
       });
     }
@@ -730,7 +752,12 @@ export class AlertEngine {
         byOrg.delete(organization_id); // forgotten with its part
         continue;
       }
-      const r = part.rolls[0];
+      // A late breach is decided at a step behind the one the window stands at: its counts are walked back to it.
+      let r: { num: number; den: number } = part.rolls[0];
+      if (part.rolls[0].end !== k) {
+        const w = part.windowsBetween(k, k, 0);
+        r = { num: w.num[0], den: w.den[0] };
+      }
       if (r.den > 0) out.push({ organization_id, failed: r.num, completed: r.den, ...(r.num > 0 ? { topReasons: part.topReasons(k, rt.windowSteps) } : {}) });
     }
     return out.sort((a, b) => (a.organization_id < b.organization_id ? -1 : a.organization_id > b.organization_id ? 1 : 0));

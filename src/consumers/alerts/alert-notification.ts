@@ -51,6 +51,16 @@ export interface AlertNotification {
     /** Failed and completed calls per organization in the window, most failing first. */
     breakdown?: { organization_id: string; failed: number; completed: number; topReasons?: { reason: string; count: number }[] }[];
   };
+  /**
+   * A trigger of a rule routed by blast radius: where it was paged (`organization`: those organizations' receivers;
+   * `global`: the rule's), why, and the window's failures per organization, most failing first.
+   */
+  blastRadius?: {
+    scope: 'global' | 'organization';
+    organizations: string[];
+    breakdown: { organization_id: string; failed: number; completed: number; topReasons?: { reason: string; count: number }[] }[];
+    message: string;
+  };
   /** An automatic re-enable: which switch, and the probes that showed the action works again. */
   recovery?: {
     nodeType: string;
@@ -83,6 +93,7 @@ export function buildNotification(
   kind: NotificationKind,
   links: LinkSettings,
   killSwitch?: AlertNotification['killSwitch'],
+  blastRadius?: AlertNotification['blastRadius'],
 ): AlertNotification {
   const o = t.observation;
   // A resolve links the whole episode: from the window before it fired to the resolve.
@@ -108,6 +119,7 @@ export function buildNotification(
     dashboardUrl,
     traceUrl,
     killSwitch,
+    blastRadius,
     resolution: kind === 'resolve' ? (t.resolution ?? 'healthy') : undefined,
     volume: o.volume,
     minVolume: t.rule.minVolume,
@@ -161,5 +173,6 @@ export function summaryOf(n: AlertNotification): string {
   if (n.excluded) text += `. Leaves out ${n.excluded.join(', ')} (disabled by the kill switch)`;
   if (n.blocked) text += `. ${n.blocked} blocked calls left out of the rate`;
   if (n.late) text += `. Breach began ${new Date(n.late.breachBeganAt).toISOString()}, detected ${minutes(n.late.lateByMs)} late (late events)`;
+  if (n.blastRadius) text += `. ${n.blastRadius.message}`;
   return n.killSwitch ? `${text}. ${n.killSwitch.message}` : text;
 }

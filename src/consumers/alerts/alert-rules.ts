@@ -62,6 +62,12 @@ export const ruleSchema = z
     receivers: z.array(z.string().min(1)).min(1),
     /** Kill switch: disable the scope's node_type in node_registries when the rule fires. */
     action: z.enum(['none', 'disable_node_type']).default('none'),
+    /**
+     * Ratio rules without an action, grouped by node_type: a trigger of a node_type scope pages the organizations the
+     * failures are concentrated in (their routes, see blastRadiusSchema) instead of `receivers` when the window's
+     * failures per organization say so (blast-radius.ts pageRouteOf); the episode's repeats and resolve follow it.
+     */
+    routeByBlastRadius: z.boolean().default(false),
     /** A firing alert of a node_type the registry refuses (blocked calls) closes "disabled by the kill switch"; none starts. */
     inhibitWhenDisabled: z.boolean().default(false),
     /**
@@ -91,6 +97,12 @@ export const ruleSchema = z
     if (r.confirmWindowMinutes !== undefined && (r.kind !== 'ratio' || r.confirmWindowMinutes >= r.windowMinutes))
       ctx.addIssue({ code: 'custom', path: ['confirmWindowMinutes'], message: 'a ratio rule\'s confirmation window is shorter than its window' });
     if (r.pendingMode === 'sustained' && r.kind !== 'ratio') ctx.addIssue({ code: 'custom', path: ['pendingMode'], message: 'sustained pending is for ratio rules' });
+    if (r.routeByBlastRadius && (r.kind !== 'ratio' || r.action !== 'none' || !r.groupBy.some((g) => g.includes('node_type'))))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['routeByBlastRadius'],
+        message: 'only for ratio rules without an action (a kill-switch rule routes by blast radius already) that group by node_type',
+      });
     if (r.action === 'disable_node_type' && !r.groupBy.every((g) => g.includes('node_type')))
       ctx.addIssue({ code: 'custom', path: ['groupBy'], message: 'a kill-switch rule must be grouped by node_type, or by node_type and organization_id' });
   });
@@ -164,7 +176,7 @@ export const rulesFileSchema = z.strictObject({
   resolutionSeconds: z.number().int().min(1).max(10).refine((n) => 60 % n === 0, 'a divisor of 60').default(10),
   /** Minutes after a human re-enable before a kill-switch rule may disable the same action again. */
   reenableGraceMinutes: z.number().int().min(0).max(10_080).default(240),
-  /** Kill-switch rules: organization-scoped or global disables (see blastRadiusSchema). */
+  /** Kill-switch rules: organization-scoped or global disables; rules with `routeByBlastRadius`: who is paged (see blastRadiusSchema). */
   blastRadius: blastRadiusSchema.default({ maxOrganizations: 2, organizationReceivers: ['crm-oncall'], organizationRoutes: {} }),
   /** Kill-switch rules: the cool-down, probes and automatic re-enable after a disable (see recoverySchema). */
   recovery: recoverySchema.default(DEFAULT_RECOVERY),

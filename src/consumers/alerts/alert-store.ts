@@ -9,6 +9,7 @@ import type { RecoveryState, RecoveryStep } from './recovery.ts';
 import { applyRecoveryToRegistry, loadRecoveryState, loadRecoveryStates, probesText, switchLabel, writeRecovery } from './recovery-store.ts';
 import type { ActionStatus, AlertState, AlertStatus } from './rule-state-machine.ts';
 import { activeSilenceFor } from './silence-store.ts';
+import { pageRouteOfTrigger } from './page-route.ts';
 
 /**
  * Persists transitions. The database is the arbiter between instances: a transition is written with a
@@ -183,8 +184,10 @@ export class AlertStore {
           }
           continue;
         }
-        const n = buildNotification(t, effect, { dashboardBaseUrl: this.o.dashboardBaseUrl });
-        notifications += await this.enqueue(tx, n, effect === 'repeat' ? `repeat:${t.next.repeats}` : effect, await this.receiversOf(tx, t, effect, decided), t.rule.inhibitWhenDisabled);
+        const routed = effect === 'trigger' ? pageRouteOfTrigger(t, this.o.killSwitch.blastRadius) : undefined;
+        const n = buildNotification(t, effect, { dashboardBaseUrl: this.o.dashboardBaseUrl }, undefined, routed?.told);
+        const receivers = routed ? routed.receivers : await this.receiversOf(tx, t, effect, decided);
+        notifications += await this.enqueue(tx, n, effect === 'repeat' ? `repeat:${t.next.repeats}` : effect, receivers, t.rule.inhibitWhenDisabled);
       }
       return { state: { ...next, version: next.version }, won: true, notifications, recovery: decided?.recovery ?? [] };
     });
@@ -317,7 +320,7 @@ export class AlertStore {
    * rules: their own receivers.
    */
   private async receiversOf(tx: SqlTx, t: Transition, effect: string, decided: KillSwitchOutcome | undefined): Promise<readonly string[]> {
-    if (t.rule.action === 'none') return t.rule.receivers;
+    if (t.rule.action === 'none') return t.rule.routeByBlastRadius && t.next.scope.node_type !== undefined ? this.episodeTriggerReceivers(tx, t) : t.rule.receivers;
     // An organization's breach inside a failure across organizations: the action-wide alert is the page.
     if (decided?.decision === 'deferred_global') return [];
     const b = this.o.killSwitch.blastRadius;
@@ -330,6 +333,19 @@ export class AlertStore {
       t.next.episode,
     ]);
     return [...new Set([...receivers, ...told.map((r) => r.receiver)])];
+  }
+
+  /**
+   * A rule routed by blast radius: its repeats and resolve go where the episode's trigger went, read from the outbox
+   * (written in the trigger's transaction), so a restart or another instance routes them alike. An episode with no
+   * trigger row (triggered before the rule was routed) keeps the rule's receivers.
+   */
+  private async episodeTriggerReceivers(tx: SqlTx, t: Transition): Promise<readonly string[]> {
+    const rows = await tx.query<{ receiver: string }>(
+      `SELECT DISTINCT receiver FROM alert_outbox WHERE rule_id = $1 AND scope_key = $2 AND episode = $3 AND kind = 'trigger' ORDER BY receiver`,
+      [t.next.ruleId, t.next.scopeKey, t.next.episode],
+    );
+    return rows.length > 0 ? rows.map((r) => r.receiver) : t.rule.receivers;
   }
 
   /** One outbox row per channel; returns how many will be delivered (not silenced/inhibited). */

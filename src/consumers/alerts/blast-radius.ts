@@ -61,3 +61,32 @@ export function classifyBlastRadius(orgs: readonly OrganizationCounts[], thresho
   }
   return { scope: 'organization', organizations: chosen };
 }
+
+/**
+ * Where a failure-rate page of an action goes (rules with `routeByBlastRadius`): to the organizations the breach is
+ * concentrated in (classifyBlastRadius) when at least one organization outside them has completed calls in the
+ * window, so the action is seen working elsewhere; otherwise (spread, or no other organization to compare with) to
+ * the rule's own receivers, global on-call.
+ */
+export function pageRouteOf(orgs: readonly OrganizationCounts[], threshold: number, s: BlastRadiusSettings): BlastRadius {
+  const radius = classifyBlastRadius(orgs, threshold, s);
+  if (radius.scope === 'global') return radius;
+  const others = orgs.filter((o) => o.completed > 0 && !radius.organizations.includes(o.organization_id));
+  if (radius.organizations.length > 0 && others.length > 0) return radius;
+  return { scope: 'global', failingOrganizations: orgs.filter((o) => o.completed > 0 && o.failed / o.completed > threshold).length };
+}
+
+export const pctOf = (v: number): string => `${(v * 100).toFixed(1)}%`;
+
+/** The organizations with the most failures first, as messages and the audit show them (at most 10). */
+export function breakdownOf(orgs: readonly OrganizationCounts[]): OrganizationCounts[] {
+  return [...orgs].sort((a, b) => b.failed - a.failed || (a.organization_id < b.organization_id ? -1 : 1)).slice(0, 10);
+}
+
+/** " By organization (failed/completed): org-a 100/100 (100.0%: crm_timeout 100), …" — `total` organizations with calls. */
+export function breakdownText(b: readonly OrganizationCounts[], total: number): string {
+  if (b.length === 0) return '';
+  const reasons = (o: OrganizationCounts) => (o.topReasons && o.topReasons.length > 0 ? `: ${o.topReasons.map((r) => `${r.reason} ${r.count}`).join(', ')}` : '');
+  const parts = b.map((o) => `${o.organization_id} ${o.failed}/${o.completed} (${pctOf(o.completed > 0 ? o.failed / o.completed : 0)}${reasons(o)})`);
+  return ` By organization (failed/completed): ${parts.join(', ')}${total > b.length ? `, and ${total - b.length} more` : ''}.`;
+}

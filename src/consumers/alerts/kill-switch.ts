@@ -3,7 +3,7 @@ import type { SqlDb, SqlTx } from '../../platform/registry-db.ts';
 import type { Transition } from './alert-engine.ts';
 import type { BlastRadiusConfig, RecoveryConfig } from './alert-rules.ts';
 import { ratioCounts, type KillSwitchDecision } from './alert-notification.ts';
-import { classifyBlastRadius, type OrganizationCounts } from './blast-radius.ts';
+import { breakdownOf, breakdownText, classifyBlastRadius, pctOf, type OrganizationCounts } from './blast-radius.ts';
 import type { RecoveryState } from './recovery.ts';
 import { startRecovery, txAsDb } from './recovery-store.ts';
 
@@ -36,20 +36,6 @@ export interface KillSwitchOutcome {
   message: string;
   /** The recovery cycles the disable started (one per switch turned off; none when the action's recovery is manual). */
   recovery: RecoveryState[];
-}
-
-const pctOf = (v: number): string => `${(v * 100).toFixed(1)}%`;
-
-/** The organizations with the most failures first, as the message and the audit show them. */
-function breakdownOf(orgs: readonly OrganizationCounts[]): OrganizationCounts[] {
-  return [...orgs].sort((a, b) => b.failed - a.failed || (a.organization_id < b.organization_id ? -1 : 1)).slice(0, 10);
-}
-
-function breakdownText(b: readonly OrganizationCounts[], total: number): string {
-  if (b.length === 0) return '';
-  const reasons = (o: OrganizationCounts) => (o.topReasons && o.topReasons.length > 0 ? `: ${o.topReasons.map((r) => `${r.reason} ${r.count}`).join(', ')}` : '');
-  const parts = b.map((o) => `${o.organization_id} ${o.failed}/${o.completed} (${pctOf(o.completed > 0 ? o.failed / o.completed : 0)}${reasons(o)})`);
-  return ` By organization (failed/completed): ${parts.join(', ')}${total > b.length ? `, and ${total - b.length} more` : ''}.`;
 }
 
 export async function decideKillSwitch(kind: SqlDb['kind'], tx: SqlTx, t: Transition, o: KillSwitchOptions): Promise<KillSwitchOutcome> {

@@ -40,6 +40,7 @@ export function pagerDutyEvent(n: AlertNotification, routingKey: string): Record
         window_minutes: n.windowMinutes,
         top_reasons: n.topReasons,
         kill_switch: n.killSwitch,
+        blast_radius: n.blastRadius,
       },
     };
     event.links = [{ href: n.dashboardUrl, text: pageLabel(n.scope) }, ...(n.traceUrl ? [{ href: n.traceUrl, text: 'Trace of a recent failure' }] : [])];

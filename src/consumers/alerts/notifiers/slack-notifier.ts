@@ -37,6 +37,13 @@ function recoveryBlocks(n: AlertNotification, r: NonNullable<AlertNotification['
   };
 }
 
+/** The window's failures per organization (a kill-switch decision's or a routed page's), most failing first. */
+function breakdownBlock(breakdown: NonNullable<AlertNotification['blastRadius']>['breakdown']): unknown {
+  const reasons = (b: (typeof breakdown)[number]) => (b.topReasons?.length ? ` (${b.topReasons.map((r) => `\`${r.reason}\` × ${r.count}`).join(', ')})` : '');
+  const rows = breakdown.map((b) => `• \`${b.organization_id}\` ${b.failed} failed / ${b.completed} completed${reasons(b)}`);
+  return { type: 'section', text: { type: 'mrkdwn', text: `*Failures by organization*\n${rows.join('\n')}` } };
+}
+
 export function slackBlocks(n: AlertNotification): { text: string; blocks: unknown[] } {
   if (n.recovery) return recoveryBlocks(n, n.recovery);
   const emoji = n.kind === 'resolve' ? ':white_check_mark:' : n.kind === 'kill_switch' ? ':no_entry:' : ':rotating_light:';
@@ -65,11 +72,12 @@ export function slackBlocks(n: AlertNotification): { text: string; blocks: unkno
   if (n.killSwitch) {
     const scope = n.killSwitch.scope === 'organization' ? `organization: ${(n.killSwitch.organizations ?? []).join(', ')}` : 'global';
     blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `*Kill switch (${n.killSwitch.decision}, scope ${scope})*\n${n.killSwitch.message}` } });
-    if (n.killSwitch.breakdown && n.killSwitch.breakdown.length > 0) {
-      const reasons = (b: NonNullable<typeof n.killSwitch.breakdown>[number]) => (b.topReasons?.length ? ` (${b.topReasons.map((r) => `\`${r.reason}\` × ${r.count}`).join(', ')})` : '');
-      const rows = n.killSwitch.breakdown.map((b) => `• \`${b.organization_id}\` ${b.failed} failed / ${b.completed} completed${reasons(b)}`);
-      blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `*Failures by organization*\n${rows.join('\n')}` } });
-    }
+    if (n.killSwitch.breakdown && n.killSwitch.breakdown.length > 0) blocks.push(breakdownBlock(n.killSwitch.breakdown));
+  }
+  if (n.blastRadius) {
+    const scope = n.blastRadius.scope === 'organization' ? `organization: ${n.blastRadius.organizations.join(', ')}` : 'global';
+    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `*Blast radius (scope ${scope})*\n${n.blastRadius.message}` } });
+    if (n.blastRadius.breakdown.length > 0) blocks.push(breakdownBlock(n.blastRadius.breakdown));
   }
   const buttons: unknown[] = [{ type: 'button', text: { type: 'plain_text', text: pageLabel(n.scope) }, url: n.dashboardUrl }];
   if (n.traceUrl) buttons.push({ type: 'button', text: { type: 'plain_text', text: 'Trace of a recent failure' }, url: n.traceUrl });
