@@ -1,12 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { AlertEngine, type Transition } from '../../../src/consumers/alerts/alert-engine.ts';
-import { isRecoveryStep } from '../../../src/consumers/alerts/recovery.ts';
+import type { Transition } from '../../../src/consumers/alerts/alert-engine.ts';
 import { loadRulesFile, parseRules, type RulesFile } from '../../../src/consumers/alerts/alert-rules.ts';
-import type { AlertState } from '../../../src/consumers/alerts/rule-state-machine.ts';
 import { buildEvent, type ActionEvent, type NodeType } from '../../../src/events/index.ts';
-import { SeededRandom } from '../../../src/workload/seeded-random.ts';
 import { MIN, T0 } from './engine-driver.ts';
+import { arrivals, reading, rng, run } from './reading-driver.ts';
 import { byDecision, referenceDecisions, type Decision } from './reference-evaluator.ts';
 
 /**
@@ -23,7 +21,7 @@ export const RULES: RulesFile = parseRules({
   resolutionSeconds: 10,
   reenableGraceMinutes: 20,
   rules: [
-    m({ id: 'rate', title: 'rate', kind: 'ratio', numerator: { event: 'qontak_action_failed' }, denominator: completed, groupBy: [['node_type'], []], windowMinutes: 10, threshold: 0.3, minVolume: 5, pendingMinutes: 2, recoveryHoldMinutes: 3, repeatMinutes: 15, receivers: ['x'], inhibitWhenDisabled: true }),
+    m({ id: 'rate', title: 'rate', kind: 'ratio', numerator: { event: 'qontak_action_failed' }, denominator: completed, groupBy: [['node_type'], []], windowMinutes: 10, threshold: 0.3, minVolume: 5, pendingMinutes: 2, recoveryHoldMinutes: 3, repeatMinutes: 15, receivers: ['x'], inhibitWhenDisabled: true, routeByBlastRadius: true }),
     m({ id: 'burn', title: 'burn', kind: 'ratio', numerator: { event: 'qontak_action_failed' }, denominator: completed, groupBy: [['node_type']], windowMinutes: 20, confirmWindowMinutes: 5, threshold: 0.5, minVolume: 5, pendingMinutes: 0, recoveryHoldMinutes: 5, receivers: ['x'] }),
     m({ id: 'refresh', title: 'refresh', kind: 'count', numerator: { event: 'qontak_action_token_refreshed', where: { outcome: 'failed' } }, groupBy: [['organization_id']], windowMinutes: 5, threshold: 2, recoveryHoldMinutes: 3, repeatMinutes: 20, receivers: ['x'] }),
     m({ id: 'ks', title: 'ks', kind: 'ratio', numerator: { event: 'qontak_action_failed' }, denominator: completed, groupBy: [['node_type']], windowMinutes: 10, threshold: 0.4, minVolume: 5, pendingMinutes: 30, pendingMode: 'sustained', sustainedGapMinutes: 20, recoveryHoldMinutes: 10, receivers: ['x'], action: 'disable_node_type' }),
@@ -33,11 +31,6 @@ const DELAY = RULES.evaluationDelayMinutes * MIN;
 const NODE_TYPES: NodeType[] = ['qontak_crm_deal_create', 'qontak_chat_room_tag'];
 const ORGS = ['org-a', 'org-b'];
 
-/** The workload's mulberry32 as a function: the stream's details from one seed, so fast-check shrinks the segments and the seed. */
-function rng(seed: number): () => number {
-  const random = new SeededRandom(seed);
-  return () => random.next();
-}
 
 interface Segment {
   minutes: number;
@@ -87,30 +80,6 @@ export function streamOf(segments: Segment[], seed: number): { events: ActionEve
   return { events, until: start + 40 * MIN };
 }
 
-type Reading = { kind: 'sorted' } | { kind: 'batches'; seed: number } | { kind: 'shuffled'; seed: number } | { kind: 'restart'; seed: number; at: number; lag: number };
-
-/** The order events arrive in and how they are cut into reads; duplicates arrive again later. */
-export function arrivals(events: ActionEvent[], reading: Reading, dupPercent: number, seed: number): ActionEvent[][] {
-  const r = rng(seed ^ 0x9e3779b9);
-  let order = events.map((e) => ({ e, key: e.timestamp }));
-  if (reading.kind === 'shuffled' || reading.kind === 'restart') {
-    const jitter = rng(reading.seed);
-    order = events.map((e) => ({ e, key: e.timestamp + Math.floor(jitter() * 0.9 * DELAY) }));
-  }
-  // A duplicate arrives after its original, anywhere up to 30 minutes of event time later.
-  for (const e of events) if (r() * 100 < dupPercent) order.push({ e, key: e.timestamp + DELAY + Math.floor(r() * 30 * MIN) });
-  order.sort((a, b) => a.key - b.key);
-  const flat = order.map((o) => o.e);
-  if (reading.kind === 'sorted') return flat.map((e) => [e]);
-  const cut = rng(reading.seed ^ 0x51ed27);
-  const batches: ActionEvent[][] = [];
-  for (let i = 0; i < flat.length; ) {
-    const n = 1 + Math.floor(cut() ** 3 * 400);
-    batches.push(flat.slice(i, i + n));
-    i += n;
-  }
-  return batches;
-}
 
 export function decisionsOf(ts: Transition[]): Decision[] {
   return ts
@@ -118,56 +87,7 @@ export function decisionsOf(ts: Transition[]): Decision[] {
     .sort(byDecision);
 }
 
-/** Reads as the evaluator does: each read is ingested, then early firings, late breaches, the steps closed. */
-/**
- * `checkpointLag` (0–1) picks the checkpoint a restart finds among those the run had reached: 0 the latest, towards
- * 1 an earlier one. The evaluator never saves one ahead of its clock, so a restart can find a checkpoint behind the
- * steps it had evaluated (events read before the clock reached them).
- */
-export function run(batches: ActionEvent[][], until: number, restartAfter?: number, rules: RulesFile = RULES, checkpointLag = 0): Transition[] {
-  const out: Transition[] = [];
-  const persisted = new Map<string, AlertState>();
-  let checkpoint: number | null = null;
-  const reached: number[] = [];
-  let engine = new AlertEngine(rules, { minuteMs: MIN, latenessAllowanceMinutes: 360 });
-  const accept = (t: Transition) => {
-    const state = { ...t.next, version: t.prev.version + 1 };
-    persisted.set(`${state.ruleId}|${state.scopeKey}`, state);
-    engine.commit(state);
-    out.push(t);
-  };
-  const evaluate = () => {
-    for (const t of engine.decide()) {
-      if (isRecoveryStep(t)) engine.commitRecovery({ ...t.next, version: t.prev.version + 1 });
-      else accept(t);
-    }
-    checkpoint = engine.closedThroughMs === -Infinity ? checkpoint : engine.closedThroughMs;
-    if (checkpoint !== null && checkpoint !== reached[reached.length - 1]) reached.push(checkpoint);
-  };
-  batches.forEach((batch, i) => {
-    if (i === restartAfter) {
-      // A new leader: the persisted states and checkpoint, then everything read so far replayed for its counts.
-      engine = new AlertEngine(rules, { minuteMs: MIN, latenessAllowanceMinutes: 360 });
-      const found = reached.length === 0 ? null : reached[reached.length - 1 - Math.floor(checkpointLag * reached.length * 0.999)];
-      engine.restore(persisted.values(), found);
-      for (const e of batches.slice(0, i).flat()) engine.ingest(e, 0, false);
-      evaluate();
-    }
-    for (const e of batch) engine.ingest(e, 0);
-    evaluate();
-  });
-  engine.watermark.setCaughtUp(0, true);
-  engine.watermark.advanceTo(until + DELAY);
-  evaluate();
-  return out;
-}
 
-const reading: fc.Arbitrary<Reading> = fc.oneof(
-  fc.constant<Reading>({ kind: 'sorted' }),
-  fc.record({ kind: fc.constant('batches' as const), seed: fc.integer() }),
-  fc.record({ kind: fc.constant('shuffled' as const), seed: fc.integer() }),
-  fc.record({ kind: fc.constant('restart' as const), seed: fc.integer(), at: fc.double({ min: 0, max: 1, noNaN: true }), lag: fc.oneof(fc.constant(0), fc.double({ min: 0, max: 1, noNaN: true })) }),
-);
 
 describe('alert decisions depend on the events, not on how they were read', () => {
   // Synchronous: vitest cannot stop it midway, so its limit grows with the runs asked for (a busy machine: 1 s a run).
@@ -176,7 +96,7 @@ describe('alert decisions depend on the events, not on how they were read', () =
       fc.property(fc.array(segment, { minLength: 3, maxLength: 10 }), fc.integer(), reading, fc.constantFrom(0, 0, 5, 30), (segments, seed, how, dupPercent) => {
         const { events, until } = streamOf(segments, seed);
         const expected = referenceDecisions(RULES, MIN, events, until);
-        const batches = arrivals(events, how, dupPercent, seed);
+        const batches = arrivals(events, how, dupPercent, seed, DELAY);
         const restartAfter = how.kind === 'restart' ? Math.floor(how.at * batches.length) : undefined;
         expect(decisionsOf(run(batches, until, restartAfter, RULES, how.kind === 'restart' ? how.lag : 0))).toEqual(expected);
       }),
