@@ -1,13 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { Transition } from '../../../src/consumers/alerts/alert-engine.ts';
+import { AlertEngine, type Transition } from '../../../src/consumers/alerts/alert-engine.ts';
 import { loadRulesFile, parseRules, type RulesFile } from '../../../src/consumers/alerts/alert-rules.ts';
 import { isHealthyRest, pageRouteOf, type OrganizationCounts } from '../../../src/consumers/alerts/blast-radius.ts';
 import { pageRouteOfTrigger } from '../../../src/consumers/alerts/page-route.ts';
 import { buildEvent, type ActionEvent } from '../../../src/events/index.ts';
 import { SeededRandom } from '../../../src/workload/seeded-random.ts';
 import { referenceSize } from './blast-radius-reference.ts';
-import { MIN, T0 } from './engine-driver.ts';
+import { drive, MIN, perMinute, T0, traffic } from './engine-driver.ts';
 import { arrivals, reading, run } from './reading-driver.ts';
 
 /**
@@ -84,13 +84,14 @@ function streamOf(segments: Segment[], seed: number): { events: ActionEvent[]; u
   return { events, until: start + 30 * MIN };
 }
 
-/** Failed and completed calls per organization in [at − window, at), from the events themselves (each event_id once). */
+/** Failed and completed calls (executed + failed) per organization in [at − window, at), from the events themselves (each event_id once). */
 function referenceCounts(events: readonly ActionEvent[], at: number): OrganizationCounts[] {
   const from = at - RULE.windowMinutes * MIN;
   const by = new Map<string, OrganizationCounts>();
   const seen = new Set<string>();
   for (const e of events) {
-    if (seen.has(e.event_id) || e.timestamp < from || e.timestamp >= at) continue;
+    const outcome = e.event === 'qontak_action_executed' || e.event === 'qontak_action_failed';
+    if (!outcome || seen.has(e.event_id) || e.timestamp < from || e.timestamp >= at) continue;
     seen.add(e.event_id);
     const org = (e as { organization_id: string }).organization_id;
     const c = by.get(org) ?? { organization_id: org, failed: 0, completed: 0 };
@@ -155,6 +156,24 @@ describe('failure-rate pages routed by blast radius', () => {
       { numRuns: RUNS },
     );
     expect(triggers).toBeGreaterThan(0);
+  });
+
+  it('a breach found through late events pages with the failures per organization of its own instant, not of the step the stream has reached', () => {
+    const engine = new AlertEngine(RULES, { minuteMs: MIN });
+    const healthy = perMinute(T0, 30, (m) => [...traffic(m, 5, 0, DEAL, 'o2'), ...traffic(m + 1000, 5, 0, DEAL, 'o3')]);
+    // o1's failures of minutes 5–15 arrive in one read after minute 30 was read: within the lateness allowance,
+    // behind the evaluated steps
+    const late = perMinute(T0 + 5 * MIN, 10, (m) => traffic(m + 2000, 5, 5, DEAL, 'o1'));
+    const all = [...healthy, ...late];
+    const ts = drive(engine, healthy);
+    for (const e of late) engine.ingest(e, 0);
+    ts.push(...drive(engine, [], T0 + 31 * MIN));
+    const triggers = ts.filter((t) => t.effects.includes('trigger') && t.next.scopeKey === `node_type=${DEAL}`);
+    expect(triggers).toHaveLength(1);
+    const [t] = triggers;
+    expect(t.late).toBeDefined();
+    expect(countsOf(t)).toEqual(referenceCounts(all, t.at));
+    expect(pageRouteOfTrigger(t, RULES.blastRadius)!.receivers).toEqual(['cs-o1']);
   });
 
   it('the setting is refused, naming its path, on a count rule, a kill-switch rule or a rule not grouped by node_type', () => {
