@@ -579,7 +579,7 @@ export class AlertEngine {
         at,
         windowMs: rt.windowSteps * this.stepMs,
         late: { breachBeganAt: at, detectedAt: this.newestTs, lateByMs: this.newestTs - at },
-        organizations: rt.byOrganization && entry.scope.node_type !== undefined ? this.organizationsOf(rt, entry.scope.node_type, i) : undefined,
+        organizations: this.breakdownOf(rt, entry.scope, i, at),
       };
     }
     return undefined;
@@ -735,10 +735,37 @@ export class AlertEngine {
       this.push(rt, from, obs, at, rt.windowSteps * this.stepMs, out, () => {
         let lastFailure: RecentFailure | undefined;
         for (const p of used) if (p.lastFailure && (!lastFailure || p.lastFailure.timestamp > lastFailure.timestamp)) lastFailure = p.lastFailure;
-        const organizations = rt.byOrganization && nodeType !== undefined ? this.organizationsOf(rt, nodeType, k) : undefined;
+        const organizations = this.breakdownOf(rt, entry.scope, k, at);
         return { topReasons: topReasonsOf(used, k, rt.windowSteps), lastFailure, graceUntil, organizations };
       });
     }
+  }
+
+  /**
+   * The window's failures per organization behind a scope's observation: an action's scope, its organizations' calls
+   * of that action; the overall scope of a rule routed by blast radius, each organization's calls summed over every
+   * action switched on at `at` (so one organization failing cannot page global on-call through the overall rate
+   * either). Other scopes: none.
+   */
+  private breakdownOf(rt: RatioRuntime, scope: AlertState['scope'], k: number, at: number): OrganizationCounts[] | undefined {
+    if (scope.organization_id !== undefined) return rt.byOrganization && scope.node_type !== undefined ? this.organizationsOf(rt, scope.node_type, k) : undefined;
+    if (scope.node_type !== undefined) return rt.byOrganization ? this.organizationsOf(rt, scope.node_type, k) : undefined;
+    if (!rt.rule.routeByBlastRadius) return undefined;
+    const by = new Map<string, { failed: number; completed: number; reasons: Map<string, number> }>();
+    for (const nodeType of rt.orgParts.keys()) {
+      if (this.gate.disabledAt(nodeType, at)) continue; // left out of the overall rate too, as its calls are refused
+      for (const o of this.organizationsOf(rt, nodeType, k)) {
+        let c = by.get(o.organization_id);
+        if (!c) by.set(o.organization_id, (c = { failed: 0, completed: 0, reasons: new Map() }));
+        c.failed += o.failed;
+        c.completed += o.completed;
+        for (const r of o.topReasons ?? []) c.reasons.set(r.reason, (c.reasons.get(r.reason) ?? 0) + r.count);
+      }
+    }
+    return [...by].map(([organization_id, c]) => {
+      const topReasons = [...c.reasons].map(([reason, count]) => ({ reason, count })).sort((a, b) => b.count - a.count || (a.reason < b.reason ? -1 : 1)).slice(0, 3);
+      return { organization_id, failed: c.failed, completed: c.completed, ...(c.failed > 0 ? { topReasons } : {}) };
+    }).sort((a, b) => (a.organization_id < b.organization_id ? -1 : a.organization_id > b.organization_id ? 1 : 0));
   }
 
   /** Failed and completed calls (and the top failure reasons) per organization of `nodeType` in the rule's window at step k. */

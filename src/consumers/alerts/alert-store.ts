@@ -320,7 +320,7 @@ export class AlertStore {
    * rules: their own receivers.
    */
   private async receiversOf(tx: SqlTx, t: Transition, effect: string, decided: KillSwitchOutcome | undefined): Promise<readonly string[]> {
-    if (t.rule.action === 'none') return t.rule.routeByBlastRadius && t.next.scope.node_type !== undefined ? this.episodeTriggerReceivers(tx, t) : t.rule.receivers;
+    if (t.rule.action === 'none') return t.rule.routeByBlastRadius && t.next.scope.organization_id === undefined ? this.episodeTriggerReceivers(tx, t) : t.rule.receivers;
     // An organization's breach inside a failure across organizations: the action-wide alert is the page.
     if (decided?.decision === 'deferred_global') return [];
     const b = this.o.killSwitch.blastRadius;

@@ -4,15 +4,15 @@ import { organizationReceiversOf, type BlastRadiusConfig } from './alert-rules.t
 import { breakdownOf, breakdownText, pageRouteOf } from './blast-radius.ts';
 
 /**
- * Who a rule routed by blast radius (`routeByBlastRadius`) pages when a node_type scope triggers, decided from the
- * window's failures per organization at the trigger's instant (the transition carries them): the organizations the
+ * Who a rule routed by blast radius (`routeByBlastRadius`) pages when an action's scope or the overall scope triggers,
+ * decided from the window's failures per organization at the trigger's instant (the transition carries them; for the
+ * overall scope summed over the actions switched on): the organizations the
  * failures are concentrated in, through their routes, or the rule's own receivers when the failures are spread. The
  * episode's repeats and resolve go where the trigger went (alert-store.ts reads it back from the outbox). Other
  * rules and scopes: undefined.
  */
 export function pageRouteOfTrigger(t: Transition, b: BlastRadiusConfig): { receivers: string[]; told: NonNullable<AlertNotification['blastRadius']> } | undefined {
-  const nodeType = t.next.scope.node_type;
-  if (!t.rule.routeByBlastRadius || nodeType === undefined || t.next.scope.organization_id !== undefined) return undefined;
+  if (!t.rule.routeByBlastRadius || t.next.scope.organization_id !== undefined) return undefined;
   const orgs = t.organizations ?? [];
   const withCalls = orgs.filter((o) => o.completed > 0).length;
   const breakdown = breakdownOf(orgs);

@@ -36,7 +36,7 @@ describe('failure-rate pages routed by blast radius', () => {
     return restartableService(suite, rules(), { partitions: 2, running, slackReceivers: ['cs-a'] });
   }
 
-  // The action's scope; the overall scope ("all actions") is not an action's and keeps the rule's receivers.
+  // The action's scope's messages (the overall scope, "all actions", is routed the same way; checked below).
   const pages = (channel: string, head: string) => slackTexts(slack, channel).filter((t) => t.startsWith(head) && t.includes(`node_type=${DEAL}:`));
   const triggered = (db: typeof suite.db) => async () =>
     (await db.query(`SELECT 1 FROM alert_outbox WHERE kind = 'trigger' AND scope_key = $1`, [`node_type=${DEAL}`])).length > 0;
@@ -73,6 +73,10 @@ describe('failure-rate pages routed by blast radius', () => {
       expect(pages('crm', head)).toEqual([]);
     }
     expect(suite.pd.events.filter((e) => e.dedup_key === `actionpulse/failure-rate-1h/node_type=${DEAL}`)).toEqual([]);
+    // The overall scope fires too (the same 14.3 %) and is routed the same way: global on-call hears nothing at all.
+    expect(slackTexts(slack, 'cs-a').filter((t) => t.startsWith('[FIRING]') && !t.includes(`node_type=${DEAL}:`))).toHaveLength(1);
+    expect(slackTexts(slack, 'bot')).toEqual([]);
+    expect(suite.pd.events).toEqual([]);
   });
 
   it('failures spread over most organizations: the page and its resolve go to global on-call (#bot), no organization\'s channel; a restart after the trigger pages nothing twice', { timeout: 300_000 }, async () => {

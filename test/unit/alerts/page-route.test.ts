@@ -130,7 +130,7 @@ describe('failure-rate pages routed by blast radius', () => {
     expect(pageRouteOf([org('a', 60, 60)], 0.1, { maxOrganizations: 2 })).toEqual({ scope: 'global', failingOrganizations: 1 });
   });
 
-  it('a node_type trigger carries the window\'s failures per organization and pages the reference\'s route, for any batching, shuffle, duplicates and restart', { timeout: Math.max(60_000, RUNS * 1000) }, () => {
+  it('an action\'s trigger and the overall scope\'s carry the window\'s failures per organization and page the reference\'s route, for any batching, shuffle, duplicates and restart', { timeout: Math.max(60_000, RUNS * 1000) }, () => {
     let triggers = 0;
     fc.assert(
       fc.property(fc.array(segment, { minLength: 2, maxLength: 6 }), fc.integer(), reading, fc.constantFrom(0, 5, 30), (segments, seed, how, dupPercent) => {
@@ -139,11 +139,8 @@ describe('failure-rate pages routed by blast radius', () => {
         const restartAfter = how.kind === 'restart' ? Math.floor(how.at * batches.length) : undefined;
         const ts = run(batches, until, restartAfter, RULES, how.kind === 'restart' ? how.lag : 0);
         for (const t of ts.filter((x) => x.effects.includes('trigger'))) {
+          // One action in the stream: the overall scope's organizations are that action's, routed the same way.
           const routed = pageRouteOfTrigger(t, RULES.blastRadius);
-          if (t.next.scopeKey === 'all') {
-            expect(routed).toBeUndefined(); // the overall scope is not an action's: the rule's receivers
-            continue;
-          }
           triggers++;
           const want = referenceCounts(events, t.at);
           expect(countsOf(t)).toEqual(want);
@@ -174,6 +171,30 @@ describe('failure-rate pages routed by blast radius', () => {
     expect(t.late).toBeDefined();
     expect(countsOf(t)).toEqual(referenceCounts(all, t.at));
     expect(pageRouteOfTrigger(t, RULES.blastRadius)!.receivers).toEqual(['cs-o1']);
+  });
+
+  it('the overall scope sums each organization\'s calls over every action: one organization failing on one action pages its channel, not global on-call', () => {
+    const TAG = 'qontak_chat_room_tag';
+    const engine = new AlertEngine(RULES, { minuteMs: MIN });
+    // o1: 10 deal creates a minute, all failing, and 4 healthy room tags; o2–o5: 4 of each, all fine (overall 21.7 %)
+    const minute = (m: number) => ORGS.flatMap((o, k) => [
+      ...traffic(m + k * 1000, o === 'o1' ? 10 : 4, o === 'o1' ? 10 : 0, DEAL, o),
+      ...traffic(m + k * 1000 + 500, 4, 0, TAG, o),
+    ]);
+    const events = perMinute(T0, 12, minute);
+    const ts = drive(engine, events, T0 + 13 * MIN);
+    const overall = ts.filter((t) => t.effects.includes('trigger') && t.next.scopeKey === 'all');
+    expect(overall).toHaveLength(1);
+    const [t] = overall;
+    // the window's calls of both actions: o1's completed calls include its healthy room tags
+    const want = referenceCounts(events, t.at);
+    expect(countsOf(t)).toEqual(want);
+    expect(want[0].organization_id).toBe('o1');
+    expect(want[0].completed).toBe(want[0].failed * 1.4);
+    expect(t.organizations![0].topReasons).toEqual([{ reason: expect.any(String), count: want[0].failed }]);
+    const routed = pageRouteOfTrigger(t, RULES.blastRadius)!;
+    expect(routed.receivers).toEqual(['cs-o1']);
+    expect(routed.told.scope).toBe('organization');
   });
 
   it('the setting is refused, naming its path, on a count rule, a kill-switch rule or a rule not grouped by node_type', () => {
