@@ -194,6 +194,8 @@ const isOpen = (s: AlertState | undefined): boolean => s !== undefined && (s.sta
  */
 const decidedAlready = (s: AlertState | undefined, at: number): boolean => s !== undefined && s.lastEvalAt !== null && s.lastEvalAt >= at;
 
+const byOrganizationId = (a: OrganizationCounts, b: OrganizationCounts): number => (a.organization_id < b.organization_id ? -1 : a.organization_id > b.organization_id ? 1 : 0);
+
 export class AlertEngine {
   readonly stats: EngineStats = {
     counted: 0,
@@ -748,9 +750,8 @@ export class AlertEngine {
    * either). Other scopes: none.
    */
   private breakdownOf(rt: RatioRuntime, scope: AlertState['scope'], k: number, at: number): OrganizationCounts[] | undefined {
-    if (scope.organization_id !== undefined) return rt.byOrganization && scope.node_type !== undefined ? this.organizationsOf(rt, scope.node_type, k) : undefined;
     if (scope.node_type !== undefined) return rt.byOrganization ? this.organizationsOf(rt, scope.node_type, k) : undefined;
-    if (!rt.rule.routeByBlastRadius) return undefined;
+    if (scope.organization_id !== undefined || !rt.rule.routeByBlastRadius) return undefined;
     const by = new Map<string, { failed: number; completed: number; reasons: Map<string, number> }>();
     for (const nodeType of rt.orgParts.keys()) {
       if (this.gate.disabledAt(nodeType, at)) continue; // left out of the overall rate too, as its calls are refused
@@ -765,7 +766,7 @@ export class AlertEngine {
     return [...by].map(([organization_id, c]) => {
       const topReasons = [...c.reasons].map(([reason, count]) => ({ reason, count })).sort((a, b) => b.count - a.count || (a.reason < b.reason ? -1 : 1)).slice(0, 3);
       return { organization_id, failed: c.failed, completed: c.completed, ...(c.failed > 0 ? { topReasons } : {}) };
-    }).sort((a, b) => (a.organization_id < b.organization_id ? -1 : a.organization_id > b.organization_id ? 1 : 0));
+    }).sort(byOrganizationId);
   }
 
   /** Failed and completed calls (and the top failure reasons) per organization of `nodeType` in the rule's window at step k. */
@@ -787,7 +788,7 @@ export class AlertEngine {
       }
       if (r.den > 0) out.push({ organization_id, failed: r.num, completed: r.den, ...(r.num > 0 ? { topReasons: part.topReasons(k, rt.windowSteps) } : {}) });
     }
-    return out.sort((a, b) => (a.organization_id < b.organization_id ? -1 : a.organization_id > b.organization_id ? 1 : 0));
+    return out.sort(byOrganizationId);
   }
 
   /**
